@@ -1,0 +1,87 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the API's Prometheus collectors.
+type Metrics struct {
+	pingsAccepted    prometheus.Counter
+	pingsRejected    *prometheus.CounterVec
+	principalsQueued prometheus.Counter
+	pingsCoalesced   prometheus.Counter
+	httpDuration     *prometheus.HistogramVec
+}
+
+// Rejection reasons, the `reason` label of notifyd_pings_rejected_total.
+const (
+	rejectMalformed     = "malformed"
+	rejectInvalid       = "invalid"
+	rejectTooLarge      = "too_large"
+	rejectMediaType     = "media_type"
+	rejectMissingToken  = "missing_token"
+	rejectUnknownSystem = "unknown_system"
+	rejectBadToken      = "bad_token"
+	rejectBadHref       = "bad_href"
+	rejectUnavailable   = "unavailable"
+)
+
+// NewMetrics registers the API's collectors with reg. depth, if not nil,
+// reports the job queue's unfinished jobs by state at each scrape.
+func NewMetrics(reg prometheus.Registerer, depth func(context.Context) (map[string]int64, error), log *slog.Logger) *Metrics {
+	m := &Metrics{
+		pingsAccepted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "notifyd_pings_accepted_total", Help: "Pings accepted (answered 202).",
+		}),
+		pingsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifyd_pings_rejected_total", Help: "Pings refused, by reason.",
+		}, []string{"reason"}),
+		principalsQueued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "notifyd_principals_queued_total", Help: "Principals durably recorded for a sync by accepted pings.",
+		}),
+		pingsCoalesced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "notifyd_principals_coalesced_total", Help: "Principals whose unfinished sync job a ping joined instead of adding one.",
+		}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "notifyd_http_request_duration_seconds",
+			Help:    "HTTP request latency by route, method and status code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method", "code"}),
+	}
+	for _, r := range []string{rejectMalformed, rejectInvalid, rejectTooLarge, rejectMediaType, rejectMissingToken,
+		rejectUnknownSystem, rejectBadToken, rejectBadHref, rejectUnavailable} {
+		m.pingsRejected.WithLabelValues(r)
+	}
+	reg.MustRegister(m.pingsAccepted, m.pingsRejected, m.principalsQueued, m.pingsCoalesced, m.httpDuration)
+	if depth != nil {
+		reg.MustRegister(&depthCollector{depth: depth, log: log, desc: prometheus.NewDesc(
+			"notifyd_queue_depth", "Unfinished jobs in the queue, by state.", []string{"state"}, nil)})
+	}
+	return m
+}
+
+// depthCollector reads the queue depth from the database at scrape time.
+type depthCollector struct {
+	depth func(context.Context) (map[string]int64, error)
+	log   *slog.Logger
+	desc  *prometheus.Desc
+}
+
+func (d *depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+
+func (d *depthCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := d.depth(ctx)
+	if err != nil {
+		d.log.Warn("metrics: could not count queued jobs; notifyd_queue_depth is missing from this scrape", "err", err)
+		return
+	}
+	for state, n := range counts {
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.GaugeValue, float64(n), state)
+	}
+}

@@ -1,0 +1,149 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/notifyd/notifyd"
+)
+
+// pingBody is a ping in either of Bedework's shapes.
+type pingBody struct {
+	System       string   `json:"system"`
+	Token        string   `json:"token"`
+	Hrefs        []string `json:"hrefs"`
+	Href         string   `json:"href"`
+	ResourceName string   `json:"resourceName"`
+}
+
+// pingAccepted is the 202 body.
+type pingAccepted struct {
+	Queued    int `json:"queued"`
+	NewJobs   int `json:"new_jobs"`
+	Coalesced int `json:"coalesced"`
+}
+
+// postPing authenticates the system, checks every href and durably queues
+// the distinct principals before answering 202.
+func (s *Server) postPing(c *gin.Context) {
+	var body pingBody
+	if !decodeBody(c, &body) {
+		return
+	}
+
+	token := body.Token
+	if bearer, ok := bearerToken(c); ok {
+		if token != "" && token != bearer {
+			s.rejectPing(c, rejectBadToken)
+			unauthorized(c, "The token in the body and the bearer token differ; send one of them.")
+			return
+		}
+		token = bearer
+	}
+	if token == "" {
+		s.rejectPing(c, rejectMissingToken)
+		unauthorized(c, "Send the system's ping token as \"token\" in the body or as \"Authorization: Bearer <token>\".")
+		return
+	}
+	sys, known := s.systems[body.System]
+	tokens := decoyDigest
+	if known {
+		tokens = sys.tokens
+	}
+	if !tokens.contains(token) || !known {
+		reason := rejectBadToken
+		if !known {
+			reason = rejectUnknownSystem
+		}
+		s.rejectPing(c, reason)
+		s.log.Warn("ping refused: unknown system or wrong token; check the calendar server's notifyd settings against systems in notifyd's config",
+			"request_id", c.GetString(ctxRequestID), "system", body.System, "reason", reason, "remote", c.ClientIP())
+		unauthorized(c, "Unknown system or wrong token.")
+		return
+	}
+
+	hrefs, field := body.Hrefs, "/hrefs"
+	switch {
+	case len(body.Hrefs) > 0 && body.Href != "":
+		s.rejectPing(c, rejectInvalid)
+		badRequest(c, "Send either hrefs or href, not both.", notifyd.FieldError{Field: "/href", Detail: "must not be sent together with hrefs"})
+		return
+	case body.Href != "":
+		hrefs, field = []string{body.Href}, "/href"
+	case len(body.Hrefs) == 0:
+		s.rejectPing(c, rejectInvalid)
+		badRequest(c, "Name the principals with new notifications.", notifyd.FieldError{Field: "/hrefs", Detail: "is required (or href)"})
+		return
+	}
+
+	principals := make([]string, 0, len(hrefs))
+	seen := make(map[string]struct{}, len(hrefs))
+	var errs notifyd.ValidationError
+	for i, h := range hrefs {
+		at := field
+		if field == "/hrefs" {
+			at = fmt.Sprintf("/hrefs/%d", i)
+		}
+		clean, err := notifyd.CleanHref(h)
+		if err == nil && sys.principalPrefix != "" && !strings.HasPrefix(clean, sys.principalPrefix) {
+			err = fmt.Errorf("must be under %s, where system %s keeps its principals", sys.principalPrefix, body.System)
+		}
+		if err != nil {
+			errs = append(errs, notifyd.FieldError{Field: at, Detail: err.Error()})
+			continue
+		}
+		if _, dup := seen[clean]; !dup {
+			seen[clean] = struct{}{}
+			principals = append(principals, clean)
+		}
+	}
+	if len(errs) > 0 {
+		s.rejectPing(c, rejectBadHref)
+		badRequest(c, "Hrefs must be absolute paths of principals on the system's CalDAV server; nothing was queued.", errs...)
+		return
+	}
+
+	res, err := s.intake.Enqueue(c.Request.Context(), body.System, principals)
+	if err != nil {
+		s.rejectPing(c, rejectUnavailable)
+		if !errors.Is(err, notifyd.ErrUnavailable) {
+			err = fmt.Errorf("%w: %v", notifyd.ErrUnavailable, err)
+		}
+		writeError(c, s.log, err)
+		return
+	}
+	s.metrics.pingsAccepted.Inc()
+	s.metrics.principalsQueued.Add(float64(res.Queued))
+	s.metrics.pingsCoalesced.Add(float64(res.Coalesced))
+	c.JSON(http.StatusAccepted, pingAccepted{Queued: res.Queued, NewJobs: res.NewJobs, Coalesced: res.Coalesced})
+}
+
+// rejectPing names why the ping is refused, for countPings.
+func (s *Server) rejectPing(c *gin.Context, reason string) { c.Set(ctxRejectReason, reason) }
+
+// countPings counts every refused ping by reason, including those the
+// contract validator refused before the handler ran.
+func (s *Server) countPings() gin.HandlerFunc {
+	byProblem := map[string]string{
+		ProblemMalformedJSON: rejectMalformed, ProblemValidation: rejectInvalid, ProblemBodyTooLarge: rejectTooLarge,
+		ProblemUnsupportedMediaType: rejectMediaType, ProblemUnavailable: rejectUnavailable,
+	}
+	return func(c *gin.Context) {
+		c.Next()
+		if c.Writer.Status() == http.StatusAccepted {
+			return
+		}
+		reason := c.GetString(ctxRejectReason)
+		if reason == "" {
+			reason = byProblem[c.GetString(ctxProblem)]
+		}
+		if reason == "" {
+			reason = rejectInvalid
+		}
+		s.metrics.pingsRejected.WithLabelValues(reason).Inc()
+	}
+}

@@ -1,0 +1,143 @@
+// Package api is notifyd's HTTP interface: the ping intake of calendar
+// systems, the subscriptions REST API of operators and integrators, and
+// the operations endpoints. Every request is validated against
+// openapi.yaml before a handler sees it, and every error is an RFC 9457
+// problem.
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/subscriptions"
+)
+
+// Intake durably queues pinged principals; engine.Intake implements it.
+type Intake interface {
+	Enqueue(ctx context.Context, system string, principals []string) (engine.IntakeResult, error)
+}
+
+// System is a calendar system as the API needs it.
+type System struct {
+	// Name is the system's name, the "system" member of its pings.
+	Name string
+	// Tokens are its accepted ping tokens.
+	Tokens []string
+	// PrincipalPrefix, if set, is the path every pinged href must be under.
+	PrincipalPrefix string
+}
+
+// ReadyCheck is one readiness condition.
+type ReadyCheck struct {
+	Name  string
+	Check func(context.Context) error
+}
+
+// Options are what the server is built from.
+type Options struct {
+	Systems       []System
+	APIKeys       []string
+	MaxBodyBytes  int64
+	Intake        Intake
+	Subscriptions *subscriptions.Service
+	Ready         []ReadyCheck
+	// Gatherer serves /metrics; Metrics must be registered with it.
+	Gatherer prometheus.Gatherer
+	Metrics  *Metrics
+	Logger   *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	engine  *gin.Engine
+	log     *slog.Logger
+	metrics *Metrics
+	ids     *requestIDs
+	systems map[string]apiSystem
+	apiKeys secretSet
+	intake  Intake
+	subs    *subscriptions.Service
+	ready   []ReadyCheck
+}
+
+type apiSystem struct {
+	tokens          secretSet
+	principalPrefix string
+}
+
+// New builds the server and its routes.
+func New(o Options) (*Server, error) {
+	ct, err := loadContract()
+	if err != nil {
+		return nil, err
+	}
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{
+		engine: gin.New(), log: o.Logger, metrics: o.Metrics, ids: newRequestIDs(),
+		systems: make(map[string]apiSystem, len(o.Systems)), apiKeys: newSecretSet(o.APIKeys),
+		intake: o.Intake, subs: o.Subscriptions, ready: o.Ready,
+	}
+	for _, sys := range o.Systems {
+		s.systems[sys.Name] = apiSystem{tokens: newSecretSet(sys.Tokens), principalPrefix: sys.PrincipalPrefix}
+	}
+	e := s.engine
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	e.Use(s.observe())
+	e.NoRoute(func(c *gin.Context) {
+		writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
+			Detail: "No such endpoint; see /openapi.yaml."})
+	})
+	e.NoMethod(func(c *gin.Context) {
+		writeProblem(c, Problem{Type: ProblemMethodNotAllowed, Title: "Method not allowed", Status: http.StatusMethodNotAllowed,
+			Detail: "This endpoint does not take that method; see /openapi.yaml."})
+	})
+
+	// route registers a handler behind the contract validator.
+	route := func(method, path string, handlers ...gin.HandlerFunc) error {
+		r, err := ct.route(method, path)
+		if err != nil {
+			return err
+		}
+		n := len(handlers)
+		chain := append(append(handlers[:n-1:n-1], ct.validator(r, o.MaxBodyBytes)), handlers[n-1])
+		e.Handle(method, path, chain...)
+		return nil
+	}
+	auth := s.requireAPIKey()
+	for _, r := range []struct {
+		method, path string
+		handlers     []gin.HandlerFunc
+	}{
+		{http.MethodPost, "/v1/notifications", []gin.HandlerFunc{s.countPings(), s.postPing}},
+		{http.MethodPost, "/v1/subscriptions", []gin.HandlerFunc{auth, s.createSubscription}},
+		{http.MethodGet, "/v1/subscriptions", []gin.HandlerFunc{auth, s.listSubscriptions}},
+		{http.MethodGet, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.getSubscription}},
+		{http.MethodPut, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.replaceSubscription}},
+		{http.MethodPatch, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.patchSubscription}},
+		{http.MethodDelete, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.deleteSubscription}},
+		{http.MethodGet, "/healthz", []gin.HandlerFunc{s.healthz}},
+		{http.MethodGet, "/readyz", []gin.HandlerFunc{s.readyz}},
+		{http.MethodGet, "/openapi.yaml", []gin.HandlerFunc{s.openapi}},
+	} {
+		if err := route(r.method, r.path, r.handlers...); err != nil {
+			return nil, fmt.Errorf("route %s %s: %w", r.method, r.path, err)
+		}
+	}
+	metrics := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})
+	if _, err := ct.route(http.MethodGet, "/metrics"); err != nil {
+		return nil, err
+	}
+	e.GET("/metrics", gin.WrapH(metrics))
+	return s, nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }

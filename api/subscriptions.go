@@ -1,0 +1,191 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/subscriptions"
+)
+
+// subscriptionJSON is a subscription as the API shows it.
+type subscriptionJSON struct {
+	ID        string                     `json:"id"`
+	System    string                     `json:"system"`
+	Principal string                     `json:"principal"`
+	Enabled   bool                       `json:"enabled"`
+	Types     []notifyd.NotificationType `json:"types"`
+	Locale    string                     `json:"locale"`
+	TimeZone  string                     `json:"time_zone"`
+	Methods   []methodJSON               `json:"methods"`
+	Version   int64                      `json:"version"`
+	CreatedAt time.Time                  `json:"created_at"`
+	UpdatedAt time.Time                  `json:"updated_at"`
+}
+
+type methodJSON struct {
+	ID      string                     `json:"id"`
+	Channel notifyd.Channel            `json:"channel"`
+	Address string                     `json:"address"`
+	Types   []notifyd.NotificationType `json:"types"`
+	Enabled bool                       `json:"enabled"`
+}
+
+func toJSON(s *notifyd.Subscription) subscriptionJSON {
+	out := subscriptionJSON{
+		ID: s.ID, System: s.System, Principal: s.Principal, Enabled: s.Enabled, Types: orEmpty(s.Types),
+		Locale: s.Locale, TimeZone: s.TimeZone, Methods: make([]methodJSON, len(s.Methods)),
+		Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+	}
+	for i, m := range s.Methods {
+		out.Methods[i] = methodJSON{ID: m.ID, Channel: m.Channel, Address: m.Address, Types: orEmpty(m.Types), Enabled: m.Enabled}
+	}
+	return out
+}
+
+func orEmpty(t []notifyd.NotificationType) []notifyd.NotificationType {
+	if t == nil {
+		return []notifyd.NotificationType{}
+	}
+	return t
+}
+
+// etag is a subscription version as a strong entity tag.
+func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// ifMatch reads If-Match: 0 when absent or "*", the version it names, or
+// -1 when it names none we could have issued (so it cannot match).
+func ifMatch(c *gin.Context) int64 {
+	h := strings.TrimSpace(c.GetHeader("If-Match"))
+	if h == "" || h == "*" {
+		return 0
+	}
+	if len(h) < 3 || h[0] != '"' || h[len(h)-1] != '"' {
+		return -1
+	}
+	v, err := strconv.ParseInt(h[1:len(h)-1], 10, 64)
+	if err != nil || v < 1 {
+		return -1
+	}
+	return v
+}
+
+func (s *Server) sendSubscription(c *gin.Context, status int, sub *notifyd.Subscription) {
+	c.Header("ETag", etag(sub.Version))
+	c.JSON(status, toJSON(sub))
+}
+
+func (s *Server) createSubscription(c *gin.Context) {
+	var in subscriptions.Input
+	if !decodeBody(c, &in) {
+		return
+	}
+	sub, err := s.subs.Create(c.Request.Context(), in)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.Header("Location", "/v1/subscriptions/"+sub.ID)
+	s.sendSubscription(c, http.StatusCreated, sub)
+}
+
+func (s *Server) getSubscription(c *gin.Context) {
+	sub, err := s.subs.Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	s.sendSubscription(c, http.StatusOK, sub)
+}
+
+func (s *Server) listSubscriptions(c *gin.Context) {
+	f := notifyd.SubscriptionFilter{System: c.Query("system"), Principal: c.Query("principal"), Limit: 100}
+	if l := c.Query("limit"); l != "" {
+		f.Limit, _ = strconv.Atoi(l) // the contract checked it is an integer in 1..500
+	}
+	if cur := c.Query("cursor"); cur != "" {
+		after, err := base64.RawURLEncoding.DecodeString(cur)
+		if err != nil {
+			badRequest(c, "The cursor is not one notifyd issued.", notifyd.FieldError{Field: "query.cursor", Detail: "pass next_cursor from the previous page unchanged"})
+			return
+		}
+		f.After = string(after)
+	}
+	if f.Principal != "" {
+		clean, err := notifyd.CleanHref(f.Principal)
+		if err != nil {
+			badRequest(c, "The principal filter is not a valid href.", notifyd.FieldError{Field: "query.principal", Detail: err.Error()})
+			return
+		}
+		f.Principal = clean
+	}
+	subs, next, err := s.subs.List(c.Request.Context(), f)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	type page struct {
+		Items      []subscriptionJSON `json:"items"`
+		NextCursor string             `json:"next_cursor,omitempty"`
+	}
+	out := page{Items: make([]subscriptionJSON, len(subs))}
+	for i, sub := range subs {
+		out.Items[i] = toJSON(sub)
+	}
+	if next != "" {
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(next))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) replaceSubscription(c *gin.Context) {
+	version := ifMatch(c)
+	var in subscriptions.Input
+	if !decodeBody(c, &in) {
+		return
+	}
+	sub, err := s.subs.Replace(c.Request.Context(), c.Param("id"), in, version)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	s.sendSubscription(c, http.StatusOK, sub)
+}
+
+func (s *Server) patchSubscription(c *gin.Context) {
+	version := ifMatch(c)
+	var p subscriptions.Patch
+	if !decodeBody(c, &p) {
+		return
+	}
+	sub, err := s.subs.Patch(c.Request.Context(), c.Param("id"), p, version)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	s.sendSubscription(c, http.StatusOK, sub)
+}
+
+func (s *Server) deleteSubscription(c *gin.Context) {
+	if err := s.subs.Delete(c.Request.Context(), c.Param("id"), ifMatch(c)); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// decodeBody decodes the body the contract validator already checked.
+func decodeBody(c *gin.Context, v any) bool {
+	if err := json.Unmarshal(c.MustGet(ctxBody).([]byte), v); err != nil {
+		writeProblem(c, Problem{Type: ProblemMalformedJSON, Title: "Malformed JSON", Status: http.StatusBadRequest,
+			Detail: "The body is not valid JSON: " + err.Error()})
+		return false
+	}
+	return true
+}

@@ -1,0 +1,214 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/gin-gonic/gin"
+
+	"github.com/notifyd/notifyd"
+)
+
+// contract validates requests against openapi.yaml.
+type contract struct {
+	doc     *openapi3.T
+	options *openapi3filter.Options
+}
+
+func loadContract() (*contract, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(notifyd.OpenAPISpec)
+	if err != nil {
+		return nil, fmt.Errorf("openapi.yaml: %w", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("openapi.yaml: %w", err)
+	}
+	return &contract{doc: doc, options: &openapi3filter.Options{
+		MultiError:          true,
+		SkipSettingDefaults: true,
+		AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+	}}, nil
+}
+
+// route finds the operation for a gin route ("/v1/subscriptions/:id").
+func (ct *contract) route(method, ginPath string) (*routers.Route, error) {
+	specPath := ginPath
+	for _, seg := range strings.Split(ginPath, "/") {
+		if strings.HasPrefix(seg, ":") {
+			specPath = strings.Replace(specPath, seg, "{"+seg[1:]+"}", 1)
+		}
+	}
+	item := ct.doc.Paths.Find(specPath)
+	if item == nil || item.GetOperation(method) == nil {
+		return nil, fmt.Errorf("openapi.yaml has no operation %s %s", method, specPath)
+	}
+	return &routers.Route{Spec: ct.doc, Path: specPath, PathItem: item, Method: method, Operation: item.GetOperation(method)}, nil
+}
+
+// validator returns the middleware that checks a request against route:
+// body size, media type, then parameters and body against the schemas.
+func (ct *contract) validator(route *routers.Route, maxBody int64) gin.HandlerFunc {
+	var mediaTypes []string
+	if rb := route.Operation.RequestBody; rb != nil && rb.Value != nil {
+		for mt := range rb.Value.Content {
+			mediaTypes = append(mediaTypes, mt)
+		}
+	}
+	return func(c *gin.Context) {
+		req := c.Request
+		if len(mediaTypes) > 0 {
+			if req.ContentLength > maxBody {
+				tooLarge(c, maxBody)
+				return
+			}
+			mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+			if err != nil || !contains(mediaTypes, mt) {
+				writeProblem(c, Problem{Type: ProblemUnsupportedMediaType, Title: "Unsupported media type",
+					Status: http.StatusUnsupportedMediaType,
+					Detail: "Send the body as " + strings.Join(mediaTypes, " or ") + "."})
+				return
+			}
+			body, err := io.ReadAll(http.MaxBytesReader(c.Writer, req.Body, maxBody))
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					tooLarge(c, maxBody)
+					return
+				}
+				badRequest(c, "The request body could not be read: "+err.Error())
+				return
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
+			req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+			c.Set(ctxBody, body)
+		}
+		params := make(map[string]string, len(c.Params))
+		for _, p := range c.Params {
+			params[p.Key] = p.Value
+		}
+		err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route, Options: ct.options,
+		})
+		if err != nil {
+			writeValidationProblem(c, err)
+			return
+		}
+		c.Next()
+	}
+}
+
+func tooLarge(c *gin.Context, maxBody int64) {
+	writeProblem(c, Problem{Type: ProblemBodyTooLarge, Title: "Request body too large", Status: http.StatusRequestEntityTooLarge,
+		Detail: fmt.Sprintf("The body is larger than %d bytes; split it into several requests.", maxBody)})
+}
+
+// writeValidationProblem turns kin-openapi's errors into one problem that
+// names every offending field.
+func writeValidationProblem(c *gin.Context, err error) {
+	var fields []notifyd.FieldError
+	var malformed string
+	var walk func(error)
+	walk = func(err error) {
+		var multi openapi3.MultiError
+		var reqErr *openapi3filter.RequestError
+		var parseErr *openapi3filter.ParseError
+		var schemaErr *openapi3.SchemaError
+		switch {
+		case errors.As(err, &multi):
+			for _, e := range multi {
+				walk(e)
+			}
+		case errors.As(err, &reqErr) && reqErr.Parameter != nil:
+			fields = append(fields, notifyd.FieldError{
+				Field:  reqErr.Parameter.In + "." + reqErr.Parameter.Name,
+				Detail: paramDetail(reqErr),
+			})
+		case errors.As(err, &parseErr):
+			malformed = "The body is not valid JSON: " + jsonReason(parseErr)
+		case errors.As(err, &schemaErr):
+			fields = append(fields, schemaField(schemaErr))
+		case errors.Is(err, openapi3filter.ErrInvalidRequired):
+			fields = append(fields, notifyd.FieldError{Field: "", Detail: "a JSON body is required"})
+		case errors.As(err, &reqErr) && reqErr.Err != nil && reqErr.Err != err:
+			walk(reqErr.Err)
+		default:
+			fields = append(fields, notifyd.FieldError{Field: "", Detail: err.Error()})
+		}
+	}
+	walk(err)
+	if malformed != "" {
+		writeProblem(c, Problem{Type: ProblemMalformedJSON, Title: "Malformed JSON", Status: http.StatusBadRequest, Detail: malformed})
+		return
+	}
+	badRequest(c, "Some fields are not valid; see errors.", fields...)
+}
+
+// schemaField names the field a schema error is about. kin-openapi points
+// an unknown property at its parent object; name the property itself.
+func schemaField(e *openapi3.SchemaError) notifyd.FieldError {
+	path := e.JSONPointer()
+	if e.SchemaField == "additionalProperties" {
+		if name, ok := quoted(e.Reason); ok {
+			return notifyd.FieldError{Field: pointer(append(path, name)), Detail: "is not a known field"}
+		}
+	}
+	return notifyd.FieldError{Field: pointer(path), Detail: e.Reason}
+}
+
+// quoted returns the first double-quoted string in s.
+func quoted(s string) (string, bool) {
+	i := strings.IndexByte(s, '"')
+	if i < 0 {
+		return "", false
+	}
+	v, err := strconv.Unquote(s[i : i+1+strings.IndexByte(s[i+1:], '"')+1])
+	return v, err == nil
+}
+
+func paramDetail(e *openapi3filter.RequestError) string {
+	var se *openapi3.SchemaError
+	if errors.As(e.Err, &se) {
+		return se.Reason
+	}
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return e.Reason
+}
+
+func jsonReason(e *openapi3filter.ParseError) string {
+	if e.Cause != nil {
+		return e.Cause.Error()
+	}
+	return e.Reason
+}
+
+// pointer builds an RFC 6901 JSON Pointer.
+func pointer(path []string) string {
+	var b strings.Builder
+	for _, p := range path {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p))
+	}
+	return b.String()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

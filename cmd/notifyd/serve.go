@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/notifyd/notifyd/api"
+	"github.com/notifyd/notifyd/config"
+	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/subscriptions"
+)
+
+// serve runs the service until ctx ends (SIGTERM or SIGINT), then stops
+// taking connections, finishes the requests in flight and the pings being
+// committed, and returns within the configured shutdown timeout.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	log.Info("starting notifyd", "version", version, "config", cfg)
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	db, q, err := openStore(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// The embedded database belongs to this process alone, so it is
+	// migrated at start.
+	if err := applyMigrations(ctx, db, q, log); err != nil {
+		return err
+	}
+	intake := engine.NewIntake(db, q, 0)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	known := func(name string) bool { _, ok := cfg.Systems[name]; return ok }
+	opts := api.Options{
+		APIKeys:       reveal(cfg.APIKeys),
+		MaxBodyBytes:  cfg.HTTP.MaxBodyBytes,
+		Intake:        intake,
+		Subscriptions: subscriptions.NewService(db, known),
+		Ready: []api.ReadyCheck{
+			{Name: "database", Check: db.Ready},
+			{Name: "job_queue", Check: q.Ready},
+		},
+		Gatherer: reg,
+		Metrics:  api.NewMetrics(reg, q.Depth, log),
+		Logger:   log,
+	}
+	for name, sys := range cfg.Systems {
+		opts.Systems = append(opts.Systems, api.System{Name: name, Tokens: reveal(sys.Tokens), PrincipalPrefix: sys.PrincipalPrefix})
+	}
+	handler, err := api.New(opts)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (http.addr / NOTIFYD_HTTP_ADDR): %w", cfg.HTTP.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTP.ReadHeaderTimeout + 30*time.Second,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("notifyd is serving", "addr", ln.Addr().String(), "database", db.Path)
+
+	select {
+	case err := <-served:
+		intake.Close()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: no new connections; finishing requests in flight", "timeout", cfg.HTTP.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	intake.Close()
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutdown timeout reached with requests still in flight; their clients get no answer and should retry")
+	}
+	log.Info("notifyd stopped")
+	return nil
+}
+
+func reveal(secrets []config.Secret) []string {
+	out := make([]string, len(secrets))
+	for i, s := range secrets {
+		out[i] = s.Reveal()
+	}
+	return out
+}

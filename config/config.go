@@ -1,0 +1,300 @@
+// Package config loads and validates the notifyd configuration.
+//
+// The configuration is one YAML file (passed with -config or NOTIFYD_CONFIG)
+// whose every key can be overridden by an environment variable. Without a
+// file, [Load] returns the defaults (embedded SQLite in ./data) plus whatever
+// the environment sets. Precedence is: environment, then file, then defaults.
+//
+// Environment variable names are generated from the koanf struct tags of
+// [Config]: a key such as channels.smtp.host maps to
+// NOTIFYD_CHANNELS_SMTP_HOST. Every [Secret] key x also accepts x_file
+// (NOTIFYD_..._X_FILE) naming a file that holds the value. Systems are
+// configured through NOTIFYD_SYSTEMS_<NAME>_<FIELD>. docs/config.md is the
+// operator reference; the tests keep it in sync with the structs below.
+package config
+
+import (
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the complete notifyd configuration.
+type Config struct {
+	// HTTP configures the HTTP listener of the REST API and ping endpoint.
+	HTTP HTTP `koanf:"http"`
+	// Database selects where notifyd keeps its state.
+	Database Database `koanf:"database"`
+	// Log configures the process logger.
+	Log Log `koanf:"log"`
+	// APIKeys are the operator keys accepted by the REST API. In the
+	// environment NOTIFYD_API_KEYS is comma-separated; api_keys_file holds
+	// one key per line.
+	APIKeys []Secret `koanf:"api_keys"`
+	// Systems are the CalDAV servers allowed to ping notifyd, keyed by
+	// system name (for example "localBedework"). System.Name is filled
+	// from the key.
+	Systems map[string]*System `koanf:"systems"`
+	// Channels configures the delivery channels.
+	Channels Channels `koanf:"channels"`
+
+	// unknownEnv lists NOTIFYD_* variables that matched no setting; they
+	// are reported by Warnings.
+	unknownEnv []string
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	// Addr is the host:port to listen on (default "127.0.0.1:8080").
+	Addr string `koanf:"addr"`
+	// ShutdownTimeout bounds graceful shutdown (default 15s).
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// ReadHeaderTimeout bounds reading request headers (default 5s).
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	// IdleTimeout bounds idle keep-alive connections (default 120s).
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// MaxBodyBytes is the largest accepted request body (default 1048576).
+	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+}
+
+// Database selects the storage backend.
+type Database struct {
+	// DataDir is the directory for the embedded SQLite database (default
+	// "./data"). Besides NOTIFYD_DATABASE_DATA_DIR it can be set with the
+	// short alias NOTIFYD_DATA_DIR.
+	DataDir string `koanf:"data_dir" envalias:"NOTIFYD_DATA_DIR"`
+	// URL is a database URL. Empty means embedded SQLite in
+	// DataDir/notifyd.db. "postgres://..." is accepted syntactically but
+	// reserved for a later release.
+	URL string `koanf:"url"`
+}
+
+// Database kinds returned by [Database.Kind].
+const (
+	// DatabaseSQLite is the embedded SQLite database in DataDir.
+	DatabaseSQLite = "sqlite"
+	// DatabasePostgres is a PostgreSQL database given by URL (reserved).
+	DatabasePostgres = "postgres"
+)
+
+// SQLitePath returns the path of the embedded SQLite database file,
+// DataDir/notifyd.db.
+func (d Database) SQLitePath() string {
+	return filepath.Join(d.DataDir, "notifyd.db")
+}
+
+// Kind returns DatabaseSQLite when URL is empty and DatabasePostgres when it
+// is a postgres:// or postgresql:// URL.
+func (d Database) Kind() string {
+	if d.URL == "" {
+		return DatabaseSQLite
+	}
+	return DatabasePostgres
+}
+
+// redactedURL returns URL with any password replaced, for logs.
+func (d Database) redactedURL() string {
+	u, err := url.Parse(d.URL)
+	if err != nil {
+		return "[unparsable]"
+	}
+	return u.Redacted()
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is one of debug, info, warn, error (default "info").
+	Level string `koanf:"level"`
+	// Format is json or text (default "json").
+	Format string `koanf:"format"`
+}
+
+// SlogLevel returns Level as a slog.Level (info when Level is unknown).
+func (l Log) SlogLevel() slog.Level {
+	switch strings.ToLower(l.Level) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}
+
+// After-delivery policies for System.AfterDelivery.
+const (
+	// AfterDeliveryDelete deletes the notification from the CalDAV server.
+	AfterDeliveryDelete = "delete"
+	// AfterDeliveryMark marks the notification as handled.
+	AfterDeliveryMark = "mark"
+	// AfterDeliveryKeep leaves the notification untouched (default).
+	AfterDeliveryKeep = "keep"
+)
+
+// System is one CalDAV server allowed to ping notifyd.
+type System struct {
+	// Name is the system's key in Config.Systems; it is not read from YAML.
+	Name string `koanf:"-"`
+	// Tokens are the ping tokens this system authenticates with (at least
+	// one, each at least 8 characters). tokens_file holds one per line.
+	Tokens []Secret `koanf:"tokens"`
+	// CalDAVURL is the base URL of the system's CalDAV server (absolute
+	// http or https, required).
+	CalDAVURL string `koanf:"caldav_url"`
+	// Username is the service account used to read notification
+	// collections.
+	Username string `koanf:"username"`
+	// Password is the service account's password (password_file too).
+	Password Secret `koanf:"password"`
+	// BearerToken is an alternative to Username/Password
+	// (bearer_token_file too).
+	BearerToken Secret `koanf:"bearer_token"`
+	// PrincipalPrefix, if set, is the path prefix every pinged principal
+	// href must start with, e.g. "/dav/principals/".
+	PrincipalPrefix string `koanf:"principal_prefix"`
+	// AfterDelivery is what happens to a delivered notification on the
+	// CalDAV server: delete, mark or keep (default "keep").
+	AfterDelivery string `koanf:"after_delivery"`
+	// Timeout bounds each CalDAV request (default 30s).
+	Timeout time.Duration `koanf:"timeout"`
+	// InsecureSkipVerify disables TLS certificate verification (default
+	// false).
+	InsecureSkipVerify bool `koanf:"insecure_skip_verify"`
+}
+
+// Channels configures the delivery channels. A channel left unconfigured
+// (for example an empty SMTP host) is disabled, which is not an error.
+type Channels struct {
+	// SMTP configures email delivery.
+	SMTP SMTP `koanf:"smtp"`
+	// Twilio configures SMS delivery.
+	Twilio Twilio `koanf:"twilio"`
+	// XMPP configures instant-message delivery.
+	XMPP XMPP `koanf:"xmpp"`
+	// Webhook configures webhook delivery.
+	Webhook Webhook `koanf:"webhook"`
+}
+
+// TLS modes for SMTP.TLS and XMPP.TLS.
+const (
+	// TLSStartTLS upgrades a plain connection with STARTTLS (default).
+	TLSStartTLS = "starttls"
+	// TLSImplicit connects with TLS from the first byte.
+	TLSImplicit = "tls"
+	// TLSNone uses no TLS at all.
+	TLSNone = "none"
+)
+
+// SMTP configures the email channel; it is enabled when Host is set.
+type SMTP struct {
+	// Host is the SMTP server host name; empty disables email.
+	Host string `koanf:"host"`
+	// Port is the SMTP server port (default 587).
+	Port int `koanf:"port"`
+	// Username is the SMTP AUTH user; empty means no authentication.
+	Username string `koanf:"username"`
+	// Password is the SMTP AUTH password (password_file too).
+	Password Secret `koanf:"password"`
+	// TLS is starttls, tls or none (default "starttls").
+	TLS string `koanf:"tls"`
+	// From is the sender address, required when Host is set.
+	From string `koanf:"from"`
+	// Timeout bounds one SMTP session (default 30s).
+	Timeout time.Duration `koanf:"timeout"`
+	// RateLimit is the maximum messages per second; 0 means unlimited.
+	RateLimit float64 `koanf:"rate_limit"`
+	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
+	// is positive and Burst is 0.
+	Burst int `koanf:"burst"`
+}
+
+// Twilio configures the SMS channel; it is enabled when AccountSID is set.
+type Twilio struct {
+	// AccountSID is the Twilio account SID; empty disables SMS.
+	AccountSID string `koanf:"account_sid"`
+	// AuthToken is the Twilio auth token (auth_token_file too).
+	AuthToken Secret `koanf:"auth_token"`
+	// From is the sending phone number; From or MessagingServiceSID is
+	// required when AccountSID is set.
+	From string `koanf:"from"`
+	// MessagingServiceSID is the Twilio messaging service to send through.
+	MessagingServiceSID string `koanf:"messaging_service_sid"`
+	// BaseURL overrides the Twilio API base URL (empty means Twilio's own);
+	// used to point at a mock.
+	BaseURL string `koanf:"base_url"`
+	// Timeout bounds one API request (default 15s).
+	Timeout time.Duration `koanf:"timeout"`
+	// RateLimit is the maximum messages per second; 0 means unlimited.
+	RateLimit float64 `koanf:"rate_limit"`
+	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
+	// is positive and Burst is 0.
+	Burst int `koanf:"burst"`
+}
+
+// XMPP configures the instant-message channel; it is enabled when JID is
+// set.
+type XMPP struct {
+	// JID is the account notifyd sends from (user@domain); empty disables
+	// XMPP.
+	JID string `koanf:"jid"`
+	// Password is the account password (password_file too).
+	Password Secret `koanf:"password"`
+	// Server is host:port of the XMPP server; empty means derive it from
+	// the JID.
+	Server string `koanf:"server"`
+	// TLS is starttls, tls or none (default "starttls").
+	TLS string `koanf:"tls"`
+	// RateLimit is the maximum messages per second; 0 means unlimited.
+	RateLimit float64 `koanf:"rate_limit"`
+	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
+	// is positive and Burst is 0.
+	Burst int `koanf:"burst"`
+}
+
+// Webhook configures the webhook channel, which is always enabled (the
+// target URLs come from subscriptions).
+type Webhook struct {
+	// Timeout bounds one webhook request (default 10s).
+	Timeout time.Duration `koanf:"timeout"`
+	// AllowPrivate permits webhook targets on loopback, private and
+	// link-local addresses (default false).
+	AllowPrivate bool `koanf:"allow_private"`
+	// RateLimit is the maximum requests per second; 0 means unlimited.
+	RateLimit float64 `koanf:"rate_limit"`
+	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
+	// is positive and Burst is 0.
+	Burst int `koanf:"burst"`
+}
+
+// Default returns a Config with all defaults: listen on 127.0.0.1:8080,
+// embedded SQLite in ./data, info-level JSON logs, no API keys, no systems
+// and no channel configured except webhooks.
+func Default() *Config {
+	return &Config{
+		HTTP: HTTP{
+			Addr:              "127.0.0.1:8080",
+			ShutdownTimeout:   15 * time.Second,
+			ReadHeaderTimeout: 5 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxBodyBytes:      1 << 20,
+		},
+		Database: Database{DataDir: "./data"},
+		Log:      Log{Level: "info", Format: "json"},
+		Systems:  map[string]*System{},
+		Channels: Channels{
+			SMTP:    SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second},
+			Twilio:  Twilio{Timeout: 15 * time.Second},
+			XMPP:    XMPP{TLS: TLSStartTLS},
+			Webhook: Webhook{Timeout: 10 * time.Second},
+		},
+	}
+}
+
+// defaultSystem returns a System with its defaults.
+func defaultSystem(name string) *System {
+	return &System{Name: name, AfterDelivery: AfterDeliveryKeep, Timeout: 30 * time.Second}
+}

@@ -1,0 +1,144 @@
+// Package notifyd holds the domain of the notification delivery engine: the
+// notification types a calendar server produces, the delivery channels, and
+// the subscriptions that connect the two. It has no dependencies; the
+// packages that talk to the outside world (api, engine, store, caldavclient,
+// delivery) implement and use what is declared here.
+package notifyd
+
+import (
+	"errors"
+	"time"
+)
+
+// NotificationType names a kind of notification found in a principal's
+// notification collection. Subscriptions filter on these names.
+type NotificationType string
+
+// The notification types notifyd understands. Sharing invites and replies
+// cover both Apple CalendarServer's (invite-notification, invite-reply) and
+// the DAV sharing draft's (share-invite-notification,
+// share-reply-notification) forms.
+const (
+	TypeShareInvite        NotificationType = "share-invite"
+	TypeShareReply         NotificationType = "share-reply"
+	TypeResourceChange     NotificationType = "resource-change"
+	TypeSystemStatus       NotificationType = "system-status"
+	TypeQuotaStatus        NotificationType = "quota-status"
+	TypeEventRegRegistered NotificationType = "eventreg-registered"
+	TypeEventRegCancelled  NotificationType = "eventreg-cancelled"
+	TypeSuggest            NotificationType = "suggest"
+	TypeSuggestReply       NotificationType = "suggest-reply"
+	TypeAwaitingApproval   NotificationType = "awaiting-approval"
+	TypeApprovalResponse   NotificationType = "approval-response"
+	TypeReminder           NotificationType = "reminder"
+	TypeOther              NotificationType = "other"
+)
+
+// NotificationTypes lists every NotificationType, in the order of the API
+// specification.
+var NotificationTypes = []NotificationType{
+	TypeShareInvite, TypeShareReply, TypeResourceChange, TypeSystemStatus,
+	TypeQuotaStatus, TypeEventRegRegistered, TypeEventRegCancelled,
+	TypeSuggest, TypeSuggestReply, TypeAwaitingApproval, TypeApprovalResponse,
+	TypeReminder, TypeOther,
+}
+
+// Valid reports whether t is one of NotificationTypes.
+func (t NotificationType) Valid() bool {
+	for _, k := range NotificationTypes {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Channel names a way of delivering a message to a person.
+type Channel string
+
+// The delivery channels.
+const (
+	ChannelEmail   Channel = "email"
+	ChannelSMS     Channel = "sms"
+	ChannelIM      Channel = "im"
+	ChannelWebhook Channel = "webhook"
+)
+
+// Channels lists every Channel.
+var Channels = []Channel{ChannelEmail, ChannelSMS, ChannelIM, ChannelWebhook}
+
+// Valid reports whether c is one of Channels.
+func (c Channel) Valid() bool {
+	for _, k := range Channels {
+		if k == c {
+			return true
+		}
+	}
+	return false
+}
+
+// DeliveryMethod is one address a subscription delivers to.
+type DeliveryMethod struct {
+	// ID identifies the method within its subscription; it stays the same
+	// across updates that keep the same channel and address.
+	ID string `json:"id"`
+	// Channel is how the message travels.
+	Channel Channel `json:"channel"`
+	// Address is the recipient: an email address, an E.164 phone number,
+	// an XMPP JID or an https URL, by Channel.
+	Address string `json:"address"`
+	// Types, when not empty, narrows the subscription's types for this
+	// method alone.
+	Types []NotificationType `json:"types,omitempty"`
+	// Enabled is false once the method was switched off, for example by a
+	// one-click unsubscribe or a provider reporting the recipient gone.
+	Enabled bool `json:"enabled"`
+}
+
+// Subscription says which of a principal's notifications are delivered, to
+// whom and how.
+type Subscription struct {
+	// ID is the subscription's identifier, a UUIDv7 (time ordered).
+	ID string
+	// System is the calendar system's configured name.
+	System string
+	// Principal is the principal href on the system's CalDAV server.
+	Principal string
+	// Enabled switches the whole subscription on or off.
+	Enabled bool
+	// Types are the notification types wanted; empty means all.
+	Types []NotificationType
+	// Locale is a BCP 47 language tag used to format messages.
+	Locale string
+	// TimeZone is an IANA time zone name used to format times.
+	TimeZone string
+	// Methods are the addresses to deliver to.
+	Methods []DeliveryMethod
+	// Version increases by one on every change; it is the ETag.
+	Version int64
+	// CreatedAt and UpdatedAt are set by the store.
+	CreatedAt, UpdatedAt time.Time
+}
+
+// SubscriptionFilter selects subscriptions in a listing. Empty fields match
+// everything.
+type SubscriptionFilter struct {
+	System    string
+	Principal string
+	// After is the cursor: only subscriptions whose ID sorts after it.
+	After string
+	// Limit caps the number returned.
+	Limit int
+}
+
+// Errors the store and services return, mapped to HTTP statuses by the API.
+var (
+	// ErrNotFound means the thing asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the write lost against a concurrent one (the
+	// version given no longer matches).
+	ErrConflict = errors.New("version conflict")
+	// ErrUnavailable means the store cannot take writes right now (disk
+	// full, read-only, database unreachable); the caller should retry.
+	ErrUnavailable = errors.New("store unavailable")
+)

@@ -1,0 +1,135 @@
+// Package store keeps notifyd's state in a SQL database: the embedded
+// SQLite file by default. Its queries are portable SQL with $N parameters
+// so that the PostgreSQL store reuses them; its migrations are embedded in
+// the binary and applied with goose.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/notifyd/notifyd"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is notifyd's database handle.
+type DB struct {
+	// SQL is the connection pool, shared with the job queue.
+	SQL *sql.DB
+	// Path is the SQLite file.
+	Path  string
+	goose *goose.Provider
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database file at path in
+// WAL mode with synchronous=FULL, so a committed transaction survives a
+// crash of the process or of the machine. It does not migrate.
+func OpenSQLite(path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
+	if err := sqldb.Ping(); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	prov, err := goose.NewProvider(goose.DialectSQLite3, sqldb, sub)
+	if err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("load migrations: %w", err)
+	}
+	return &DB{SQL: sqldb, Path: path, goose: prov}, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.SQL.Close() }
+
+// Migrate applies every pending migration and returns how many it applied.
+func (db *DB) Migrate(ctx context.Context) (int, error) {
+	res, err := db.goose.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate: %w", err)
+	}
+	return len(res), nil
+}
+
+// Ready reports an error unless the database answers and every embedded
+// migration has been applied.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := db.SQL.PingContext(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	pending, err := db.goose.HasPending(ctx)
+	if err != nil {
+		return fmt.Errorf("read migration state: %w", err)
+	}
+	if pending {
+		return errors.New("migrations pending: run `notifyd migrate`")
+	}
+	return nil
+}
+
+// InTx runs fn in a write transaction, committing if it returns nil.
+// Errors that mean the database cannot take writes now (disk full,
+// read-only, I/O error, locked for too long) are wrapped in
+// notifyd.ErrUnavailable.
+func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return Classify(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return Classify(err)
+	}
+	return Classify(tx.Commit())
+}
+
+// Classify wraps database errors that a retry later may cure in
+// notifyd.ErrUnavailable and returns the others unchanged.
+func Classify(err error) error {
+	if err == nil || errors.Is(err, notifyd.ErrUnavailable) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_PERM, sqlite3.SQLITE_NOMEM:
+			return fmt.Errorf("%w: %v", notifyd.ErrUnavailable, err)
+		}
+	}
+	return err
+}
+
+// micros converts t to the unix microseconds the schema stores.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros converts stored unix microseconds back to a UTC time.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/notifyd/notifyd"
+)
+
+const subscriptionColumns = `id, system, principal, enabled, types, locale, time_zone, methods, version, created_at, updated_at`
+
+// CreateSubscription inserts s with version 1, setting its timestamps.
+func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) error {
+	types, methods, err := encodeLists(s)
+	if err != nil {
+		return err
+	}
+	s.Version = 1
+	s.UpdatedAt = s.CreatedAt
+	_, err = db.SQL.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods,
+		s.Version, micros(s.CreatedAt), micros(s.UpdatedAt))
+	return Classify(err)
+}
+
+// Subscription returns the subscription with id, or notifyd.ErrNotFound.
+func (db *DB) Subscription(ctx context.Context, id string) (*notifyd.Subscription, error) {
+	row := db.SQL.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1`, id)
+	s, err := scanSubscription(row)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return s, nil
+}
+
+// Subscriptions lists the subscriptions matching f, ordered by ID.
+func (db *DB) Subscriptions(ctx context.Context, f notifyd.SubscriptionFilter) ([]*notifyd.Subscription, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.System != "" {
+		add("system = $%d", f.System)
+	}
+	if f.Principal != "" {
+		add("principal = $%d", f.Principal)
+	}
+	if f.After != "" {
+		add("id > $%d", f.After)
+	}
+	q := `SELECT ` + subscriptionColumns + ` FROM subscriptions`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id"
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		q += fmt.Sprintf(" LIMIT $%d", len(args))
+	}
+	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var out []*notifyd.Subscription
+	for rows.Next() {
+		s, err := scanSubscription(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, Classify(rows.Err())
+}
+
+// UpdateSubscription stores s over the subscription with the same ID. When
+// ifVersion is not 0 the update happens only if the stored version is
+// ifVersion (notifyd.ErrConflict otherwise). On success s.Version is the new
+// version.
+func (db *DB) UpdateSubscription(ctx context.Context, s *notifyd.Subscription, ifVersion int64) error {
+	types, methods, err := encodeLists(s)
+	if err != nil {
+		return err
+	}
+	var version int64
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions WHERE id = $1`, s.ID).Scan(&version); err != nil {
+			return notFound(err)
+		}
+		if ifVersion != 0 && version != ifVersion {
+			return notifyd.ErrConflict
+		}
+		version++
+		_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET system = $2, principal = $3, enabled = $4, types = $5,
+locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10 WHERE id = $1`,
+			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods, version, micros(s.UpdatedAt))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.Version = version
+	return nil
+}
+
+// DeleteSubscription deletes the subscription with id, only if its version
+// is ifVersion when that is not 0.
+func (db *DB) DeleteSubscription(ctx context.Context, id string, ifVersion int64) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		var version int64
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions WHERE id = $1`, id).Scan(&version); err != nil {
+			return notFound(err)
+		}
+		if ifVersion != 0 && version != ifVersion {
+			return notifyd.ErrConflict
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = $1`, id)
+		return err
+	})
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanSubscription(r scanner) (*notifyd.Subscription, error) {
+	var s notifyd.Subscription
+	var types, methods string
+	var created, updated int64
+	if err := r.Scan(&s.ID, &s.System, &s.Principal, &s.Enabled, &types, &s.Locale, &s.TimeZone,
+		&methods, &s.Version, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(types), &s.Types); err != nil {
+		return nil, fmt.Errorf("subscription %s: stored types: %w", s.ID, err)
+	}
+	if err := json.Unmarshal([]byte(methods), &s.Methods); err != nil {
+		return nil, fmt.Errorf("subscription %s: stored methods: %w", s.ID, err)
+	}
+	s.CreatedAt, s.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &s, nil
+}
+
+func encodeLists(s *notifyd.Subscription) (types, methods string, err error) {
+	t := s.Types
+	if t == nil {
+		t = []notifyd.NotificationType{}
+	}
+	tb, err := json.Marshal(t)
+	if err != nil {
+		return "", "", err
+	}
+	mb, err := json.Marshal(s.Methods)
+	if err != nil {
+		return "", "", err
+	}
+	return string(tb), string(mb), nil
+}
+
+// notFound turns sql.ErrNoRows into notifyd.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notifyd.ErrNotFound
+	}
+	return Classify(err)
+}
