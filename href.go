@@ -86,7 +86,7 @@ func checkSegment(seg string) error {
 	if !utf8.ValidString(dec) {
 		return errors.New("percent-encodes invalid UTF-8")
 	}
-	dots := 0
+	dots, others := 0, 0
 	for _, r := range dec {
 		switch {
 		case r == '/' || r == '\\':
@@ -101,9 +101,15 @@ func checkSegment(seg string) error {
 			return errors.New("must not contain characters that look like a slash")
 		case r == '.' || isDotLookalike(r):
 			dots++
+		case r == '\u2025': // two dot leader, ".." under NFKC
+			dots += 2
+		default:
+			others++
 		}
 	}
-	if dots == utf8.RuneCountInString(dec) && dots <= 2 {
+	// An empty segment (a trailing slash, as in "/principals/users/fred/")
+	// has no dots and is fine.
+	if dots > 0 && others == 0 && dots <= 2 {
 		return errors.New("must not contain \".\" or \"..\" segments, nor look-alikes of them")
 	}
 	return nil

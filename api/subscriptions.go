@@ -3,12 +3,14 @@ package api
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/subscriptions"
@@ -111,6 +113,13 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 	}
 	if cur := c.Query("cursor"); cur != "" {
 		after, err := base64.RawURLEncoding.DecodeString(cur)
+		if err == nil {
+			// It must decode to a subscription ID, not any string.
+			var id uuid.UUID
+			if id, err = uuid.Parse(string(after)); err == nil && id.String() != string(after) {
+				err = errors.New("not a canonical subscription id")
+			}
+		}
 		if err != nil {
 			badRequest(c, "The cursor is not one notifyd issued.", notifyd.FieldError{Field: "query.cursor", Detail: "pass next_cursor from the previous page unchanged"})
 			return

@@ -120,6 +120,12 @@ func writeValidationProblem(c *gin.Context, err error) {
 	var malformed string
 	var walk func(error)
 	walk = func(err error) {
+		// A parameter's error wraps its schema errors (a MultiError, which
+		// the cases below would unwrap and lose the parameter's name).
+		if re, ok := err.(*openapi3filter.RequestError); ok && re.Parameter != nil {
+			fields = append(fields, notifyd.FieldError{Field: re.Parameter.In + "." + re.Parameter.Name, Detail: paramDetail(re)})
+			return
+		}
 		var multi openapi3.MultiError
 		var reqErr *openapi3filter.RequestError
 		var parseErr *openapi3filter.ParseError
@@ -151,14 +157,28 @@ func writeValidationProblem(c *gin.Context, err error) {
 		writeProblem(c, Problem{Type: ProblemMalformedJSON, Title: "Malformed JSON", Status: http.StatusBadRequest, Detail: malformed})
 		return
 	}
+	// A path the contract's parameters refuse (an id too long to be one)
+	// names no resource: 404, which every operation with a path parameter
+	// documents, unlike 400.
+	pathOnly := len(fields) > 0
+	for _, f := range fields {
+		pathOnly = pathOnly && strings.HasPrefix(f.Field, "path.")
+	}
+	if pathOnly {
+		writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "No such resource."})
+		return
+	}
 	badRequest(c, "Some fields are not valid; see errors.", fields...)
 }
 
 // schemaField names the field a schema error is about. kin-openapi points
 // an unknown property at its parent object; name the property itself.
+// kin-openapi reports an unknown property under "properties" (older
+// releases: "additionalProperties").
 func schemaField(e *openapi3.SchemaError) notifyd.FieldError {
 	path := e.JSONPointer()
-	if e.SchemaField == "additionalProperties" {
+	if e.SchemaField == "additionalProperties" ||
+		e.SchemaField == "properties" && strings.HasSuffix(e.Reason, " is unsupported") {
 		if name, ok := quoted(e.Reason); ok {
 			return notifyd.FieldError{Field: pointer(append(path, name)), Detail: "is not a known field"}
 		}

@@ -17,10 +17,10 @@ import (
 
 const (
 	examplePath = "../notifyd.example.yaml"
-	docsPath    = "../docs/config.md"
+	docsPath    = "../README.md"
 )
 
-// docRow is one expected row of the reference table in docs/config.md.
+// docRow is one expected row of the reference table in README.md.
 type docRow struct {
 	key  string
 	envs []string
@@ -110,19 +110,19 @@ func TestDocsReferenceTableMatchesStructs(t *testing.T) {
 		seen[w.key] = true
 		g, ok := got[w.key]
 		if !ok {
-			t.Errorf("docs/config.md: key %s is not documented (env %s, default %s)", w.key, w.envs[0], w.def)
+			t.Errorf("README.md: key %s is not documented (env %s, default %s)", w.key, w.envs[0], w.def)
 			continue
 		}
 		if !slices.Equal(g.envs, w.envs) {
-			t.Errorf("docs/config.md: %s env vars = %v, want %v", w.key, g.envs, w.envs)
+			t.Errorf("README.md: %s env vars = %v, want %v", w.key, g.envs, w.envs)
 		}
 		if !sameDefault(w.def, g.def) {
-			t.Errorf("docs/config.md: %s default = %q, want %q", w.key, g.def, w.def)
+			t.Errorf("README.md: %s default = %q, want %q", w.key, g.def, w.def)
 		}
 	}
 	for k := range got {
 		if !seen[k] {
-			t.Errorf("docs/config.md documents %s, which is not a configuration key", k)
+			t.Errorf("README.md documents %s, which is not a configuration key", k)
 		}
 	}
 }
@@ -145,7 +145,7 @@ func TestDocsMentionEveryEnvVar(t *testing.T) {
 	doc := string(b)
 	for _, name := range envVarNames() {
 		if !strings.Contains(doc, name) {
-			t.Errorf("docs/config.md does not mention %s", name)
+			t.Errorf("README.md does not mention %s", name)
 		}
 	}
 	// And every variable the docs mention exists.
@@ -161,7 +161,7 @@ func TestDocsMentionEveryEnvVar(t *testing.T) {
 		}) {
 			continue
 		}
-		t.Errorf("docs/config.md mentions %s, which notifyd does not read", name)
+		t.Errorf("README.md mentions %s, which notifyd does not read", name)
 	}
 }
 

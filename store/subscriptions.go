@@ -21,11 +21,13 @@ func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) e
 	}
 	s.Version = 1
 	s.UpdatedAt = s.CreatedAt
-	_, err = db.SQL.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods,
-		s.Version, micros(s.CreatedAt), micros(s.UpdatedAt))
-	return Classify(err)
+			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods,
+			s.Version, micros(s.CreatedAt), micros(s.UpdatedAt))
+		return err
+	})
 }
 
 // Subscription returns the subscription with id, or notifyd.ErrNotFound.

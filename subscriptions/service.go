@@ -95,6 +95,10 @@ func (s *Service) Get(ctx context.Context, id string) (*notifyd.Subscription, er
 // more, the ID to pass as f.After for the next page.
 func (s *Service) List(ctx context.Context, f notifyd.SubscriptionFilter) ([]*notifyd.Subscription, string, error) {
 	limit := f.Limit
+	if limit <= 0 { // no limit: one page holds everything
+		subs, err := s.store.Subscriptions(ctx, f)
+		return subs, "", err
+	}
 	f.Limit = limit + 1
 	subs, err := s.store.Subscriptions(ctx, f)
 	if err != nil {

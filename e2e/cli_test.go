@@ -1,0 +1,74 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runNotifyd(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func TestCLIVersion(t *testing.T) {
+	out, code := runNotifyd(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "notifyd ") {
+		t.Fatalf("notifyd version: exit %d, output %q", code, out)
+	}
+}
+
+func TestCLIMigrateCreatesTheEmbeddedDatabase(t *testing.T) {
+	dir := t.TempDir()
+	out, code := runNotifyd(t, []string{"NOTIFYD_DATA_DIR=" + dir}, "migrate")
+	if code != 0 {
+		t.Fatalf("notifyd migrate: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, `"msg":"database migrated"`) {
+		t.Fatalf("migrate did not log what it did:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "notifyd.db")); err != nil {
+		t.Fatalf("no database after migrate: %v", err)
+	}
+	// Migrating again is harmless and applies nothing.
+	out, code = runNotifyd(t, []string{"NOTIFYD_DATA_DIR=" + dir}, "migrate")
+	if code != 0 || !strings.Contains(out, `"store_migrations_applied":0`) {
+		t.Fatalf("second migrate: exit %d\n%s", code, out)
+	}
+}
+
+func TestCLIRefusesABadConfigAndSaysWhy(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(cfg, []byte("http:\n  adr: 127.0.0.1:1\n"), 0o600)
+	out, code := runNotifyd(t, nil, "-config", cfg, "serve")
+	if code != 1 || !strings.Contains(out, "http.adr") {
+		t.Fatalf("bad config: exit %d, want 1 and a message naming http.adr:\n%s", code, out)
+	}
+	out, code = runNotifyd(t, nil, "frobnicate")
+	if code != 2 || !strings.Contains(out, "unknown command") {
+		t.Fatalf("unknown command: exit %d\n%s", code, out)
+	}
+}
+
+func TestCLISecretsNeverLogged(t *testing.T) {
+	in := newInstance(t)
+	in.start()
+	if err, _ := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{pingToken, apiKey} {
+		if strings.Contains(in.log.String(), secret) {
+			t.Fatalf("the log contains the secret %q:\n%s", secret, in.log)
+		}
+	}
+}

@@ -1,0 +1,167 @@
+// Package e2e tests the real notifyd binary as an operator runs it: built
+// from ./cmd/notifyd, configured by a YAML file, talked to over HTTP, and
+// killed.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// binary is the notifyd built for this test run.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "notifyd-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "notifyd")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/notifyd")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build notifyd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// instance is one notifyd process with its config and data.
+type instance struct {
+	t       *testing.T
+	dir     string
+	config  string
+	baseURL string
+	cmd     *exec.Cmd
+	log     *bytes.Buffer
+	exited  chan error
+}
+
+const (
+	pingToken = "e2e-ping-token-0123456789"
+	apiKey    = "e2e-operator-key-0123456789"
+)
+
+// newInstance writes a config for a fresh data directory and a free port.
+func newInstance(t *testing.T) *instance {
+	t.Helper()
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := fmt.Sprintf(`http:
+  addr: %s
+  shutdown_timeout: 5s
+database:
+  data_dir: %s
+log:
+  level: info
+api_keys: [%s]
+systems:
+  cal:
+    caldav_url: http://127.0.0.1:1/
+    tokens: [%s]
+`, addr, filepath.Join(dir, "data"), apiKey, pingToken)
+	path := filepath.Join(dir, "notifyd.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &instance{t: t, dir: dir, config: path, baseURL: "http://" + addr}
+}
+
+// start runs notifyd serve and waits until /readyz answers 200.
+func (in *instance) start() {
+	in.t.Helper()
+	in.log = &bytes.Buffer{}
+	in.cmd = exec.Command(binary, "serve", "-config", in.config)
+	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
+	if err := in.cmd.Start(); err != nil {
+		in.t.Fatal(err)
+	}
+	in.exited = make(chan error, 1)
+	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(in.cmd, in.exited)
+	in.t.Cleanup(func() { in.cmd.Process.Kill() })
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(in.baseURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-in.exited:
+			in.t.Fatalf("notifyd exited before it was ready: %v\n%s", err, in.log)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	in.t.Fatalf("notifyd not ready after 15s\n%s", in.log)
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (in *instance) kill() {
+	in.t.Helper()
+	in.cmd.Process.Kill()
+	<-in.exited
+}
+
+// stop sends SIGTERM and returns the exit error and how long it took.
+func (in *instance) stop() (error, time.Duration) {
+	in.t.Helper()
+	start := time.Now()
+	in.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-in.exited:
+		return err, time.Since(start)
+	case <-time.After(20 * time.Second):
+		in.cmd.Process.Kill()
+		return fmt.Errorf("still running 20s after SIGINT"), time.Since(start)
+	}
+}
+
+// db opens the instance's SQLite database for inspection (process stopped).
+func (in *instance) db() *sql.DB {
+	in.t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(in.dir, "data", "notifyd.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	in.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func (in *instance) ping(ctx context.Context, client *http.Client, hrefs ...string) (int, error) {
+	body := fmt.Sprintf(`{"system":"cal","token":%q,"hrefs":["%s"]}`, pingToken, strings.Join(hrefs, `","`))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, in.baseURL+"/v1/notifications", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The README's test command (make test) and what CI runs: formatting, vet,
+# the static build the Dockerfile makes, the unit and API tests with the
+# race detector, and the end-to-end tests against the real binary.
+# It installs what the tests need by itself (gcc for -race).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+if ! command -v go >/dev/null; then
+  echo "Go is not installed: install Go $(sed -n 's/^go //p' go.mod) or later (https://go.dev/dl/)" >&2
+  exit 1
+fi
+if ! command -v gcc >/dev/null; then
+  say "installing gcc (the race detector needs cgo)"
+  apt-get update -qq && apt-get install -y -qq gcc >/dev/null
+fi
+
+say "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change: $unformatted (run gofmt -w)" >&2
+  exit 1
+fi
+
+say "go vet"
+go vet ./...
+
+say "static build (as in the Dockerfile)"
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /dev/null ./cmd/notifyd
+
+say "unit and API tests, with the race detector"
+go test -race -count=1 $(go list ./... | grep -v /e2e)
+
+say "end-to-end tests against the real binary"
+go test -count=1 -v ./e2e/
