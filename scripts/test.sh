@@ -17,6 +17,9 @@ if ! command -v gcc >/dev/null; then
   apt-get update -qq && apt-get install -y -qq gcc >/dev/null
 fi
 
+say "peers (Cyrus IMAP, SMTP sink) for the end-to-end tests"
+scripts/peers/install.sh
+
 say "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
