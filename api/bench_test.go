@@ -38,7 +38,7 @@ func benchHandler(b *testing.B) http.Handler {
 	if _, err := q.Migrate(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	intake := engine.NewIntake(db, q, 0)
+	intake := engine.NewIntake(db, q, 0, nil)
 	b.Cleanup(func() { intake.Close(); db.Close() })
 	reg := prometheus.NewRegistry()
 	h, err := api.New(api.Options{

@@ -15,6 +15,17 @@ type Metrics struct {
 	principalsQueued prometheus.Counter
 	pingsCoalesced   prometheus.Counter
 	httpDuration     *prometheus.HistogramVec
+	batchSize        prometheus.Histogram
+	batchCommit      prometheus.Histogram
+	batchSync        prometheus.Histogram
+}
+
+// ObserveIntakeBatch records a committed intake batch (an
+// engine.IntakeObserver).
+func (m *Metrics) ObserveIntakeBatch(principals int, commit, sync time.Duration) {
+	m.batchSize.Observe(float64(principals))
+	m.batchCommit.Observe(commit.Seconds())
+	m.batchSync.Observe(sync.Seconds())
 }
 
 // Rejection reasons, the `reason` label of notifyd_pings_rejected_total.
@@ -51,12 +62,28 @@ func NewMetrics(reg prometheus.Registerer, depth func(context.Context) (map[stri
 			Help:    "HTTP request latency by route, method and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "method", "code"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "notifyd_intake_batch_principals",
+			Help:    "Principals written per intake transaction (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048},
+		}),
+		batchCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "notifyd_intake_commit_seconds",
+			Help:    "Time to write one intake batch, before its fsync.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
+		}),
+		batchSync: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "notifyd_intake_fsync_seconds",
+			Help:    "Time of the write-ahead log fsync that made intake batches durable.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
+		}),
 	}
 	for _, r := range []string{rejectMalformed, rejectInvalid, rejectTooLarge, rejectMediaType, rejectMissingToken,
 		rejectUnknownSystem, rejectBadToken, rejectBadHref, rejectUnavailable} {
 		m.pingsRejected.WithLabelValues(r)
 	}
-	reg.MustRegister(m.pingsAccepted, m.pingsRejected, m.principalsQueued, m.pingsCoalesced, m.httpDuration)
+	reg.MustRegister(m.pingsAccepted, m.pingsRejected, m.principalsQueued, m.pingsCoalesced, m.httpDuration,
+		m.batchSize, m.batchCommit, m.batchSync)
 	if depth != nil {
 		reg.MustRegister(&depthCollector{depth: depth, log: log, desc: prometheus.NewDesc(
 			"notifyd_queue_depth", "Unfinished jobs in the queue, by state.", []string{"state"}, nil)})

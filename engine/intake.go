@@ -39,10 +39,11 @@ type Intake struct {
 	reqs     chan *intakeReq
 	maxBatch int
 	now      func() time.Time
+	observe  IntakeObserver
 
 	mu      sync.RWMutex // guards closed against sends on reqs
 	closed  bool
-	synced  chan []*intakeReq // committed batches waiting for their fsync
+	synced  chan committed // batches waiting for their fsync
 	stopped chan struct{}
 }
 
@@ -52,21 +53,36 @@ type intakeReq struct {
 	done chan intakeDone
 }
 
+// committed is a batch written but not yet durable.
+type committed struct {
+	reqs       []*intakeReq
+	principals int
+	commit     time.Duration
+}
+
 type intakeDone struct {
 	res IntakeResult
 	err error
 }
 
+// IntakeObserver is told about every committed batch: how many principals
+// it wrote, how long the transaction took and how long the fsync that
+// made it durable took.
+type IntakeObserver func(principals int, commit, sync time.Duration)
+
 // NewIntake starts the intake's committer. maxBatch caps the principals
-// written per transaction.
-func NewIntake(db *store.DB, queue *Queue, maxBatch int) *Intake {
+// written per transaction; observe, if not nil, is told about each batch.
+func NewIntake(db *store.DB, queue *Queue, maxBatch int, observe IntakeObserver) *Intake {
 	if maxBatch <= 0 {
 		maxBatch = 2000
 	}
+	if observe == nil {
+		observe = func(int, time.Duration, time.Duration) {}
+	}
 	in := &Intake{
-		db: db, queue: queue, maxBatch: maxBatch, now: time.Now,
+		db: db, queue: queue, maxBatch: maxBatch, now: time.Now, observe: observe,
 		reqs:    make(chan *intakeReq, 1024),
-		synced:  make(chan []*intakeReq, 64),
+		synced:  make(chan committed, 64),
 		stopped: make(chan struct{}),
 	}
 	go in.run()
@@ -141,11 +157,12 @@ func (in *Intake) run() {
 				break gather
 			}
 		}
+		start := time.Now()
 		if err := in.commit(conn, batch); err != nil {
 			in.answer(batch, err)
 			continue
 		}
-		in.synced <- batch
+		in.synced <- committed{reqs: batch, principals: n, commit: time.Since(start)}
 	}
 }
 
@@ -154,7 +171,7 @@ func (in *Intake) run() {
 func (in *Intake) sync() {
 	defer close(in.stopped)
 	for batch := range in.synced {
-		batches := [][]*intakeReq{batch}
+		batches := []committed{batch}
 	more:
 		for {
 			select {
@@ -167,9 +184,12 @@ func (in *Intake) sync() {
 				break more
 			}
 		}
+		start := time.Now()
 		err := in.db.SyncWAL()
+		took := time.Since(start)
 		for _, b := range batches {
-			in.answer(b, err)
+			in.observe(b.principals, b.commit, took)
+			in.answer(b.reqs, err)
 		}
 	}
 }

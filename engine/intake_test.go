@@ -33,7 +33,7 @@ func newIntake(tb testing.TB) (*store.DB, *engine.Queue, *engine.Intake) {
 	if _, err := q.Migrate(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	in := engine.NewIntake(db, q, 0)
+	in := engine.NewIntake(db, q, 0, nil)
 	tb.Cleanup(func() { in.Close(); db.Close() })
 	return db, q, in
 }

@@ -142,7 +142,7 @@ func (db *DB) SyncWAL() error {
 		return fmt.Errorf("%w: open write-ahead log: %v", notifyd.ErrUnavailable, err)
 	}
 	defer f.Close()
-	if err := f.Sync(); err != nil {
+	if err := datasync(f); err != nil {
 		return fmt.Errorf("%w: sync write-ahead log: %v", notifyd.ErrUnavailable, err)
 	}
 	return nil

@@ -36,10 +36,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := applyMigrations(ctx, db, q, log); err != nil {
 		return err
 	}
-	intake := engine.NewIntake(db, q, 0)
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := api.NewMetrics(reg, q.Depth, log)
+	intake := engine.NewIntake(db, q, 0, metrics.ObserveIntakeBatch)
+
 	known := func(name string) bool { _, ok := cfg.Systems[name]; return ok }
 	opts := api.Options{
 		APIKeys:       reveal(cfg.APIKeys),
@@ -51,7 +52,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			{Name: "job_queue", Check: q.Ready},
 		},
 		Gatherer: reg,
-		Metrics:  api.NewMetrics(reg, q.Depth, log),
+		Metrics:  metrics,
 		Logger:   log,
 	}
 	for name, sys := range cfg.Systems {
