@@ -89,7 +89,7 @@ func (s *Server) postPing(c *gin.Context) {
 			at = fmt.Sprintf("/hrefs/%d", i)
 		}
 		clean, err := notifyd.CleanHref(h)
-		if err == nil && sys.principalPrefix != "" && !strings.HasPrefix(clean, sys.principalPrefix) {
+		if err == nil && !underPrefix(clean, sys.principalPrefix) {
 			err = fmt.Errorf("must be under %s, where system %s keeps its principals", sys.principalPrefix, body.System)
 		}
 		if err != nil {
@@ -120,6 +120,19 @@ func (s *Server) postPing(c *gin.Context) {
 	s.metrics.principalsQueued.Add(float64(res.Queued))
 	s.metrics.pingsCoalesced.Add(float64(res.Coalesced))
 	c.JSON(http.StatusAccepted, pingAccepted{Queued: res.Queued, NewJobs: res.NewJobs, Coalesced: res.Coalesced})
+}
+
+// underPrefix reports whether href is prefix itself or below it, on a
+// segment boundary ("/principals/users" admits "/principals/users/fred",
+// not "/principals/usersX/fred"). An empty prefix admits everything.
+func underPrefix(href, prefix string) bool {
+	if prefix == "" || href == prefix {
+		return true
+	}
+	if !strings.HasPrefix(href, prefix) {
+		return false
+	}
+	return strings.HasSuffix(prefix, "/") || href[len(prefix)] == '/'
 }
 
 // rejectPing names why the ping is refused, for countPings.

@@ -89,6 +89,7 @@ func New(o Options) (*Server, error) {
 	}
 	e := s.engine
 	e.HandleMethodNotAllowed = true
+	e.RedirectTrailingSlash = false // the contract has no redirects: 404 problem instead
 	e.ContextWithFallback = true
 	e.Use(s.observe())
 	e.NoRoute(func(c *gin.Context) {

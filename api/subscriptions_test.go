@@ -98,8 +98,6 @@ func TestSubscriptionsRequireAPIKey(t *testing.T) {
 	h := newHarness(t)
 	s := h.create(t, simpleSub(sysCal, "/p/fred"))
 	path := "/v1/subscriptions/" + s.ID
-	body := jsonBody(t, simpleSub(sysCal, "/p/jim"))
-	_ = body
 	ops := []struct{ method, path string }{
 		{http.MethodPost, "/v1/subscriptions"},
 		{http.MethodGet, "/v1/subscriptions"},
