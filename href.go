@@ -101,7 +101,7 @@ func checkSegment(seg string) error {
 			return errors.New("must not contain characters that look like a slash")
 		case r == '.' || isDotLookalike(r):
 			dots++
-		case r == '\u2025': // two dot leader, ".." under NFKC
+		case r == '\u2025' || r == '\uFE30': // (vertical) two dot leader, ".." under NFKC
 			dots += 2
 		default:
 			others++

@@ -1,9 +1,12 @@
 package notifyd
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // cleanHrefAccepted lists hrefs CleanHref accepts, with the normalised form
@@ -33,6 +36,7 @@ var cleanHrefAccepted = []struct {
 	{"dots around a name", "/p/..a..", "/p/..a.."},
 	{"encoded dot in a name", "/p/fred%2ejones", "/p/fred.jones"},
 	{"ellipsis is a name", "/p/%E2%80%A6", "/p/%E2%80%A6"},
+	{"two-dot leader and dot is \"...\", a name", "/p/%E2%80%A5.", "/p/%E2%80%A5."},
 	{"1024 bytes", "/" + strings.Repeat("a", MaxHrefLength-1), "/" + strings.Repeat("a", MaxHrefLength-1)},
 }
 
@@ -84,6 +88,7 @@ var cleanHrefRefused = []struct {
 	{"one-dot leader", "/p/%E2%80%A4"},
 	{"one-dot leader twice", "/p/%E2%80%A4%E2%80%A4"},
 	{"two-dot leader (NFKC \"..\")", "/p/%E2%80%A5/admin"},
+	{"vertical two-dot leader (NFKC \"..\")", "/p/%EF%B8%B0/admin"},
 	{"small full stop", "/p/%EF%B9%92"},
 	{"ideographic full stop", "/p/%E3%80%82%E3%80%82"},
 	{"halfwidth ideographic full stop", "/p/%EF%BD%A1"},
@@ -210,6 +215,56 @@ func TestCleanHrefMessages(t *testing.T) {
 	}
 }
 
+// TestCleanHrefRefusesNFKCLookalikes tries every non-ASCII character that
+// Unicode compatibility normalisation (NFKC, which some servers and file
+// systems apply) turns into ".", "..", "/" or "\\", alone and next to a
+// full stop, and checks that no segment that would become "." or ".." gets
+// through, nor a character that becomes a lone slash or backslash.
+func TestCleanHrefRefusesNFKCLookalikes(t *testing.T) {
+	checked := 0
+	for r := rune(0x80); r <= utf8.MaxRune; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		n := norm.NFKC.String(string(r))
+		switch {
+		case n == "/" || n == "\\":
+			checked++
+			href := "/p/a" + percentEncodeForTest(string(r)) + "b"
+			if out, err := CleanHref(href); err == nil {
+				t.Errorf("%U (%q under NFKC): CleanHref(%q) = %q, want it refused", r, n, href, out)
+			}
+		case n == "." || n == "..":
+			for _, seg := range []string{string(r), string(r) + ".", "." + string(r), string(r) + string(r)} {
+				if ns := norm.NFKC.String(seg); ns != "." && ns != ".." {
+					continue
+				}
+				checked++
+				href := "/p/" + percentEncodeForTest(seg) + "/admin"
+				if out, err := CleanHref(href); err == nil {
+					t.Errorf("%U: segment %q is %q under NFKC, but CleanHref(%q) = %q", r, seg, norm.NFKC.String(seg), href, out)
+				}
+			}
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("only %d look-alike cases found: is the Unicode table empty?", checked)
+	}
+}
+
+// percentEncodeForTest percent-encodes every non-ASCII byte of s.
+func percentEncodeForTest(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x80 {
+			b.WriteByte(s[i])
+		} else {
+			fmt.Fprintf(&b, "%%%02X", s[i])
+		}
+	}
+	return b.String()
+}
+
 // checkCleanHrefOutput reports what is wrong with an accepted output.
 func checkCleanHrefOutput(t *testing.T, in, out string) {
 	t.Helper()
@@ -237,6 +292,9 @@ func checkCleanHrefOutput(t *testing.T, in, out string) {
 		}
 		if dec == "." || dec == ".." || strings.ContainsAny(dec, "/\\%\x00") || !utf8.ValidString(dec) {
 			t.Fatalf("CleanHref(%q) = %q: segment %q decodes to %q", in, out, seg, dec)
+		}
+		if n := norm.NFKC.String(dec); n == "." || n == ".." {
+			t.Fatalf("CleanHref(%q) = %q: segment %q is %q under NFKC", in, out, seg, n)
 		}
 	}
 	again, err := CleanHref(out)

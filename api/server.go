@@ -47,7 +47,11 @@ type Options struct {
 	MaxBodyBytes  int64
 	Intake        Intake
 	Subscriptions *subscriptions.Service
-	Ready         []ReadyCheck
+	// Deliveries serves the delivery log; Unsubscriber checks the tokens
+	// of unsubscribe links.
+	Deliveries   DeliveryLog
+	Unsubscriber *subscriptions.Unsubscriber
+	Ready        []ReadyCheck
 	// Gatherer serves /metrics; Metrics must be registered with it.
 	Gatherer prometheus.Gatherer
 	Metrics  *Metrics
@@ -63,8 +67,10 @@ type Server struct {
 	systems map[string]apiSystem
 	apiKeys secretSet
 	intake  Intake
-	subs    *subscriptions.Service
-	ready   []ReadyCheck
+	subs       *subscriptions.Service
+	deliveries DeliveryLog
+	unsub      *subscriptions.Unsubscriber
+	ready      []ReadyCheck
 }
 
 type apiSystem struct {
@@ -82,7 +88,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		engine: gin.New(), log: o.Logger, metrics: o.Metrics, ids: newRequestIDs(),
 		systems: make(map[string]apiSystem, len(o.Systems)), apiKeys: newSecretSet(o.APIKeys),
-		intake: o.Intake, subs: o.Subscriptions, ready: o.Ready,
+		intake: o.Intake, subs: o.Subscriptions, deliveries: o.Deliveries, unsub: o.Unsubscriber, ready: o.Ready,
 	}
 	for _, sys := range o.Systems {
 		s.systems[sys.Name] = apiSystem{tokens: newSecretSet(sys.Tokens), principalPrefix: sys.PrincipalPrefix}
@@ -124,6 +130,9 @@ func New(o Options) (*Server, error) {
 		{http.MethodPut, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.replaceSubscription}},
 		{http.MethodPatch, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.patchSubscription}},
 		{http.MethodDelete, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.deleteSubscription}},
+		{http.MethodGet, "/v1/deliveries", []gin.HandlerFunc{auth, s.listDeliveries}},
+		{http.MethodGet, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribePage}},
+		{http.MethodPost, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribe}},
 		{http.MethodGet, "/healthz", []gin.HandlerFunc{s.healthz}},
 		{http.MethodGet, "/readyz", []gin.HandlerFunc{s.readyz}},
 		{http.MethodGet, "/openapi.yaml", []gin.HandlerFunc{s.openapi}},

@@ -60,14 +60,16 @@ func (ct *contract) route(method, ginPath string) (*routers.Route, error) {
 // body size, media type, then parameters and body against the schemas.
 func (ct *contract) validator(route *routers.Route, maxBody int64) gin.HandlerFunc {
 	var mediaTypes []string
+	bodyRequired := false
 	if rb := route.Operation.RequestBody; rb != nil && rb.Value != nil {
+		bodyRequired = rb.Value.Required
 		for mt := range rb.Value.Content {
 			mediaTypes = append(mediaTypes, mt)
 		}
 	}
 	return func(c *gin.Context) {
 		req := c.Request
-		if len(mediaTypes) > 0 {
+		if len(mediaTypes) > 0 && (bodyRequired || req.ContentLength != 0) {
 			if req.ContentLength > maxBody {
 				tooLarge(c, maxBody)
 				return

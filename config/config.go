@@ -57,6 +57,9 @@ type HTTP struct {
 	IdleTimeout time.Duration `koanf:"idle_timeout"`
 	// MaxBodyBytes is the largest accepted request body (default 1048576).
 	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+	// PublicURL is the base URL at which people reach notifyd, used for
+	// links in messages (one-click unsubscribe). Empty: http://Addr.
+	PublicURL string `koanf:"public_url"`
 }
 
 // Database selects the storage backend.

@@ -34,6 +34,12 @@ func (c *Config) validate(p *problems) {
 	if c.HTTP.MaxBodyBytes <= 0 {
 		p.add("http.max_body_bytes", "must be greater than 0 (bytes), e.g. 1048576")
 	}
+	if c.HTTP.PublicURL != "" {
+		u, err := url.Parse(c.HTTP.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			p.add("http.public_url", "must be an absolute http or https URL without query or fragment, e.g. https://notifyd.example.org")
+		}
+	}
 
 	// database
 	if strings.TrimSpace(c.Database.DataDir) == "" {

@@ -58,8 +58,12 @@ type Queue struct {
 
 // NewQueue builds the queue on db. It inserts jobs; it does not run them.
 func NewQueue(db *store.DB, logger *slog.Logger) (*Queue, error) {
+	return newQueue(db, &river.Config{Logger: logger})
+}
+
+func newQueue(db *store.DB, cfg *river.Config) (*Queue, error) {
 	driver := riversqlite.New(db.SQL)
-	client, err := river.NewClient(driver, &river.Config{Logger: logger})
+	client, err := river.NewClient(driver, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}

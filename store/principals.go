@@ -47,18 +47,31 @@ type PrincipalState struct {
 	SyncToken string
 	// FirstPingAt and LastPingAt bound the pings received.
 	FirstPingAt, LastPingAt time.Time
+	// CollectionURL is the principal's notification collection, once found.
+	CollectionURL string
+	// LastSyncAt is when the last sync finished; LastError why the last
+	// attempt failed, if it did.
+	LastSyncAt time.Time
+	LastError  string
+	// Gone is true once the CalDAV server said the principal does not exist.
+	Gone bool
 }
 
 // Principal returns a principal's state, or notifyd.ErrNotFound.
 func (db *DB) Principal(ctx context.Context, system, principal string) (*PrincipalState, error) {
 	var p PrincipalState
-	var first, last int64
-	err := db.SQL.QueryRowContext(ctx, `SELECT system, principal, dirty_gen, synced_gen, sync_token, first_ping_at, last_ping_at
+	var first, last, synced int64
+	err := db.SQL.QueryRowContext(ctx, `SELECT system, principal, dirty_gen, synced_gen, sync_token, first_ping_at, last_ping_at,
+collection_url, last_sync_at, last_error, gone
 FROM principal_state WHERE system = $1 AND principal = $2`, system, principal).
-		Scan(&p.System, &p.Principal, &p.DirtyGen, &p.SyncedGen, &p.SyncToken, &first, &last)
+		Scan(&p.System, &p.Principal, &p.DirtyGen, &p.SyncedGen, &p.SyncToken, &first, &last,
+			&p.CollectionURL, &synced, &p.LastError, &p.Gone)
 	if err != nil {
 		return nil, notFound(err)
 	}
 	p.FirstPingAt, p.LastPingAt = fromMicros(first), fromMicros(last)
+	if synced != 0 {
+		p.LastSyncAt = fromMicros(synced)
+	}
 	return &p, nil
 }

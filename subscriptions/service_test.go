@@ -447,9 +447,9 @@ func TestReplaceKeepsMethodIDs(t *testing.T) {
 	in.Locale = "de"
 	in.Methods = []MethodInput{
 		{Channel: notifyd.ChannelSMS, Address: "+14155550100", Enabled: ptr(false)}, // moved, switched off
-		{Channel: notifyd.ChannelEmail, Address: "fred@EXAMPLE.ORG"},             // same address, other spelling
-		{Channel: notifyd.ChannelIM, Address: "fred@example.org"},                // new
-		{Channel: notifyd.ChannelWebhook, Address: "https://hooks.example.org/b"}, // changed address
+		{Channel: notifyd.ChannelEmail, Address: "fred@EXAMPLE.ORG"},                // same address, other spelling
+		{Channel: notifyd.ChannelIM, Address: "fred@example.org"},                   // new
+		{Channel: notifyd.ChannelWebhook, Address: "https://hooks.example.org/b"},   // changed address
 	}
 	replaced, err := svc.Replace(ctx, created.ID, in, created.Version)
 	if err != nil {

@@ -36,17 +36,29 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := applyMigrations(ctx, db, q, log); err != nil {
 		return err
 	}
+	known := func(name string) bool { _, ok := cfg.Systems[name]; return ok }
+	subs := subscriptions.NewService(db, known)
+	unsub, err := unsubscriber(ctx, db)
+	if err != nil {
+		return err
+	}
+	eng, err := newEngine(cfg, log, db, subs, unsub)
+	if err != nil {
+		return err
+	}
+	q = eng.Queue()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := api.NewMetrics(reg, q.Depth, log)
 	intake := engine.NewIntake(db, q, 0, metrics.ObserveIntakeBatch)
 
-	known := func(name string) bool { _, ok := cfg.Systems[name]; return ok }
 	opts := api.Options{
 		APIKeys:       reveal(cfg.APIKeys),
 		MaxBodyBytes:  cfg.HTTP.MaxBodyBytes,
 		Intake:        intake,
-		Subscriptions: subscriptions.NewService(db, known),
+		Subscriptions: subs,
+		Deliveries:    db,
+		Unsubscriber:  unsub,
 		Ready: []api.ReadyCheck{
 			{Name: "database", Check: db.Ready},
 			{Name: "job_queue", Check: q.Ready},
@@ -74,6 +86,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if err := eng.Start(ctx); err != nil {
+		return fmt.Errorf("start the job workers: %w", err)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("notifyd is serving", "addr", ln.Addr().String(), "database", db.Path)
@@ -81,6 +96,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	select {
 	case err := <-served:
 		intake.Close()
+		eng.Stop(context.Background())
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
@@ -91,6 +107,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	intake.Close()
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutdown timeout reached with requests still in flight; their clients get no answer and should retry")
+	}
+	// Jobs still running when the bound is reached are cancelled and run
+	// again after a restart.
+	if err := eng.Stop(sctx); err != nil {
+		log.Warn("job workers stopped with jobs unfinished; they run again at the next start", "err", err)
 	}
 	log.Info("notifyd stopped")
 	return nil

@@ -1,0 +1,95 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/store"
+)
+
+// DeliveryLog lists deliveries; store.DB implements it.
+type DeliveryLog interface {
+	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]store.DeliveryListItem, error)
+}
+
+type deliveryJSON struct {
+	ID           string          `json:"id"`
+	Notification notificationRef `json:"notification"`
+	System       string          `json:"system"`
+	Principal    string          `json:"principal"`
+	Subscription string          `json:"subscription_id"`
+	Method       string          `json:"method_id"`
+	Channel      string          `json:"channel"`
+	Address      string          `json:"address"`
+	Status       string          `json:"status"`
+	Attempts     int             `json:"attempts"`
+	LastError    string          `json:"last_error"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+	SentAt       *time.Time      `json:"sent_at,omitempty"`
+}
+
+type notificationRef struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Href string `json:"href"`
+}
+
+func (s *Server) listDeliveries(c *gin.Context) {
+	f := store.DeliveryFilter{System: c.Query("system"), Principal: c.Query("principal"), Status: c.Query("status"), Limit: 100}
+	if l := c.Query("limit"); l != "" {
+		f.Limit, _ = strconv.Atoi(l) // the contract checked it is an integer in 1..500
+	}
+	if cur := c.Query("cursor"); cur != "" {
+		after, err := base64.RawURLEncoding.DecodeString(cur)
+		if err != nil || len(after) != 32 {
+			badRequest(c, "The cursor is not one notifyd issued.", notifyd.FieldError{Field: "query.cursor", Detail: "pass next_cursor from the previous page unchanged"})
+			return
+		}
+		f.After = string(after)
+	}
+	if f.Principal != "" {
+		clean, err := notifyd.CleanHref(f.Principal)
+		if err != nil {
+			badRequest(c, "The principal filter is not a valid href.", notifyd.FieldError{Field: "query.principal", Detail: err.Error()})
+			return
+		}
+		f.Principal = clean
+	}
+	limit := f.Limit
+	f.Limit++
+	items, err := s.deliveries.Deliveries(c.Request.Context(), f)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	type page struct {
+		Items      []deliveryJSON `json:"items"`
+		NextCursor string         `json:"next_cursor,omitempty"`
+	}
+	out := page{Items: []deliveryJSON{}}
+	if len(items) > limit {
+		items = items[:limit]
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(items[limit-1].ID))
+	}
+	for _, it := range items {
+		d := deliveryJSON{
+			ID: it.ID, Notification: notificationRef{ID: it.NotificationID, Type: it.NotificationType, Href: it.NotificationHref},
+			System: it.System, Principal: it.Principal, Subscription: it.SubscriptionID, Method: it.MethodID,
+			Channel: it.Channel, Address: it.Address, Status: it.Status, Attempts: it.Attempts, LastError: it.LastError,
+			CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+		}
+		if !it.SentAt.IsZero() {
+			sent := it.SentAt
+			d.SentAt = &sent
+		}
+		out.Items = append(out.Items, d)
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/caldavclient"
+	"github.com/notifyd/notifyd/config"
+	"github.com/notifyd/notifyd/delivery"
+	_ "github.com/notifyd/notifyd/delivery/email" // registers the email channel
+	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/store"
+	"github.com/notifyd/notifyd/subscriptions"
+)
+
+// newEngine builds the engine: a CalDAV client per system and every
+// registered channel that is configured.
+func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscriptions.Service,
+	unsub *subscriptions.Unsubscriber) (*engine.Engine, error) {
+	var systems []engine.System
+	for name, sys := range cfg.Systems {
+		client, err := caldavclient.New(caldavclient.Config{
+			BaseURL: sys.CalDAVURL, Username: sys.Username, Password: sys.Password.Reveal(),
+			BearerToken: sys.BearerToken.Reveal(), Timeout: sys.Timeout, InsecureSkipVerify: sys.InsecureSkipVerify,
+			UserAgent: "notifyd/" + version,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("systems.%s: %w", name, err)
+		}
+		systems = append(systems, engine.System{Name: name, CalDAV: client, AfterDelivery: sys.AfterDelivery})
+	}
+	channels := make(map[notifyd.Channel]delivery.Channel)
+	for _, name := range delivery.Registered() {
+		f, _ := delivery.Lookup(name)
+		ch, err := f(cfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("channels: %s: %w", name, err)
+		}
+		if ch != nil {
+			channels[name] = ch
+		}
+	}
+	base := strings.TrimSuffix(cfg.HTTP.PublicURL, "/")
+	if base == "" {
+		base = "http://" + cfg.HTTP.Addr
+	}
+	return engine.New(engine.Options{
+		DB: db, Logger: log, Systems: systems, Subscriptions: subs, Channels: channels,
+		UnsubscribeURL: func(subID, methodID string) string {
+			return base + "/v1/unsubscribe/" + unsub.Token(subID, methodID)
+		},
+	})
+}
+
+// unsubscriber signs unsubscribe links with a key notifyd generates once
+// and keeps in its database, so links stay valid across restarts.
+func unsubscriber(ctx context.Context, db *store.DB) (*subscriptions.Unsubscriber, error) {
+	key, err := db.SettingOrInit(ctx, "unsubscribe_key", func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return hex.EncodeToString(b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unsubscribe key: %w", err)
+	}
+	raw, err := hex.DecodeString(key)
+	if err != nil || len(raw) < 32 {
+		return nil, fmt.Errorf("unsubscribe key in the database is damaged; delete the settings row 'unsubscribe_key' to make a new one (old links stop working)")
+	}
+	return subscriptions.NewUnsubscriber(raw), nil
+}

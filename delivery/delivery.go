@@ -1,0 +1,114 @@
+// Package delivery is the contract between the engine and the delivery
+// channels. A channel (email, sms, im, webhook) lives in a subpackage,
+// implements Channel, and registers a Factory under its name, so that
+// adding a channel means writing one package.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/config"
+)
+
+// Request is one message to deliver: a notification, to one address, in
+// the recipient's language and time zone.
+type Request struct {
+	// DeliveryID is stable across retries of the same delivery (channels
+	// use it for idempotency keys and message IDs).
+	DeliveryID   string
+	Notification *notifyd.Notification
+	System       string
+	Principal    string
+	Address      string
+	Locale       string
+	TimeZone     *time.Location
+	// CalendarName is the display name of the calendar concerned, when
+	// the engine could read it.
+	CalendarName string
+	// UnsubscribeURL switches this delivery method off in one request
+	// (RFC 8058); empty when none can be offered.
+	UnsubscribeURL string
+}
+
+// Channel delivers requests to addresses of one kind.
+type Channel interface {
+	// Send delivers req. A nil error means the provider accepted it. Any
+	// other error is permanent unless wrapped by Temporary.
+	Send(ctx context.Context, req *Request) error
+}
+
+// TemporaryError is a failure that a later attempt may cure.
+type TemporaryError struct {
+	Err error
+	// RetryAfter is how long the provider asked to wait (0: no advice).
+	RetryAfter time.Duration
+}
+
+func (e *TemporaryError) Error() string { return e.Err.Error() }
+func (e *TemporaryError) Unwrap() error { return e.Err }
+
+// Temporary marks err as worth retrying, after retryAfter if the provider
+// said so.
+func Temporary(err error, retryAfter time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &TemporaryError{Err: err, RetryAfter: retryAfter}
+}
+
+// IsTemporary reports whether err is worth retrying, and after how long
+// the provider asked to wait.
+func IsTemporary(err error) (bool, time.Duration) {
+	var t *TemporaryError
+	if errors.As(err, &t) {
+		return true, t.RetryAfter
+	}
+	return false, 0
+}
+
+// Factory builds a channel from notifyd's configuration (each channel
+// reads its own section). It returns (nil, nil) when the channel is not
+// configured (disabled).
+type Factory func(cfg *config.Config, log *slog.Logger) (Channel, error)
+
+var (
+	mu        sync.RWMutex
+	factories = map[notifyd.Channel]Factory{}
+)
+
+// Register makes a channel available by name. It panics if name is taken.
+func Register(name notifyd.Channel, f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := factories[name]; dup {
+		panic(fmt.Sprintf("delivery: channel %q registered twice", name))
+	}
+	factories[name] = f
+}
+
+// Lookup returns the factory registered under name.
+func Lookup(name notifyd.Channel) (Factory, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	f, ok := factories[name]
+	return f, ok
+}
+
+// Registered lists the registered channel names, sorted.
+func Registered() []notifyd.Channel {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]notifyd.Channel, 0, len(factories))
+	for name := range factories {
+		out = append(out, name)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -1,0 +1,59 @@
+// Package email is notifyd's email channel: it writes a notification as an
+// email ([Renderer]) and sends emails over SMTP ([Sender]).
+//
+// # Rendering
+//
+// A [Renderer] holds one template file per notification type and language,
+// built in (embedded from templates/LANG/TYPE.tmpl) and optionally
+// overridden per file from a directory laid out the same way. Each file
+// defines three templates: "subject" and "text" (executed with
+// text/template) and "html" (executed with html/template, so every value is
+// escaped for its context). A type without its own file, or a file that
+// lacks one of the three, falls back to generic.tmpl of the same language.
+// Files whose name starts with "_" (for example _common.tmpl) hold shared
+// definitions; a language directory that lacks one takes English's.
+//
+// The language is chosen from the recipient's BCP 47 locale by exact tag
+// ("fr-ca"), then base language ("fr"), then English. English ("en") and
+// French ("fr") are built in; a directory for another language needs at
+// least generic.tmpl. Dates are written in English or French (the
+// English of en-US, en-PH uses month-first dates, and that of en-US,
+// en-CA, en-AU, en-NZ, en-IN, en-PH the 12-hour clock), in the recipient's
+// time zone.
+//
+// Templates receive a value with these fields (strings are already cleaned
+// to one line: control and bidirectional-override characters removed):
+//
+//	Type            notification type, e.g. "share-invite"
+//	System          calendar system name (notifyd configuration key)
+//	Principal       principal href; Account is its last path segment
+//	Recipient       the email address written to
+//	From            who triggered it: common name, else mailto address, else
+//	                last path segment of their principal ("" if unknown)
+//	FromEmail       their mailto address when From is a common name
+//	Calendar        calendar name: RenderInput.CalendarName, else the
+//	                notification's display name, else the href's last segment
+//	Access, Status, Summary    as in notifyd.Notification
+//	Event           *{Summary, Location, When, AllDay, Start, End} or nil;
+//	                When is the localized time span, Start/End are in the
+//	                recipient's zone
+//	Changes         []{Kind, Summary, By, Properties, When, Location}
+//	ChangedBy       who made all the changes, when that is one person
+//	Fields          []{Name, Label, Value}, sorted by Name
+//	UnsubscribeURL  one-click unsubscribe URL ("" when none)
+//	Subject         the rendered subject (in "text" and "html")
+//	Lang, Locale, TimeZone
+//	Notification    the *notifyd.Notification itself
+//
+// and methods Date, Time and DateTime (a time.Time, localized, in the
+// recipient's zone).
+//
+// # Sending
+//
+// A [Sender] sends a batch of messages over one SMTP connection (STARTTLS,
+// implicit TLS or plain, with PLAIN or LOGIN authentication when a user name
+// is configured) and returns one error per message; [IsTemporary] tells a
+// retry (4xx reply, connection trouble) from a failure (5xx reply, invalid
+// message), and [SMTPError] carries the server's reply for the delivery
+// log.
+package email

@@ -1,0 +1,92 @@
+package email
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/textproto"
+	"strings"
+)
+
+// Message is a rendered email.
+type Message struct {
+	// To is the recipient's address.
+	To string
+	// Subject is the subject line (one line, not yet MIME-encoded).
+	Subject string
+	// Text is the text/plain part.
+	Text string
+	// HTML is the text/html alternative; "" sends the text part alone.
+	HTML string
+	// Headers are extra header fields, e.g. Auto-Submitted and
+	// List-Unsubscribe; they cannot replace the ones the Sender writes
+	// (From, To, Subject, Date, Message-ID, MIME and envelope fields).
+	Headers map[string]string
+	// MessageID is the Message-ID with its angle brackets,
+	// "<notifyd.DELIVERYID@domain>". A value without "@domain" is
+	// completed by the Sender with its From address's domain; "" makes
+	// the Sender generate a random one.
+	MessageID string
+}
+
+// reservedHeaders are written by the Sender and cannot be set through
+// Message.Headers (canonical MIME header keys).
+var reservedHeaders = map[string]bool{
+	"From": true, "To": true, "Cc": true, "Bcc": true, "Subject": true,
+	"Date": true, "Message-Id": true, "Mime-Version": true, "Sender": true,
+	"Reply-To": true, "Return-Path": true, "Received": true,
+	"Content-Type": true, "Content-Transfer-Encoding": true,
+	"Content-Disposition": true, "Content-Id": true,
+}
+
+// errInjection is wrapped by the errors for header values holding a line
+// break.
+var errInjection = errors.New("line break in a header value (header injection refused)")
+
+// check validates m: one valid recipient, and no header value that could
+// inject header lines.
+func (m *Message) check() error {
+	if m == nil {
+		return errors.New("email: nil message")
+	}
+	if err := headerValue("To", m.To); err != nil {
+		return err
+	}
+	if _, err := mail.ParseAddress(m.To); err != nil {
+		return fmt.Errorf("email: recipient %q: %w", m.To, err)
+	}
+	if err := headerValue("Subject", m.Subject); err != nil {
+		return err
+	}
+	if err := headerValue("Message-ID", m.MessageID); err != nil {
+		return err
+	}
+	if id := m.MessageID; id != "" {
+		if len(id) < 3 || id[0] != '<' || id[len(id)-1] != '>' || strings.ContainsAny(id[1:len(id)-1], " \t<>") {
+			return fmt.Errorf("email: Message-ID %q is not of the form <id@domain>", id)
+		}
+	}
+	for k, v := range m.Headers {
+		if k == "" || strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' || r == ':' }) >= 0 {
+			return fmt.Errorf("email: header name %q is not valid", k)
+		}
+		if reservedHeaders[textproto.CanonicalMIMEHeaderKey(k)] || strings.HasPrefix(textproto.CanonicalMIMEHeaderKey(k), "Content-") {
+			return fmt.Errorf("email: header %s is written by the sender and cannot be set", k)
+		}
+		if err := headerValue(k, v); err != nil {
+			return err
+		}
+	}
+	if m.Text == "" && m.HTML == "" {
+		return errors.New("email: message has no body")
+	}
+	return nil
+}
+
+// headerValue refuses line breaks and NULs in a header value.
+func headerValue(name, v string) error {
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("email: %s: %w", name, errInjection)
+	}
+	return nil
+}

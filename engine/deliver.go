@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/store"
+)
+
+// deliver sends one delivery and records the outcome. A delivery already
+// final is never sent again, so a retried or duplicated job cannot send
+// twice; only a crash between the provider's acceptance and our record of
+// it can (the attempt then runs again).
+func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	d, err := e.db.Delivery(ctx, job.Args.DeliveryID)
+	if errors.Is(err, notifyd.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if store.DeliveryFinal(d.Status) {
+		return nil
+	}
+	log := e.log.With("delivery", d.ID, "system", d.System, "principal", d.Principal, "channel", d.Channel, "attempt", job.Attempt)
+
+	req, skip, err := e.request(ctx, d)
+	if err != nil {
+		return err
+	}
+	if skip != "" {
+		log.Info("delivery skipped", "reason", skip)
+		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliverySkipped, Error: skip})
+	}
+	ch := e.o.Channels[notifyd.Channel(d.Channel)]
+	if ch == nil {
+		reason := fmt.Sprintf("channel %s is not configured; configure channels.%s and retry the delivery", d.Channel, d.Channel)
+		log.Error("delivery failed", "reason", reason)
+		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliveryFailed, Error: reason})
+	}
+
+	sendErr := ch.Send(ctx, req)
+	if sendErr == nil {
+		log.Info("delivered")
+		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliverySent})
+	}
+	temporary, after := delivery.IsTemporary(sendErr)
+	if !temporary {
+		log.Warn("delivery failed permanently", "err", sendErr)
+		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliveryFailed, Error: sendErr.Error()})
+	}
+	if job.Attempt >= job.MaxAttempts {
+		reason := fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, sendErr)
+		log.Error("delivery failed: out of attempts", "err", sendErr)
+		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliveryFailed, Error: reason})
+	}
+	log.Warn("delivery failed; it will be retried", "err", sendErr, "retry_after", after)
+	if err := e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliveryRetrying, Error: sendErr.Error()}); err != nil {
+		return err
+	}
+	if after > 0 {
+		return river.JobSnooze(after)
+	}
+	return sendErr
+}
+
+// request builds what the channel sends, or says why the delivery is to be
+// skipped (the subscription or method was removed or switched off since).
+func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord) (*delivery.Request, string, error) {
+	nr, err := e.db.Notification(ctx, d.NotificationID)
+	if err != nil {
+		return nil, "", err
+	}
+	var n notifyd.Notification
+	if err := json.Unmarshal(nr.Parsed, &n); err != nil {
+		return nil, "", fmt.Errorf("stored notification %s: %w", nr.ID, err)
+	}
+	sub, err := e.o.Subscriptions.Get(ctx, d.SubscriptionID)
+	if errors.Is(err, notifyd.ErrNotFound) {
+		return nil, "the subscription was deleted", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if !sub.Enabled {
+		return nil, "the subscription is disabled", nil
+	}
+	var method *notifyd.DeliveryMethod
+	for i := range sub.Methods {
+		if sub.Methods[i].ID == d.MethodID {
+			method = &sub.Methods[i]
+		}
+	}
+	if method == nil {
+		return nil, "the delivery method was removed from the subscription", nil
+	}
+	if !method.Enabled {
+		return nil, "the delivery method is disabled (unsubscribed)", nil
+	}
+	tz, err := time.LoadLocation(sub.TimeZone)
+	if err != nil {
+		tz = time.UTC
+	}
+	req := &delivery.Request{
+		DeliveryID: d.ID, Notification: &n, System: d.System, Principal: d.Principal,
+		Address: d.Address, Locale: sub.Locale, TimeZone: tz, CalendarName: n.Calendar.DisplayName,
+	}
+	if e.o.UnsubscribeURL != nil {
+		req.UnsubscribeURL = e.o.UnsubscribeURL(sub.ID, method.ID)
+	}
+	return req, "", nil
+}
+
+// record stores an attempt's outcome durably and, when it settles the
+// notification's last delivery, queues the after-delivery policy in the
+// same transaction.
+func (e *Engine) record(ctx context.Context, o store.DeliveryOutcome) error {
+	o.Now = time.Now()
+	return e.db.InTx(ctx, func(tx *sql.Tx) error {
+		settled, err := store.RecordDeliveryAttempt(ctx, tx, o)
+		if err != nil || settled == "" {
+			return err
+		}
+		_, err = e.queue.client.InsertManyTx(ctx, tx, []river.InsertManyParams{finishJob(settled)})
+		return err
+	})
+}

@@ -1,0 +1,206 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/caldavclient"
+	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/store"
+	"github.com/notifyd/notifyd/subscriptions"
+)
+
+// CalDAV is what the engine needs of a calendar system's CalDAV server;
+// caldavclient.Client implements it.
+type CalDAV interface {
+	NotificationURL(ctx context.Context, principal string) (string, error)
+	ForgetNotificationURL(principal string)
+	Sync(ctx context.Context, collection, token string) (*caldavclient.SyncResult, error)
+	Get(ctx context.Context, href string) (body []byte, etag string, err error)
+	Delete(ctx context.Context, href, etag string) error
+	Put(ctx context.Context, href, etag string, body []byte, contentType string) error
+	DisplayName(ctx context.Context, href string) (string, error)
+}
+
+// System is a calendar system as the engine sees it.
+type System struct {
+	Name   string
+	CalDAV CalDAV
+	// AfterDelivery is what to do with a notification once every delivery
+	// of it is final: "delete", "mark" or "keep".
+	AfterDelivery string
+}
+
+// Options configure an Engine.
+type Options struct {
+	DB            *store.DB
+	Logger        *slog.Logger
+	Systems       []System
+	Subscriptions *subscriptions.Service
+	// Channels are the configured delivery channels by name.
+	Channels map[notifyd.Channel]delivery.Channel
+	// UnsubscribeURL builds the one-click unsubscribe link of a delivery
+	// method; nil for none.
+	UnsubscribeURL func(subscriptionID, methodID string) string
+	// SyncWorkers and DeliveryWorkers size the worker pools (defaults 8
+	// and 8 per channel).
+	SyncWorkers, DeliveryWorkers int
+	// PollInterval is how often idle workers look for new jobs (default
+	// 200ms; the embedded database has no push notification).
+	PollInterval time.Duration
+	// RetryBase and RetryMax bound the exponential backoff between
+	// attempts (defaults 1s and 5m); MaxAttempts caps them (default 25).
+	RetryBase, RetryMax time.Duration
+	MaxAttempts         int
+}
+
+// Engine runs notifyd's jobs: principal syncs, deliveries, and the
+// after-delivery policy.
+type Engine struct {
+	o       Options
+	log     *slog.Logger
+	db      *store.DB
+	queue   *Queue
+	systems map[string]System
+	names   *nameCache
+}
+
+// New builds the engine and its job queue. Start runs the workers.
+func New(o Options) (*Engine, error) {
+	if o.SyncWorkers <= 0 {
+		o.SyncWorkers = 8
+	}
+	if o.DeliveryWorkers <= 0 {
+		o.DeliveryWorkers = 8
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 200 * time.Millisecond
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 5 * time.Minute
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 25
+	}
+	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096)}
+	for _, s := range o.Systems {
+		e.systems[s.Name] = s
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[SyncPrincipalArgs]) error {
+		return e.syncPrincipal(ctx, j)
+	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[DeliverArgs]) error {
+		return e.deliver(ctx, j)
+	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[FinishArgs]) error {
+		return e.finish(ctx, j)
+	}))
+	queues := map[string]river.QueueConfig{
+		QueueSync:   {MaxWorkers: o.SyncWorkers},
+		QueueFinish: {MaxWorkers: 4},
+	}
+	for _, ch := range notifyd.Channels {
+		queues[deliverQueue(ch)] = river.QueueConfig{MaxWorkers: o.DeliveryWorkers}
+	}
+	q, err := newQueue(o.DB, &river.Config{
+		Logger:            o.Logger,
+		Workers:           workers,
+		Queues:            queues,
+		FetchCooldown:     min(50*time.Millisecond, o.PollInterval),
+		FetchPollInterval: o.PollInterval,
+		MaxAttempts:       o.MaxAttempts,
+		RetryPolicy:       &retryPolicy{base: o.RetryBase, max: o.RetryMax},
+		JobTimeout:        5 * time.Minute,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.queue = q
+	return e, nil
+}
+
+// Queue is the engine's job queue, for the intake to insert into.
+func (e *Engine) Queue() *Queue { return e.queue }
+
+// Start runs the workers until Stop.
+func (e *Engine) Start(ctx context.Context) error { return e.queue.client.Start(ctx) }
+
+// Stop lets running jobs finish until ctx ends, then cancels them; the
+// cancelled ones run again after a restart.
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.queue.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return e.queue.client.StopAndCancel(hard)
+	}
+	return err
+}
+
+// QueueFinish holds the after-delivery policy jobs.
+const QueueFinish = "finish"
+
+func deliverQueue(ch notifyd.Channel) string { return "deliver_" + string(ch) }
+
+// DeliverArgs is the job that sends one delivery.
+type DeliverArgs struct {
+	DeliveryID string          `json:"delivery_id"`
+	Channel    notifyd.Channel `json:"channel"`
+}
+
+// Kind is the job's River kind.
+func (DeliverArgs) Kind() string { return "deliver" }
+
+// FinishArgs is the job that applies the system's after-delivery policy
+// to a notification whose deliveries are all final.
+type FinishArgs struct {
+	NotificationID string `json:"notification_id"`
+}
+
+// Kind is the job's River kind.
+func (FinishArgs) Kind() string { return "finish_notification" }
+
+// uniqueWhileUnfinished makes a job unique by its arguments until it
+// completes.
+var uniqueWhileUnfinished = river.UniqueOpts{
+	ByArgs: true,
+	ByState: []rivertype.JobState{
+		rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateAvailable,
+		rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateCompleted,
+	},
+}
+
+func deliverJob(id string, ch notifyd.Channel) river.InsertManyParams {
+	return river.InsertManyParams{Args: DeliverArgs{DeliveryID: id, Channel: ch},
+		InsertOpts: &river.InsertOpts{Queue: deliverQueue(ch), UniqueOpts: uniqueWhileUnfinished}}
+}
+
+func finishJob(id string) river.InsertManyParams {
+	return river.InsertManyParams{Args: FinishArgs{NotificationID: id},
+		InsertOpts: &river.InsertOpts{Queue: QueueFinish, UniqueOpts: uniqueWhileUnfinished}}
+}
+
+// retryPolicy is exponential backoff with full jitter: a random wait
+// between 0 and base·2^attempt, capped at max. (A provider's Retry-After
+// is honoured by the worker snoozing the job for that long instead.)
+type retryPolicy struct{ base, max time.Duration }
+
+// NextRetry implements river.ClientRetryPolicy.
+func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	ceiling := p.base << min(job.Attempt, 30)
+	if ceiling <= 0 || ceiling > p.max {
+		ceiling = p.max
+	}
+	return time.Now().Add(time.Duration(rand.Int64N(int64(ceiling) + 1)))
+}

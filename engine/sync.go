@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/caldavclient"
+	"github.com/notifyd/notifyd/caldavclient/notification"
+	"github.com/notifyd/notifyd/store"
+	"github.com/notifyd/notifyd/subscriptions"
+)
+
+// notificationID identifies one version of a notification resource.
+func notificationID(system, principal, href, etag string) string {
+	return digest(system, principal, href, etag)
+}
+
+// deliveryID identifies one message: a notification to one address on
+// one channel. It is the idempotency key of delivery.
+func deliveryID(notificationID string, ch notifyd.Channel, address string) string {
+	return digest(notificationID, string(ch), address)
+}
+
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// syncPrincipal syncs one principal's notification collection from its
+// stored token and, in one transaction, records the new notifications, the
+// deliveries they make (with their jobs) and the new token. If the
+// principal was pinged during the sync, it runs again.
+func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipalArgs]) error {
+	args := job.Args
+	log := e.log.With("system", args.System, "principal", args.Principal, "job", job.ID)
+	sys, ok := e.systems[args.System]
+	if !ok {
+		log.Warn("sync dropped: the system is no longer in the configuration")
+		return river.JobCancel(fmt.Errorf("system %q is not configured", args.System))
+	}
+	st, err := e.db.Principal(ctx, args.System, args.Principal)
+	if err != nil {
+		return err
+	}
+	startGen := st.DirtyGen
+
+	collection := st.CollectionURL
+	if collection == "" {
+		collection, err = sys.CalDAV.NotificationURL(ctx, args.Principal)
+		if errors.Is(err, caldavclient.ErrNotFound) {
+			log.Warn("the CalDAV server has no such principal, or it has no notification collection; not retrying until pinged again",
+				"err", err)
+			return e.db.RecordSyncFailure(ctx, args.System, args.Principal, err.Error(), true, startGen)
+		}
+		if err != nil {
+			return e.syncFailed(ctx, log, args, err)
+		}
+	}
+
+	res, err := sys.CalDAV.Sync(ctx, collection, st.SyncToken)
+	if errors.Is(err, caldavclient.ErrInvalidSyncToken) {
+		log.Warn("the server refused the stored sync token; running a full sync (nothing already handled is sent again)")
+		res, err = sys.CalDAV.Sync(ctx, collection, "")
+	}
+	if errors.Is(err, caldavclient.ErrNotFound) {
+		// The collection moved or vanished: discover it again next time.
+		sys.CalDAV.ForgetNotificationURL(args.Principal)
+		collection = ""
+		if err := e.db.RecordSyncFailure(ctx, args.System, args.Principal, err.Error(), false, 0); err != nil {
+			return err
+		}
+		return fmt.Errorf("notification collection not found, will rediscover: %w", err)
+	}
+	if err != nil {
+		return e.syncFailed(ctx, log, args, err)
+	}
+
+	rec := store.SyncRecord{System: args.System, Principal: args.Principal, Token: res.Token,
+		SyncedGen: startGen, CollectionURL: collection, Now: time.Now()}
+	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
+	if err != nil {
+		return err
+	}
+	// Nobody subscribed: nothing to fetch or send; the token still moves
+	// on, and the notifications stay on the server untouched.
+	if len(subs) > 0 && len(res.Changed) > 0 {
+		if err := e.collect(ctx, log, sys, args, res.Changed, subs, &rec); err != nil {
+			return e.syncFailed(ctx, log, args, err)
+		}
+	}
+
+	err = e.db.InTx(ctx, func(tx *sql.Tx) error {
+		newDeliveries, undelivered, err := store.RecordSync(ctx, tx, rec)
+		if err != nil {
+			return err
+		}
+		channelOf := make(map[string]notifyd.Channel, len(rec.Deliveries))
+		for _, d := range rec.Deliveries {
+			channelOf[d.ID] = notifyd.Channel(d.Channel)
+		}
+		var jobs []river.InsertManyParams
+		for _, id := range newDeliveries {
+			jobs = append(jobs, deliverJob(id, channelOf[id]))
+		}
+		for _, id := range undelivered {
+			jobs = append(jobs, finishJob(id))
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		_, err = e.queue.client.InsertManyTx(ctx, tx, jobs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("principal synced", "changed", len(res.Changed), "deleted", len(res.Deleted),
+		"new_notifications", len(rec.Notifications), "deliveries", len(rec.Deliveries))
+
+	// A ping that arrived while this job ran could not queue another
+	// (this one was running): sync again to pick up what it announced.
+	if now, err := e.db.Principal(ctx, args.System, args.Principal); err == nil && now.DirtyGen > startGen {
+		return river.JobSnooze(0)
+	}
+	return nil
+}
+
+// collect fetches and parses the changed resources not seen before, and
+// works out their deliveries.
+func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args SyncPrincipalArgs,
+	changed []caldavclient.Resource, subs []*notifyd.Subscription, rec *store.SyncRecord) error {
+	ids := make([]string, len(changed))
+	for i, r := range changed {
+		ids[i] = notificationID(args.System, args.Principal, r.Href, r.ETag)
+	}
+	known, err := e.db.KnownNotifications(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i, r := range changed {
+		if known[ids[i]] {
+			continue
+		}
+		body, etag, err := sys.CalDAV.Get(ctx, r.Href)
+		if errors.Is(err, caldavclient.ErrNotFound) {
+			continue // removed since the sync; the next sync reports it
+		}
+		if err != nil {
+			return fmt.Errorf("get %s: %w", r.Href, err)
+		}
+		if etag == "" {
+			etag = r.ETag
+		}
+		id := notificationID(args.System, args.Principal, r.Href, etag)
+		n, perr := notification.Parse(body)
+		if perr != nil {
+			// A poison notification is set aside with its reason; it
+			// never blocks the others.
+			log.Warn("notification cannot be parsed; it is recorded as dead and not delivered",
+				"href", r.Href, "err", perr)
+			rec.Notifications = append(rec.Notifications, store.NotificationRecord{ID: id, Href: r.Href, ETag: etag,
+				Type: string(notifyd.TypeOther), Parsed: []byte("{}"), Status: store.NotificationDead, Error: perr.Error()})
+			continue
+		}
+		e.fillCalendarName(ctx, sys, n)
+		parsed, err := json.Marshal(n)
+		if err != nil {
+			return err
+		}
+		rec.Notifications = append(rec.Notifications, store.NotificationRecord{ID: id, Href: r.Href, ETag: etag,
+			Type: string(n.Type), Parsed: parsed})
+		for _, t := range subscriptions.Targets(subs, n.Type) {
+			rec.Deliveries = append(rec.Deliveries, store.DeliveryRecord{
+				ID: deliveryID(id, t.Method.Channel, t.Method.Address), NotificationID: id,
+				SubscriptionID: t.SubscriptionID, MethodID: t.Method.ID,
+				Channel: string(t.Method.Channel), Address: t.Method.Address,
+			})
+		}
+	}
+	return nil
+}
+
+// fillCalendarName reads the display name of the calendar a notification
+// names, when the notification does not carry it and the service account
+// may read it. Names are cached; failures leave it empty.
+func (e *Engine) fillCalendarName(ctx context.Context, sys System, n *notifyd.Notification) {
+	href := n.Calendar.Href
+	if href == "" || n.Calendar.DisplayName != "" {
+		return
+	}
+	key := sys.Name + "\x00" + href
+	if name, ok := e.names.get(key); ok {
+		n.Calendar.DisplayName = name
+		return
+	}
+	name, err := sys.CalDAV.DisplayName(ctx, href)
+	if err != nil {
+		name = ""
+	}
+	e.names.put(key, name)
+	n.Calendar.DisplayName = name
+}
+
+// syncFailed records why a sync failed and returns the error for River to
+// retry, unless it is permanent.
+func (e *Engine) syncFailed(ctx context.Context, log *slog.Logger, args SyncPrincipalArgs, err error) error {
+	if rerr := e.db.RecordSyncFailure(ctx, args.System, args.Principal, err.Error(), false, 0); rerr != nil {
+		log.Error("could not record a sync failure", "err", rerr)
+	}
+	if caldavclient.IsTemporary(err) {
+		log.Warn("sync failed; it will be retried with backoff. Check that the CalDAV server is up and reachable", "err", err)
+		return err
+	}
+	log.Error("sync failed permanently; check the system's caldav_url and service-account credentials, then ping again",
+		"err", err)
+	return river.JobCancel(err)
+}

@@ -1,0 +1,310 @@
+package peertest
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// SMTP is a running SMTP sink: aiosmtpd with STARTTLS on a self-signed
+// certificate, storing every accepted message in a Maildir, and refusing
+// the recipients its Rules name (scripts/peers/smtp.sh and smtp_sink.py).
+type SMTP struct {
+	// Dir holds the certificate, the Maildir (Dir/maildir), rules.json,
+	// the pid file and the server's log (smtp.log).
+	Dir string
+	// Addr is Host:Port.
+	Addr string
+	// Host is "127.0.0.1"; the certificate is valid for it and for
+	// "localhost".
+	Host string
+	// Port is the TCP port it listens on, the same across Stop and Start.
+	Port int
+
+	mu      sync.Mutex
+	running bool
+}
+
+// ReceivedMessage is one message the sink stored.
+type ReceivedMessage struct {
+	// MailFrom is the SMTP envelope sender (MAIL FROM).
+	MailFrom string
+	// RcptTo are the envelope recipients the sink accepted (RCPT TO).
+	RcptTo []string
+	// Header is the message's header as sent (Return-Path and X-RcptTo,
+	// which the sink prepends, included).
+	Header mail.Header
+	// Text and HTML are the decoded text/plain and text/html parts (the
+	// first of each, searched through nested multiparts), with CRLF line
+	// ends turned into LF; empty when absent.
+	Text, HTML string
+	// Raw is the stored file's content.
+	Raw []byte
+	// Path is the stored file.
+	Path string
+}
+
+// Rules decide which recipients the sink refuses (at RCPT TO).
+type Rules struct {
+	// TempFail maps an address to how many times it is refused with 451
+	// before it is accepted.
+	TempFail map[string]int
+	// PermFail lists addresses refused with 550 every time.
+	PermFail []string
+	// AtData moves the refusals from RCPT TO to the end of DATA.
+	AtData bool
+}
+
+// StartSMTP starts an SMTP sink on a free loopback port with its data in a
+// temporary directory; the test's cleanup stops it. It needs
+// /usr/bin/python3 with aiosmtpd (scripts/peers/install.sh installs
+// Debian's python3-aiosmtpd) and openssl.
+func StartSMTP(t testing.TB) *SMTP {
+	t.Helper()
+	Need(t, "/usr/bin/python3", "openssl")
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import aiosmtpd").CombinedOutput(); err != nil {
+		msg := fmt.Sprintf("PEER MISSING: /usr/bin/python3 cannot import aiosmtpd (%v: %s); run scripts/peers/install.sh (make test does) to run this test against the real peer", err, bytes.TrimSpace(out))
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	port := FreePort(t)
+	s := &SMTP{
+		Dir:  t.TempDir(),
+		Host: "127.0.0.1",
+		Port: port,
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+	}
+	t.Cleanup(func() { s.stop() })
+	s.Start(t)
+	return s
+}
+
+// Start starts the sink again after Stop, on the same port, with the same
+// certificate, Maildir and rules (temp_fail counts start afresh).
+func (s *SMTP) Start(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		return
+	}
+	out, err := exec.Command(Script("smtp.sh"), "start", s.Dir, strconv.Itoa(s.Port)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("starting the SMTP sink: %v\n%s", err, out)
+	}
+	s.running = true
+	if err := WaitTCP(s.Addr, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Stop stops the sink (to test an outage); Start brings it back.
+func (s *SMTP) Stop(t testing.TB) {
+	t.Helper()
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *SMTP) stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return nil
+	}
+	out, err := exec.Command(Script("smtp.sh"), "stop", s.Dir).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("stopping the SMTP sink: %v\n%s", err, out)
+	}
+	s.running = false
+	return nil
+}
+
+// CertPool returns a pool holding the sink's self-signed certificate, for
+// a client that verifies it.
+func (s *SMTP) CertPool() *x509.CertPool {
+	pem, err := os.ReadFile(filepath.Join(s.Dir, "cert.pem"))
+	if err != nil {
+		panic(fmt.Sprintf("peertest: SMTP sink certificate: %v", err))
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		panic("peertest: SMTP sink certificate: no certificate in cert.pem")
+	}
+	return pool
+}
+
+// SetRules replaces the sink's refusal rules; they apply from the next
+// SMTP command on.
+func (s *SMTP) SetRules(t testing.TB, r Rules) {
+	t.Helper()
+	doc := struct {
+		TempFail map[string]int `json:"temp_fail,omitempty"`
+		PermFail []string       `json:"perm_fail,omitempty"`
+		Stage    string         `json:"stage"`
+	}{r.TempFail, r.PermFail, "rcpt"}
+	if r.AtData {
+		doc.Stage = "data"
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(s.Dir, "rules.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(s.Dir, "rules.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Messages returns the messages stored so far, oldest first.
+func (s *SMTP) Messages(t testing.TB) []ReceivedMessage {
+	t.Helper()
+	var msgs []ReceivedMessage
+	for _, sub := range []string{"new", "cur"} {
+		dir := filepath.Join(s.Dir, "maildir", sub)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := ParseMessage(raw)
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			m.Path = path
+			msgs = append(msgs, m)
+		}
+	}
+	// Maildir names start with the delivery time in seconds.microseconds.
+	sort.Slice(msgs, func(i, j int) bool {
+		return filepath.Base(msgs[i].Path) < filepath.Base(msgs[j].Path)
+	})
+	return msgs
+}
+
+// WaitMessages waits until at least n messages are stored and returns them
+// all; it fails the test after timeout.
+func (s *SMTP) WaitMessages(t testing.TB, n int, timeout time.Duration) []ReceivedMessage {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msgs := s.Messages(t)
+		if len(msgs) >= n {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SMTP sink holds %d messages after %s, want %d", len(msgs), timeout, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ParseMessage parses a stored message: its header, envelope (from the
+// Return-Path and X-RcptTo headers the sink adds) and decoded text/plain
+// and text/html parts.
+func ParseMessage(raw []byte) (ReceivedMessage, error) {
+	m := ReceivedMessage{Raw: raw}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return m, err
+	}
+	m.Header = msg.Header
+	m.MailFrom = strings.Trim(msg.Header.Get("Return-Path"), "<>")
+	for _, a := range strings.Split(msg.Header.Get("X-RcptTo"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			m.RcptTo = append(m.RcptTo, a)
+		}
+	}
+	err = walkPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body, &m)
+	return m, err
+}
+
+// walkPart decodes one MIME entity into m, recursing into multiparts.
+func walkPart(contentType, cte string, body io.Reader, m *ReceivedMessage) error {
+	if contentType == "" {
+		contentType = "text/plain; charset=us-ascii"
+	}
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return fmt.Errorf("content type %q: %w", contentType, err)
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := mr.NextRawPart()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := walkPart(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, m); err != nil {
+				return err
+			}
+		}
+	}
+	var r io.Reader = body
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "quoted-printable":
+		r = quotedprintable.NewReader(body)
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, newlineStripper{body})
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("%s part: %w", mt, err)
+	}
+	text := strings.ReplaceAll(string(b), "\r\n", "\n")
+	switch {
+	case mt == "text/plain" && m.Text == "":
+		m.Text = text
+	case mt == "text/html" && m.HTML == "":
+		m.HTML = text
+	}
+	return nil
+}
+
+// newlineStripper drops CR and LF, which base64 bodies are wrapped with.
+type newlineStripper struct{ r io.Reader }
+
+func (s newlineStripper) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	j := 0
+	for _, c := range p[:n] {
+		if c != '\r' && c != '\n' {
+			p[j] = c
+			j++
+		}
+	}
+	return j, err
+}

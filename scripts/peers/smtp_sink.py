@@ -1,0 +1,133 @@
+"""notifyd's SMTP test sink: an aiosmtpd handler that stores every message it
+accepts in a Maildir and refuses chosen recipients, so tests can see what a
+real SMTP server does with notifyd's mail and how notifyd copes with 4xx and
+5xx replies.
+
+Run it through aiosmtpd (scripts/peers/smtp.sh does):
+
+    PYTHONPATH=scripts/peers /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:PORT \
+        --tlscert DIR/cert.pem --tlskey DIR/key.pem --no-requiretls \
+        -c smtp_sink.Sink DIR
+
+Messages land in DIR/maildir/new, byte for byte as received, preceded by
+a Return-Path header (the MAIL FROM address) and an X-RcptTo header (the
+accepted RCPT TO addresses, comma separated).
+
+DIR/rules.json, re-read for every command it concerns (a missing or empty
+file means accept everything), decides refusals:
+
+    {
+      "temp_fail": {"alice@example.org": 2},   # 451 the first 2 times, then accept
+      "perm_fail": ["bob@example.org", "@bad.example"],   # 550 every time
+      "stage": "rcpt"                          # or "data": refuse after the DATA body
+    }
+
+An address matches a rule written as the same address (case-insensitive),
+as "@domain" for a whole domain, or as "*" for everyone. temp_fail counts
+attempts per rule from the moment the file was last written: writing it
+again, even with the same content, starts the counts afresh, and so does
+restarting the server.
+"""
+
+import json
+import os
+import socket
+import time
+
+TEMP_REPLY = "451 4.3.0 <{addr}>: mailbox temporarily unavailable, try again later (test rule)"
+PERM_REPLY = "550 5.1.1 <{addr}>: recipient address rejected: user unknown (test rule)"
+
+
+class Sink:
+    """aiosmtpd handler: Maildir storage plus rule-driven 451/550 refusals."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.maildir = os.path.join(directory, "maildir")
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(self.maildir, sub), exist_ok=True)
+        self.rules_path = os.path.join(directory, "rules.json")
+        self.rules_key = None
+        self.rules = {}
+        self.counts = {}
+        self.seq = 0
+        self.host = socket.gethostname().replace("/", "_").replace(":", "_")
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        if len(args) != 1:
+            parser.error("smtp_sink.Sink takes one argument: the peer directory")
+        return cls(args[0])
+
+    def _load_rules(self):
+        try:
+            with open(self.rules_path, "rb") as f:
+                raw = f.read()
+                mtime = os.fstat(f.fileno()).st_mtime_ns
+        except FileNotFoundError:
+            raw, mtime = b"", 0
+        if (raw, mtime) != self.rules_key:
+            self.rules_key = (raw, mtime)
+            self.counts = {}
+            try:
+                self.rules = json.loads(raw) if raw.strip() else {}
+            except ValueError as e:
+                print(f"smtp_sink: ignoring unreadable {self.rules_path}: {e}", flush=True)
+                self.rules = {}
+        return self.rules
+
+    @staticmethod
+    def _matching(rules, addr):
+        addr = addr.lower()
+        for rule in rules:
+            r = str(rule).lower()
+            if r == "*" or r == addr or (r.startswith("@") and addr.endswith(r)):
+                return rule
+        return None
+
+    def _verdict(self, addr):
+        """The refusal reply for addr, or None to accept it."""
+        rules = self._load_rules()
+        if self._matching(rules.get("perm_fail") or [], addr) is not None:
+            return PERM_REPLY.format(addr=addr)
+        temp = rules.get("temp_fail") or {}
+        rule = self._matching(list(temp), addr)
+        if rule is not None:
+            n = self.counts.get(rule, 0)
+            if n < int(temp[rule]):
+                self.counts[rule] = n + 1
+                return TEMP_REPLY.format(addr=addr)
+        return None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self._load_rules().get("stage", "rcpt") == "rcpt":
+            verdict = self._verdict(address)
+            if verdict:
+                return verdict
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self._load_rules().get("stage", "rcpt") == "data":
+            for addr in envelope.rcpt_tos:
+                verdict = self._verdict(addr)
+                if verdict:
+                    return verdict
+        content = envelope.original_content
+        if content is None:
+            content = envelope.content
+        if isinstance(content, str):
+            content = content.encode("utf-8", "surrogateescape")
+        head = "Return-Path: <{}>\r\nX-RcptTo: {}\r\n".format(
+            envelope.mail_from or "", ", ".join(envelope.rcpt_tos)
+        ).encode("utf-8", "surrogateescape")
+        self.seq += 1
+        name = "{:.6f}.P{}Q{}.{}".format(time.time(), os.getpid(), self.seq, self.host)
+        tmp = os.path.join(self.maildir, "tmp", name)
+        with open(tmp, "wb") as f:
+            f.write(head)
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, os.path.join(self.maildir, "new", name))
+        return "250 OK: queued as " + name

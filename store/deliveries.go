@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Delivery statuses.
+const (
+	DeliveryQueued   = "queued"
+	DeliveryRetrying = "retrying"
+	DeliverySent     = "sent"
+	DeliveryFailed   = "failed"
+	DeliverySkipped  = "skipped"
+)
+
+// DeliveryFinal reports whether a delivery in status will not be tried
+// again.
+func DeliveryFinal(status string) bool {
+	return status == DeliverySent || status == DeliveryFailed || status == DeliverySkipped
+}
+
+const deliveryColumns = `id, notification_id, system, principal, subscription_id, method_id, channel, address,
+status, attempts, last_error, created_at, updated_at, sent_at`
+
+func scanDelivery(r scanner) (*DeliveryRecord, error) {
+	var d DeliveryRecord
+	var created, updated, sent int64
+	if err := r.Scan(&d.ID, &d.NotificationID, &d.System, &d.Principal, &d.SubscriptionID, &d.MethodID, &d.Channel,
+		&d.Address, &d.Status, &d.Attempts, &d.LastError, &created, &updated, &sent); err != nil {
+		return nil, err
+	}
+	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if sent != 0 {
+		d.SentAt = fromMicros(sent)
+	}
+	return &d, nil
+}
+
+// Delivery returns a stored delivery.
+func (db *DB) Delivery(ctx context.Context, id string) (*DeliveryRecord, error) {
+	d, err := scanDelivery(db.SQL.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return d, nil
+}
+
+// DeliveryOutcome is the result of one attempt at a delivery.
+type DeliveryOutcome struct {
+	ID     string
+	Status string // DeliveryRetrying, DeliverySent, DeliveryFailed or DeliverySkipped
+	Error  string
+	Now    time.Time
+}
+
+// RecordDeliveryAttempt stores the outcome of an attempt in tx. When it
+// settles the last outstanding delivery of its notification, it marks the
+// notification delivered and returns its ID, for the caller to queue the
+// after-delivery policy in the same transaction.
+func RecordDeliveryAttempt(ctx context.Context, tx *sql.Tx, o DeliveryOutcome) (settled string, err error) {
+	now := micros(o.Now)
+	var sentAt any = int64(0)
+	if o.Status == DeliverySent {
+		sentAt = now
+	}
+	var notificationID string
+	err = tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $2, attempts = attempts + 1, last_error = $3, updated_at = $4,
+sent_at = CASE WHEN $5 > 0 THEN $5 ELSE sent_at END
+WHERE id = $1 RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt).Scan(&notificationID)
+	if err != nil {
+		return "", notFound(err)
+	}
+	if !DeliveryFinal(o.Status) {
+		return "", nil
+	}
+	var outstanding int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE notification_id = $1
+AND status NOT IN ('sent', 'failed', 'skipped')`, notificationID).Scan(&outstanding); err != nil {
+		return "", err
+	}
+	if outstanding > 0 {
+		return "", nil
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2 WHERE id = $1 AND status = $3`,
+		notificationID, NotificationDelivered, NotificationDelivering)
+	if err != nil {
+		return "", err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", nil // settled before (a retried attempt)
+	}
+	return notificationID, nil
+}
+
+// DeliveryFilter selects deliveries in a listing.
+type DeliveryFilter struct {
+	System, Principal, Status string
+	// After is the cursor: deliveries whose ID sorts after it.
+	After string
+	Limit int
+}
+
+// DeliveryListItem is a delivery with what the log shows of its
+// notification.
+type DeliveryListItem struct {
+	DeliveryRecord
+	NotificationType string
+	NotificationHref string
+}
+
+// Deliveries lists deliveries matching f, ordered by ID.
+func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListItem, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.System != "" {
+		add("d.system = $%d", f.System)
+	}
+	if f.Principal != "" {
+		add("d.principal = $%d", f.Principal)
+	}
+	if f.Status != "" {
+		add("d.status = $%d", f.Status)
+	}
+	if f.After != "" {
+		add("d.id > $%d", f.After)
+	}
+	q := `SELECT d.id, d.notification_id, d.system, d.principal, d.subscription_id, d.method_id, d.channel, d.address,
+d.status, d.attempts, d.last_error, d.created_at, d.updated_at, d.sent_at, n.type, n.href
+FROM deliveries d JOIN notifications n ON n.id = d.notification_id`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(" ORDER BY d.id LIMIT $%d", len(args))
+	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var out []DeliveryListItem
+	for rows.Next() {
+		var it DeliveryListItem
+		var created, updated, sent int64
+		d := &it.DeliveryRecord
+		if err := rows.Scan(&d.ID, &d.NotificationID, &d.System, &d.Principal, &d.SubscriptionID, &d.MethodID, &d.Channel,
+			&d.Address, &d.Status, &d.Attempts, &d.LastError, &created, &updated, &sent, &it.NotificationType, &it.NotificationHref); err != nil {
+			return nil, err
+		}
+		d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
+		if sent != 0 {
+			d.SentAt = fromMicros(sent)
+		}
+		out = append(out, it)
+	}
+	return out, Classify(rows.Err())
+}
+
+// Setting returns a stored setting, or "" if it is not set.
+func (db *DB) Setting(ctx context.Context, name string) (string, error) {
+	var v string
+	err := db.SQL.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return v, Classify(err)
+}
+
+// SettingOrInit returns a stored setting, storing init() first if unset.
+func (db *DB) SettingOrInit(ctx context.Context, name string, init func() string) (string, error) {
+	if v, err := db.Setting(ctx, name); err != nil || v != "" {
+		return v, err
+	}
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, init())
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return db.Setting(ctx, name)
+}

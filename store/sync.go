@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Notification statuses.
+const (
+	NotificationDelivering = "delivering"
+	NotificationDelivered  = "delivered"
+	NotificationDone       = "done"
+	NotificationDead       = "dead"
+)
+
+// NotificationRecord is a notification as stored.
+type NotificationRecord struct {
+	ID, System, Principal, Href, ETag string
+	Type                              string
+	// Parsed is the notifyd.Notification as JSON.
+	Parsed     []byte
+	Status     string
+	Error      string
+	CreatedAt  time.Time
+	FinishedAt time.Time
+}
+
+// DeliveryRecord is a delivery as stored.
+type DeliveryRecord struct {
+	ID, NotificationID, System, Principal string
+	SubscriptionID, MethodID              string
+	Channel, Address                      string
+	Status                                string
+	Attempts                              int
+	LastError                             string
+	CreatedAt, UpdatedAt, SentAt          time.Time
+}
+
+// SyncRecord is the outcome of one sync of a principal's collection,
+// written in one transaction.
+type SyncRecord struct {
+	System, Principal string
+	// Token is the new sync token; SyncedGen the dirty generation the sync
+	// started from; CollectionURL the collection synced.
+	Token         string
+	SyncedGen     int64
+	CollectionURL string
+	// Notifications are the new notifications; Deliveries the deliveries
+	// they make.
+	Notifications []NotificationRecord
+	Deliveries    []DeliveryRecord
+	Now           time.Time
+}
+
+// KnownNotifications returns which of ids are already stored.
+func (db *DB) KnownNotifications(ctx context.Context, ids []string) (map[string]bool, error) {
+	known := make(map[string]bool)
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		marks := make([]string, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+			marks[i] = "$" + strconv.Itoa(i+1)
+		}
+		rows, err := db.SQL.QueryContext(ctx, `SELECT id FROM notifications WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...)
+		if err != nil {
+			return nil, Classify(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			known[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, Classify(err)
+		}
+	}
+	return known, nil
+}
+
+// RecordSync writes a sync's outcome in tx: the new notifications and
+// deliveries (those already stored are left alone) and the principal's new
+// sync token. It returns the IDs of the deliveries it created and of the
+// notifications that need no delivery (nobody subscribed to them), whose
+// after-delivery policy the caller queues.
+func RecordSync(ctx context.Context, tx *sql.Tx, r SyncRecord) (newDeliveries, undelivered []string, err error) {
+	now := micros(r.Now)
+	withDelivery := make(map[string]bool)
+	for _, d := range r.Deliveries {
+		withDelivery[d.NotificationID] = true
+	}
+	for _, n := range r.Notifications {
+		status := n.Status
+		if status == "" {
+			status = NotificationDelivering
+			if !withDelivery[n.ID] {
+				status = NotificationDelivered
+			}
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, system, principal, href, etag, type, parsed, status, error, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+			n.ID, r.System, r.Principal, n.Href, n.ETag, n.Type, string(n.Parsed), status, n.Error, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if inserted, _ := res.RowsAffected(); inserted == 1 && status == NotificationDelivered {
+			undelivered = append(undelivered, n.ID)
+		}
+	}
+	for _, d := range r.Deliveries {
+		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
+channel, address, status, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9) ON CONFLICT (id) DO NOTHING`,
+			d.ID, d.NotificationID, r.System, r.Principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if inserted, _ := res.RowsAffected(); inserted == 1 {
+			newDeliveries = append(newDeliveries, d.ID)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE principal_state SET sync_token = $3, synced_gen = $4, collection_url = $5,
+last_sync_at = $6, last_error = '' WHERE system = $1 AND principal = $2`,
+		r.System, r.Principal, r.Token, r.SyncedGen, r.CollectionURL, now)
+	return newDeliveries, undelivered, err
+}
+
+// RecordSyncFailure notes why a principal's sync failed. gone marks a
+// principal the server says does not exist; its dirty generation is then
+// settled so that it is not retried until pinged again.
+func (db *DB) RecordSyncFailure(ctx context.Context, system, principal, reason string, gone bool, syncedGen int64) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if gone {
+			_, err = tx.ExecContext(ctx, `UPDATE principal_state SET last_error = $3, gone = TRUE, synced_gen = $4, collection_url = ''
+WHERE system = $1 AND principal = $2`, system, principal, reason, syncedGen)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE principal_state SET last_error = $3 WHERE system = $1 AND principal = $2`,
+				system, principal, reason)
+		}
+		return err
+	})
+}
+
+// ResetSyncToken forgets a principal's sync token (the server refused it),
+// so that the next sync is a full one.
+func (db *DB) ResetSyncToken(ctx context.Context, system, principal string) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE principal_state SET sync_token = '' WHERE system = $1 AND principal = $2`, system, principal)
+		return err
+	})
+}
+
+// Notification returns a stored notification.
+func (db *DB) Notification(ctx context.Context, id string) (*NotificationRecord, error) {
+	var n NotificationRecord
+	var parsed string
+	var created, finished int64
+	err := db.SQL.QueryRowContext(ctx, `SELECT id, system, principal, href, etag, type, parsed, status, error, created_at, finished_at
+FROM notifications WHERE id = $1`, id).Scan(&n.ID, &n.System, &n.Principal, &n.Href, &n.ETag, &n.Type, &parsed,
+		&n.Status, &n.Error, &created, &finished)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	n.Parsed = []byte(parsed)
+	n.CreatedAt = fromMicros(created)
+	if finished != 0 {
+		n.FinishedAt = fromMicros(finished)
+	}
+	return &n, nil
+}
+
+// FinishNotification records that a notification's after-delivery policy
+// was applied, with a note of what happened.
+func (db *DB) FinishNotification(ctx context.Context, id, note string, now time.Time) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2, error = $3, finished_at = $4 WHERE id = $1`,
+			id, NotificationDone, note, micros(now))
+		return err
+	})
+}
