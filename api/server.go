@@ -60,13 +60,13 @@ type Options struct {
 
 // Server is the HTTP API.
 type Server struct {
-	engine  *gin.Engine
-	log     *slog.Logger
-	metrics *Metrics
-	ids     *requestIDs
-	systems map[string]apiSystem
-	apiKeys secretSet
-	intake  Intake
+	engine     *gin.Engine
+	log        *slog.Logger
+	metrics    *Metrics
+	ids        *requestIDs
+	systems    map[string]apiSystem
+	apiKeys    secretSet
+	intake     Intake
 	subs       *subscriptions.Service
 	deliveries DeliveryLog
 	unsub      *subscriptions.Unsubscriber
