@@ -39,6 +39,8 @@ type Config struct {
 	Systems map[string]*System `koanf:"systems"`
 	// Channels configures the delivery channels.
 	Channels Channels `koanf:"channels"`
+	// Jobs configures the workers that sync principals and deliver.
+	Jobs Jobs `koanf:"jobs"`
 
 	// unknownEnv lists NOTIFYD_* variables that matched no setting; they
 	// are reported by Warnings.
@@ -273,6 +275,28 @@ type Webhook struct {
 	Burst int `koanf:"burst"`
 }
 
+// Jobs configures the job workers and their retry policy.
+type Jobs struct {
+	// Run is false for a process that only takes pings and API calls and
+	// leaves the jobs to other processes (default true).
+	Run bool `koanf:"run"`
+	// SyncWorkers is how many principals are synced at once (default 8).
+	SyncWorkers int `koanf:"sync_workers"`
+	// DeliveryWorkers is how many messages each channel sends at once
+	// (default 8).
+	DeliveryWorkers int `koanf:"delivery_workers"`
+	// PollInterval is how often idle workers look for new jobs (default
+	// 200ms).
+	PollInterval time.Duration `koanf:"poll_interval"`
+	// RetryBase and RetryMax bound the exponential backoff (with full
+	// jitter) between attempts (defaults 1s and 5m).
+	RetryBase time.Duration `koanf:"retry_base"`
+	RetryMax  time.Duration `koanf:"retry_max"`
+	// MaxAttempts is how many times a sync or delivery is tried before it
+	// is given up (default 25).
+	MaxAttempts int `koanf:"max_attempts"`
+}
+
 // Default returns a Config with all defaults: listen on 127.0.0.1:8080,
 // embedded SQLite in ./data, info-level JSON logs, no API keys, no systems
 // and no channel configured except webhooks.
@@ -294,6 +318,8 @@ func Default() *Config {
 			XMPP:    XMPP{TLS: TLSStartTLS},
 			Webhook: Webhook{Timeout: 10 * time.Second},
 		},
+		Jobs: Jobs{Run: true, SyncWorkers: 8, DeliveryWorkers: 8, PollInterval: 200 * time.Millisecond,
+			RetryBase: time.Second, RetryMax: 5 * time.Minute, MaxAttempts: 25},
 	}
 }
 

@@ -241,6 +241,7 @@ channels:
 			XMPP:    XMPP{JID: "notifyd@example.org", Password: "xmpp-pw", Server: "xmpp.example.org:5223", TLS: "none"},
 			Webhook: Webhook{Timeout: 4 * time.Second, AllowPrivate: true, RateLimit: 10, Burst: 20},
 		},
+		Jobs: Default().Jobs,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", c, want)

@@ -41,6 +41,24 @@ func (c *Config) validate(p *problems) {
 		}
 	}
 
+	// jobs
+	if c.Jobs.SyncWorkers < 1 || c.Jobs.SyncWorkers > 1000 {
+		p.add("jobs.sync_workers", "must be between 1 and 1000")
+	}
+	if c.Jobs.DeliveryWorkers < 1 || c.Jobs.DeliveryWorkers > 1000 {
+		p.add("jobs.delivery_workers", "must be between 1 and 1000")
+	}
+	if c.Jobs.PollInterval < time.Millisecond {
+		p.add("jobs.poll_interval", "must be at least 1ms, e.g. 200ms")
+	}
+	checkPositive(p, "jobs.retry_base", c.Jobs.RetryBase)
+	if c.Jobs.RetryMax < c.Jobs.RetryBase {
+		p.add("jobs.retry_max", "must be at least jobs.retry_base")
+	}
+	if c.Jobs.MaxAttempts < 1 || c.Jobs.MaxAttempts > 1000 {
+		p.add("jobs.max_attempts", "must be between 1 and 1000")
+	}
+
 	// database
 	if strings.TrimSpace(c.Database.DataDir) == "" {
 		p.add("database.data_dir", "must not be empty; it is the directory for notifyd.db, e.g. ./data")

@@ -51,6 +51,8 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 	}
 	return engine.New(engine.Options{
 		DB: db, Logger: log, Systems: systems, Subscriptions: subs, Channels: channels,
+		SyncWorkers: cfg.Jobs.SyncWorkers, DeliveryWorkers: cfg.Jobs.DeliveryWorkers, PollInterval: cfg.Jobs.PollInterval,
+		RetryBase: cfg.Jobs.RetryBase, RetryMax: cfg.Jobs.RetryMax, MaxAttempts: cfg.Jobs.MaxAttempts,
 		UnsubscribeURL: func(subID, methodID string) string {
 			return base + "/v1/unsubscribe/" + unsub.Token(subID, methodID)
 		},

@@ -86,8 +86,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if err := eng.Start(ctx); err != nil {
-		return fmt.Errorf("start the job workers: %w", err)
+	if cfg.Jobs.Run {
+		if err := eng.Start(ctx); err != nil {
+			return fmt.Errorf("start the job workers: %w", err)
+		}
+	} else {
+		log.Warn("jobs.run is false: this process takes pings and API calls only; queued syncs and deliveries wait for a process that runs the jobs")
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -96,7 +100,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	select {
 	case err := <-served:
 		intake.Close()
-		eng.Stop(context.Background())
+		if cfg.Jobs.Run {
+			eng.Stop(context.Background())
+		}
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
@@ -110,8 +116,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	// Jobs still running when the bound is reached are cancelled and run
 	// again after a restart.
-	if err := eng.Stop(sctx); err != nil {
-		log.Warn("job workers stopped with jobs unfinished; they run again at the next start", "err", err)
+	if cfg.Jobs.Run {
+		if err := eng.Stop(sctx); err != nil {
+			log.Warn("job workers stopped with jobs unfinished; they run again at the next start", "err", err)
+		}
 	}
 	log.Info("notifyd stopped")
 	return nil
