@@ -103,6 +103,9 @@ func checkSegment(seg string) error {
 			dots++
 		case r == '\u2025' || r == '\uFE30': // (vertical) two dot leader, ".." under NFKC
 			dots += 2
+		case invisible(r):
+			// Servers that strip these would see only the dots: they do
+			// not count as content.
 		default:
 			others++
 		}
@@ -142,11 +145,20 @@ func isDotLookalike(r rune) bool {
 	return false
 }
 
+// invisible reports runes that show nothing on their own: combining and
+// enclosing marks, variation selectors, the combining grapheme joiner,
+// Hangul fillers and spaces.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Zs, unicode.Variation_Selector) ||
+		r == '\u3164' || r == '\uFFA0' || r == '\u115F' || r == '\u1160'
+}
+
 // isSlashLookalike reports runes that some servers fold to a slash or a
 // backslash.
 func isSlashLookalike(r rune) bool {
 	switch r {
-	case '\u2215', '\u2044', '\uFF0F', '\u29F8', '\u2571', '\u29F5', '\u29F9', '\uFE68', '\uFF3C', '\u2216':
+	case '\u2215', '\u2044', '\uFF0F', '\u29F8', '\u2571', '\u29F5', '\u29F9', '\uFE68', '\uFF3C', '\u2216',
+		'\u2100', '\u2101', '\u2105', '\u2106': // account of, addressed to, care of, cada una: "a/c" etc. under NFKC
 		return true
 	}
 	return false
