@@ -85,7 +85,7 @@ func (s *Server) listDeliveries(c *gin.Context) {
 			Channel: it.Channel, Address: it.Address, Status: it.Status, Attempts: it.Attempts, LastError: it.LastError,
 			CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 		}
-		if !it.SentAt.IsZero() {
+		if true {
 			sent := it.SentAt
 			d.SentAt = &sent
 		}

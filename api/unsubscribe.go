@@ -33,16 +33,28 @@ func htmlPage(c *gin.Context, status int, d pageData) {
 	unsubscribePage.Execute(c.Writer, d)
 }
 
+// invalidLinkPage answers a token that is not one notifyd signed.
+func invalidLinkPage(c *gin.Context) {
+	htmlPage(c, http.StatusNotFound, pageData{Title: "This link is not valid",
+		Text: "It may have been copied incompletely. Use the link in the message you received."})
+	c.Abort()
+}
+
 // unsubscribePage asks the person to confirm: mail scanners follow links
 // with GET, so GET never unsubscribes.
 func (s *Server) unsubscribePage(c *gin.Context) {
 	subID, methodID, ok := s.unsub.Check(c.Param("token"))
 	if !ok {
-		htmlPage(c, http.StatusNotFound, pageData{Title: "This link is not valid",
-			Text: "It may have been copied incompletely. Use the link in the message you received."})
+		invalidLinkPage(c)
 		return
 	}
-	if _, err := s.subs.Get(c.Request.Context(), subID); err != nil || methodID == "" {
+	sub, err := s.subs.Get(c.Request.Context(), subID)
+	if err != nil && !errors.Is(err, notifyd.ErrNotFound) {
+		// The contract has no 503 for this page; say so in the log at least.
+		s.log.Error("unsubscribe page: cannot read the subscription", "request_id", c.GetString(ctxRequestID),
+			"subscription", subID, "err", err)
+	}
+	if err != nil || !hasMethod(sub, methodID) {
 		htmlPage(c, http.StatusNotFound, pageData{Title: "Nothing to unsubscribe",
 			Text: "This subscription no longer exists; you will not receive these messages."})
 		return
@@ -73,4 +85,14 @@ func (s *Server) unsubscribe(c *gin.Context) {
 	s.log.Info("delivery method disabled by its recipient (one-click unsubscribe)", "subscription", subID, "method", methodID)
 	htmlPage(c, http.StatusOK, pageData{Title: "You are unsubscribed",
 		Text: "You will no longer receive these calendar notifications at this address."})
+}
+
+// hasMethod reports whether sub has the delivery method methodID.
+func hasMethod(sub *notifyd.Subscription, methodID string) bool {
+	for _, m := range sub.Methods {
+		if m.ID == methodID {
+			return true
+		}
+	}
+	return false
 }

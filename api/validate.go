@@ -67,6 +67,13 @@ func (ct *contract) validator(route *routers.Route, maxBody int64) gin.HandlerFu
 			mediaTypes = append(mediaTypes, mt)
 		}
 	}
+	// A path the parameters refuse names nothing: 404, as the operation
+	// documents it (an HTML page for the unsubscribe page, else a problem).
+	notFound := notFoundProblem
+	if r := route.Operation.Responses.Status(http.StatusNotFound); r != nil && r.Value != nil &&
+		r.Value.Content.Get("text/html") != nil && r.Value.Content.Get("application/problem+json") == nil {
+		notFound = invalidLinkPage
+	}
 	return func(c *gin.Context) {
 		req := c.Request
 		if len(mediaTypes) > 0 && (bodyRequired || req.ContentLength != 0) {
@@ -103,7 +110,7 @@ func (ct *contract) validator(route *routers.Route, maxBody int64) gin.HandlerFu
 			Request: req, PathParams: params, Route: route, Options: ct.options,
 		})
 		if err != nil {
-			writeValidationProblem(c, err)
+			writeValidationProblem(c, err, notFound)
 			return
 		}
 		c.Next()
@@ -115,9 +122,14 @@ func tooLarge(c *gin.Context, maxBody int64) {
 		Detail: fmt.Sprintf("The body is larger than %d bytes; split it into several requests.", maxBody)})
 }
 
+func notFoundProblem(c *gin.Context) {
+	writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "No such resource."})
+}
+
 // writeValidationProblem turns kin-openapi's errors into one problem that
-// names every offending field.
-func writeValidationProblem(c *gin.Context, err error) {
+// names every offending field; notFound answers a request whose path
+// parameters alone are refused.
+func writeValidationProblem(c *gin.Context, err error, notFound gin.HandlerFunc) {
 	var fields []notifyd.FieldError
 	var malformed string
 	var walk func(error)
@@ -167,7 +179,7 @@ func writeValidationProblem(c *gin.Context, err error) {
 		pathOnly = pathOnly && strings.HasPrefix(f.Field, "path.")
 	}
 	if pathOnly {
-		writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "No such resource."})
+		notFound(c)
 		return
 	}
 	badRequest(c, "Some fields are not valid; see errors.", fields...)

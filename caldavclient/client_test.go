@@ -487,7 +487,7 @@ func TestOffOriginHrefs(t *testing.T) {
 		evil.URL + "/x.xml",
 		"//" + evilHost + "/x.xml",
 		"https://" + strings.TrimPrefix(f.URL, "http://") + "/x.xml", // other scheme
-		fmt.Sprintf("http://localhost:%d/x.xml", port),              // other host name
+		fmt.Sprintf("http://localhost:%d/x.xml", port),               // other host name
 		"http://user:pw@" + strings.TrimPrefix(f.URL, "http://") + "/x.xml",
 		"mailto:wilma@localhost",
 		"file:///etc/passwd",
@@ -674,6 +674,9 @@ func TestGetDeletePut(t *testing.T) {
 	if err != nil || etag != `"abc"` || string(body) != sampleInviteNotification {
 		t.Fatalf("Get: %q %v", etag, err)
 	}
+	if ae := f.last(t).Header.Get("Accept-Encoding"); ae != "identity" {
+		t.Errorf("GET Accept-Encoding %q, want identity (a compressed answer has a weak ETag)", ae)
+	}
 	for _, p := range []string{"/missing.xml", "/gone.xml"} {
 		if _, _, err := c.Get(ctx, p); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Get %s: %v", p, err)
@@ -770,7 +773,9 @@ func TestAuthHeaders(t *testing.T) {
 	ctx := context.Background()
 	basic := newTestClient(t, f.URL)
 	_, _, _ = basic.Get(ctx, "/x")
-	bearer := newTestClient(t, f.URL, func(c *Config) { c.Username, c.Password, c.BearerToken, c.UserAgent = "", "", "tok-123", "notifyd/test" })
+	bearer := newTestClient(t, f.URL, func(c *Config) {
+		c.Username, c.Password, c.BearerToken, c.UserAgent = "", "", "tok-123", "notifyd/test"
+	})
 	_, _, _ = bearer.Get(ctx, "/x")
 	none := newTestClient(t, f.URL, func(c *Config) { c.Username, c.Password = "", "" })
 	_, _, _ = none.Get(ctx, "/x")

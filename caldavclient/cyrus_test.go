@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +32,18 @@ func TestCyrusNotificationLifecycle(t *testing.T) {
 	cy := peertest.StartCyrus(t)
 	c := cyrusClient(t, cy, peertest.CyrusNotifier)
 	ctx := context.Background()
+	var dials atomic.Int64
+	dial := c.transport.DialContext
+	c.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	defer func() {
+		// Keep-alive works despite Cyrus's "Connection: Upgrade" (h2c) offer.
+		if n := dials.Load(); n != 1 {
+			t.Errorf("%d connections for %d sequential requests", n, c.Stats().Total())
+		}
+	}()
 
 	me, err := c.CurrentUserPrincipal(ctx)
 	if err != nil || me != cy.PrincipalHref(peertest.CyrusNotifier) {

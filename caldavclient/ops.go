@@ -393,7 +393,8 @@ func (c *Client) syncOnce(ctx context.Context, cu *url.URL, token string) (*mult
 }
 
 // Get fetches href and returns its body and ETag ("" when the server sent
-// none). It fails with ErrNotFound on 404 or 410 and ErrTooLarge when the
+// none), asking for an uncompressed body so that the ETag is the strong one
+// a sync reports. It fails with ErrNotFound on 404 or 410 and ErrTooLarge when the
 // body is longer than MaxResponseBytes.
 func (c *Client) Get(ctx context.Context, href string) ([]byte, string, error) {
 	u, err := c.resolve(nil, href)
@@ -402,6 +403,10 @@ func (c *Client) Get(ctx context.Context, href string) ([]byte, string, error) {
 	}
 	h := http.Header{}
 	h.Set("Accept", "application/xml, text/xml;q=0.9, */*;q=0.1")
+	// Uncompressed: Cyrus turns the ETag of a compressed answer weak
+	// (W/"…"), unlike the one the sync reports, and If-Match compares
+	// strongly.
+	h.Set("Accept-Encoding", "identity")
 	r, err := c.do(ctx, http.MethodGet, u, nil, h)
 	if err != nil {
 		return nil, "", err

@@ -206,6 +206,9 @@ type SMTP struct {
 	Password Secret `koanf:"password"`
 	// TLS is starttls, tls or none (default "starttls").
 	TLS string `koanf:"tls"`
+	// CAFile is a PEM file of CA certificates to trust for the SMTP
+	// server's certificate, besides the system's (an internal relay).
+	CAFile string `koanf:"ca_file"`
 	// From is the sender address, required when Host is set.
 	From string `koanf:"from"`
 	// Timeout bounds one SMTP session (default 30s).

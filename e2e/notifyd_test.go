@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,13 +44,14 @@ func TestMain(m *testing.M) {
 
 // instance is one notifyd process with its config and data.
 type instance struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	config  string
 	baseURL string
 	cmd     *exec.Cmd
-	log     *bytes.Buffer
+	log     *logBuffer
 	exited  chan error
+	sqldb   *sql.DB
 }
 
 const (
@@ -57,8 +59,22 @@ const (
 	apiKey    = "e2e-operator-key-0123456789"
 )
 
-// newInstance writes a config for a fresh data directory and a free port.
+// newInstance writes a config for a fresh data directory and a free port,
+// with one system "cal" whose CalDAV server is unreachable and job workers
+// off: pings are queued and wait.
 func newInstance(t *testing.T) *instance {
+	return newInstanceWith(t, fmt.Sprintf(`systems:
+  cal:
+    caldav_url: http://127.0.0.1:1/
+    tokens: [%s]
+jobs:
+  run: false
+`, pingToken))
+}
+
+// newInstanceWith is newInstance with the given YAML (systems, channels,
+// jobs) after the http, database, log and api_keys sections.
+func newInstanceWith(t testing.TB, extra string) *instance {
 	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddr(t)
@@ -70,11 +86,7 @@ database:
 log:
   level: info
 api_keys: [%s]
-systems:
-  cal:
-    caldav_url: http://127.0.0.1:1/
-    tokens: [%s]
-`, addr, filepath.Join(dir, "data"), apiKey, pingToken)
+`, addr, filepath.Join(dir, "data"), apiKey) + extra
 	path := filepath.Join(dir, "notifyd.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -85,7 +97,7 @@ systems:
 // start runs notifyd serve and waits until /readyz answers 200.
 func (in *instance) start() {
 	in.t.Helper()
-	in.log = &bytes.Buffer{}
+	in.log = &logBuffer{}
 	in.cmd = exec.Command(binary, "serve", "-config", in.config)
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
 	if err := in.cmd.Start(); err != nil {
@@ -133,14 +145,18 @@ func (in *instance) stop() (error, time.Duration) {
 	}
 }
 
-// db opens the instance's SQLite database for inspection (process stopped).
+// db opens the instance's SQLite database for inspection.
 func (in *instance) db() *sql.DB {
 	in.t.Helper()
+	if in.sqldb != nil {
+		return in.sqldb
+	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(in.dir, "data", "notifyd.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		in.t.Fatal(err)
 	}
 	in.t.Cleanup(func() { db.Close() })
+	in.sqldb = db
 	return db
 }
 
@@ -156,7 +172,25 @@ func (in *instance) ping(ctx context.Context, client *http.Client, hrefs ...stri
 	return resp.StatusCode, nil
 }
 
-func freeAddr(t *testing.T) string {
+// logBuffer collects a process's output; safe to read while it is written.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

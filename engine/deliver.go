@@ -38,32 +38,32 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 	}
 	if skip != "" {
 		log.Info("delivery skipped", "reason", skip)
-		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliverySkipped, Error: skip})
+		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: skip})
 	}
 	ch := e.o.Channels[notifyd.Channel(d.Channel)]
 	if ch == nil {
 		reason := fmt.Sprintf("channel %s is not configured; configure channels.%s and retry the delivery", d.Channel, d.Channel)
 		log.Error("delivery failed", "reason", reason)
-		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliveryFailed, Error: reason})
+		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
 	}
 
 	sendErr := ch.Send(ctx, req)
 	if sendErr == nil {
 		log.Info("delivered")
-		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliverySent})
+		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliverySent})
 	}
 	temporary, after := delivery.IsTemporary(sendErr)
 	if !temporary {
 		log.Warn("delivery failed permanently", "err", sendErr)
-		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliveryFailed, Error: sendErr.Error()})
+		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()})
 	}
 	if job.Attempt >= job.MaxAttempts {
 		reason := fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, sendErr)
 		log.Error("delivery failed: out of attempts", "err", sendErr)
-		return e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliveryFailed, Error: reason})
+		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
 	}
 	log.Warn("delivery failed; it will be retried", "err", sendErr, "retry_after", after)
-	if err := e.record(ctx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliveryRetrying, Error: sendErr.Error()}); err != nil {
+	if err := e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryRetrying, Error: sendErr.Error()}); err != nil {
 		return err
 	}
 	if after > 0 {
@@ -122,9 +122,10 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord) (*deliver
 // record stores an attempt's outcome durably and, when it settles the
 // notification's last delivery, queues the after-delivery policy in the
 // same transaction.
-func (e *Engine) record(ctx context.Context, o store.DeliveryOutcome) error {
+func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, o store.DeliveryOutcome) error {
+	o.ID = d.ID
 	o.Now = time.Now()
-	return e.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := e.db.InTx(ctx, func(tx *sql.Tx) error {
 		settled, err := store.RecordDeliveryAttempt(ctx, tx, o)
 		if err != nil || settled == "" {
 			return err
@@ -132,4 +133,8 @@ func (e *Engine) record(ctx context.Context, o store.DeliveryOutcome) error {
 		_, err = e.queue.client.InsertManyTx(ctx, tx, []river.InsertManyParams{finishJob(settled)})
 		return err
 	})
+	if err == nil {
+		e.metrics.deliveries.WithLabelValues(d.Channel, o.Status).Inc()
+	}
+	return err
 }

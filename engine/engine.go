@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -59,6 +60,8 @@ type Options struct {
 	// attempts (defaults 1s and 5m); MaxAttempts caps them (default 25).
 	RetryBase, RetryMax time.Duration
 	MaxAttempts         int
+	// Registerer, if not nil, gets the engine's metrics.
+	Registerer prometheus.Registerer
 }
 
 // Engine runs notifyd's jobs: principal syncs, deliveries, and the
@@ -70,6 +73,7 @@ type Engine struct {
 	queue   *Queue
 	systems map[string]System
 	names   *nameCache
+	metrics *metrics
 }
 
 // New builds the engine and its job queue. Start runs the workers.
@@ -96,6 +100,7 @@ func New(o Options) (*Engine, error) {
 	for _, s := range o.Systems {
 		e.systems[s.Name] = s
 	}
+	e.metrics = newMetrics(o.Registerer, e.systems)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[SyncPrincipalArgs]) error {
 		return e.syncPrincipal(ctx, j)

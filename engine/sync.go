@@ -64,6 +64,7 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 		if errors.Is(err, caldavclient.ErrNotFound) {
 			log.Warn("the CalDAV server has no such principal, or it has no notification collection; not retrying until pinged again",
 				"err", err)
+			e.metrics.syncs.WithLabelValues(args.System, "gone").Inc()
 			return e.db.RecordSyncFailure(ctx, args.System, args.Principal, err.Error(), true, startGen)
 		}
 		if err != nil {
@@ -127,6 +128,14 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 	})
 	if err != nil {
 		return err
+	}
+	e.metrics.syncs.WithLabelValues(args.System, "ok").Inc()
+	for _, n := range rec.Notifications {
+		t := n.Type
+		if n.Status == store.NotificationDead {
+			t = "dead"
+		}
+		e.metrics.notifications.WithLabelValues(args.System, t).Inc()
 	}
 	log.Info("principal synced", "changed", len(res.Changed), "deleted", len(res.Deleted),
 		"new_notifications", len(rec.Notifications), "deliveries", len(rec.Deliveries))
@@ -218,6 +227,7 @@ func (e *Engine) fillCalendarName(ctx context.Context, sys System, n *notifyd.No
 // syncFailed records why a sync failed and returns the error for River to
 // retry, unless it is permanent.
 func (e *Engine) syncFailed(ctx context.Context, log *slog.Logger, args SyncPrincipalArgs, err error) error {
+	e.metrics.syncs.WithLabelValues(args.System, "failed").Inc()
 	if rerr := e.db.RecordSyncFailure(ctx, args.System, args.Principal, err.Error(), false, 0); rerr != nil {
 		log.Error("could not record a sync failure", "err", rerr)
 	}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/config"
@@ -21,7 +23,7 @@ import (
 // newEngine builds the engine: a CalDAV client per system and every
 // registered channel that is configured.
 func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscriptions.Service,
-	unsub *subscriptions.Unsubscriber) (*engine.Engine, error) {
+	unsub *subscriptions.Unsubscriber, reg prometheus.Registerer) (*engine.Engine, error) {
 	var systems []engine.System
 	for name, sys := range cfg.Systems {
 		client, err := caldavclient.New(caldavclient.Config{
@@ -53,6 +55,7 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		DB: db, Logger: log, Systems: systems, Subscriptions: subs, Channels: channels,
 		SyncWorkers: cfg.Jobs.SyncWorkers, DeliveryWorkers: cfg.Jobs.DeliveryWorkers, PollInterval: cfg.Jobs.PollInterval,
 		RetryBase: cfg.Jobs.RetryBase, RetryMax: cfg.Jobs.RetryMax, MaxAttempts: cfg.Jobs.MaxAttempts,
+		Registerer: reg,
 		UnsubscribeURL: func(subID, methodID string) string {
 			return base + "/v1/unsubscribe/" + unsub.Token(subID, methodID)
 		},

@@ -42,13 +42,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	eng, err := newEngine(cfg, log, db, subs, unsub)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	eng, err := newEngine(cfg, log, db, subs, unsub, reg)
 	if err != nil {
 		return err
 	}
 	q = eng.Queue()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := api.NewMetrics(reg, q.Depth, log)
 	intake := engine.NewIntake(db, q, 0, metrics.ObserveIntakeBatch)
 

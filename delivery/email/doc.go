@@ -46,7 +46,14 @@
 //	Notification    the *notifyd.Notification itself
 //
 // and methods Date, Time and DateTime (a time.Time, localized, in the
-// recipient's zone).
+// recipient's zone). Besides the built-in functions, templates can call
+// join, lower, upper and truncate (N, then the string: {{.Summary |
+// truncate 40}}). The rendered subject is cut to one line of at most 200
+// characters; the text part's blank lines are tidied (runs shrink to one,
+// trailing spaces go, "--" becomes the "-- " signature separator).
+//
+// NewRenderer renders every template once with sample data, so a broken
+// override is reported when the templates load.
 //
 // # Sending
 //

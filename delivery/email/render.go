@@ -103,7 +103,7 @@ func NewRenderer(dir string) (*Renderer, error) {
 			if !l.IsDir() || strings.HasPrefix(l.Name(), ".") {
 				continue
 			}
-			lang := strings.ToLower(l.Name())
+			lang := strings.ReplaceAll(strings.ToLower(l.Name()), "_", "-")
 			entries, err := fs.ReadDir(fsys, l.Name())
 			if err != nil {
 				return fmt.Errorf("email templates %s: %w", origin, err)
@@ -147,7 +147,39 @@ func NewRenderer(dir string) (*Renderer, error) {
 	if r.langs[defaultLang] == nil {
 		return nil, errors.New("email templates: no English (en) templates")
 	}
+	// Render every template once, so that a template that parses but
+	// cannot run (html/template's context errors, a missing definition)
+	// is reported now rather than at the first notification of its kind.
+	for lang, lt := range r.langs {
+		for typ := range lt.text {
+			in := sampleInput
+			n := *sampleInput.Notification
+			n.Type = notifyd.NotificationType(typ)
+			in.Notification, in.Locale = &n, lang
+			if _, err := r.Render(in); err != nil {
+				return nil, fmt.Errorf("email templates %s/%s.tmpl: %w", lang, typ, err)
+			}
+		}
+	}
 	return r, nil
+}
+
+// sampleInput is what NewRenderer checks templates with: every field set.
+var sampleInput = RenderInput{
+	Notification: &notifyd.Notification{
+		From:     notifyd.Person{Href: "mailto:fred@example.org", CommonName: "Fred"},
+		Calendar: notifyd.Collection{Href: "/calendars/fred/work/", DisplayName: "Work"},
+		Access:   "read-write",
+		Status:   "accepted",
+		Summary:  "Summary",
+		Event: &notifyd.Event{Href: "/calendars/fred/work/e.ics", Summary: "Event", Location: "Room",
+			Start: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 1, 11, 0, 0, 0, time.UTC)},
+		Changes: []notifyd.Change{{Kind: "updated", Href: "/calendars/fred/work/e.ics", Properties: []string{"DTSTART"}},
+			{Kind: "created", Summary: "Other", By: notifyd.Person{CommonName: "Wilma"}}},
+		Fields: map[string]string{"field": "value"},
+	},
+	System: "system", Principal: "/principals/wilma/", Recipient: "wilma@example.org",
+	UnsubscribeURL: "https://example.org/unsubscribe", DeliveryID: "check", MessageIDDomain: "example.org",
 }
 
 // parseLang parses one language's files: for each type, its shared files

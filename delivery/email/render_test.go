@@ -530,3 +530,46 @@ func TestOneLineAndTruncate(t *testing.T) {
 		t.Errorf("subject of %d runes", n)
 	}
 }
+
+func TestRendererRefusesTemplatesThatCannotRun(t *testing.T) {
+	for name, body := range map[string]string{
+		"branches end in different contexts": `{{define "html"}}{{if .Subject}}<a href="{{end}}x">{{end}}`,
+		"undefined template called":          `{{define "text"}}{{template "nowhere" .}}{{end}}`,
+		"unknown field":                      `{{define "subject"}}{{.NoSuchField}}{{end}}`,
+	} {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "en"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "en", "share-invite.tmpl"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewRenderer(dir); err == nil {
+			t.Errorf("%s: loaded", name)
+		} else if !strings.Contains(err.Error(), "share-invite") {
+			t.Errorf("%s: error %v does not name the file", name, err)
+		}
+	}
+}
+
+func TestRenderConcurrently(t *testing.T) {
+	r := newTestRenderer(t)
+	done := make(chan error)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			var err error
+			for j := 0; j < 20 && err == nil; j++ {
+				typ := notifyd.NotificationTypes[(i+j)%len(notifyd.NotificationTypes)]
+				in := input(&notifyd.Notification{Type: typ, Event: workEvent, From: notifyd.Person{CommonName: "Fred"}})
+				in.Locale = []string{"en", "fr"}[j%2]
+				_, err = r.Render(in)
+			}
+			done <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -26,10 +26,11 @@ import (
 // Sender sends over SMTP with connection reuse. It is safe for concurrent
 // use; each Send call has its own connection.
 type Sender struct {
-	client      *gomail.Client
-	addr        string // host:port, for error messages
-	host        string
-	user, pass  string
+	client *gomail.Client
+	addr   string // host:port, for error messages
+	// newAuth makes the SMTP AUTH client for a session (nil: no AUTH).
+	// A closure, so that printing a Sender cannot show the password.
+	newAuth     func() gosmtp.Auth
 	from        *mail.Address
 	fromDomain  string
 	timeout     time.Duration
@@ -106,9 +107,6 @@ func NewSender(cfg config.SMTP, opts ...SenderOption) (*Sender, error) {
 	}
 	s := &Sender{
 		addr:        net.JoinHostPort(cfg.Host, strconv.Itoa(port)),
-		host:        cfg.Host,
-		user:        cfg.Username,
-		pass:        cfg.Password.Reveal(),
 		from:        from,
 		fromDomain:  from.Address[strings.LastIndexByte(from.Address, '@')+1:],
 		timeout:     timeout,
@@ -118,6 +116,12 @@ func NewSender(cfg config.SMTP, opts ...SenderOption) (*Sender, error) {
 			RootCAs:    o.rootCAs,
 			MinVersion: tls.VersionTLS12,
 		},
+	}
+	if cfg.Username != "" {
+		user, pass, host := cfg.Username, cfg.Password, cfg.Host
+		s.newAuth = func() gosmtp.Auth {
+			return &autoAuth{user: user, pass: pass.Reveal(), host: host}
+		}
 	}
 	policy := gomail.TLSMandatory
 	if mode != config.TLSStartTLS {
@@ -228,7 +232,7 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 		return errs
 	}
 	if err := ctx.Err(); err != nil {
-		failRest(0, &connError{"email: not sent", err})
+		failRest(0, &connError{"not sent", err})
 		return errs
 	}
 
@@ -242,21 +246,21 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 	healthy := true
 	for k, j := range jobs {
 		if err := c.UpdateDeadline(s.timeout); err != nil {
-			failRest(k, &connError{"email: connection to " + s.addr, err})
+			failRest(k, &connError{"connection to " + s.addr, err})
 			healthy = false
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			failRest(k, &connError{"email: not sent", err})
+			failRest(k, &connError{"not sent", err})
 			break
 		}
-		broken, err := s.transact(c, j.m, j.to)
+		err, lost := s.transact(c, j.m, j.to)
 		if err != nil {
 			errs[j.i] = fmt.Errorf("email to %s: %w", j.to, err)
 		}
-		if broken {
+		if lost != nil {
 			healthy = false
-			failRest(k+1, &connError{"email: not sent, connection to " + s.addr + " lost", err})
+			failRest(k+1, &connError{"not sent, the connection to " + s.addr + " was lost", lost})
 			break
 		}
 	}
@@ -270,38 +274,40 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 // connect dials and sets up the session: greeting, EHLO, STARTTLS and
 // AUTH. Every failure here is temporary.
 func (s *Sender) connect(ctx context.Context) (*gosmtp.Client, error) {
-	fail := func(step string, err error) error {
-		if se := replyError(step, err); se != nil {
+	fail := func(cmd, doing string, err error) error {
+		if se := replyError(cmd, err); se != nil {
 			se.Temporary = true
-			return &connError{"email: " + s.addr, se}
+			err = se
 		}
-		return &connError{"email: " + step + " " + s.addr, err}
+		return &connError{doing + " " + s.addr, err}
 	}
 	c, err := s.client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
 		// go-mail leaves the connection open when the session set-up
 		// fails after connecting; slot.close closes it.
-		return nil, fail("connect", err)
+		return nil, fail("", "connecting to", err)
 	}
-	if s.user != "" {
-		if err := c.Auth(&autoAuth{user: s.user, pass: s.pass, host: s.host}); err != nil {
-			return nil, fail("AUTH", err)
+	if s.newAuth != nil {
+		if err := c.Auth(s.newAuth()); err != nil {
+			return nil, fail("AUTH", "authenticating to", err)
 		}
 	}
 	return c, nil
 }
 
-// transact sends one message in one mail transaction. broken reports that
-// the connection cannot be used any more.
-func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (broken bool, err error) {
-	refused := func(cmd string, err error) (bool, error) {
+// transact sends one message in one mail transaction. err is the
+// message's outcome; lost, when not nil, says why the connection cannot be
+// used for another message.
+func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (err, lost error) {
+	refused := func(cmd string, err error) (error, error) {
 		if se := replyError(cmd, err); se != nil {
 			if rerr := c.Reset(); rerr != nil {
-				return true, se
+				return se, rerr
 			}
-			return false, se
+			return se, nil
 		}
-		return true, &connError{"SMTP " + cmd, err}
+		ce := &connError{"SMTP " + cmd, err}
+		return ce, ce
 	}
 	if err := c.Mail(s.from.Address); err != nil {
 		return refused("MAIL FROM", err)
@@ -314,16 +320,18 @@ func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (broken bo
 		return refused("DATA", err)
 	}
 	if _, err := m.WriteTo(w); err != nil {
-		return true, &connError{"SMTP DATA (writing the message)", err}
+		ce := &connError{"SMTP DATA (writing the message)", err}
+		return ce, ce
 	}
 	if err := w.Close(); err != nil {
 		if se := replyError("DATA", err); se != nil {
 			// The transaction is over; the connection stays usable.
-			return false, se
+			return se, nil
 		}
-		return true, &connError{"SMTP DATA", err}
+		ce := &connError{"SMTP DATA", err}
+		return ce, ce
 	}
-	return false, nil
+	return nil, nil
 }
 
 // build turns m into a go-mail message and its envelope recipient.

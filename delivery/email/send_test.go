@@ -9,7 +9,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"mime"
 	"net"
@@ -76,6 +78,8 @@ type testServer struct {
 	refuse map[string]*smtpd.SMTPError
 	// dataRefuse maps a recipient to the error the end of DATA gets.
 	dataRefuse map[string]*smtpd.SMTPError
+	// drop lists recipients whose DATA makes the server hang up.
+	drop map[string]bool
 	// hold, when set, makes DATA wait until it is closed.
 	hold chan struct{}
 	// users maps user name to password; empty means no AUTH offered.
@@ -119,6 +123,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 	ts := &testServer{
 		refuse:     map[string]*smtpd.SMTPError{},
 		dataRefuse: map[string]*smtpd.SMTPError{},
+		drop:       map[string]bool{},
 		users:      o.users,
 		mechs:      o.mechs,
 	}
@@ -129,6 +134,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		return &testSession{ts: ts, c: c}, nil
 	}))
 	s.Domain = "localhost"
+	s.ErrorLog = log.New(io.Discard, "", 0)
 	s.ReadTimeout = 10 * time.Second
 	s.WriteTimeout = 10 * time.Second
 	s.AllowInsecureAuth = !o.tls && !o.implicit
@@ -285,12 +291,18 @@ func (s *testSession) Data(r io.Reader) error {
 	s.ts.mu.Lock()
 	hold := s.ts.hold
 	var refuse *smtpd.SMTPError
+	drop := false
 	for _, to := range s.to {
 		if e := s.ts.dataRefuse[to]; e != nil {
 			refuse = e
 		}
+		drop = drop || s.ts.drop[to]
 	}
 	s.ts.mu.Unlock()
+	if drop {
+		_ = s.c.Close()
+		return errors.New("hung up")
+	}
 	if hold != nil {
 		<-hold
 	}
@@ -468,7 +480,8 @@ func TestSendAuth(t *testing.T) {
 			cfg := ts.config()
 			cfg.Username = "notifyd"
 			cfg.Password = "s3cret"
-			errs := ts.sender(t, cfg).Send(context.Background(), []*Message{testMessage("a@example.org", "1")})
+			s := ts.sender(t, cfg)
+			errs := s.Send(context.Background(), []*Message{testMessage("a@example.org", "1")})
 			if errs[0] != nil {
 				t.Fatal(errs[0])
 			}
@@ -477,6 +490,10 @@ func TestSendAuth(t *testing.T) {
 			ts.mu.Unlock()
 			if len(authed) != 1 || authed[0] != "notifyd" {
 				t.Errorf("authenticated %v", authed)
+			}
+
+			if dump := fmt.Sprintf("%v %+v %#v", s, *s, s); strings.Contains(dump, "s3cret") {
+				t.Errorf("printing the Sender shows the password: %s", dump)
 			}
 
 			cfg.Password = "wrong"
@@ -567,6 +584,35 @@ func TestSendImplicitTLS(t *testing.T) {
 	defer ts.mu.Unlock()
 	if len(ts.msgs) != 2 || !ts.tlsSeen[0] || ts.sessions != 1 || len(ts.authed) != 1 {
 		t.Errorf("messages %d, TLS %v, sessions %d, authed %v", len(ts.msgs), ts.tlsSeen, ts.sessions, ts.authed)
+	}
+}
+
+func TestSendConnectionLost(t *testing.T) {
+	ts := startServer(t, serverOptions{})
+	ts.refuse["gone@example.org"] = &smtpd.SMTPError{Code: 550, EnhancedCode: smtpd.EnhancedCode{5, 1, 1}, Message: "No such user"}
+	ts.drop["drop@example.org"] = true
+	s := ts.sender(t, ts.config())
+	errs := s.Send(context.Background(), []*Message{
+		testMessage("a@example.org", "1"), testMessage("gone@example.org", "2"),
+		testMessage("drop@example.org", "3"), testMessage("d@example.org", "4"),
+	})
+	if errs[0] != nil {
+		t.Errorf("a@: %v", errs[0])
+	}
+	if errs[1] == nil || IsTemporary(errs[1]) {
+		t.Errorf("gone@: %v, want permanent", errs[1])
+	}
+	for _, i := range []int{2, 3} {
+		var se *SMTPError
+		if !IsTemporary(errs[i]) || errors.As(errs[i], &se) {
+			t.Errorf("message %d: %v, want a temporary connection error", i, errs[i])
+		}
+	}
+	if !strings.Contains(errs[3].Error(), "was lost") {
+		t.Errorf("message 3: %v", errs[3])
+	}
+	if n := len(ts.received()); n != 1 {
+		t.Errorf("server got %d messages, want 1", n)
 	}
 }
 

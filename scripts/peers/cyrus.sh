@@ -120,6 +120,14 @@ cmd_start() {
   command -v saslpasswd2 >/dev/null || die "saslpasswd2 missing: run scripts/peers/install.sh"
   [ -x "$PY" ] || die "$PY missing"
   id cyrus >/dev/null 2>&1 || die "no cyrus user: run scripts/peers/install.sh"
+  local users
+  users=$(echo "${USERS:-fred wilma carol dave}" | tr ',' ' ' | xargs -n1 | sort -u | xargs)
+  local u
+  for u in $users; do
+    [[ $u =~ ^[a-z0-9][a-z0-9._-]{0,63}$ ]] || die "bad user name: $u (lower-case letters, digits, . _ -)"
+    case $u in admin|notifier) die "$u is always created; do not list it in USERS" ;; esac
+  done
+
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd -P)
   # Unix socket paths are limited to 107 bytes.
@@ -134,14 +142,6 @@ cmd_start() {
     return 0
   fi
   [ -z "$(ls -A "$dir")" ] || die "$dir is neither empty nor an instance made by this script"
-
-  local users
-  users=$(echo "${USERS:-fred wilma carol dave}" | tr ',' ' ' | xargs -n1 | sort -u | xargs)
-  local u
-  for u in $users; do
-    [[ $u =~ ^[a-z0-9][a-z0-9._-]{0,63}$ ]] || die "bad user name: $u (lower-case letters, digits, . _ -)"
-    case $u in admin|notifier) die "$u is always created; do not list it in USERS" ;; esac
-  done
 
   mkdir -p "$dir"/{conf,spool,run/socket,run/proc,run/lock}
   write_config "$dir" "$imap" "$http"

@@ -16,6 +16,16 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 python=/usr/bin/python3   # Debian's, where python3-aiosmtpd lives (not a pyenv python3)
 
+# alive PID: the process runs (a zombie, killed but not yet reaped by init,
+# does not count).
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  if [ -r "/proc/$1/status" ] && grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; then
+    return 1
+  fi
+  return 0
+}
+
 usage() {
   echo "usage: $0 start DIR PORT | stop DIR" >&2
   exit 2
@@ -24,7 +34,7 @@ usage() {
 start() {
   local dir="$1" port="$2"
   mkdir -p "$dir/maildir/tmp" "$dir/maildir/new" "$dir/maildir/cur"
-  if [ -f "$dir/smtp.pid" ] && kill -0 "$(cat "$dir/smtp.pid")" 2>/dev/null; then
+  if [ -f "$dir/smtp.pid" ] && alive "$(cat "$dir/smtp.pid")"; then
     echo "smtp: already running in $dir (pid $(cat "$dir/smtp.pid"))" >&2
     exit 1
   fi
@@ -40,7 +50,7 @@ start() {
   echo "$pid" >"$dir/smtp.pid"
   # Wait (up to 10 s) until it accepts connections, or report why it died.
   for _ in $(seq 1 200); do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       echo "smtp: aiosmtpd exited at start; log follows" >&2
       cat "$dir/smtp.log" >&2
       rm -f "$dir/smtp.pid"
@@ -63,13 +73,13 @@ stop() {
   [ -f "$dir/smtp.pid" ] || return 0
   local pid
   pid="$(cat "$dir/smtp.pid")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.05
+      alive "$pid" || break
+      sleep 0.02
     done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    if alive "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$dir/smtp.pid"
 }

@@ -1,0 +1,320 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"net/http"
+	"net/smtp"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/notifyd/notifyd/internal/peertest"
+)
+
+// BenchmarkCalDAVToEmail measures end-to-end delivery against the real
+// peers: 200 principals with 5 sharing invites each in Cyrus, every one
+// to be emailed through the SMTP sink and then deleted. It first runs the
+// floor, a minimal client making the same requests directly at the same
+// concurrency (a sync REPORT per principal; a GET, an SMTP message and a
+// DELETE per notification), then notifyd on a fresh set of invites, and
+// reports both rates and notifyd's CalDAV requests per notification.
+//
+//	go test -run XXX -bench CalDAVToEmail -benchtime 1x ./e2e/
+func BenchmarkCalDAVToEmail(b *testing.B) {
+	const principals, perPrincipal, concurrency = 200, 5, 8
+	users := make([]string, principals)
+	for i := range users {
+		users[i] = fmt.Sprintf("u%03d", i+1)
+	}
+	cy := peertest.StartCyrus(b, append([]string{"owner"}, users...)...)
+	sink := peertest.StartSMTP(b)
+	for i := 1; i <= 2*perPrincipal; i++ {
+		mkcalendar(b, cy, "owner", fmt.Sprintf("cal%d", i))
+	}
+	share := func(from, to int) {
+		for i := from; i <= to; i++ {
+			shareWithAll(b, cy, "owner", fmt.Sprintf("cal%d", i), users)
+		}
+	}
+
+	for i := 0; i < b.N; i++ {
+		// The floor.
+		share(1, perPrincipal)
+		start := time.Now()
+		n := floor(b, cy, sink, users, concurrency)
+		floorTook := time.Since(start)
+		if n != principals*perPrincipal {
+			b.Fatalf("floor handled %d notifications, want %d", n, principals*perPrincipal)
+		}
+
+		// notifyd.
+		share(perPrincipal+1, 2*perPrincipal)
+		nd, stats := benchNotifyd(b, cy, sink, users, concurrency)
+		start = time.Now()
+		pingAll(b, nd, cy, users)
+		waitSent(b, nd, principals*perPrincipal, 10*time.Minute)
+		ndTook := time.Since(start)
+
+		floorRate := float64(n) / floorTook.Seconds()
+		ndRate := float64(principals*perPrincipal) / ndTook.Seconds()
+		b.ReportMetric(floorRate, "floor-deliveries/s")
+		b.ReportMetric(ndRate, "notifyd-deliveries/s")
+		b.ReportMetric(ndRate/floorRate*100, "%-of-floor")
+		reqs := stats()
+		for m, c := range reqs {
+			b.ReportMetric(float64(c)/float64(principals*perPrincipal), m+"/notification")
+		}
+		b.Logf("floor %.0f/s (%s), notifyd %.0f/s (%s), %.0f%% of the floor; CalDAV requests %v",
+			floorRate, floorTook.Round(time.Millisecond), ndRate, ndTook.Round(time.Millisecond), ndRate/floorRate*100, reqs)
+	}
+}
+
+func mkcalendar(b *testing.B, cy *peertest.Cyrus, owner, name string) {
+	body := `<?xml version="1.0" encoding="utf-8"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">` +
+		`<D:set><D:prop><D:displayname>` + name + `</D:displayname></D:prop></D:set></C:mkcalendar>`
+	if code, _, resp := cy.Request(b, owner, "MKCALENDAR", cy.CalendarHome(owner)+name+"/", "application/xml", body); code != http.StatusCreated {
+		b.Fatalf("MKCALENDAR %s: %d %s", name, code, resp)
+	}
+}
+
+func shareWithAll(b *testing.B, cy *peertest.Cyrus, owner, cal string, users []string) {
+	var sb strings.Builder
+	sb.WriteString(`<?xml version="1.0" encoding="utf-8"?><D:share-resource xmlns:D="DAV:">`)
+	for _, u := range users {
+		sb.WriteString(`<D:sharee><D:href>mailto:` + u + `@localhost</D:href><D:share-access><D:read/></D:share-access></D:sharee>`)
+	}
+	sb.WriteString(`</D:share-resource>`)
+	code, _, resp := cy.Request(b, owner, http.MethodPost, cy.CalendarHome(owner)+cal+"/", "application/davsharing+xml", sb.String())
+	if code/100 != 2 {
+		b.Fatalf("share %s: %d %s", cal, code, resp)
+	}
+}
+
+// floor syncs, fetches, mails and deletes every notification of users
+// directly, concurrency principals at a time, and returns how many.
+func floor(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string, concurrency int) int {
+	work := make(chan string)
+	var mu sync.Mutex
+	total := 0
+	var firstErr error
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
+	do := func(method, path, body string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(method, cy.BaseURL+path, strings.NewReader(body))
+		req.SetBasicAuth(peertest.CyrusNotifier, cy.Password(peertest.CyrusNotifier))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/xml")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			fail(err)
+			return &http.Response{Header: http.Header{}}, nil
+		}
+		var buf bytes.Buffer
+		buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		return resp, buf.Bytes()
+	}
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mc, err := dialSink(sink)
+			if err != nil {
+				fail(err)
+				for range work {
+				}
+				return
+			}
+			defer mc.Quit()
+			for u := range work {
+				_, ms := do("REPORT", cy.NotificationCollection(u), `<?xml version="1.0" encoding="utf-8"?>`+
+					`<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`)
+				for _, href := range members(ms, cy.NotificationCollection(u)) {
+					resp, body := do(http.MethodGet, href, "")
+					etag := resp.Header.Get("ETag")
+					msg := fmt.Sprintf("From: notifyd@localhost\r\nTo: %s@example.org\r\nSubject: invite\r\n\r\n%d bytes of notification\r\n", u, len(body))
+					if err := sendMail(mc, u+"@example.org", msg); err != nil {
+						fail(err)
+						continue
+					}
+					req, _ := http.NewRequest(http.MethodDelete, cy.BaseURL+href, nil)
+					req.SetBasicAuth(peertest.CyrusNotifier, cy.Password(peertest.CyrusNotifier))
+					req.Header.Set("If-Match", etag)
+					if r, err := client.Do(req); err == nil {
+						r.Body.Close()
+					}
+					mu.Lock()
+					total++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, u := range users {
+		work <- u
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		b.Fatalf("floor: %v", firstErr)
+	}
+	return total
+}
+
+func dialSink(sink *peertest.SMTP) (*smtp.Client, error) {
+	conn, err := net.Dial("tcp", sink.Addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := smtp.NewClient(conn, sink.Host)
+	if err != nil {
+		return nil, err
+	}
+	return c, c.StartTLS(&tls.Config{ServerName: sink.Host, RootCAs: sink.CertPool()})
+}
+
+func sendMail(c *smtp.Client, to, msg string) error {
+	if err := c.Mail("notifyd@localhost"); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to); err != nil {
+		return err
+	}
+	wc, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := wc.Write([]byte(msg)); err != nil {
+		return err
+	}
+	return wc.Close()
+}
+
+func members(ms []byte, coll string) []string {
+	var doc struct {
+		Responses []struct {
+			Href   string `xml:"DAV: href"`
+			Status string `xml:"DAV: status"`
+		} `xml:"DAV: response"`
+	}
+	xml.Unmarshal(ms, &doc)
+	var out []string
+	for _, r := range doc.Responses {
+		h := strings.TrimSpace(r.Href)
+		if strings.TrimSuffix(h, "/") != strings.TrimSuffix(coll, "/") && !strings.Contains(r.Status, " 404 ") {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// benchNotifyd starts notifyd on the peers with every user subscribed, and
+// returns it with a reader of its CalDAV request counters.
+func benchNotifyd(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string, workers int) (*instance, func() map[string]float64) {
+	ca := filepath.Join(b.TempDir(), "ca.pem")
+	os.WriteFile(ca, sinkCertPEM(b, sink), 0o600)
+	nd := newInstanceWith(b, fmt.Sprintf(`systems:
+  cyrus:
+    caldav_url: %s/
+    tokens: [%s]
+    username: notifier
+    password: notifierpw
+    after_delivery: delete
+channels:
+  smtp:
+    host: %s
+    port: %d
+    ca_file: %s
+    from: notifyd@localhost
+jobs:
+  sync_workers: %d
+  delivery_workers: %d
+  poll_interval: 20ms
+`, cy.BaseURL, pingToken, sink.Host, sink.Port, ca, workers, workers))
+	nd.start()
+	for _, u := range users {
+		body, _ := json.Marshal(map[string]any{"system": "cyrus", "principal": cy.PrincipalHref(u),
+			"methods": []map[string]any{{"channel": "email", "address": u + "@example.org"}}})
+		req, _ := http.NewRequest(http.MethodPost, nd.baseURL+"/v1/subscriptions", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			b.Fatalf("subscribe %s: %v %v", u, resp, err)
+		}
+		resp.Body.Close()
+	}
+	return nd, func() map[string]float64 { return caldavRequests(b, nd) }
+}
+
+func pingAll(b *testing.B, nd *instance, cy *peertest.Cyrus, users []string) {
+	var hrefs []string
+	for _, u := range users {
+		hrefs = append(hrefs, cy.PrincipalHref(u))
+	}
+	body, _ := json.Marshal(map[string]any{"system": "cyrus", "token": pingToken, "hrefs": hrefs})
+	resp, err := http.Post(nd.baseURL+"/v1/notifications", "application/json", bytes.NewReader(body))
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		b.Fatalf("ping: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// waitSent polls the metrics until n deliveries were sent.
+func waitSent(b *testing.B, nd *instance, n int, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if v := metric(b, nd, `notifyd_deliveries_total{channel="email",status="sent"}`); v >= float64(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("fewer than %d deliveries sent after %s\n%s", n, timeout, nd.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func caldavRequests(b *testing.B, nd *instance) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range []string{"PROPFIND", "REPORT", "GET", "DELETE", "PUT"} {
+		out[m] = metric(b, nd, `notifyd_caldav_requests_total{method="`+m+`",system="cyrus"}`)
+	}
+	return out
+}
+
+// metric reads one sample from /metrics (0 when absent).
+func metric(b *testing.B, nd *instance, series string) float64 {
+	resp, err := http.Get(nd.baseURL + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, series+" ") {
+			var v float64
+			fmt.Sscanf(line[len(series)+1:], "%g", &v)
+			return v
+		}
+	}
+	return 0
+}

@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/notifyd/notifyd/caldavclient"
+)
+
+// metrics are the engine's Prometheus collectors.
+type metrics struct {
+	deliveries    *prometheus.CounterVec
+	syncs         *prometheus.CounterVec
+	notifications *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
+	m := &metrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifyd_deliveries_total",
+			Help: "Delivery attempts by channel and outcome (sent, failed, retrying, skipped).",
+		}, []string{"channel", "status"}),
+		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifyd_syncs_total",
+			Help: "Principal syncs by system and outcome (ok, failed, gone).",
+		}, []string{"system", "outcome"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifyd_notifications_total",
+			Help: "New notifications found, by system and type; type \"dead\" for unparseable ones.",
+		}, []string{"system", "type"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.deliveries, m.syncs, m.notifications, &caldavCollector{systems: systems,
+			desc: prometheus.NewDesc("notifyd_caldav_requests_total", "CalDAV requests sent, by system and method.",
+				[]string{"system", "method"}, nil)})
+	}
+	return m
+}
+
+// caldavCollector reports the request counters of each system's client.
+type caldavCollector struct {
+	systems map[string]System
+	desc    *prometheus.Desc
+}
+
+func (c *caldavCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *caldavCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, sys := range c.systems {
+		counted, ok := sys.CalDAV.(interface{ Stats() caldavclient.Stats })
+		if !ok {
+			continue
+		}
+		s := counted.Stats()
+		for method, n := range map[string]uint64{"PROPFIND": s.PropFind, "REPORT": s.Report, "GET": s.Get,
+			"DELETE": s.Delete, "PUT": s.Put, "OTHER": s.Other} {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), name, method)
+		}
+	}
+}
