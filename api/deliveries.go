@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -47,12 +48,12 @@ func (s *Server) listDeliveries(c *gin.Context) {
 		f.Limit, _ = strconv.Atoi(l) // the contract checked it is an integer in 1..500
 	}
 	if cur := c.Query("cursor"); cur != "" {
-		after, err := base64.RawURLEncoding.DecodeString(cur)
-		if err != nil || len(after) != 32 {
+		at, id, ok := parseDeliveryCursor(cur)
+		if !ok {
 			badRequest(c, "The cursor is not one notifyd issued.", notifyd.FieldError{Field: "query.cursor", Detail: "pass next_cursor from the previous page unchanged"})
 			return
 		}
-		f.After = string(after)
+		f.AfterTime, f.AfterID = at, id
 	}
 	if f.Principal != "" {
 		clean, err := notifyd.CleanHref(f.Principal)
@@ -76,7 +77,8 @@ func (s *Server) listDeliveries(c *gin.Context) {
 	out := page{Items: []deliveryJSON{}}
 	if len(items) > limit {
 		items = items[:limit]
-		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(items[limit-1].ID))
+		last := items[limit-1]
+		out.NextCursor = deliveryCursor(last.CreatedAt, last.ID)
 	}
 	for _, it := range items {
 		d := deliveryJSON{
@@ -85,11 +87,30 @@ func (s *Server) listDeliveries(c *gin.Context) {
 			Channel: it.Channel, Address: it.Address, Status: it.Status, Attempts: it.Attempts, LastError: it.LastError,
 			CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 		}
-		if true {
+		if !it.SentAt.IsZero() {
 			sent := it.SentAt
 			d.SentAt = &sent
 		}
 		out.Items = append(out.Items, d)
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// deliveryCursor encodes the position after a delivery: its creation time
+// and ID (the log is ordered by both).
+func deliveryCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + id))
+}
+
+func parseDeliveryCursor(cur string) (time.Time, string, bool) {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(cur)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	us, id, found := strings.Cut(string(raw), ".")
+	n, err := strconv.ParseInt(us, 10, 64)
+	if !found || err != nil || len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return time.Time{}, "", false
+	}
+	return time.UnixMicro(n).UTC(), id, true
 }

@@ -418,9 +418,11 @@ func TestDeliveriesPagination(t *testing.T) {
 		}
 	}
 
-	// A cursor past the last delivery is an empty last page.
+	// A cursor past the last delivery is an empty last page. (A cursor is
+	// the creation time in unix microseconds and the ID of the last
+	// delivery of the previous page.)
 	last := every[len(every)-1]
-	page := h.listDeliveries(t, "cursor="+base64.RawURLEncoding.EncodeToString([]byte(last)))
+	page := h.listDeliveries(t, "cursor="+base64.RawURLEncoding.EncodeToString([]byte("99999999999999999."+last)))
 	if len(page.Items) != 0 || page.NextCursor != nil {
 		t.Errorf("after the last: %+v", page)
 	}

@@ -96,12 +96,14 @@ AND status NOT IN ('sent', 'failed', 'skipped')`, notificationID).Scan(&outstand
 	return notificationID, nil
 }
 
-// DeliveryFilter selects deliveries in a listing.
+// DeliveryFilter selects deliveries in a listing, oldest first.
 type DeliveryFilter struct {
 	System, Principal, Status string
-	// After is the cursor: deliveries whose ID sorts after it.
-	After string
-	Limit int
+	// AfterTime and AfterID are the cursor: the creation time and ID of the
+	// last delivery of the previous page.
+	AfterTime time.Time
+	AfterID   string
+	Limit     int
 }
 
 // DeliveryListItem is a delivery with what the log shows of its
@@ -129,8 +131,9 @@ func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListI
 	if f.Status != "" {
 		add("d.status = $%d", f.Status)
 	}
-	if f.After != "" {
-		add("d.id > $%d", f.After)
+	if f.AfterID != "" {
+		args = append(args, micros(f.AfterTime), f.AfterID)
+		where = append(where, fmt.Sprintf("(d.created_at > $%d OR (d.created_at = $%d AND d.id > $%d))", len(args)-1, len(args)-1, len(args)))
 	}
 	q := `SELECT d.id, d.notification_id, d.system, d.principal, d.subscription_id, d.method_id, d.channel, d.address,
 d.status, d.attempts, d.last_error, d.created_at, d.updated_at, d.sent_at, n.type, n.href
@@ -139,7 +142,7 @@ FROM deliveries d JOIN notifications n ON n.id = d.notification_id`
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	args = append(args, f.Limit)
-	q += fmt.Sprintf(" ORDER BY d.id LIMIT $%d", len(args))
+	q += fmt.Sprintf(" ORDER BY d.created_at, d.id LIMIT $%d", len(args))
 	rows, err := db.SQL.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, Classify(err)

@@ -29,11 +29,11 @@ func (u *Unsubscriber) Check(token string) (subscriptionID, methodID string, ok 
 	if !found {
 		return "", "", false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil || !hmac.Equal(got, u.sign(payload)) {
 		return "", "", false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
 	if err != nil {
 		return "", "", false
 	}

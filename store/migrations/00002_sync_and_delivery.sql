@@ -51,8 +51,9 @@ CREATE TABLE deliveries (
     sent_at         BIGINT  NOT NULL DEFAULT 0
 );
 CREATE INDEX deliveries_by_notification ON deliveries (notification_id);
-CREATE INDEX deliveries_by_principal ON deliveries (system, principal, id);
-CREATE INDEX deliveries_by_status ON deliveries (status, id);
+CREATE INDEX deliveries_by_time ON deliveries (created_at, id);
+CREATE INDEX deliveries_by_principal ON deliveries (system, principal, created_at, id);
+CREATE INDEX deliveries_by_status ON deliveries (status, created_at, id);
 
 -- Settings notifyd generates itself and keeps (the unsubscribe key).
 CREATE TABLE settings (
