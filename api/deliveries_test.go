@@ -115,9 +115,9 @@ func (h *harness) seedDeliveries(t *testing.T) []seeded {
 				SubscriptionID: s.sub, MethodID: s.method, Channel: s.channel, Address: s.addr})
 		}
 		err := h.db.InTx(ctx, func(tx *sql.Tx) error {
-			created, _, err := store.RecordSync(ctx, tx, rec)
-			if err == nil && len(created) != len(n.deliveries) {
-				t.Errorf("RecordSync created %d deliveries, want %d", len(created), len(n.deliveries))
+			out, err := store.RecordSync(ctx, tx, rec)
+			if err == nil && len(out.NewDeliveries) != len(n.deliveries) {
+				t.Errorf("RecordSync created %d deliveries, want %d", len(out.NewDeliveries), len(n.deliveries))
 			}
 			return err
 		})

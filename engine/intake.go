@@ -65,6 +65,10 @@ type intakeDone struct {
 	err error
 }
 
+// gatherWindow is how long the committer waits for more pings to join a
+// batch once it has one (PostgreSQL's commit_delay, for the same reason).
+const gatherWindow = 500 * time.Microsecond
+
 // IntakeObserver is told about every committed batch: how many principals
 // it wrote, how long the transaction took and how long the fsync that
 // made it durable took.
@@ -141,9 +145,14 @@ func (in *Intake) run() {
 		defer c.Close()
 		conn = c
 	}
+	window := time.NewTimer(0)
+	<-window.C
 	for first := range in.reqs {
 		batch := []*intakeReq{first}
 		n := len(first.keys)
+		// Gather what arrives within gatherWindow: a transaction's fixed
+		// cost (statement preparation, commit) is then shared by more pings.
+		window.Reset(gatherWindow)
 	gather:
 		for n < in.maxBatch {
 			select {
@@ -153,8 +162,14 @@ func (in *Intake) run() {
 				}
 				batch = append(batch, r)
 				n += len(r.keys)
-			default:
+			case <-window.C:
 				break gather
+			}
+		}
+		if !window.Stop() {
+			select {
+			case <-window.C:
+			default:
 			}
 		}
 		start := time.Now()
@@ -221,15 +236,20 @@ func (in *Intake) commit(conn store.TxBeginner, batch []*intakeReq) error {
 			}
 		}
 	}
-	var joined []bool
+	var needJob []bool
 	ctx := context.Background()
 	err := store.CommitTx(ctx, conn, func(tx *sql.Tx) error {
-		if err := store.MarkDirty(ctx, tx, keys, in.now()); err != nil {
+		var err error
+		if needJob, err = store.MarkDirty(ctx, tx, keys, in.now()); err != nil {
 			return err
 		}
-		var err error
-		joined, err = in.queue.insertSyncJobs(ctx, tx, keys)
-		return err
+		var jobs []store.PrincipalKey
+		for i, k := range keys {
+			if needJob[i] {
+				jobs = append(jobs, k)
+			}
+		}
+		return in.queue.insertSyncJobs(ctx, tx, jobs)
 	})
 	if err != nil {
 		if !errors.Is(err, notifyd.ErrUnavailable) {
@@ -242,7 +262,7 @@ func (in *Intake) commit(conn store.TxBeginner, batch []*intakeReq) error {
 		r.res = IntakeResult{Queued: len(r.keys)}
 		for _, k := range r.keys {
 			i := index[k]
-			if !joined[i] && !credited[i] {
+			if needJob[i] && !credited[i] {
 				credited[i] = true
 				r.res.NewJobs++
 			} else {

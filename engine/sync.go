@@ -65,10 +65,10 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 			log.Warn("the CalDAV server has no such principal, or it has no notification collection; not retrying until pinged again",
 				"err", err)
 			e.metrics.syncs.WithLabelValues(args.System, "gone").Inc()
-			return e.db.RecordSyncFailure(ctx, args.System, args.Principal, err.Error(), true, startGen)
+			return e.giveUp(ctx, args, err, true, startGen)
 		}
 		if err != nil {
-			return e.syncFailed(ctx, log, args, err)
+			return e.syncFailed(ctx, log, job, err, startGen)
 		}
 	}
 
@@ -81,13 +81,10 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 		// The collection moved or vanished: discover it again next time.
 		sys.CalDAV.ForgetNotificationURL(args.Principal)
 		collection = ""
-		if err := e.db.RecordSyncFailure(ctx, args.System, args.Principal, err.Error(), false, 0); err != nil {
-			return err
-		}
-		return fmt.Errorf("notification collection not found, will rediscover: %w", err)
+		return e.syncFailed(ctx, log, job, fmt.Errorf("notification collection not found, will rediscover: %w", err), startGen)
 	}
 	if err != nil {
-		return e.syncFailed(ctx, log, args, err)
+		return e.syncFailed(ctx, log, job, err, startGen)
 	}
 
 	rec := store.SyncRecord{System: args.System, Principal: args.Principal, Token: res.Token,
@@ -100,13 +97,14 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 	// on, and the notifications stay on the server untouched.
 	if len(subs) > 0 && len(res.Changed) > 0 {
 		if err := e.collect(ctx, log, sys, args, res.Changed, subs, &rec); err != nil {
-			return e.syncFailed(ctx, log, args, err)
+			return e.syncFailed(ctx, log, job, err, startGen)
 		}
 	}
 
+	var out store.SyncOutcome
 	err = e.db.InTx(ctx, func(tx *sql.Tx) error {
-		newDeliveries, undelivered, err := store.RecordSync(ctx, tx, rec)
-		if err != nil {
+		var err error
+		if out, err = store.RecordSync(ctx, tx, rec); err != nil {
 			return err
 		}
 		channelOf := make(map[string]notifyd.Channel, len(rec.Deliveries))
@@ -114,10 +112,10 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 			channelOf[d.ID] = notifyd.Channel(d.Channel)
 		}
 		var jobs []river.InsertManyParams
-		for _, id := range newDeliveries {
+		for _, id := range out.NewDeliveries {
 			jobs = append(jobs, deliverJob(id, channelOf[id]))
 		}
-		for _, id := range undelivered {
+		for _, id := range out.Undelivered {
 			jobs = append(jobs, finishJob(id))
 		}
 		if len(jobs) == 0 {
@@ -140,9 +138,9 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 	log.Info("principal synced", "changed", len(res.Changed), "deleted", len(res.Deleted),
 		"new_notifications", len(rec.Notifications), "deliveries", len(rec.Deliveries))
 
-	// A ping that arrived while this job ran could not queue another
-	// (this one was running): sync again to pick up what it announced.
-	if now, err := e.db.Principal(ctx, args.System, args.Principal); err == nil && now.DirtyGen > startGen {
+	// A ping that arrived while this job ran did not queue another (this
+	// one was queued): sync again to pick up what it announced.
+	if out.Again {
 		return river.JobSnooze(0)
 	}
 	return nil
@@ -225,17 +223,35 @@ func (e *Engine) fillCalendarName(ctx context.Context, sys System, n *notifyd.No
 }
 
 // syncFailed records why a sync failed and returns the error for River to
-// retry, unless it is permanent.
-func (e *Engine) syncFailed(ctx context.Context, log *slog.Logger, args SyncPrincipalArgs, err error) error {
+// retry. A permanent error, or the last attempt, ends the job instead: the
+// principal keeps its sync token and is synced when pinged again.
+func (e *Engine) syncFailed(ctx context.Context, log *slog.Logger, job *river.Job[SyncPrincipalArgs], err error, gen int64) error {
+	args := job.Args
 	e.metrics.syncs.WithLabelValues(args.System, "failed").Inc()
-	if rerr := e.db.RecordSyncFailure(ctx, args.System, args.Principal, err.Error(), false, 0); rerr != nil {
-		log.Error("could not record a sync failure", "err", rerr)
-	}
-	if caldavclient.IsTemporary(err) {
+	if caldavclient.IsTemporary(err) && job.Attempt < job.MaxAttempts {
 		log.Warn("sync failed; it will be retried with backoff. Check that the CalDAV server is up and reachable", "err", err)
+		if rerr := e.db.RecordSyncFailure(ctx, args.System, args.Principal, err.Error()); rerr != nil {
+			log.Error("could not record a sync failure", "err", rerr)
+		}
 		return err
 	}
-	log.Error("sync failed permanently; check the system's caldav_url and service-account credentials, then ping again",
-		"err", err)
+	log.Error("sync failed and is given up; check the system's caldav_url and service-account credentials, then ping again",
+		"err", err, "attempts", job.Attempt)
+	if gerr := e.giveUp(ctx, args, err, false, gen); gerr != nil {
+		return gerr
+	}
 	return river.JobCancel(err)
+}
+
+// giveUp ends a principal's sync job without a sync, or runs it again if
+// the principal was pinged during this attempt.
+func (e *Engine) giveUp(ctx context.Context, args SyncPrincipalArgs, reason error, gone bool, gen int64) error {
+	again, err := e.db.GiveUpSync(ctx, args.System, args.Principal, reason.Error(), gone, gen)
+	if err != nil {
+		return err
+	}
+	if again {
+		return river.JobSnooze(0)
+	}
+	return nil
 }

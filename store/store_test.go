@@ -371,26 +371,40 @@ func TestMarkDirty(t *testing.T) {
 
 	t1 := at
 	t2 := at.Add(3*time.Second + 7*time.Microsecond)
-	if err := db.InTx(ctx, func(tx *sql.Tx) error { return MarkDirty(ctx, tx, []PrincipalKey{fred, wilma}, t1) }); err != nil {
-		t.Fatal(err)
+	mark := func(when time.Time, keys ...PrincipalKey) []bool {
+		t.Helper()
+		var need []bool
+		if err := db.InTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			need, err = MarkDirty(ctx, tx, keys, when)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return need
+	}
+	if need := mark(t1, fred, wilma); !reflect.DeepEqual(need, []bool{true, true}) {
+		t.Fatalf("first pings need jobs %v, want both", need)
 	}
 	p, err := db.Principal(ctx, fred.System, fred.Principal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &PrincipalState{PrincipalKey: fred, DirtyGen: 1, FirstPingAt: t1, LastPingAt: t1}
+	want := &PrincipalState{PrincipalKey: fred, DirtyGen: 1, FirstPingAt: t1, LastPingAt: t1, Queued: true}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("after the first ping: %+v, want %+v", p, want)
 	}
 
-	if err := db.InTx(ctx, func(tx *sql.Tx) error { return MarkDirty(ctx, tx, []PrincipalKey{fred, fredApple}, t2) }); err != nil {
-		t.Fatal(err)
+	// fred's job is still queued: his second ping joins it; fred of
+	// another system is another principal.
+	if need := mark(t2, fred, fredApple); !reflect.DeepEqual(need, []bool{false, true}) {
+		t.Fatalf("second pings need jobs %v, want only the new principal's", need)
 	}
 	p, err = db.Principal(ctx, fred.System, fred.Principal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = &PrincipalState{PrincipalKey: fred, DirtyGen: 2, FirstPingAt: t1, LastPingAt: t2}
+	want = &PrincipalState{PrincipalKey: fred, DirtyGen: 2, FirstPingAt: t1, LastPingAt: t2, Queued: true}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("after the second ping: %+v, want %+v", p, want)
 	}
@@ -407,9 +421,38 @@ func TestMarkDirty(t *testing.T) {
 		}
 	}
 
+	// wilma's job finishes with no ping since it started: it is released,
+	// and her next ping queues a new one.
+	if err := db.InTx(ctx, func(tx *sql.Tx) error {
+		out, err := RecordSync(ctx, tx, SyncRecord{System: wilma.System, Principal: wilma.Principal, Token: "t1", SyncedGen: 1, Now: t2})
+		if err == nil && out.Again {
+			t.Error("RecordSync says wilma was pinged during her sync; she was not")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if need := mark(t2, wilma); !reflect.DeepEqual(need, []bool{true}) {
+		t.Fatalf("ping after the job was released needs %v, want a job", need)
+	}
+	// fred's job finishes from generation 1 but he was pinged again (2):
+	// it stays queued and must run again.
+	if err := db.InTx(ctx, func(tx *sql.Tx) error {
+		out, err := RecordSync(ctx, tx, SyncRecord{System: fred.System, Principal: fred.Principal, Token: "t1", SyncedGen: 1, Now: t2})
+		if err == nil && !out.Again {
+			t.Error("RecordSync released fred's job though he was pinged during the sync")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if need := mark(t2, fred); !reflect.DeepEqual(need, []bool{false}) {
+		t.Fatalf("ping while fred's job must run again needs %v, want none", need)
+	}
+
 	// No keys: nothing to do, and no error.
-	if err := db.InTx(ctx, func(tx *sql.Tx) error { return MarkDirty(ctx, tx, nil, t2) }); err != nil {
-		t.Errorf("MarkDirty with no keys: %v", err)
+	if need := mark(t2); len(need) != 0 {
+		t.Errorf("MarkDirty with no keys: %v", need)
 	}
 }
 
@@ -419,7 +462,7 @@ func TestInTxRollsBack(t *testing.T) {
 	key := PrincipalKey{System: "bedework", Principal: "/p/fred"}
 	boom := errors.New("boom")
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := MarkDirty(ctx, tx, []PrincipalKey{key}, at); err != nil {
+		if _, err := MarkDirty(ctx, tx, []PrincipalKey{key}, at); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
@@ -443,7 +486,10 @@ VALUES ('x', 's', '/p', 1, '[]', 'en', 'UTC', '[]', 1, 0, 0)`); err != nil {
 
 	// The connection is usable afterwards: the transaction did not leak.
 	for range 20 {
-		if err := db.InTx(ctx, func(tx *sql.Tx) error { return MarkDirty(ctx, tx, []PrincipalKey{key}, at) }); err != nil {
+		if err := db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := MarkDirty(ctx, tx, []PrincipalKey{key}, at)
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -505,7 +551,8 @@ func TestClassifyReadOnly(t *testing.T) {
 		{"DeleteSubscription", func() error { return rodb.DeleteSubscription(ctx, "existing", 0) }},
 		{"InTx MarkDirty", func() error {
 			return rodb.InTx(ctx, func(tx *sql.Tx) error {
-				return MarkDirty(ctx, tx, []PrincipalKey{{System: "s", Principal: "/p"}}, at)
+				_, err := MarkDirty(ctx, tx, []PrincipalKey{{System: "s", Principal: "/p"}}, at)
+				return err
 			})
 		}},
 		{"Classify of a raw exec", func() error {

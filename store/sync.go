@@ -87,12 +87,23 @@ func (db *DB) KnownNotifications(ctx context.Context, ids []string) (map[string]
 	return known, nil
 }
 
+// SyncOutcome is what RecordSync did.
+type SyncOutcome struct {
+	// NewDeliveries are the deliveries it created; Undelivered the new
+	// notifications nobody subscribed to, whose after-delivery policy the
+	// caller queues.
+	NewDeliveries, Undelivered []string
+	// Again is true when the principal was pinged during the sync: its job
+	// stays queued and must sync again.
+	Again bool
+}
+
 // RecordSync writes a sync's outcome in tx: the new notifications and
 // deliveries (those already stored are left alone) and the principal's new
-// sync token. It returns the IDs of the deliveries it created and of the
-// notifications that need no delivery (nobody subscribed to them), whose
-// after-delivery policy the caller queues.
-func RecordSync(ctx context.Context, tx *sql.Tx, r SyncRecord) (newDeliveries, undelivered []string, err error) {
+// sync token. If no ping arrived since the sync started, the principal's
+// sync job is released (queued = false) in the same statement that checks
+// it, so a concurrent ping either sees the job queued or queues a new one.
+func RecordSync(ctx context.Context, tx *sql.Tx, r SyncRecord) (out SyncOutcome, err error) {
 	now := micros(r.Now)
 	withDelivery := make(map[string]bool)
 	for _, d := range r.Deliveries {
@@ -110,10 +121,10 @@ func RecordSync(ctx context.Context, tx *sql.Tx, r SyncRecord) (newDeliveries, u
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
 			n.ID, r.System, r.Principal, n.Href, n.ETag, n.Type, string(n.Parsed), status, n.Error, now)
 		if err != nil {
-			return nil, nil, err
+			return out, err
 		}
 		if inserted, _ := res.RowsAffected(); inserted == 1 && status == NotificationDelivered {
-			undelivered = append(undelivered, n.ID)
+			out.Undelivered = append(out.Undelivered, n.ID)
 		}
 	}
 	for _, d := range r.Deliveries {
@@ -122,33 +133,62 @@ channel, address, status, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9) ON CONFLICT (id) DO NOTHING`,
 			d.ID, d.NotificationID, r.System, r.Principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, now)
 		if err != nil {
-			return nil, nil, err
+			return out, err
 		}
 		if inserted, _ := res.RowsAffected(); inserted == 1 {
-			newDeliveries = append(newDeliveries, d.ID)
+			out.NewDeliveries = append(out.NewDeliveries, d.ID)
 		}
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE principal_state SET sync_token = $3, synced_gen = $4, collection_url = $5,
-last_sync_at = $6, last_error = '' WHERE system = $1 AND principal = $2`,
+last_sync_at = $6, last_error = '', gone = FALSE WHERE system = $1 AND principal = $2`,
 		r.System, r.Principal, r.Token, r.SyncedGen, r.CollectionURL, now)
-	return newDeliveries, undelivered, err
+	if err != nil {
+		return out, err
+	}
+	out.Again, err = releaseJob(ctx, tx, r.System, r.Principal, r.SyncedGen)
+	return out, err
 }
 
-// RecordSyncFailure notes why a principal's sync failed. gone marks a
-// principal the server says does not exist; its dirty generation is then
-// settled so that it is not retried until pinged again.
-func (db *DB) RecordSyncFailure(ctx context.Context, system, principal, reason string, gone bool, syncedGen int64) error {
+// releaseJob marks the principal's sync job finished unless a ping came
+// after generation gen, and reports whether one did (the job must run
+// again).
+func releaseJob(ctx context.Context, tx *sql.Tx, system, principal string, gen int64) (again bool, err error) {
+	res, err := tx.ExecContext(ctx, `UPDATE principal_state SET queued = FALSE
+WHERE system = $1 AND principal = $2 AND dirty_gen = $3`, system, principal, gen)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 0, err
+}
+
+// RecordSyncFailure notes why a principal's sync failed, for a job that
+// will be retried.
+func (db *DB) RecordSyncFailure(ctx context.Context, system, principal, reason string) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if gone {
-			_, err = tx.ExecContext(ctx, `UPDATE principal_state SET last_error = $3, gone = TRUE, synced_gen = $4, collection_url = ''
-WHERE system = $1 AND principal = $2`, system, principal, reason, syncedGen)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE principal_state SET last_error = $3 WHERE system = $1 AND principal = $2`,
-				system, principal, reason)
-		}
+		_, err := tx.ExecContext(ctx, `UPDATE principal_state SET last_error = $3 WHERE system = $1 AND principal = $2`,
+			system, principal, reason)
 		return err
 	})
+}
+
+// GiveUpSync records why a principal's sync job ends without syncing
+// (gone: the server says the principal does not exist; otherwise a
+// permanent error or no attempts left) and releases the job: the principal
+// is synced again only when pinged again. If it was pinged during this
+// attempt, it reports again = true and the job must run once more.
+func (db *DB) GiveUpSync(ctx context.Context, system, principal, reason string, gone bool, gen int64) (again bool, err error) {
+	err = db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE principal_state SET last_error = $3, gone = $4, synced_gen = $5,
+collection_url = CASE WHEN $4 THEN '' ELSE collection_url END WHERE system = $1 AND principal = $2`,
+			system, principal, reason, gone, gen)
+		if err != nil {
+			return err
+		}
+		again, err = releaseJob(ctx, tx, system, principal, gen)
+		return err
+	})
+	return again, err
 }
 
 // ResetSyncToken forgets a principal's sync token (the server refused it),

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	_ "time/tzdata" // IANA zones for subscriptions, even in a scratch image
 
@@ -31,6 +32,12 @@ import (
 var version = "dev"
 
 func main() {
+	// The live heap is small and the ping path allocates briskly: collect
+	// less often than Go's default (100) unless the operator set GOGC.
+	// Memory at idle is unchanged; under load it trades tens of MB for CPU.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

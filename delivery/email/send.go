@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -55,7 +56,9 @@ func WithRootCAs(pool *x509.CertPool) SenderOption {
 
 // NewSender returns a Sender for cfg: TLS per cfg.TLS ("starttls", the
 // default, requires the server to offer STARTTLS; "tls" is TLS from the
-// first byte; "none" is plain text), certificates verified; SMTP AUTH
+// first byte; "none" is plain text), certificates verified against the
+// system's roots plus cfg.CAFile's (or WithRootCAs' pool plus
+// cfg.CAFile's); SMTP AUTH
 // (PLAIN, else LOGIN, as the server offers) when cfg.Username is set, only
 // over TLS or to localhost; cfg.Timeout (default 30s) bounds connecting and
 // each SMTP command. A zero cfg.Port means 587, 465 or 25 by TLS mode.
@@ -105,6 +108,23 @@ func NewSender(cfg config.SMTP, opts ...SenderOption) (*Sender, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
+	roots := o.rootCAs
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("email: SMTP CA file: %w", err)
+		}
+		if roots == nil {
+			if roots, err = x509.SystemCertPool(); err != nil {
+				roots = x509.NewCertPool()
+			}
+		} else {
+			roots = roots.Clone()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("email: SMTP CA file %s holds no PEM certificate", cfg.CAFile)
+		}
+	}
 	s := &Sender{
 		addr:        net.JoinHostPort(cfg.Host, strconv.Itoa(port)),
 		from:        from,
@@ -113,7 +133,7 @@ func NewSender(cfg config.SMTP, opts ...SenderOption) (*Sender, error) {
 		implicitTLS: mode == config.TLSImplicit,
 		tlsConfig: &tls.Config{
 			ServerName: cfg.Host,
-			RootCAs:    o.rootCAs,
+			RootCAs:    roots,
 			MinVersion: tls.VersionTLS12,
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -64,10 +65,11 @@ func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 // testServer is an in-process SMTP server (go-smtp) that records what it
 // gets and refuses recipients by rule.
 type testServer struct {
-	addr string
-	host string
-	port int
-	pool *x509.CertPool
+	addr    string
+	host    string
+	port    int
+	pool    *x509.CertPool
+	certPEM []byte // the server's certificate, PEM-encoded
 
 	mu       sync.Mutex
 	sessions int // TCP connections accepted (go-smtp starts a new Session after STARTTLS)
@@ -143,6 +145,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 	if o.tls || o.implicit {
 		cert, pool := testCert(t)
 		ts.pool = pool
+		ts.certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
 		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	ip := o.ip

@@ -10,6 +10,12 @@ CREATE TABLE principal_state (
     -- synced_gen, the dirty_gen the last finished sync started from.
     dirty_gen    BIGINT NOT NULL,
     synced_gen   BIGINT NOT NULL DEFAULT 0,
+    -- queued is true while a sync job is waiting or running for the
+    -- principal (at most one is); enqueued_gen is the dirty_gen whose ping
+    -- queued it. A ping for a principal with a job queued only advances
+    -- dirty_gen; the job syncs again if it sees that when it finishes.
+    queued       BOOLEAN NOT NULL DEFAULT FALSE,
+    enqueued_gen BIGINT NOT NULL DEFAULT 0,
     sync_token   TEXT   NOT NULL DEFAULT '',
     first_ping_at BIGINT NOT NULL,
     last_ping_at BIGINT NOT NULL,

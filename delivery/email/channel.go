@@ -1,0 +1,89 @@
+package email
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"golang.org/x/time/rate"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/config"
+	"github.com/notifyd/notifyd/delivery"
+)
+
+func init() {
+	delivery.Register(notifyd.ChannelEmail, func(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
+		smtp := cfg.Channels.SMTP
+		if smtp.Host == "" {
+			return nil, nil // email is not configured
+		}
+		ch, err := NewChannel(smtp, "")
+		if err != nil {
+			return nil, err
+		}
+		if log != nil {
+			log.Info("email channel ready", "addr", ch.sender.addr, "tls", smtp.TLS,
+				"from", smtp.From, "auth", smtp.Username != "", "rate_limit", smtp.RateLimit)
+		}
+		return ch, nil
+	})
+}
+
+// Channel is notifyd's email delivery channel (registered as "email"): it
+// renders each request with a Renderer and sends it with a Sender, at most
+// cfg.RateLimit messages per second.
+type Channel struct {
+	renderer *Renderer
+	sender   *Sender
+	limiter  *rate.Limiter // nil: unlimited
+}
+
+// NewChannel returns the email channel for cfg, with the built-in
+// templates overridden by those in templatesDir ("" for none; see
+// NewRenderer).
+func NewChannel(cfg config.SMTP, templatesDir string, opts ...SenderOption) (*Channel, error) {
+	r, err := NewRenderer(templatesDir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := NewSender(cfg, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := &Channel{renderer: r, sender: s}
+	if cfg.RateLimit > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(cfg.Burst, 1))
+	}
+	return c, nil
+}
+
+// Send renders req and sends it (delivery.Channel). A message that cannot
+// be rendered and a 5xx reply are permanent failures; 4xx replies and
+// connection trouble are wrapped with delivery.Temporary.
+func (c *Channel) Send(ctx context.Context, req *delivery.Request) error {
+	m, err := c.renderer.Render(RenderInput{
+		Notification:   req.Notification,
+		System:         req.System,
+		Principal:      req.Principal,
+		Recipient:      req.Address,
+		Locale:         req.Locale,
+		TimeZone:       req.TimeZone,
+		CalendarName:   req.CalendarName,
+		UnsubscribeURL: req.UnsubscribeURL,
+		DeliveryID:     req.DeliveryID,
+	})
+	if err != nil {
+		return err
+	}
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return delivery.Temporary(fmt.Errorf("email to %s: waiting for the rate limit: %w", req.Address, err), 0)
+		}
+	}
+	err = c.sender.Send(ctx, []*Message{m})[0]
+	if IsTemporary(err) {
+		return delivery.Temporary(err, 0)
+	}
+	return err
+}
