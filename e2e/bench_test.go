@@ -277,11 +277,13 @@ func pingAll(b *testing.B, nd *instance, cy *peertest.Cyrus, users []string) {
 	resp.Body.Close()
 }
 
-// waitSent polls the metrics until n deliveries were sent.
+// waitSent polls the metrics until n deliveries were sent and n
+// notifications deleted (the floor's work includes the DELETE too).
 func waitSent(b *testing.B, nd *instance, n int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for {
-		if v := metric(b, nd, `notifyd_deliveries_total{channel="email",status="sent"}`); v >= float64(n) {
+		if metric(b, nd, `notifyd_deliveries_total{channel="email",status="sent"}`) >= float64(n) &&
+			metric(b, nd, `notifyd_caldav_requests_total{method="DELETE",system="cyrus"}`) >= float64(n) {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -130,7 +130,7 @@ func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, o store.De
 		if err != nil || settled == "" {
 			return err
 		}
-		_, err = e.queue.client.InsertManyTx(ctx, tx, []river.InsertManyParams{finishJob(settled)})
+		_, err = e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{finishJob(settled)})
 		return err
 	})
 	if err == nil {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -113,7 +114,7 @@ func New(o Options) (*Engine, error) {
 	}))
 	queues := map[string]river.QueueConfig{
 		QueueSync:   {MaxWorkers: o.SyncWorkers},
-		QueueFinish: {MaxWorkers: 4},
+		QueueFinish: {MaxWorkers: o.SyncWorkers},
 	}
 	for _, ch := range notifyd.Channels {
 		queues[deliverQueue(ch)] = river.QueueConfig{MaxWorkers: o.DeliveryWorkers}
@@ -141,14 +142,20 @@ func (e *Engine) Queue() *Queue { return e.queue }
 // Start runs the workers until Stop.
 func (e *Engine) Start(ctx context.Context) error { return e.queue.client.Start(ctx) }
 
-// Stop lets running jobs finish until ctx ends, then cancels them; the
-// cancelled ones run again after a restart.
+// Stop lets running jobs finish until ctx ends, then cancels them (the
+// cancelled ones run again after a restart), and closes the channels'
+// connections.
 func (e *Engine) Stop(ctx context.Context) error {
 	err := e.queue.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return e.queue.client.StopAndCancel(hard)
+		err = e.queue.client.StopAndCancel(hard)
+	}
+	for _, ch := range e.o.Channels {
+		if c, ok := ch.(io.Closer); ok {
+			c.Close()
+		}
 	}
 	return err
 }
@@ -176,24 +183,21 @@ type FinishArgs struct {
 // Kind is the job's River kind.
 func (FinishArgs) Kind() string { return "finish_notification" }
 
-// uniqueWhileUnfinished makes a job unique by its arguments until it
-// completes.
-var uniqueWhileUnfinished = river.UniqueOpts{
-	ByArgs: true,
-	ByState: []rivertype.JobState{
-		rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateAvailable,
-		rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateCompleted,
-	},
-}
+// Delivery and finish jobs need no River uniqueness: a delivery job is
+// inserted only by the transaction that creates the delivery (its ID is
+// derived, so a second sync creates nothing), and a finish job only by the
+// transaction that settles the notification's last delivery. The workers
+// are idempotent besides (a final delivery is not sent again, a finished
+// notification not finished again).
 
 func deliverJob(id string, ch notifyd.Channel) river.InsertManyParams {
 	return river.InsertManyParams{Args: DeliverArgs{DeliveryID: id, Channel: ch},
-		InsertOpts: &river.InsertOpts{Queue: deliverQueue(ch), UniqueOpts: uniqueWhileUnfinished}}
+		InsertOpts: &river.InsertOpts{Queue: deliverQueue(ch)}}
 }
 
 func finishJob(id string) river.InsertManyParams {
 	return river.InsertManyParams{Args: FinishArgs{NotificationID: id},
-		InsertOpts: &river.InsertOpts{Queue: QueueFinish, UniqueOpts: uniqueWhileUnfinished}}
+		InsertOpts: &river.InsertOpts{Queue: QueueFinish}}
 }
 
 // retryPolicy is exponential backoff with full jitter: a random wait

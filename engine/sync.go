@@ -121,7 +121,7 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 		if len(jobs) == 0 {
 			return nil
 		}
-		_, err = e.queue.client.InsertManyTx(ctx, tx, jobs)
+		_, err = e.queue.client.InsertManyFastTx(ctx, tx, jobs)
 		return err
 	})
 	if err != nil {

@@ -220,9 +220,11 @@ FROM notifications WHERE id = $1`, id).Scan(&n.ID, &n.System, &n.Principal, &n.H
 }
 
 // FinishNotification records that a notification's after-delivery policy
-// was applied, with a note of what happened.
+// was applied, with a note of what happened. It does not wait for the disk:
+// if a crash loses the record, the policy is applied again, which is
+// harmless (a deleted notification is then already gone).
 func (db *DB) FinishNotification(ctx context.Context, id, note string, now time.Time) error {
-	return db.InTx(ctx, func(tx *sql.Tx) error {
+	return CommitTx(ctx, db.SQL, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2, error = $3, finished_at = $4 WHERE id = $1`,
 			id, NotificationDone, note, micros(now))
 		return err

@@ -87,3 +87,6 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) error {
 	}
 	return err
 }
+
+// Close ends the SMTP sessions kept for reuse.
+func (c *Channel) Close() error { return c.sender.Close() }

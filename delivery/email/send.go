@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -25,8 +26,12 @@ import (
 )
 
 // Sender sends over SMTP with connection reuse. It is safe for concurrent
-// use; each Send call has its own connection.
+// use; each Send call has a connection of its own, taken from the idle
+// ones when there is one (pool.go).
 type Sender struct {
+	idle   chan *pooledConn
+	closed atomic.Bool
+
 	client *gomail.Client
 	addr   string // host:port, for error messages
 	// newAuth makes the SMTP AUTH client for a session (nil: no AUTH).
@@ -126,6 +131,7 @@ func NewSender(cfg config.SMTP, opts ...SenderOption) (*Sender, error) {
 		}
 	}
 	s := &Sender{
+		idle:        make(chan *pooledConn, poolSize),
 		addr:        net.JoinHostPort(cfg.Host, strconv.Itoa(port)),
 		from:        from,
 		fromDomain:  from.Address[strings.LastIndexByte(from.Address, '@')+1:],
@@ -183,6 +189,16 @@ func (c *connSlot) set(conn net.Conn) {
 	})
 }
 
+// detach stops watching the context and returns the connection, open.
+func (c *connSlot) detach() net.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop != nil {
+		c.stop()
+	}
+	return c.conn
+}
+
 // close closes the connection (if any) and stops watching the context.
 func (c *connSlot) close() {
 	c.mu.Lock()
@@ -217,9 +233,10 @@ func (s *Sender) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	return tc, nil
 }
 
-// Send sends msgs over one SMTP connection (dial once, send all,
-// close/reset); returns one error per message (nil = accepted by the
-// server). Each non-nil error is classified by IsTemporary.
+// Send sends msgs over one SMTP connection (an idle one kept from an
+// earlier Send, or a new one), then keeps the connection for the next
+// Send if it is healthy; returns one error per message (nil = accepted by
+// the server). Each non-nil error is classified by IsTemporary.
 //
 // A message the server refuses does not stop the others (the transaction
 // is reset); an invalid message is not sent. When the connection fails,
@@ -256,16 +273,17 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 		return errs
 	}
 
-	slot := &connSlot{ctx: ctx}
-	defer slot.close()
-	c, err := s.connect(context.WithValue(ctx, connKey{}, slot))
+	pc, reused, err := s.acquire(ctx)
 	if err != nil {
 		failRest(0, err)
 		return errs
 	}
+	// Cancelling ctx interrupts whatever the connection waits for.
+	watching := context.AfterFunc(ctx, func() { _ = pc.raw.SetDeadline(time.Unix(1, 0)) })
 	healthy := true
-	for k, j := range jobs {
-		if err := c.UpdateDeadline(s.timeout); err != nil {
+	for k := 0; k < len(jobs); k++ {
+		j := jobs[k]
+		if err := pc.c.UpdateDeadline(s.timeout); err != nil {
 			failRest(k, &connError{"connection to " + s.addr, err})
 			healthy = false
 			break
@@ -274,7 +292,21 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 			failRest(k, &connError{"not sent", err})
 			break
 		}
-		err, lost := s.transact(c, j.m, j.to)
+		err, lost, dataSent := s.transact(pc.c, j.m, j.to)
+		if lost != nil && reused && !dataSent {
+			// A kept connection the server had dropped: nothing of this
+			// message reached it, so send it on a new connection.
+			watching()
+			pc.close()
+			reused = false
+			if pc, err = s.open(ctx); err != nil {
+				failRest(k, err)
+				return errs
+			}
+			watching = context.AfterFunc(ctx, func() { _ = pc.raw.SetDeadline(time.Unix(1, 0)) })
+			k--
+			continue
+		}
 		if err != nil {
 			errs[j.i] = fmt.Errorf("email to %s: %w", j.to, err)
 		}
@@ -284,9 +316,13 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 			break
 		}
 	}
-	if healthy && ctx.Err() == nil {
-		_ = c.UpdateDeadline(s.timeout)
-		_ = c.Quit()
+	if !watching() || ctx.Err() != nil {
+		healthy = false // the deadline was poisoned to interrupt it
+	}
+	if healthy {
+		s.release(pc)
+	} else {
+		pc.close()
 	}
 	return errs
 }
@@ -317,17 +353,18 @@ func (s *Sender) connect(ctx context.Context) (*gosmtp.Client, error) {
 
 // transact sends one message in one mail transaction. err is the
 // message's outcome; lost, when not nil, says why the connection cannot be
-// used for another message.
-func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (err, lost error) {
-	refused := func(cmd string, err error) (error, error) {
+// used for another message; dataSent says whether any of the message's
+// content was sent (if not, sending it again elsewhere cannot duplicate it).
+func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (err, lost error, dataSent bool) {
+	refused := func(cmd string, err error) (error, error, bool) {
 		if se := replyError(cmd, err); se != nil {
 			if rerr := c.Reset(); rerr != nil {
-				return se, rerr
+				return se, rerr, false
 			}
-			return se, nil
+			return se, nil, false
 		}
 		ce := &connError{"SMTP " + cmd, err}
-		return ce, ce
+		return ce, ce, false
 	}
 	if err := c.Mail(s.from.Address); err != nil {
 		return refused("MAIL FROM", err)
@@ -341,17 +378,17 @@ func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (err, lost
 	}
 	if _, err := m.WriteTo(w); err != nil {
 		ce := &connError{"SMTP DATA (writing the message)", err}
-		return ce, ce
+		return ce, ce, true
 	}
 	if err := w.Close(); err != nil {
 		if se := replyError("DATA", err); se != nil {
 			// The transaction is over; the connection stays usable.
-			return se, nil
+			return se, nil, true
 		}
 		ce := &connError{"SMTP DATA", err}
-		return ce, ce
+		return ce, ce, true
 	}
-	return nil, nil
+	return nil, nil, true
 }
 
 // build turns m into a go-mail message and its envelope recipient.
