@@ -59,22 +59,26 @@ func BenchmarkCalDAVToEmail(b *testing.B) {
 		// notifyd.
 		share(perPrincipal+1, 2*perPrincipal)
 		nd, stats := benchNotifyd(b, cy, sink, users, concurrency)
+		cpu0 := processCPU(b, nd.cmd.Process.Pid)
 		start = time.Now()
 		pingAll(b, nd, cy, users)
 		waitSent(b, nd, principals*perPrincipal, 10*time.Minute)
 		ndTook := time.Since(start)
+		ndCPU := processCPU(b, nd.cmd.Process.Pid) - cpu0
 
 		floorRate := float64(n) / floorTook.Seconds()
 		ndRate := float64(principals*perPrincipal) / ndTook.Seconds()
 		b.ReportMetric(floorRate, "floor-deliveries/s")
 		b.ReportMetric(ndRate, "notifyd-deliveries/s")
 		b.ReportMetric(ndRate/floorRate*100, "%-of-floor")
+		b.ReportMetric(ndCPU.Seconds()*1000/float64(principals*perPrincipal), "notifyd-cpu-ms/notification")
 		reqs := stats()
 		for m, c := range reqs {
 			b.ReportMetric(float64(c)/float64(principals*perPrincipal), m+"/notification")
 		}
-		b.Logf("floor %.0f/s (%s), notifyd %.0f/s (%s), %.0f%% of the floor; CalDAV requests %v",
-			floorRate, floorTook.Round(time.Millisecond), ndRate, ndTook.Round(time.Millisecond), ndRate/floorRate*100, reqs)
+		b.Logf("floor %.0f/s (%s), notifyd %.0f/s (%s, %s of CPU), %.0f%% of the floor; CalDAV requests %v",
+			floorRate, floorTook.Round(time.Millisecond), ndRate, ndTook.Round(time.Millisecond), ndCPU.Round(time.Millisecond),
+			ndRate/floorRate*100, reqs)
 	}
 }
 
@@ -319,4 +323,18 @@ func metric(b *testing.B, nd *instance, series string) float64 {
 		}
 	}
 	return 0
+}
+
+// processCPU is the user+system CPU time a process has used.
+func processCPU(b *testing.B, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command (which may contain spaces) start after ")".
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }

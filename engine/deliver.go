@@ -120,21 +120,44 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord) (*deliver
 }
 
 // record stores an attempt's outcome durably and, when it settles the
-// notification's last delivery, queues the after-delivery policy in the
-// same transaction.
+// notification's last delivery, applies the after-delivery policy (see
+// settle).
 func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, o store.DeliveryOutcome) error {
 	o.ID = d.ID
 	o.Now = time.Now()
+	var settled string
 	err := e.db.InTx(ctx, func(tx *sql.Tx) error {
-		settled, err := store.RecordDeliveryAttempt(ctx, tx, o)
-		if err != nil || settled == "" {
-			return err
-		}
-		_, err = e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{finishJob(settled)})
+		var err error
+		settled, err = store.RecordDeliveryAttempt(ctx, tx, o)
 		return err
 	})
-	if err == nil {
-		e.metrics.deliveries.WithLabelValues(d.Channel, o.Status).Inc()
+	if err != nil {
+		return err
 	}
-	return err
+	e.metrics.deliveries.WithLabelValues(d.Channel, o.Status).Inc()
+	if settled != "" {
+		e.settle(ctx, settled)
+	}
+	return nil
+}
+
+// settle applies the after-delivery policy of a notification whose last
+// delivery just became final, right away: no job for the common case. If
+// that fails for now, a finish job takes over with retries and backoff; if
+// the process stops before, the sweep finds the notification.
+func (e *Engine) settle(ctx context.Context, id string) {
+	err := e.applyPolicy(ctx, id)
+	if err == nil {
+		return
+	}
+	e.log.Warn("after-delivery policy failed for now; queued for retry", "notification", id, "err", err)
+	err = e.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{finishJob(id)}); err != nil {
+			return err
+		}
+		return store.FinishQueued(ctx, tx, id)
+	})
+	if err != nil {
+		e.log.Error("could not queue the after-delivery policy; the sweep will", "notification", id, "err", err)
+	}
 }

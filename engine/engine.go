@@ -61,6 +61,9 @@ type Options struct {
 	// attempts (defaults 1s and 5m); MaxAttempts caps them (default 25).
 	RetryBase, RetryMax time.Duration
 	MaxAttempts         int
+	// SweepInterval is how often the leader looks for notifications whose
+	// after-delivery policy an interrupted run never applied (default 1m).
+	SweepInterval time.Duration
 	// Registerer, if not nil, gets the engine's metrics.
 	Registerer prometheus.Registerer
 }
@@ -97,6 +100,9 @@ func New(o Options) (*Engine, error) {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 25
 	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = time.Minute
+	}
 	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096)}
 	for _, s := range o.Systems {
 		e.systems[s.Name] = s
@@ -112,6 +118,7 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[FinishArgs]) error {
 		return e.finish(ctx, j)
 	}))
+	river.AddWorker(workers, river.WorkFunc(e.sweep))
 	queues := map[string]river.QueueConfig{
 		QueueSync:   {MaxWorkers: o.SyncWorkers},
 		QueueFinish: {MaxWorkers: o.SyncWorkers},
@@ -127,6 +134,8 @@ func New(o Options) (*Engine, error) {
 		FetchPollInterval: o.PollInterval,
 		MaxAttempts:       o.MaxAttempts,
 		RetryPolicy:       &retryPolicy{base: o.RetryBase, max: o.RetryMax},
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.SweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 		JobTimeout:        5 * time.Minute,
 	})
 	if err != nil {

@@ -186,7 +186,9 @@ type rig struct {
 	intake *engine.Intake
 }
 
-func newRig(t *testing.T, policy string) *rig {
+func newRig(t *testing.T, policy string) *rig { return newRigWith(t, policy, 0) }
+
+func newRigWith(t *testing.T, policy string, sweep time.Duration) *rig {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := store.OpenSQLite(filepath.Join(t.TempDir(), "notifyd.db"))
@@ -201,6 +203,7 @@ func newRig(t *testing.T, policy string) *rig {
 		Systems:      []engine.System{{Name: "cal", CalDAV: r.dav, AfterDelivery: policy}},
 		Channels:     map[notifyd.Channel]delivery.Channel{notifyd.ChannelEmail: r.email},
 		PollInterval: 10 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, MaxAttempts: 5,
+		SweepInterval: sweep,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -457,5 +460,40 @@ func TestDisabledMethodIsSkipped(t *testing.T) {
 	r.settle(t)
 	if len(r.email.sentTo()) != 0 {
 		t.Fatal("sent to a disabled method")
+	}
+}
+
+// A process that stops between recording a notification's last delivery
+// and deleting it leaves it settled but unfinished: the sweep finishes it.
+func TestSweepFinishesWhatAnInterruptedRunLeft(t *testing.T) {
+	r := newRigWith(t, engine.PolicyDelete, 100*time.Millisecond)
+	r.subscribe(t, principal, "wilma@example.org")
+	r.dav.add("n1.xml", inviteXML("n1"))
+	r.ping(t, principal)
+	r.settle(t)
+	if len(r.dav.deleted) != 1 {
+		t.Fatalf("deleted %v, want n1 deleted right after its delivery", r.dav.deleted)
+	}
+	// As if the run had stopped before the DELETE.
+	if _, err := r.db.SQL.Exec(`UPDATE notifications SET status = 'delivered', finish_queued = FALSE, settled_at = 1, finished_at = 0`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var status string
+		r.db.SQL.QueryRow(`SELECT status FROM notifications`).Scan(&status)
+		r.dav.mu.Lock()
+		n := len(r.dav.deleted)
+		r.dav.mu.Unlock()
+		if status == store.NotificationDone && n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5s: status %q, deletes %d; want the sweep to apply the policy", status, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(r.email.sentTo()) != 1 {
+		t.Fatalf("the sweep sent again: %v", r.email.sentTo())
 	}
 }

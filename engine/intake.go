@@ -138,13 +138,6 @@ func (in *Intake) Close() {
 // commits it and hands it to the syncer.
 func (in *Intake) run() {
 	defer close(in.synced)
-	// A connection of its own: no waiting for the pool, and it keeps the
-	// write-ahead log open for the syncer.
-	var conn store.TxBeginner = in.db.SQL
-	if c, err := in.db.SQL.Conn(context.Background()); err == nil {
-		defer c.Close()
-		conn = c
-	}
 	window := time.NewTimer(0)
 	<-window.C
 	for first := range in.reqs {
@@ -173,7 +166,7 @@ func (in *Intake) run() {
 			}
 		}
 		start := time.Now()
-		if err := in.commit(conn, batch); err != nil {
+		if err := in.commit(in.db.SQL, batch); err != nil {
 			in.answer(batch, err)
 			continue
 		}

@@ -91,7 +91,7 @@ func (q *Queue) Ready(ctx context.Context) error {
 
 // Depth counts the jobs by state among those not finished.
 func (q *Queue) Depth(ctx context.Context) (map[string]int64, error) {
-	rows, err := q.db.SQL.QueryContext(ctx, `SELECT state, count(*) FROM river_job
+	rows, err := q.db.Read.QueryContext(ctx, `SELECT state, count(*) FROM river_job
 WHERE state IN ('pending', 'scheduled', 'available', 'retryable', 'running') GROUP BY state`)
 	if err != nil {
 		return nil, err

@@ -42,7 +42,7 @@ func scanDelivery(r scanner) (*DeliveryRecord, error) {
 
 // Delivery returns a stored delivery.
 func (db *DB) Delivery(ctx context.Context, id string) (*DeliveryRecord, error) {
-	d, err := scanDelivery(db.SQL.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id))
+	d, err := scanDelivery(db.Read.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -59,8 +59,8 @@ type DeliveryOutcome struct {
 
 // RecordDeliveryAttempt stores the outcome of an attempt in tx. When it
 // settles the last outstanding delivery of its notification, it marks the
-// notification delivered and returns its ID, for the caller to queue the
-// after-delivery policy in the same transaction.
+// notification delivered and returns its ID, for the caller to apply the
+// after-delivery policy.
 func RecordDeliveryAttempt(ctx context.Context, tx *sql.Tx, o DeliveryOutcome) (settled string, err error) {
 	now := micros(o.Now)
 	var sentAt any = int64(0)
@@ -85,8 +85,8 @@ AND status NOT IN ('sent', 'failed', 'skipped')`, notificationID).Scan(&outstand
 	if outstanding > 0 {
 		return "", nil
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2 WHERE id = $1 AND status = $3`,
-		notificationID, NotificationDelivered, NotificationDelivering)
+	res, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2, settled_at = $4 WHERE id = $1 AND status = $3`,
+		notificationID, NotificationDelivered, NotificationDelivering, now)
 	if err != nil {
 		return "", err
 	}
@@ -143,7 +143,7 @@ FROM deliveries d JOIN notifications n ON n.id = d.notification_id`
 	}
 	args = append(args, f.Limit)
 	q += fmt.Sprintf(" ORDER BY d.created_at, d.id LIMIT $%d", len(args))
-	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	rows, err := db.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -169,7 +169,7 @@ FROM deliveries d JOIN notifications n ON n.id = d.notification_id`
 // Setting returns a stored setting, or "" if it is not set.
 func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 	var v string
-	err := db.SQL.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v)
+	err := db.Read.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}

@@ -28,8 +28,15 @@ var migrations embed.FS
 
 // DB is notifyd's database handle.
 type DB struct {
-	// SQL is the connection pool, shared with the job queue.
+	// SQL is the writer: one connection, shared with the job queue, for
+	// every write. SQLite takes one writer at a time; with a single
+	// connection, writers wait their turn in Go's pool (woken the moment
+	// it is free) rather than in SQLite's busy handler, which sleeps for
+	// milliseconds at a time.
 	SQL *sql.DB
+	// Read is a pool of read-only connections for queries; in WAL mode
+	// they run alongside the writer.
+	Read *sql.DB
 	// Path is the SQLite file.
 	Path  string
 	goose *goose.Provider
@@ -47,33 +54,49 @@ func OpenSQLite(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
-	sqldb, err := sql.Open("sqlite", dsn)
+	common := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	sqldb, err := sql.Open("sqlite", common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	sqldb.SetMaxOpenConns(8)
-	sqldb.SetMaxIdleConns(8)
+	sqldb.SetMaxOpenConns(1)
+	sqldb.SetMaxIdleConns(1)
+	sqldb.SetConnMaxIdleTime(0)
 	if err := sqldb.Ping(); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	readdb, err := sql.Open("sqlite", common+"&_pragma=query_only(1)")
+	if err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	readdb.SetMaxOpenConns(4)
+	readdb.SetMaxIdleConns(4)
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		sqldb.Close()
+		readdb.Close()
 		return nil, err
 	}
 	prov, err := goose.NewProvider(goose.DialectSQLite3, sqldb, sub)
 	if err != nil {
 		sqldb.Close()
+		readdb.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &DB{SQL: sqldb, Path: path, goose: prov}, nil
+	return &DB{SQL: sqldb, Read: readdb, Path: path, goose: prov}, nil
 }
 
-// Close closes the connection pool.
-func (db *DB) Close() error { return db.SQL.Close() }
+// Close closes the connection pools.
+func (db *DB) Close() error {
+	rerr := db.Read.Close()
+	if err := db.SQL.Close(); err != nil {
+		return err
+	}
+	return rerr
+}
 
 // Migrate applies every pending migration and returns how many it applied.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
@@ -87,7 +110,7 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 // Ready reports an error unless the database answers and every embedded
 // migration has been applied.
 func (db *DB) Ready(ctx context.Context) error {
-	if err := db.SQL.PingContext(ctx); err != nil {
+	if err := db.Read.PingContext(ctx); err != nil {
 		return fmt.Errorf("database unreachable: %w", err)
 	}
 	pending, err := db.goose.HasPending(ctx)

@@ -535,7 +535,7 @@ func TestClassifyReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	rodb := &DB{SQL: ro, Path: db.Path}
+	rodb := &DB{SQL: ro, Read: ro, Path: db.Path}
 
 	// Reads work.
 	if _, err := rodb.Subscription(ctx, "existing"); err != nil {

@@ -32,7 +32,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 
 // Subscription returns the subscription with id, or notifyd.ErrNotFound.
 func (db *DB) Subscription(ctx context.Context, id string) (*notifyd.Subscription, error) {
-	row := db.SQL.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1`, id)
+	row := db.Read.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1`, id)
 	s, err := scanSubscription(row)
 	if err != nil {
 		return nil, notFound(err)
@@ -66,7 +66,7 @@ func (db *DB) Subscriptions(ctx context.Context, f notifyd.SubscriptionFilter) (
 		args = append(args, f.Limit)
 		q += fmt.Sprintf(" LIMIT $%d", len(args))
 	}
-	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	rows, err := db.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, Classify(err)
 	}

@@ -67,7 +67,7 @@ func (db *DB) KnownNotifications(ctx context.Context, ids []string) (map[string]
 			args[i] = id
 			marks[i] = "$" + strconv.Itoa(i+1)
 		}
-		rows, err := db.SQL.QueryContext(ctx, `SELECT id FROM notifications WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...)
+		rows, err := db.Read.QueryContext(ctx, `SELECT id FROM notifications WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...)
 		if err != nil {
 			return nil, Classify(err)
 		}
@@ -117,9 +117,13 @@ func RecordSync(ctx context.Context, tx *sql.Tx, r SyncRecord) (out SyncOutcome,
 				status = NotificationDelivered
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, system, principal, href, etag, type, parsed, status, error, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-			n.ID, r.System, r.Principal, n.Href, n.ETag, n.Type, string(n.Parsed), status, n.Error, now)
+		// One nobody wants is settled at once; its finish job is queued
+		// by the caller in this transaction.
+		finishQueued := status == NotificationDelivered
+		res, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, system, principal, href, etag, type, parsed, status, error,
+created_at, settled_at, finish_queued)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) ON CONFLICT (id) DO NOTHING`,
+			n.ID, r.System, r.Principal, n.Href, n.ETag, n.Type, string(n.Parsed), status, n.Error, now, finishQueued)
 		if err != nil {
 			return out, err
 		}
@@ -205,7 +209,7 @@ func (db *DB) Notification(ctx context.Context, id string) (*NotificationRecord,
 	var n NotificationRecord
 	var parsed string
 	var created, finished int64
-	err := db.SQL.QueryRowContext(ctx, `SELECT id, system, principal, href, etag, type, parsed, status, error, created_at, finished_at
+	err := db.Read.QueryRowContext(ctx, `SELECT id, system, principal, href, etag, type, parsed, status, error, created_at, finished_at
 FROM notifications WHERE id = $1`, id).Scan(&n.ID, &n.System, &n.Principal, &n.Href, &n.ETag, &n.Type, &parsed,
 		&n.Status, &n.Error, &created, &finished)
 	if err != nil {
@@ -217,6 +221,35 @@ FROM notifications WHERE id = $1`, id).Scan(&n.ID, &n.System, &n.Principal, &n.H
 		n.FinishedAt = fromMicros(finished)
 	}
 	return &n, nil
+}
+
+// FinishQueued records that a finish job was queued for notification id
+// (in the caller's transaction, with the job).
+func FinishQueued(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE notifications SET finish_queued = TRUE WHERE id = $1`, id)
+	return err
+}
+
+// Unfinished returns notifications settled before cutoff whose
+// after-delivery policy was neither applied nor queued: the settling
+// delivery was interrupted (a crash) before it applied it.
+func (db *DB) Unfinished(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	rows, err := db.Read.QueryContext(ctx, `SELECT id FROM notifications
+WHERE status = $1 AND settled_at < $2 AND NOT finish_queued ORDER BY settled_at LIMIT $3`,
+		NotificationDelivered, micros(cutoff), limit)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, Classify(rows.Err())
 }
 
 // FinishNotification records that a notification's after-delivery policy

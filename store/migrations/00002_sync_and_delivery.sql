@@ -26,8 +26,15 @@ CREATE TABLE notifications (
     status      TEXT   NOT NULL,
     error       TEXT   NOT NULL DEFAULT '',
     created_at  BIGINT NOT NULL,
+    -- settled_at: when the last delivery became final; finish_queued: a
+    -- job to apply the after-delivery policy is queued (otherwise the
+    -- delivery that settled it applies it, and a sweep catches the ones a
+    -- crash interrupted).
+    settled_at    BIGINT  NOT NULL DEFAULT 0,
+    finish_queued BOOLEAN NOT NULL DEFAULT FALSE,
     finished_at BIGINT NOT NULL DEFAULT 0
 );
+CREATE INDEX notifications_to_finish ON notifications (status, settled_at);
 CREATE INDEX notifications_by_principal ON notifications (system, principal, id);
 
 -- One message to send: a (notification, channel, address). id is derived
