@@ -93,7 +93,25 @@ type DeliveryMethod struct {
 	// Enabled is false once the method was switched off, for example by a
 	// one-click unsubscribe or a provider reporting the recipient gone.
 	Enabled bool `json:"enabled"`
+	// Presence is the IM method's policy for a recipient who is offline:
+	// PresenceOnlineOnly (the message is discarded and recorded as
+	// skipped, as Oracle's calendar agent does), PresenceStore (the
+	// server's offline storage keeps it) or PresenceFallback (it goes
+	// through the subscription's next method instead). Empty for other
+	// channels.
+	Presence string `json:"presence,omitempty"`
+	// Secret signs the webhook method's requests (Standard Webhooks,
+	// "whsec_" and base64); notifyd generates it when none is given.
+	// Empty for other channels.
+	Secret string `json:"secret,omitempty"`
 }
+
+// IM presence policies (DeliveryMethod.Presence).
+const (
+	PresenceOnlineOnly = "online_only"
+	PresenceStore      = "store"
+	PresenceFallback   = "fallback"
+)
 
 // Subscription says which of a principal's notifications are delivered, to
 // whom and how.

@@ -32,11 +32,13 @@ type subscriptionJSON struct {
 }
 
 type methodJSON struct {
-	ID      string                     `json:"id"`
-	Channel notifyd.Channel            `json:"channel"`
-	Address string                     `json:"address"`
-	Types   []notifyd.NotificationType `json:"types"`
-	Enabled bool                       `json:"enabled"`
+	ID       string                     `json:"id"`
+	Channel  notifyd.Channel            `json:"channel"`
+	Address  string                     `json:"address"`
+	Types    []notifyd.NotificationType `json:"types"`
+	Enabled  bool                       `json:"enabled"`
+	Presence string                     `json:"presence,omitempty"`
+	Secret   string                     `json:"secret,omitempty"`
 }
 
 func toJSON(s *notifyd.Subscription) subscriptionJSON {
@@ -46,7 +48,8 @@ func toJSON(s *notifyd.Subscription) subscriptionJSON {
 		Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 	for i, m := range s.Methods {
-		out.Methods[i] = methodJSON{ID: m.ID, Channel: m.Channel, Address: m.Address, Types: orEmpty(m.Types), Enabled: m.Enabled}
+		out.Methods[i] = methodJSON{ID: m.ID, Channel: m.Channel, Address: m.Address, Types: orEmpty(m.Types), Enabled: m.Enabled,
+			Presence: m.Presence, Secret: m.Secret}
 	}
 	return out
 }

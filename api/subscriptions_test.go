@@ -29,11 +29,13 @@ type subscription struct {
 }
 
 type method struct {
-	ID      string   `json:"id"`
-	Channel string   `json:"channel"`
-	Address string   `json:"address"`
-	Types   []string `json:"types"`
-	Enabled bool     `json:"enabled"`
+	ID       string   `json:"id"`
+	Channel  string   `json:"channel"`
+	Address  string   `json:"address"`
+	Types    []string `json:"types"`
+	Enabled  bool     `json:"enabled"`
+	Presence string   `json:"presence,omitempty"`
+	Secret   string   `json:"secret,omitempty"`
 }
 
 type subscriptionList struct {
@@ -176,7 +178,7 @@ func TestSubscriptionRoundTrip(t *testing.T) {
 		Methods: []method{
 			{Channel: "email", Address: "Fred@example.org", Types: []string{}, Enabled: true},
 			{Channel: "sms", Address: "+14155550100", Types: []string{"reminder"}, Enabled: true},
-			{Channel: "im", Address: "fred@jabber.example.org/Phone", Types: []string{}, Enabled: false},
+			{Channel: "im", Address: "fred@jabber.example.org/Phone", Types: []string{}, Enabled: false, Presence: "online_only"},
 			{Channel: "webhook", Address: "https://hooks.example.com/notify?x=1", Types: []string{}, Enabled: true},
 		},
 		CreatedAt: created.CreatedAt, UpdatedAt: created.CreatedAt,
@@ -191,6 +193,11 @@ func TestSubscriptionRoundTrip(t *testing.T) {
 			want.Methods[i].ID = m.ID
 		}
 	}
+	// The webhook method gets a generated Standard Webhooks secret.
+	if sec := created.Methods[3].Secret; !regexp.MustCompile(`^whsec_[A-Za-z0-9+/]{43}=$`).MatchString(sec) {
+		t.Errorf("webhook secret %q, want whsec_ and 32 random bytes in base64", sec)
+	}
+	want.Methods[3].Secret = created.Methods[3].Secret
 	if !reflect.DeepEqual(created, want) {
 		t.Fatalf("created\n%+v\nwant\n%+v", created, want)
 	}
@@ -228,10 +235,14 @@ func TestSubscriptionRoundTrip(t *testing.T) {
 		ID: created.ID, System: sysCal, Principal: "/principals/users/~fred", Enabled: false,
 		Types: []string{"share-invite", "reminder"}, Locale: "fr-CA", TimeZone: "Europe/Paris", Version: 2,
 		Methods: []method{
-			{ID: replaced.Methods[0].ID, Channel: "webhook", Address: "https://hooks.example.com/other", Types: []string{}, Enabled: true},
+			{ID: replaced.Methods[0].ID, Channel: "webhook", Address: "https://hooks.example.com/other", Types: []string{}, Enabled: true,
+				Secret: replaced.Methods[0].Secret},
 			{ID: created.Methods[0].ID, Channel: "email", Address: "Fred@example.org", Types: []string{"share-invite"}, Enabled: true},
 		},
 		CreatedAt: created.CreatedAt, UpdatedAt: replaced.UpdatedAt,
+	}
+	if replaced.Methods[0].Secret == "" || replaced.Methods[0].Secret == created.Methods[3].Secret {
+		t.Errorf("the new webhook method's secret %q: want a fresh one", replaced.Methods[0].Secret)
 	}
 	if !reflect.DeepEqual(replaced, want) {
 		t.Fatalf("replaced\n%+v\nwant\n%+v", replaced, want)

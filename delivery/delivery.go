@@ -35,14 +35,41 @@ type Request struct {
 	// UnsubscribeURL switches this delivery method off in one request
 	// (RFC 8058); empty when none can be offered.
 	UnsubscribeURL string
+	// Method is the delivery method (its presence policy, webhook secret).
+	Method notifyd.DeliveryMethod
+}
+
+// Result is what a channel says about a message it handled.
+type Result struct {
+	// ProviderID identifies the message at the provider (a Twilio message
+	// SID), to match the provider's status callbacks.
+	ProviderID string
+	// Skipped, when not empty, says why the message was deliberately not
+	// sent (an IM recipient offline under the online_only policy); the
+	// delivery is recorded as skipped, not failed.
+	Skipped string
 }
 
 // Channel delivers requests to addresses of one kind.
 type Channel interface {
-	// Send delivers req. A nil error means the provider accepted it. Any
-	// other error is permanent unless wrapped by Temporary.
-	Send(ctx context.Context, req *Request) error
+	// Send delivers req. A nil error means the provider accepted it (or,
+	// with Result.Skipped, that it was deliberately not sent). Any other
+	// error is permanent unless wrapped by Temporary; ErrFallback and
+	// ErrRecipientGone ask the engine for more.
+	Send(ctx context.Context, req *Request) (Result, error)
 }
+
+// ErrFallback, wrapped in a channel's error, asks the engine to deliver
+// the notification through the subscription's next delivery method (an IM
+// recipient offline under the fallback policy). The delivery is recorded
+// as skipped, with the reason.
+var ErrFallback = errors.New("recipient unreachable on this channel; delivering through the next method")
+
+// ErrRecipientGone, wrapped in a channel's (permanent) error, says the
+// recipient cannot be reached on this channel again (an SMS recipient who
+// replied STOP, Twilio error 21610): the engine disables the delivery
+// method so that nothing more is sent to it.
+var ErrRecipientGone = errors.New("recipient unsubscribed or unreachable for good")
 
 // TemporaryError is a failure that a later attempt may cure.
 type TemporaryError struct {

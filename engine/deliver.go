@@ -13,6 +13,7 @@ import (
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/store"
+	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // deliver sends one delivery and records the outcome. A delivery already
@@ -47,14 +48,27 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
 	}
 
-	sendErr := ch.Send(ctx, req)
-	if sendErr == nil {
-		log.Info("delivered")
-		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliverySent})
+	res, sendErr := ch.Send(ctx, req)
+	switch {
+	case sendErr == nil && res.Skipped != "":
+		log.Info("delivery skipped", "reason", res.Skipped)
+		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: res.Skipped})
+	case sendErr == nil:
+		log.Info("delivered", "provider_id", res.ProviderID)
+		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliverySent, ProviderID: res.ProviderID})
+	case errors.Is(sendErr, delivery.ErrFallback):
+		log.Info("recipient unreachable on this channel; falling back to the subscription's next method", "reason", sendErr)
+		return e.fallBack(ctx, d, sendErr)
 	}
 	temporary, after := delivery.IsTemporary(sendErr)
 	if !temporary {
 		log.Warn("delivery failed permanently", "err", sendErr)
+		if errors.Is(sendErr, delivery.ErrRecipientGone) {
+			if _, err := e.o.Subscriptions.DisableMethod(ctx, d.SubscriptionID, d.MethodID); err != nil && !errors.Is(err, notifyd.ErrNotFound) {
+				return err
+			}
+			log.Warn("delivery method disabled: the provider says the recipient is gone", "subscription", d.SubscriptionID, "method", d.MethodID)
+		}
 		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()})
 	}
 	if job.Attempt >= job.MaxAttempts {
@@ -70,6 +84,67 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 		return river.JobSnooze(after)
 	}
 	return sendErr
+}
+
+// fallBack records the delivery as skipped and creates one through the
+// subscription's next enabled method (in the subscription's order, after
+// this one) that wants the notification, in the same transaction. With no
+// such method, the delivery fails with the reason.
+func (e *Engine) fallBack(ctx context.Context, d *store.DeliveryRecord, reason error) error {
+	nr, err := e.db.Notification(ctx, d.NotificationID)
+	if err != nil {
+		return err
+	}
+	sub, err := e.o.Subscriptions.Get(ctx, d.SubscriptionID)
+	if err != nil && !errors.Is(err, notifyd.ErrNotFound) {
+		return err
+	}
+	var next *notifyd.DeliveryMethod
+	if sub != nil {
+		after := false
+		for i, m := range sub.Methods {
+			if after && m.Enabled && wants(sub, m, notifyd.NotificationType(nr.Type)) {
+				next = &sub.Methods[i]
+				break
+			}
+			after = after || m.ID == d.MethodID
+		}
+	}
+	if next == nil {
+		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed,
+			Error: reason.Error() + "; the subscription has no further method to fall back to"})
+	}
+	nd := store.DeliveryRecord{ID: deliveryID(d.NotificationID, next.Channel, next.Address), NotificationID: d.NotificationID,
+		SubscriptionID: sub.ID, MethodID: next.ID, Channel: string(next.Channel), Address: next.Address}
+	now := time.Now()
+	err = e.db.InTx(ctx, func(tx *sql.Tx) error {
+		created, err := store.AddDelivery(ctx, tx, d.System, d.Principal, nd, now)
+		if err != nil {
+			return err
+		}
+		if created {
+			if _, err := e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{deliverJob(nd.ID, next.Channel)}); err != nil {
+				return err
+			}
+		}
+		_, err = store.RecordDeliveryAttempt(ctx, tx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliverySkipped,
+			Error: fmt.Sprintf("%v; delivered through %s %s instead", reason, next.Channel, next.Address), Now: now})
+		return err
+	})
+	if err == nil {
+		e.metrics.deliveries.WithLabelValues(d.Channel, store.DeliverySkipped).Inc()
+	}
+	return err
+}
+
+// wants reports whether method m of sub wants notifications of type t.
+func wants(sub *notifyd.Subscription, m notifyd.DeliveryMethod, t notifyd.NotificationType) bool {
+	for _, target := range subscriptions.Targets([]*notifyd.Subscription{sub}, t) {
+		if target.Method.ID == m.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // request builds what the channel sends, or says why the delivery is to be
@@ -112,6 +187,7 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord) (*deliver
 	req := &delivery.Request{
 		DeliveryID: d.ID, Notification: &n, System: d.System, Principal: d.Principal,
 		Address: d.Address, Locale: sub.Locale, TimeZone: tz, CalendarName: n.Calendar.DisplayName,
+		Method: *method,
 	}
 	if e.o.UnsubscribeURL != nil {
 		req.UnsubscribeURL = e.o.UnsubscribeURL(sub.ID, method.ID)

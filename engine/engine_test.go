@@ -151,7 +151,7 @@ type fakeChannel struct {
 	seen map[string]int
 }
 
-func (c *fakeChannel) Send(ctx context.Context, req *delivery.Request) error {
+func (c *fakeChannel) Send(ctx context.Context, req *delivery.Request) (delivery.Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.seen == nil {
@@ -160,11 +160,11 @@ func (c *fakeChannel) Send(ctx context.Context, req *delivery.Request) error {
 	c.seen[req.DeliveryID]++
 	if c.fail != nil {
 		if err := c.fail(req, c.seen[req.DeliveryID]); err != nil {
-			return err
+			return delivery.Result{}, err
 		}
 	}
 	c.sent = append(c.sent, req)
-	return nil
+	return delivery.Result{ProviderID: "fake-" + req.DeliveryID}, nil
 }
 
 func (c *fakeChannel) sentTo() []string {

@@ -20,7 +20,11 @@ const (
 // DeliveryFinal reports whether a delivery in status will not be tried
 // again.
 func DeliveryFinal(status string) bool {
-	return status == DeliverySent || status == DeliveryFailed || status == DeliverySkipped
+	switch status {
+	case DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryDelivered, DeliveryUndelivered:
+		return true
+	}
+	return false
 }
 
 const deliveryColumns = `id, notification_id, system, principal, subscription_id, method_id, channel, address,
@@ -49,12 +53,20 @@ func (db *DB) Delivery(ctx context.Context, id string) (*DeliveryRecord, error) 
 	return d, nil
 }
 
+// Statuses a provider reports after it accepted a message.
+const (
+	DeliveryDelivered   = "delivered"
+	DeliveryUndelivered = "undelivered"
+)
+
 // DeliveryOutcome is the result of one attempt at a delivery.
 type DeliveryOutcome struct {
 	ID     string
 	Status string // DeliveryRetrying, DeliverySent, DeliveryFailed or DeliverySkipped
 	Error  string
-	Now    time.Time
+	// ProviderID is the provider's identifier of the message, if any.
+	ProviderID string
+	Now        time.Time
 }
 
 // RecordDeliveryAttempt stores the outcome of an attempt in tx. When it
@@ -69,8 +81,8 @@ func RecordDeliveryAttempt(ctx context.Context, tx *sql.Tx, o DeliveryOutcome) (
 	}
 	var notificationID string
 	err = tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $2, attempts = attempts + 1, last_error = $3, updated_at = $4,
-sent_at = CASE WHEN $5 > 0 THEN $5 ELSE sent_at END
-WHERE id = $1 RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt).Scan(&notificationID)
+sent_at = CASE WHEN $5 > 0 THEN $5 ELSE sent_at END, provider_id = $6
+WHERE id = $1 RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt, o.ProviderID).Scan(&notificationID)
 	if err != nil {
 		return "", notFound(err)
 	}
@@ -79,7 +91,7 @@ WHERE id = $1 RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt).
 	}
 	var outstanding int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE notification_id = $1
-AND status NOT IN ('sent', 'failed', 'skipped')`, notificationID).Scan(&outstanding); err != nil {
+AND status IN ('queued', 'retrying')`, notificationID).Scan(&outstanding); err != nil {
 		return "", err
 	}
 	if outstanding > 0 {
@@ -94,6 +106,30 @@ AND status NOT IN ('sent', 'failed', 'skipped')`, notificationID).Scan(&outstand
 		return "", nil // settled before (a retried attempt)
 	}
 	return notificationID, nil
+}
+
+// ProviderStatus records what a provider later reported about a message
+// it accepted (a Twilio status callback): status is DeliverySent,
+// DeliveryDelivered, DeliveryUndelivered or DeliveryFailed, reason the
+// provider's error if any. It returns the delivery, or notifyd.ErrNotFound
+// when no delivery has that provider ID. A status never goes back: a
+// "sent" arriving after "delivered" changes nothing.
+func (db *DB) ProviderStatus(ctx context.Context, channel, providerID, status, reason string, now time.Time) (*DeliveryRecord, error) {
+	var id string
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $3, last_error = $4, updated_at = $5
+WHERE channel = $1 AND provider_id = $2 AND status NOT IN ('delivered', 'undelivered')
+  AND NOT (status = 'failed' AND $3 = 'sent') RETURNING id`, channel, providerID, status, reason, micros(now)).Scan(&id)
+		if err == sql.ErrNoRows {
+			// Unknown, or already final: find out which.
+			err = tx.QueryRowContext(ctx, `SELECT id FROM deliveries WHERE channel = $1 AND provider_id = $2`, channel, providerID).Scan(&id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return db.Delivery(ctx, id)
 }
 
 // DeliveryFilter selects deliveries in a listing, oldest first.

@@ -166,6 +166,21 @@ WHERE system = $1 AND principal = $2 AND dirty_gen = $3`, system, principal, gen
 	return n == 0, err
 }
 
+// AddDelivery creates one delivery in tx (a fallback from another method)
+// and reports whether it is new (it may exist already: the notification
+// may have gone to that method anyway).
+func AddDelivery(ctx context.Context, tx *sql.Tx, system, principal string, d DeliveryRecord, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
+channel, address, status, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9) ON CONFLICT (id) DO NOTHING`,
+		d.ID, d.NotificationID, system, principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, micros(now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // RecordSyncFailure notes why a principal's sync failed, for a job that
 // will be retried.
 func (db *DB) RecordSyncFailure(ctx context.Context, system, principal, reason string) error {

@@ -39,10 +39,12 @@ type Input struct {
 
 // MethodInput is a delivery method as a client writes it.
 type MethodInput struct {
-	Channel notifyd.Channel            `json:"channel"`
-	Address string                     `json:"address"`
-	Types   []notifyd.NotificationType `json:"types"`
-	Enabled *bool                      `json:"enabled"`
+	Channel  notifyd.Channel            `json:"channel"`
+	Address  string                     `json:"address"`
+	Types    []notifyd.NotificationType `json:"types"`
+	Enabled  *bool                      `json:"enabled"`
+	Presence string                     `json:"presence"`
+	Secret   string                     `json:"secret"`
 }
 
 // Patch is a JSON Merge Patch of a subscription: nil fields are kept.
@@ -121,7 +123,7 @@ func (s *Service) Replace(ctx context.Context, id string, in Input, ifVersion in
 	if ifVersion != 0 && cur.Version != ifVersion {
 		return nil, notifyd.ErrConflict
 	}
-	next := &notifyd.Subscription{ID: id, CreatedAt: cur.CreatedAt}
+	next := &notifyd.Subscription{ID: id, CreatedAt: cur.CreatedAt, Methods: cur.Methods}
 	if err := s.apply(next, in); err != nil {
 		return nil, err
 	}
@@ -141,7 +143,8 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 	in := Input{System: cur.System, Principal: cur.Principal, Enabled: &cur.Enabled, Types: cur.Types,
 		Locale: cur.Locale, TimeZone: cur.TimeZone}
 	for _, m := range cur.Methods {
-		in.Methods = append(in.Methods, MethodInput{Channel: m.Channel, Address: m.Address, Types: m.Types, Enabled: &m.Enabled})
+		in.Methods = append(in.Methods, MethodInput{Channel: m.Channel, Address: m.Address, Types: m.Types, Enabled: &m.Enabled,
+			Presence: m.Presence, Secret: m.Secret})
 	}
 	if p.Enabled != nil {
 		in.Enabled = p.Enabled
@@ -158,7 +161,7 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 	if p.Methods != nil {
 		in.Methods = *p.Methods
 	}
-	next := &notifyd.Subscription{ID: id, CreatedAt: cur.CreatedAt}
+	next := &notifyd.Subscription{ID: id, CreatedAt: cur.CreatedAt, Methods: cur.Methods}
 	if err := s.apply(next, in); err != nil {
 		return nil, err
 	}
@@ -176,8 +179,13 @@ func (s *Service) update(ctx context.Context, next *notifyd.Subscription, versio
 	return s.store.UpdateSubscription(ctx, next, version)
 }
 
-// apply validates in and, if it is valid, writes it into sub.
+// apply validates in and, if it is valid, writes it into sub. Methods
+// already in sub keep their generated webhook secrets.
 func (s *Service) apply(sub *notifyd.Subscription, in Input) error {
+	current := make(map[string]notifyd.DeliveryMethod, len(sub.Methods))
+	for _, m := range sub.Methods {
+		current[m.ID] = m
+	}
 	var errs notifyd.ValidationError
 	bad := func(field, detail string) { errs = append(errs, notifyd.FieldError{Field: field, Detail: detail}) }
 
@@ -228,8 +236,15 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input) error {
 		seen[key] = i
 		checkTypes(m.Types, at+"/types", bad)
 		enabled := m.Enabled == nil || *m.Enabled
+		id := methodID(m.Channel, addr)
+		presence, secret, problem := methodOptions(m, current[id])
+		if problem != nil {
+			bad(at+"/"+problem.field, problem.detail)
+			continue
+		}
 		methods = append(methods, notifyd.DeliveryMethod{
-			ID: methodID(m.Channel, addr), Channel: m.Channel, Address: addr, Types: m.Types, Enabled: enabled,
+			ID: id, Channel: m.Channel, Address: addr, Types: m.Types, Enabled: enabled,
+			Presence: presence, Secret: secret,
 		})
 	}
 	if len(errs) > 0 {

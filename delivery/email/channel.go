@@ -61,7 +61,7 @@ func NewChannel(cfg config.SMTP, templatesDir string, opts ...SenderOption) (*Ch
 // Send renders req and sends it (delivery.Channel). A message that cannot
 // be rendered and a 5xx reply are permanent failures; 4xx replies and
 // connection trouble are wrapped with delivery.Temporary.
-func (c *Channel) Send(ctx context.Context, req *delivery.Request) error {
+func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Result, error) {
 	m, err := c.renderer.Render(RenderInput{
 		Notification:   req.Notification,
 		System:         req.System,
@@ -74,18 +74,18 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) error {
 		DeliveryID:     req.DeliveryID,
 	})
 	if err != nil {
-		return err
+		return delivery.Result{}, err
 	}
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return delivery.Temporary(fmt.Errorf("email to %s: waiting for the rate limit: %w", req.Address, err), 0)
+			return delivery.Result{}, delivery.Temporary(fmt.Errorf("email to %s: waiting for the rate limit: %w", req.Address, err), 0)
 		}
 	}
 	err = c.sender.Send(ctx, []*Message{m})[0]
 	if IsTemporary(err) {
-		return delivery.Temporary(err, 0)
+		return delivery.Result{}, delivery.Temporary(err, 0)
 	}
-	return err
+	return delivery.Result{ProviderID: m.MessageID}, err
 }
 
 // Close ends the SMTP sessions kept for reuse.

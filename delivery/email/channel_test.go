@@ -61,7 +61,8 @@ func TestChannelSend(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	if err := ch.Send(ctx, req("wilma@example.org")); err != nil {
+	res, err := ch.Send(ctx, req("wilma@example.org"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	got := ts.received()
@@ -79,19 +80,22 @@ func TestChannelSend(t *testing.T) {
 	if id := m.Header.Get("Message-Id"); id != "<notifyd.5f2c0e7a9b1d4c3e8a6b2d1f0e9c8b7a@example.org>" {
 		t.Errorf("Message-ID %q (the domain comes from the From address)", id)
 	}
+	if res.ProviderID == "" || !strings.Contains(m.Header.Get("Message-Id"), strings.Trim(res.ProviderID, "<>")) {
+		t.Errorf("provider ID %q, want the message's Message-ID", res.ProviderID)
+	}
 	if got := m.Header.Get("List-Unsubscribe"); got != "<http://127.0.0.1:8080/v1/unsubscribe/tok>" {
 		t.Errorf("List-Unsubscribe %q", got)
 	}
 
-	err = ch.Send(ctx, req("busy@example.org"))
+	_, err = ch.Send(ctx, req("busy@example.org"))
 	if tmp, _ := delivery.IsTemporary(err); !tmp || !strings.Contains(err.Error(), "451 4.3.0 Try later") {
 		t.Errorf("451: %v, want temporary with the reply", err)
 	}
-	err = ch.Send(ctx, req("gone@example.org"))
+	_, err = ch.Send(ctx, req("gone@example.org"))
 	if tmp, _ := delivery.IsTemporary(err); tmp || err == nil || !strings.Contains(err.Error(), "550 5.1.1 No such user") {
 		t.Errorf("550: %v, want permanent with the reply", err)
 	}
-	err = ch.Send(ctx, req("not an address"))
+	_, err = ch.Send(ctx, req("not an address"))
 	if tmp, _ := delivery.IsTemporary(err); tmp || err == nil {
 		t.Errorf("bad address: %v, want permanent", err)
 	}
@@ -108,7 +112,7 @@ func TestChannelRateLimit(t *testing.T) {
 	r := &delivery.Request{DeliveryID: "x", Notification: &notifyd.Notification{Type: notifyd.TypeOther}, Address: "a@example.org"}
 	start := time.Now()
 	for i := 0; i < 4; i++ {
-		if err := ch.Send(context.Background(), r); err != nil {
+		if _, err := ch.Send(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,7 +121,7 @@ func TestChannelRateLimit(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if tmp, _ := delivery.IsTemporary(ch.Send(ctx, r)); !tmp {
+	if _, err := ch.Send(ctx, r); !isTemporary(err) {
 		t.Error("cancelled while waiting for the rate limit: not temporary")
 	}
 }
@@ -133,4 +137,9 @@ func TestNewSenderCAFile(t *testing.T) {
 			t.Errorf("%s: accepted", f)
 		}
 	}
+}
+
+func isTemporary(err error) bool {
+	tmp, _ := delivery.IsTemporary(err)
+	return tmp
 }

@@ -49,8 +49,12 @@ CREATE TABLE deliveries (
     method_id       TEXT    NOT NULL,
     channel         TEXT    NOT NULL,
     address         TEXT    NOT NULL,
-    -- status: queued, retrying, sent, failed, skipped
+    -- status: queued, retrying, sent, failed, skipped; then, for channels
+    -- whose provider reports it (SMS), delivered or undelivered.
     status          TEXT    NOT NULL,
+    -- provider_id: the provider's identifier of the message (a Twilio
+    -- message SID), to match its status callbacks.
+    provider_id     TEXT    NOT NULL DEFAULT '',
     attempts        INTEGER NOT NULL DEFAULT 0,
     last_error      TEXT    NOT NULL DEFAULT '',
     created_at      BIGINT  NOT NULL,
@@ -61,6 +65,7 @@ CREATE INDEX deliveries_by_notification ON deliveries (notification_id);
 CREATE INDEX deliveries_by_time ON deliveries (created_at, id);
 CREATE INDEX deliveries_by_principal ON deliveries (system, principal, created_at, id);
 CREATE INDEX deliveries_by_status ON deliveries (status, created_at, id);
+CREATE INDEX deliveries_by_provider_id ON deliveries (provider_id);
 
 -- Settings notifyd generates itself and keeps (the unsubscribe key).
 CREATE TABLE settings (
