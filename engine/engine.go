@@ -136,7 +136,7 @@ func New(o Options) (*Engine, error) {
 		RetryPolicy:       &retryPolicy{base: o.RetryBase, max: o.RetryMax},
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.SweepInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
-		JobTimeout:        5 * time.Minute,
+		JobTimeout: 5 * time.Minute,
 	})
 	if err != nil {
 		return nil, err
