@@ -231,6 +231,9 @@ type Twilio struct {
 	From string `koanf:"from"`
 	// MessagingServiceSID is the Twilio messaging service to send through.
 	MessagingServiceSID string `koanf:"messaging_service_sid"`
+	// MaxSegments caps an SMS's length in segments (default 3): a longer
+	// text is shortened at a word with an ellipsis.
+	MaxSegments int `koanf:"max_segments"`
 	// BaseURL overrides the Twilio API base URL (empty means Twilio's own);
 	// used to point at a mock.
 	BaseURL string `koanf:"base_url"`
@@ -317,7 +320,7 @@ func Default() *Config {
 		Systems:  map[string]*System{},
 		Channels: Channels{
 			SMTP:    SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second},
-			Twilio:  Twilio{Timeout: 15 * time.Second},
+			Twilio:  Twilio{Timeout: 15 * time.Second, MaxSegments: 3},
 			XMPP:    XMPP{TLS: TLSStartTLS},
 			Webhook: Webhook{Timeout: 10 * time.Second},
 		},

@@ -237,7 +237,7 @@ channels:
 			SMTP: SMTP{Host: "smtp.example.org", Port: 465, Username: "mailer", Password: "mail-pw", TLS: "tls",
 				From: "Notifyd <notifyd@example.org>", Timeout: 10 * time.Second, RateLimit: 2.5, Burst: 5},
 			Twilio: Twilio{AccountSID: "AC0123", AuthToken: "tw-token", From: "+15551234567", MessagingServiceSID: "MG0123",
-				BaseURL: "http://127.0.0.1:9999", Timeout: 3 * time.Second, RateLimit: 1, Burst: 1},
+				BaseURL: "http://127.0.0.1:9999", Timeout: 3 * time.Second, RateLimit: 1, Burst: 1, MaxSegments: 3},
 			XMPP:    XMPP{JID: "notifyd@example.org", Password: "xmpp-pw", Server: "xmpp.example.org:5223", TLS: "none"},
 			Webhook: Webhook{Timeout: 4 * time.Second, AllowPrivate: true, RateLimit: 10, Burst: 20},
 		},

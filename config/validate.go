@@ -41,6 +41,10 @@ func (c *Config) validate(p *problems) {
 		}
 	}
 
+	if c.Channels.Twilio.MaxSegments < 1 || c.Channels.Twilio.MaxSegments > 10 {
+		p.add("channels.twilio.max_segments", "must be between 1 and 10")
+	}
+
 	// jobs
 	if c.Jobs.SyncWorkers < 1 || c.Jobs.SyncWorkers > 1000 {
 		p.add("jobs.sync_workers", "must be between 1 and 1000")

@@ -100,6 +100,14 @@ func IsTemporary(err error) (bool, time.Duration) {
 	return false, 0
 }
 
+// AddressWatcher is implemented by channels that need to know every
+// address they may be asked to deliver to before a message comes (the IM
+// channel subscribes to each address's presence). The engine gives them
+// a source to read the addresses from whenever they want to.
+type AddressWatcher interface {
+	WatchAddresses(list func(ctx context.Context) ([]string, error))
+}
+
 // Factory builds a channel from notifyd's configuration (each channel
 // reads its own section). It returns (nil, nil) when the channel is not
 // configured (disabled).

@@ -171,3 +171,33 @@ func notFound(err error) error {
 	}
 	return Classify(err)
 }
+
+// MethodAddresses returns the distinct addresses of the enabled delivery
+// methods of channel in enabled subscriptions (the IM channel keeps a
+// presence subscription to each).
+func (db *DB) MethodAddresses(ctx context.Context, channel notifyd.Channel) ([]string, error) {
+	rows, err := db.Read.QueryContext(ctx, `SELECT methods FROM subscriptions WHERE enabled`)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	seen := make(map[string]bool)
+	var out []string
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var methods []notifyd.DeliveryMethod
+		if err := json.Unmarshal([]byte(raw), &methods); err != nil {
+			return nil, err
+		}
+		for _, m := range methods {
+			if m.Channel == channel && m.Enabled && !seen[m.Address] {
+				seen[m.Address] = true
+				out = append(out, m.Address)
+			}
+		}
+	}
+	return out, Classify(rows.Err())
+}
