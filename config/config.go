@@ -209,6 +209,9 @@ type SMTP struct {
 	// CAFile is a PEM file of CA certificates to trust for the SMTP
 	// server's certificate, besides the system's (an internal relay).
 	CAFile string `koanf:"ca_file"`
+	// TemplatesDir, if set, holds templates overriding the built-in ones
+	// file by file (see delivery/email).
+	TemplatesDir string `koanf:"templates_dir"`
 	// From is the sender address, required when Host is set.
 	From string `koanf:"from"`
 	// Timeout bounds one SMTP session (default 30s).

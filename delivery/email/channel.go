@@ -18,13 +18,13 @@ func init() {
 		if smtp.Host == "" {
 			return nil, nil // email is not configured
 		}
-		ch, err := NewChannel(smtp, "")
+		ch, err := NewChannel(smtp, smtp.TemplatesDir)
 		if err != nil {
 			return nil, err
 		}
 		if log != nil {
 			log.Info("email channel ready", "addr", ch.sender.addr, "tls", smtp.TLS,
-				"from", smtp.From, "auth", smtp.Username != "", "rate_limit", smtp.RateLimit)
+				"from", smtp.From, "auth", smtp.Username != "", "rate_limit", smtp.RateLimit, "templates_dir", smtp.TemplatesDir)
 		}
 		return ch, nil
 	})
