@@ -497,3 +497,34 @@ func TestSweepFinishesWhatAnInterruptedRunLeft(t *testing.T) {
 		t.Fatalf("the sweep sent again: %v", r.email.sentTo())
 	}
 }
+
+// A notification no method of the principal's subscriptions wants is not
+// sent, and the delete policy leaves it in the collection: nobody was told.
+func TestUnwantedTypeIsKeptNotDeleted(t *testing.T) {
+	r := newRig(t, engine.PolicyDelete)
+	in := subscriptions.Input{System: "cal", Principal: principal, Types: []notifyd.NotificationType{notifyd.TypeReminder},
+		Methods: []subscriptions.MethodInput{{Channel: notifyd.ChannelEmail, Address: "wilma@example.org"}}}
+	if _, err := r.subs.Create(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	r.dav.add("n1.xml", inviteXML("n1"))
+	r.ping(t, principal)
+	r.settle(t)
+	if len(r.email.sentTo()) != 0 || len(r.dav.deleted) != 0 {
+		t.Fatalf("sent %v deleted %v: an unwanted invite must be neither sent nor deleted", r.email.sentTo(), r.dav.deleted)
+	}
+	var status, note string
+	r.db.SQL.QueryRow(`SELECT status, error FROM notifications`).Scan(&status, &note)
+	if status != store.NotificationDone || !strings.Contains(note, "kept") {
+		t.Fatalf("notification %q %q, want done and kept", status, note)
+	}
+	// A second full sync does not reconsider it.
+	r.dav.mu.Lock()
+	r.dav.badTokens["v1"] = true
+	r.dav.mu.Unlock()
+	r.ping(t, principal)
+	r.settle(t)
+	if r.dav.count("GET") != 1 {
+		t.Fatalf("%d GETs, want 1: a handled notification is not fetched again", r.dav.count("GET"))
+	}
+}

@@ -115,9 +115,6 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 		for _, id := range out.NewDeliveries {
 			jobs = append(jobs, deliverJob(id, channelOf[id]))
 		}
-		for _, id := range out.Undelivered {
-			jobs = append(jobs, finishJob(id))
-		}
 		if len(jobs) == 0 {
 			return nil
 		}

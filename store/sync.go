@@ -89,10 +89,8 @@ func (db *DB) KnownNotifications(ctx context.Context, ids []string) (map[string]
 
 // SyncOutcome is what RecordSync did.
 type SyncOutcome struct {
-	// NewDeliveries are the deliveries it created; Undelivered the new
-	// notifications nobody subscribed to, whose after-delivery policy the
-	// caller queues.
-	NewDeliveries, Undelivered []string
+	// NewDeliveries are the deliveries it created.
+	NewDeliveries []string
 	// Again is true when the principal was pinged during the sync: its job
 	// stays queued and must sync again.
 	Again bool
@@ -110,25 +108,21 @@ func RecordSync(ctx context.Context, tx *sql.Tx, r SyncRecord) (out SyncOutcome,
 		withDelivery[d.NotificationID] = true
 	}
 	for _, n := range r.Notifications {
-		status := n.Status
+		status, note := n.Status, n.Error
 		if status == "" {
 			status = NotificationDelivering
 			if !withDelivery[n.ID] {
-				status = NotificationDelivered
+				// Nobody's methods want this type: nothing is sent, and
+				// the after-delivery policy must not remove from the
+				// person's collection what nobody was told about.
+				status, note = NotificationDone, "kept: no delivery method wants this type of notification"
 			}
 		}
-		// One nobody wants is settled at once; its finish job is queued
-		// by the caller in this transaction.
-		finishQueued := status == NotificationDelivered
-		res, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, system, principal, href, etag, type, parsed, status, error,
-created_at, settled_at, finish_queued)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) ON CONFLICT (id) DO NOTHING`,
-			n.ID, r.System, r.Principal, n.Href, n.ETag, n.Type, string(n.Parsed), status, n.Error, now, finishQueued)
+		_, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, system, principal, href, etag, type, parsed, status, error, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+			n.ID, r.System, r.Principal, n.Href, n.ETag, n.Type, string(n.Parsed), status, note, now)
 		if err != nil {
 			return out, err
-		}
-		if inserted, _ := res.RowsAffected(); inserted == 1 && status == NotificationDelivered {
-			out.Undelivered = append(out.Undelivered, n.ID)
 		}
 	}
 	for _, d := range r.Deliveries {
