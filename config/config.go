@@ -292,7 +292,7 @@ type Jobs struct {
 	// SyncWorkers is how many principals are synced at once (default 8).
 	SyncWorkers int `koanf:"sync_workers"`
 	// DeliveryWorkers is how many messages each channel sends at once
-	// (default 8).
+	// (default 16: a delivery mostly waits on the provider and the disk).
 	DeliveryWorkers int `koanf:"delivery_workers"`
 	// PollInterval is how often idle workers look for new jobs (default
 	// 200ms).
@@ -327,7 +327,7 @@ func Default() *Config {
 			XMPP:    XMPP{TLS: TLSStartTLS},
 			Webhook: Webhook{Timeout: 10 * time.Second},
 		},
-		Jobs: Jobs{Run: true, SyncWorkers: 8, DeliveryWorkers: 8, PollInterval: 200 * time.Millisecond,
+		Jobs: Jobs{Run: true, SyncWorkers: 8, DeliveryWorkers: 16, PollInterval: 200 * time.Millisecond,
 			RetryBase: time.Second, RetryMax: 5 * time.Minute, MaxAttempts: 25},
 	}
 }

@@ -33,29 +33,33 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 	}
 	log := e.log.With("delivery", d.ID, "system", d.System, "principal", d.Principal, "channel", d.Channel, "attempt", job.Attempt)
 
-	req, skip, err := e.request(ctx, d)
+	nr, err := e.db.Notification(ctx, d.NotificationID)
+	if err != nil {
+		return err
+	}
+	req, skip, err := e.request(ctx, d, nr)
 	if err != nil {
 		return err
 	}
 	if skip != "" {
 		log.Info("delivery skipped", "reason", skip)
-		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: skip})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: skip})
 	}
 	ch := e.o.Channels[notifyd.Channel(d.Channel)]
 	if ch == nil {
 		reason := fmt.Sprintf("channel %s is not configured; configure channels.%s and retry the delivery", d.Channel, d.Channel)
 		log.Error("delivery failed", "reason", reason)
-		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
 	}
 
 	res, sendErr := ch.Send(ctx, req)
 	switch {
 	case sendErr == nil && res.Skipped != "":
 		log.Info("delivery skipped", "reason", res.Skipped)
-		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: res.Skipped})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: res.Skipped})
 	case sendErr == nil:
 		log.Info("delivered", "provider_id", res.ProviderID)
-		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliverySent, ProviderID: res.ProviderID})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliverySent, ProviderID: res.ProviderID})
 	case errors.Is(sendErr, delivery.ErrFallback):
 		log.Info("recipient unreachable on this channel; falling back to the subscription's next method", "reason", sendErr)
 		return e.fallBack(ctx, d, sendErr)
@@ -69,15 +73,15 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 			}
 			log.Warn("delivery method disabled: the provider says the recipient is gone", "subscription", d.SubscriptionID, "method", d.MethodID)
 		}
-		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()})
 	}
 	if job.Attempt >= job.MaxAttempts {
 		reason := fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, sendErr)
 		log.Error("delivery failed: out of attempts", "err", sendErr)
-		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
 	}
 	log.Warn("delivery failed; it will be retried", "err", sendErr, "retry_after", after)
-	if err := e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryRetrying, Error: sendErr.Error()}); err != nil {
+	if err := e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryRetrying, Error: sendErr.Error()}); err != nil {
 		return err
 	}
 	if after > 0 {
@@ -111,7 +115,7 @@ func (e *Engine) fallBack(ctx context.Context, d *store.DeliveryRecord, reason e
 		}
 	}
 	if next == nil {
-		return e.record(ctx, d, store.DeliveryOutcome{Status: store.DeliveryFailed,
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed,
 			Error: reason.Error() + "; the subscription has no further method to fall back to"})
 	}
 	nd := store.DeliveryRecord{ID: deliveryID(d.NotificationID, next.Channel, next.Address), NotificationID: d.NotificationID,
@@ -149,11 +153,7 @@ func wants(sub *notifyd.Subscription, m notifyd.DeliveryMethod, t notifyd.Notifi
 
 // request builds what the channel sends, or says why the delivery is to be
 // skipped (the subscription or method was removed or switched off since).
-func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord) (*delivery.Request, string, error) {
-	nr, err := e.db.Notification(ctx, d.NotificationID)
-	if err != nil {
-		return nil, "", err
-	}
+func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord) (*delivery.Request, string, error) {
 	var n notifyd.Notification
 	if err := json.Unmarshal(nr.Parsed, &n); err != nil {
 		return nil, "", fmt.Errorf("stored notification %s: %w", nr.ID, err)
@@ -198,7 +198,7 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord) (*deliver
 // record stores an attempt's outcome durably and, when it settles the
 // notification's last delivery, applies the after-delivery policy (see
 // settle).
-func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, o store.DeliveryOutcome) error {
+func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, o store.DeliveryOutcome) error {
 	o.ID = d.ID
 	o.Now = time.Now()
 	var settled string
@@ -212,7 +212,7 @@ func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, o store.De
 	}
 	e.metrics.deliveries.WithLabelValues(d.Channel, o.Status).Inc()
 	if settled != "" {
-		e.settle(ctx, settled)
+		e.settle(ctx, nr)
 	}
 	return nil
 }
@@ -221,8 +221,9 @@ func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, o store.De
 // delivery just became final, right away: no job for the common case. If
 // that fails for now, a finish job takes over with retries and backoff; if
 // the process stops before, the sweep finds the notification.
-func (e *Engine) settle(ctx context.Context, id string) {
-	err := e.applyPolicy(ctx, id)
+func (e *Engine) settle(ctx context.Context, n *store.NotificationRecord) {
+	id := n.ID
+	err := e.applyPolicy(ctx, n)
 	if err == nil {
 		return
 	}

@@ -52,7 +52,7 @@ type Options struct {
 	// method; nil for none.
 	UnsubscribeURL func(subscriptionID, methodID string) string
 	// SyncWorkers and DeliveryWorkers size the worker pools (defaults 8
-	// and 8 per channel).
+	// and 16 per channel).
 	SyncWorkers, DeliveryWorkers int
 	// PollInterval is how often idle workers look for new jobs (default
 	// 200ms; the embedded database has no push notification).
@@ -86,7 +86,7 @@ func New(o Options) (*Engine, error) {
 		o.SyncWorkers = 8
 	}
 	if o.DeliveryWorkers <= 0 {
-		o.DeliveryWorkers = 8
+		o.DeliveryWorkers = 16
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 200 * time.Millisecond

@@ -24,21 +24,20 @@ const (
 // not be applied right away (see settle) or nobody wanted the
 // notification.
 func (e *Engine) finish(ctx context.Context, job *river.Job[FinishArgs]) error {
-	err := e.applyPolicy(ctx, job.Args.NotificationID)
+	n, err := e.db.Notification(ctx, job.Args.NotificationID)
 	if errors.Is(err, notifyd.ErrNotFound) {
 		return river.JobCancel(err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return e.applyPolicy(ctx, n)
 }
 
 // applyPolicy applies the system's after-delivery policy to a notification
 // whose deliveries are all final, and records the outcome. It returns an
 // error only when a later attempt may succeed.
-func (e *Engine) applyPolicy(ctx context.Context, id string) error {
-	n, err := e.db.Notification(ctx, id)
-	if err != nil {
-		return err
-	}
+func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) error {
 	if n.Status == store.NotificationDone {
 		return nil
 	}
