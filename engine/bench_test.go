@@ -66,7 +66,7 @@ func BenchmarkEngineEndToEnd(b *testing.B) {
 		e, err := engine.New(engine.Options{DB: db, Logger: log, Subscriptions: subs,
 			Systems:      []engine.System{{Name: "cal", CalDAV: dav, AfterDelivery: engine.PolicyDelete}},
 			Channels:     map[notifyd.Channel]delivery.Channel{notifyd.ChannelEmail: ch},
-			PollInterval: 100 * time.Millisecond, SyncWorkers: 16, DeliveryWorkers: 32})
+			PollInterval: 20 * time.Millisecond})
 		if err != nil {
 			b.Fatal(err)
 		}
