@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"strings"
 	"time"
 )
 
@@ -150,36 +148,21 @@ type DeliveryListItem struct {
 	NotificationHref string
 }
 
-// Deliveries lists deliveries matching f, ordered by ID.
+// Deliveries lists deliveries matching f, oldest first.
 func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListItem, error) {
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.System != "" {
-		add("d.system = $%d", f.System)
-	}
-	if f.Principal != "" {
-		add("d.principal = $%d", f.Principal)
-	}
-	if f.Status != "" {
-		add("d.status = $%d", f.Status)
-	}
+	var w filter
+	w.eq("d.system", f.System)
+	w.eq("d.principal", f.Principal)
+	w.eq("d.status", f.Status)
 	if f.AfterID != "" {
-		args = append(args, micros(f.AfterTime), f.AfterID)
-		where = append(where, fmt.Sprintf("(d.created_at > $%d OR (d.created_at = $%d AND d.id > $%d))", len(args)-1, len(args)-1, len(args)))
+		at, id := w.param(micros(f.AfterTime)), w.param(f.AfterID)
+		w.conds = append(w.conds, "(d.created_at > "+at+" OR (d.created_at = "+at+" AND d.id > "+id+"))")
 	}
 	q := `SELECT d.id, d.notification_id, d.system, d.principal, d.subscription_id, d.method_id, d.channel, d.address,
 d.status, d.attempts, d.last_error, d.created_at, d.updated_at, d.sent_at, n.type, n.href
-FROM deliveries d JOIN notifications n ON n.id = d.notification_id`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	args = append(args, f.Limit)
-	q += fmt.Sprintf(" ORDER BY d.created_at, d.id LIMIT $%d", len(args))
-	rows, err := db.Read.QueryContext(ctx, q, args...)
+FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() +
+		" ORDER BY d.created_at, d.id LIMIT " + w.param(f.Limit)
+	rows, err := db.Read.QueryContext(ctx, q, w.args...)
 	if err != nil {
 		return nil, Classify(err)
 	}

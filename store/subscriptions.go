@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/notifyd/notifyd"
 )
@@ -42,31 +41,17 @@ func (db *DB) Subscription(ctx context.Context, id string) (*notifyd.Subscriptio
 
 // Subscriptions lists the subscriptions matching f, ordered by ID.
 func (db *DB) Subscriptions(ctx context.Context, f notifyd.SubscriptionFilter) ([]*notifyd.Subscription, error) {
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.System != "" {
-		add("system = $%d", f.System)
-	}
-	if f.Principal != "" {
-		add("principal = $%d", f.Principal)
-	}
+	var w filter
+	w.eq("system", f.System)
+	w.eq("principal", f.Principal)
 	if f.After != "" {
-		add("id > $%d", f.After)
+		w.conds = append(w.conds, "id > "+w.param(f.After))
 	}
-	q := `SELECT ` + subscriptionColumns + ` FROM subscriptions`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id"
+	q := `SELECT ` + subscriptionColumns + ` FROM subscriptions` + w.where() + " ORDER BY id"
 	if f.Limit > 0 {
-		args = append(args, f.Limit)
-		q += fmt.Sprintf(" LIMIT $%d", len(args))
+		q += " LIMIT " + w.param(f.Limit)
 	}
-	rows, err := db.Read.QueryContext(ctx, q, args...)
+	rows, err := db.Read.QueryContext(ctx, q, w.args...)
 	if err != nil {
 		return nil, Classify(err)
 	}
