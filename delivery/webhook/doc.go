@@ -1,0 +1,83 @@
+// Package webhook is notifyd's webhook channel (registered as "webhook"):
+// it POSTs each notification as JSON to the delivery method's https URL,
+// signed as Standard Webhooks (https://www.standardwebhooks.com) specify.
+//
+// # Request
+//
+// Every request is a POST with these headers:
+//
+//	Content-Type       application/json
+//	User-Agent         notifyd/VERSION (webhook; …)
+//	webhook-id         the delivery ID: the same on every retry of one
+//	                   delivery, so receivers can drop duplicates
+//	webhook-timestamp  when this attempt was made, in Unix seconds
+//	webhook-signature  "v1," + base64(HMAC-SHA256(key,
+//	                   "{webhook-id}.{webhook-timestamp}.{body}")), where
+//	                   key is the base64-decoded part of the method's
+//	                   secret after "whsec_"
+//
+// A receiver verifies the signature over the raw body it received (not a
+// re-serialization of it), with a constant-time comparison, rejects
+// timestamps too far from its clock (five minutes is usual), and uses
+// webhook-id as an idempotency key. Any Standard Webhooks library does all
+// of this given the secret.
+//
+// # Body
+//
+// The body is the schema receivers rely on ([Payload]); fields may be
+// added, never removed or changed in meaning:
+//
+//	{
+//	  "type": "notification.share-invite",
+//	  "timestamp": "2025-03-01T09:30:00Z",
+//	  "data": {
+//	    "system": "cyrus",
+//	    "principal": "/dav/principals/user/wilma/",
+//	    "notification": {
+//	      "type": "share-invite",
+//	      "element": "{http://calendarserver.org/ns/}invite-notification",
+//	      "uid": "…",
+//	      "dtstamp": "2025-03-01T09:30:00Z",
+//	      "from": {"href": "mailto:fred@example.org", "common_name": "Fred"},
+//	      "calendar": {"href": "/dav/calendars/user/fred/Work/", "display_name": "Work"},
+//	      "access": "read-write"
+//	    },
+//	    "delivery_id": "5f0c…"
+//	  }
+//	}
+//
+// type is "notification." followed by the notification type (one of
+// notifyd.NotificationTypes: share-invite, share-reply, resource-change,
+// system-status, quota-status, eventreg-registered, eventreg-cancelled,
+// suggest, suggest-reply, awaiting-approval, approval-response, reminder,
+// other). timestamp (RFC 3339, UTC) is when the event happened: the
+// notification's DTSTAMP, or the attempt's time when it has none. data
+// names the calendar system (notifyd's configuration key for it) and the
+// principal the notification was found for, carries the notification as
+// notifyd parsed it (the JSON form of notifyd.Notification: fields a type
+// does not carry are left out) and repeats the delivery ID of webhook-id.
+//
+// # Outcomes
+//
+// A 2xx answer means delivered. 408, 429 and 5xx answers, timeouts
+// (channels.webhook.timeout bounds the whole request) and connection
+// errors are temporary: the engine retries, after the Retry-After the
+// receiver gave (seconds or an HTTP date, at most an hour) when it gave
+// one. Redirects are not followed: a 3xx answer is a permanent failure that
+// names the Location, as is any other 4xx (its status and the start of its
+// body, cleaned up, go to the delivery log); 410 Gone moreover tells the
+// engine to disable the method (delivery.ErrRecipientGone).
+//
+// # Destinations
+//
+// Unless channels.webhook.allow_private is true, notifyd refuses to
+// connect to loopback, private (RFC 1918, fc00::/7), link-local,
+// unspecified, multicast, shared (100.64.0.0/10), documentation and other
+// reserved addresses, including IPv4-mapped, NAT64, 6to4 and Teredo forms
+// of them. The check is made on the address each connection is actually
+// opened to (after name resolution, in the dialer), so a host name that
+// resolves, or later re-resolves, to such an address is refused too, and
+// no proxy from the environment is used. URLs must be https; with
+// allow_private, plain http is accepted for loopback IP addresses (test
+// receivers on 127.0.0.1).
+package webhook
