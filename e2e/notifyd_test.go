@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -158,6 +160,30 @@ func (in *instance) db() *sql.DB {
 	in.t.Cleanup(func() { db.Close() })
 	in.sqldb = db
 	return db
+}
+
+// api calls notifyd's REST API with the operator key and decodes the JSON
+// answer.
+func (in *instance) api(t testing.TB, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, in.baseURL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+apiKey)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }
 
 func (in *instance) ping(ctx context.Context, client *http.Client, hrefs ...string) (int, error) {

@@ -147,34 +147,11 @@ func webhookVerify(secret string, h http.Header, body []byte, now time.Time) err
 	return fmt.Errorf("no signature in %q matches", sigs)
 }
 
-// webhookAPI calls notifyd's REST API with the operator key.
-func webhookAPI(t *testing.T, nd *instance, method, path string, body any) (int, map[string]any) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, nd.baseURL+path, rd)
-	req.Header.Set("Authorization", "Bearer "+apiKey)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
-}
-
 // webhookSubscribe subscribes user to a webhook at url and returns the
 // method's signing secret, as the API shows it.
 func webhookSubscribe(t *testing.T, nd *instance, cy *peertest.Cyrus, user, url string) string {
 	t.Helper()
-	code, body := webhookAPI(t, nd, http.MethodPost, "/v1/subscriptions", map[string]any{
+	code, body := nd.api(t, http.MethodPost, "/v1/subscriptions", map[string]any{
 		"system": "cyrus", "principal": cy.PrincipalHref(user), "time_zone": "Europe/Paris",
 		"methods": []map[string]any{{"channel": "webhook", "address": url}},
 	})
@@ -210,7 +187,7 @@ func webhookWaitDeliveries(t *testing.T, nd *instance, cy *peertest.Cyrus, user 
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, body := webhookAPI(t, nd, http.MethodGet, "/v1/deliveries?system=cyrus&principal="+cy.PrincipalHref(user), nil)
+		code, body := nd.api(t, http.MethodGet, "/v1/deliveries?system=cyrus&principal="+cy.PrincipalHref(user), nil)
 		if code != http.StatusOK {
 			t.Fatalf("deliveries: %d %v", code, body)
 		}
