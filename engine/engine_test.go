@@ -36,13 +36,14 @@ func inviteXML(uid string) []byte {
 // fakeDAV is an in-memory notification collection with a change log,
 // counting the requests made.
 type fakeDAV struct {
-	mu        sync.Mutex
-	resources map[string]fakeResource // href -> resource
-	version   int
-	down      error // returned by every call while set
-	requests  map[string]int
-	deleted   []string
-	badTokens map[string]bool
+	mu         sync.Mutex
+	collection string                  // where discovery says the collection is
+	resources  map[string]fakeResource // href -> resource
+	version    int
+	down       error // returned by every call while set
+	requests   map[string]int
+	deleted    []string
+	badTokens  map[string]bool
 }
 
 type fakeResource struct {
@@ -52,7 +53,8 @@ type fakeResource struct {
 }
 
 func newFakeDAV() *fakeDAV {
-	return &fakeDAV{resources: map[string]fakeResource{}, requests: map[string]int{}, badTokens: map[string]bool{}}
+	return &fakeDAV{resources: map[string]fakeResource{}, requests: map[string]int{}, badTokens: map[string]bool{},
+		collection: "/dav/notifications/user/wilma/"}
 }
 
 func (f *fakeDAV) add(name string, body []byte) {
@@ -82,7 +84,9 @@ func (f *fakeDAV) NotificationURL(ctx context.Context, p string) (string, error)
 	if p != principal {
 		return "", caldavclient.ErrNotFound
 	}
-	return "/dav/notifications/user/wilma/", nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.collection, nil
 }
 func (f *fakeDAV) ForgetNotificationURL(string) {}
 func (f *fakeDAV) Sync(ctx context.Context, coll, token string) (*caldavclient.SyncResult, error) {
@@ -91,6 +95,9 @@ func (f *fakeDAV) Sync(ctx context.Context, coll, token string) (*caldavclient.S
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if coll != f.collection {
+		return nil, caldavclient.ErrNotFound
+	}
 	if f.badTokens[token] {
 		return nil, caldavclient.ErrInvalidSyncToken
 	}
@@ -526,5 +533,27 @@ func TestUnwantedTypeIsKeptNotDeleted(t *testing.T) {
 	r.settle(t)
 	if r.dav.count("GET") != 1 {
 		t.Fatalf("%d GETs, want 1: a handled notification is not fetched again", r.dav.count("GET"))
+	}
+}
+
+// A collection that moved (404 where it was) is discovered again, and
+// what is in it is delivered.
+func TestMovedCollectionIsRediscovered(t *testing.T) {
+	r := newRig(t, engine.PolicyKeep)
+	r.subscribe(t, principal, "wilma@example.org")
+	r.ping(t, principal)
+	r.settle(t)
+	r.dav.mu.Lock()
+	r.dav.collection = "/dav/notifications/user/wilma-moved/"
+	r.dav.mu.Unlock()
+	r.dav.add("n1.xml", inviteXML("n1"))
+	r.ping(t, principal)
+	r.settle(t)
+	if got := r.email.sentTo(); len(got) != 1 {
+		t.Fatalf("sent %v after the collection moved, want the invite delivered", got)
+	}
+	st, _ := r.db.Principal(context.Background(), "cal", principal)
+	if st.CollectionURL != "/dav/notifications/user/wilma-moved/" {
+		t.Fatalf("stored collection %q, want the new one", st.CollectionURL)
 	}
 }

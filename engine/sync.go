@@ -80,8 +80,14 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 	if errors.Is(err, caldavclient.ErrNotFound) {
 		// The collection moved or vanished: discover it again next time.
 		sys.CalDAV.ForgetNotificationURL(args.Principal)
-		collection = ""
-		return e.syncFailed(ctx, log, job, fmt.Errorf("notification collection not found, will rediscover: %w", err), startGen)
+		if ferr := e.db.ForgetCollection(ctx, args.System, args.Principal); ferr != nil {
+			return ferr
+		}
+		log.Warn("the notification collection is gone from where it was; finding it again", "collection", collection)
+		if job.Attempt < job.MaxAttempts {
+			return fmt.Errorf("notification collection %s not found; rediscovering: %w", collection, err)
+		}
+		return e.syncFailed(ctx, log, job, err, startGen)
 	}
 	if err != nil {
 		return e.syncFailed(ctx, log, job, err, startGen)

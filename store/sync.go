@@ -204,14 +204,17 @@ collection_url = CASE WHEN $4 THEN '' ELSE collection_url END WHERE system = $1 
 	return again, err
 }
 
-// ResetSyncToken forgets a principal's sync token (the server refused it),
-// so that the next sync is a full one.
-func (db *DB) ResetSyncToken(ctx context.Context, system, principal string) error {
+// ForgetCollection forgets a principal's notification collection (and its
+// sync token, which belongs to it), so that the next sync discovers it
+// again.
+func (db *DB) ForgetCollection(ctx context.Context, system, principal string) error {
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE principal_state SET sync_token = '' WHERE system = $1 AND principal = $2`, system, principal)
+		_, err := tx.ExecContext(ctx, `UPDATE principal_state SET collection_url = '', sync_token = '' WHERE system = $1 AND principal = $2`,
+			system, principal)
 		return err
 	})
 }
+
 
 // Notification returns a stored notification.
 func (db *DB) Notification(ctx context.Context, id string) (*NotificationRecord, error) {
