@@ -485,7 +485,9 @@ func TestSweepFinishesWhatAnInterruptedRunLeft(t *testing.T) {
 	if _, err := r.db.SQL.Exec(`UPDATE notifications SET status = 'delivered', finish_queued = FALSE, settled_at = 1, finished_at = 0`); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	// The sweep is a periodic job: it runs once this process is elected
+	// leader, which River takes a few seconds to decide.
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var status string
 		r.db.SQL.QueryRow(`SELECT status FROM notifications`).Scan(&status)
@@ -496,7 +498,7 @@ func TestSweepFinishesWhatAnInterruptedRunLeft(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 5s: status %q, deletes %d; want the sweep to apply the policy", status, n)
+			t.Fatalf("after 20s: status %q, deletes %d; want the sweep to apply the policy", status, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
