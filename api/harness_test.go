@@ -114,6 +114,9 @@ func newHarness(t *testing.T) *harness {
 		Subscriptions: subscriptions.NewService(db, known),
 		Deliveries:    db,
 		Unsubscriber:  unsub,
+		// Twilio signs its callbacks for the public URL, not the test
+		// server's (see callbacks_test.go).
+		TwilioCallbacks: api.TwilioCallbacks{AuthToken: twilioToken, URL: twilioCallbackURL, Statuses: db},
 		Ready: []api.ReadyCheck{
 			{Name: "database", Check: db.Ready},
 			{Name: "job_queue", Check: q.Ready},
@@ -528,6 +531,7 @@ var requiredCoverage = map[string][]int{
 	"GET /v1/deliveries":            {200, 400, 401, 503},
 	"GET /v1/unsubscribe/{token}":   {200, 404},
 	"POST /v1/unsubscribe/{token}":  {200, 404, 503},
+	"POST /v1/callbacks/twilio":     {200, 400, 403, 413, 415, 503},
 	"GET /healthz":                  {200},
 	"GET /readyz":                   {200, 503},
 	"GET /metrics":                  {200},

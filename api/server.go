@@ -51,7 +51,10 @@ type Options struct {
 	// of unsubscribe links.
 	Deliveries   DeliveryLog
 	Unsubscriber *subscriptions.Unsubscriber
-	Ready        []ReadyCheck
+	// TwilioCallbacks checks and records Twilio's SMS status callbacks
+	// (POST /v1/callbacks/twilio).
+	TwilioCallbacks TwilioCallbacks
+	Ready           []ReadyCheck
 	// Gatherer serves /metrics; Metrics must be registered with it.
 	Gatherer prometheus.Gatherer
 	Metrics  *Metrics
@@ -133,6 +136,7 @@ func New(o Options) (*Server, error) {
 		{http.MethodGet, "/v1/deliveries", []gin.HandlerFunc{auth, s.listDeliveries}},
 		{http.MethodGet, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribePage}},
 		{http.MethodPost, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribe}},
+		{http.MethodPost, "/v1/callbacks/twilio", []gin.HandlerFunc{s.verifyTwilio(o.TwilioCallbacks, o.MaxBodyBytes), s.twilioCallback(o.TwilioCallbacks)}},
 		{http.MethodGet, "/healthz", []gin.HandlerFunc{s.healthz}},
 		{http.MethodGet, "/readyz", []gin.HandlerFunc{s.readyz}},
 		{http.MethodGet, "/openapi.yaml", []gin.HandlerFunc{s.openapi}},

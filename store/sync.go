@@ -215,7 +215,6 @@ func (db *DB) ForgetCollection(ctx context.Context, system, principal string) er
 	})
 }
 
-
 // Notification returns a stored notification.
 func (db *DB) Notification(ctx context.Context, id string) (*NotificationRecord, error) {
 	var n NotificationRecord

@@ -14,6 +14,7 @@ import (
 
 	"github.com/notifyd/notifyd/api"
 	"github.com/notifyd/notifyd/config"
+	"github.com/notifyd/notifyd/delivery/sms"
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/subscriptions"
 )
@@ -66,6 +67,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Gatherer: reg,
 		Metrics:  metrics,
 		Logger:   log,
+	}
+	if tw := cfg.Channels.Twilio; tw.AccountSID != "" {
+		// Twilio signs its status callbacks for the URL notifyd gave it.
+		opts.TwilioCallbacks = api.TwilioCallbacks{AuthToken: tw.AuthToken.Reveal(), URL: sms.CallbackURL(cfg), Statuses: db}
 	}
 	for name, sys := range cfg.Systems {
 		opts.Systems = append(opts.Systems, api.System{Name: name, Tokens: reveal(sys.Tokens), PrincipalPrefix: sys.PrincipalPrefix})

@@ -1,0 +1,268 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/twilio/twilio-go/client"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+	"golang.org/x/time/rate"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/config"
+	"github.com/notifyd/notifyd/delivery"
+)
+
+func init() {
+	delivery.Register(notifyd.ChannelSMS, func(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
+		tw := cfg.Channels.Twilio
+		if tw.AccountSID == "" {
+			return nil, nil // SMS is not configured
+		}
+		callback := CallbackURL(cfg)
+		ch, err := NewChannel(tw, callback)
+		if err != nil {
+			return nil, err
+		}
+		if log != nil {
+			log.Info("sms channel ready", "api", ch.apiBase(), "from", tw.From, "messaging_service_sid", tw.MessagingServiceSID,
+				"status_callback", callback, "max_segments", ch.maxSegments, "rate_limit", tw.RateLimit)
+			if u, err := url.Parse(callback); err == nil && isLocal(u.Hostname()) {
+				log.Warn("Twilio cannot reach notifyd's status callback URL on a loopback or unqualified host: SMS deliveries will stay 'sent' and never become 'delivered'; set http.public_url to the URL Twilio can reach",
+					"status_callback", callback)
+			}
+		}
+		return ch, nil
+	})
+}
+
+// CallbackPath is the path of notifyd's endpoint for Twilio's message
+// status callbacks.
+const CallbackPath = "/v1/callbacks/twilio"
+
+// CallbackURL returns the URL Twilio is asked to report message statuses
+// to (the StatusCallback of every message) and that the signatures of
+// those callbacks are checked against: http.public_url, or
+// "http://" + http.addr when it is empty, then CallbackPath.
+func CallbackURL(cfg *config.Config) string {
+	base := strings.TrimSuffix(cfg.HTTP.PublicURL, "/")
+	if base == "" {
+		base = "http://" + cfg.HTTP.Addr
+	}
+	return base + CallbackPath
+}
+
+// Channel is notifyd's SMS delivery channel (registered as "sms"): it
+// renders each request as a short text, shortens it to the configured
+// number of segments, and sends it through Twilio's Messages API, at most
+// RateLimit messages per second.
+type Channel struct {
+	accountSID, authToken string
+	from, service         string
+	maxSegments           int
+	callbackURL           string
+	baseURL               *url.URL // nil: Twilio's own
+	timeout               time.Duration
+	transport             http.RoundTripper
+	renderer              *Renderer
+	limiter               *rate.Limiter // nil: unlimited
+	now                   func() time.Time
+}
+
+// Option adjusts a Channel.
+type Option func(*Channel)
+
+// WithTransport makes the channel send its HTTP requests through rt
+// (tests use it to watch or fake the exchanges); the default is a
+// transport of its own, like http.DefaultTransport, reusing connections.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *Channel) { c.transport = rt }
+}
+
+var (
+	e164         = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+	shortCode    = regexp.MustCompile(`^[0-9]{3,8}$`)
+	alphaSender  = regexp.MustCompile(`^[A-Za-z0-9 ]{1,11}$`)
+	accountSID   = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	serviceSID   = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	alphanumeric = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+)
+
+// NewChannel returns the SMS channel for cfg, asking Twilio to report
+// each message's status to callbackURL ("" for no status callbacks; see
+// CallbackURL). It checks the configuration's values: an account SID
+// (AC + 32 hex digits), an auth token (letters and digits, as twilio-go
+// requires), and a sender: From (an E.164 number, a short code or an
+// alphanumeric sender ID) and/or a messaging service SID (MG + 32 hex
+// digits).
+func NewChannel(cfg config.Twilio, callbackURL string, opts ...Option) (*Channel, error) {
+	if !accountSID.MatchString(cfg.AccountSID) {
+		return nil, fmt.Errorf("channels.twilio.account_sid %q: a Twilio account SID is AC followed by 32 hexadecimal digits", cfg.AccountSID)
+	}
+	if !alphanumeric.MatchString(cfg.AuthToken.Reveal()) {
+		return nil, errors.New("channels.twilio.auth_token: required, letters and digits only (a Twilio auth token is 32 hexadecimal digits)")
+	}
+	if cfg.From == "" && cfg.MessagingServiceSID == "" {
+		return nil, errors.New("channels.twilio.from or channels.twilio.messaging_service_sid is required")
+	}
+	if cfg.From != "" && !validSender(cfg.From) {
+		return nil, fmt.Errorf("channels.twilio.from %q: must be an E.164 number such as \"+15551234567\", a short code, or an alphanumeric sender ID (at most 11 letters, digits and spaces)", cfg.From)
+	}
+	if cfg.MessagingServiceSID != "" && !serviceSID.MatchString(cfg.MessagingServiceSID) {
+		return nil, fmt.Errorf("channels.twilio.messaging_service_sid %q: a messaging service SID is MG followed by 32 hexadecimal digits", cfg.MessagingServiceSID)
+	}
+	if callbackURL != "" {
+		if u, err := url.Parse(callbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("status callback URL %q: must be an absolute http or https URL (check http.public_url)", callbackURL)
+		}
+	}
+	r, err := NewRenderer()
+	if err != nil {
+		return nil, err
+	}
+	c := &Channel{
+		accountSID: cfg.AccountSID, authToken: cfg.AuthToken.Reveal(),
+		from: cfg.From, service: cfg.MessagingServiceSID,
+		maxSegments: cfg.MaxSegments, callbackURL: callbackURL,
+		timeout: cfg.Timeout, renderer: r, now: time.Now,
+	}
+	if c.maxSegments < 1 {
+		c.maxSegments = 3
+	}
+	if c.timeout <= 0 {
+		c.timeout = 15 * time.Second
+	}
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(cfg.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("channels.twilio.base_url %q: must be an absolute http or https URL", cfg.BaseURL)
+		}
+		c.baseURL = u
+	}
+	if cfg.RateLimit > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(cfg.Burst, 1))
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.transport == nil {
+		c.transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	return c, nil
+}
+
+// validSender reports whether from is a sender Twilio accepts for SMS.
+func validSender(from string) bool {
+	if e164.MatchString(from) || shortCode.MatchString(from) {
+		return true
+	}
+	return alphaSender.MatchString(from) && strings.ContainsFunc(from, func(r rune) bool {
+		return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z'
+	})
+}
+
+// apiBase is the API base URL requests go to.
+func (c *Channel) apiBase() string {
+	if c.baseURL != nil {
+		return c.baseURL.String()
+	}
+	return "https://api.twilio.com"
+}
+
+// Send renders req, shortens it to the configured number of segments and
+// sends it (delivery.Channel). Result.ProviderID is the Twilio message SID.
+// An address that is not an E.164 number, a text that cannot be rendered
+// and a refusal by Twilio (an invalid or unsubscribed number: see
+// [APIError.Temporary]) are permanent failures; an unsubscribed recipient
+// (error 21610) also wraps delivery.ErrRecipientGone. Too many requests,
+// server errors and network trouble are wrapped with delivery.Temporary,
+// with the delay of the reply's Retry-After header if it had one.
+//
+// Twilio's Messages API takes no idempotency key: a message whose reply
+// was lost (a timeout after Twilio accepted it) is sent again by the
+// retry.
+func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Result, error) {
+	if !e164.MatchString(req.Address) {
+		return delivery.Result{}, fmt.Errorf("SMS recipient %q is not an E.164 phone number (\"+\", the country code and the number, such as +14155550100)", req.Address)
+	}
+	text, err := c.renderer.Render(RenderInput{
+		Notification: req.Notification,
+		System:       req.System,
+		Principal:    req.Principal,
+		Locale:       req.Locale,
+		TimeZone:     req.TimeZone,
+		CalendarName: req.CalendarName,
+	})
+	if err != nil {
+		return delivery.Result{}, err
+	}
+	text = Shorten(text, c.maxSegments)
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return delivery.Result{}, delivery.Temporary(fmt.Errorf("SMS to %s: waiting for the rate limit: %w", req.Address, err), 0)
+		}
+	}
+	params := &openapi.CreateMessageParams{}
+	params.SetTo(req.Address)
+	params.SetBody(text)
+	if c.from != "" {
+		params.SetFrom(c.from)
+	}
+	if c.service != "" {
+		params.SetMessagingServiceSid(c.service)
+	}
+	if c.callbackURL != "" {
+		params.SetStatusCallback(c.callbackURL)
+	}
+	msg, x, err := c.create(ctx, params)
+	if err != nil {
+		return delivery.Result{}, classify(err, x, req.Address)
+	}
+	if msg.Sid == nil || *msg.Sid == "" {
+		return delivery.Result{}, fmt.Errorf("Twilio accepted the SMS to %s but gave no message SID; it is not sent again, so as not to send it twice", req.Address)
+	}
+	if msg.Status != nil && (*msg.Status == "failed" || *msg.Status == "undelivered") {
+		reason := fmt.Sprintf("Twilio took the SMS to %s (message %s) but reports it %s", req.Address, *msg.Sid, *msg.Status)
+		if msg.ErrorCode != nil && *msg.ErrorCode != 0 {
+			reason += fmt.Sprintf(": error %d", *msg.ErrorCode)
+		}
+		if msg.ErrorMessage != nil && *msg.ErrorMessage != "" {
+			reason += " " + *msg.ErrorMessage
+		}
+		return delivery.Result{ProviderID: *msg.Sid}, errors.New(reason)
+	}
+	return delivery.Result{ProviderID: *msg.Sid}, nil
+}
+
+// create sends one CreateMessage request, bounded by the configured
+// timeout and ctx, and returns the exchange that saw the reply.
+func (c *Channel) create(ctx context.Context, params *openapi.CreateMessageParams) (*openapi.ApiV2010Message, *exchange, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	x := &exchange{ctx: ctx, base: c.transport, to: c.baseURL, now: c.now}
+	cl := &client.Client{
+		Credentials: client.NewCredentials(c.accountSID, c.authToken),
+		HTTPClient: &http.Client{Transport: x, Timeout: c.timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+	}
+	cl.SetAccountSid(c.accountSID)
+	msg, err := openapi.NewApiServiceWithClient(cl).CreateMessage(params)
+	return msg, x, err
+}
+
+// isLocal reports whether host is one Twilio cannot reach: loopback,
+// unspecified, "localhost" or a name without a dot.
+func isLocal(host string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback() || ip.IsUnspecified() || ip.IsPrivate() || ip.IsLinkLocalUnicast()
+	}
+	return host == "" || strings.EqualFold(host, "localhost") || !strings.Contains(host, ".")
+}

@@ -1,0 +1,53 @@
+// Package sms is notifyd's SMS channel: it writes a notification as a
+// short text ([Renderer]), keeps it within the configured number of SMS
+// segments ([Segments], [Shorten]) and sends it through Twilio's Messages
+// API with twilio-go ([Channel]). Importing the package registers the
+// channel as "sms"; it is enabled when channels.twilio.account_sid is set.
+//
+// # Texts
+//
+// One template per notification type and language is built in
+// (templates/LANG/TYPE.tmpl, text/template; a type without its own uses
+// generic.tmpl; files starting with "_" hold shared definitions, and a
+// language that lacks one takes English's). English ("en") and French
+// ("fr") are built in; the language is chosen from the recipient's locale
+// by exact tag, then base language, then English. Dates are short
+// ("Tue 1 Dec 2026 14:00-15:00 CET", "mar. 1er déc. 2026 14h00-15h00 CET")
+// and in the recipient's time zone.
+//
+// Templates receive Type, System, Principal, Account (the principal's last
+// path segment), From, Calendar, Access, Status, Summary, Event (Summary,
+// Location, When, AllDay; nil when none), Changes (Kind, Summary, By,
+// Properties, When), ChangedBy, Fields (Name, Value), Lang, Locale and
+// TimeZone, every string cleaned to one line. Besides the built-in
+// functions they can call join, lower, upper and truncate (N, then the
+// string). The rendered text's blank lines go, spaces are tidied and
+// typographic characters with a plain equivalent in the GSM-7 alphabet
+// (curly quotes, guillemets, dashes, "…", special spaces) are replaced, as
+// Twilio's smart encoding does, so that a text is GSM-7 whenever its
+// letters allow.
+//
+// # Segments
+//
+// A text in the GSM 03.38 alphabet travels as GSM-7: 160 septets in one
+// segment, 153 per segment beyond, extension characters (^ { } \ [ ] ~ | €)
+// taking two. Any other character makes the whole text UCS-2: 70 UTF-16
+// code units in one segment, 67 beyond, an emoji taking two. A text longer
+// than channels.twilio.max_segments is shortened at a word boundary and
+// ends with "..." (GSM-7; the alphabet has no "…", and adding one would
+// halve the capacity) or "…" (UCS-2).
+//
+// # Sending
+//
+// Each message goes to POST /2010-04-01/Accounts/{sid}/Messages.json with
+// To, From and/or MessagingServiceSid, Body and StatusCallback (see
+// [CallbackURL]: Twilio reports the message's later statuses there, and
+// notifyd's API records them). channels.twilio.base_url sends the requests
+// elsewhere (a mock such as Prism); twilio-go takes no context, so each
+// request is bounded by channels.twilio.timeout and by the context of the
+// send. [APIError] carries Twilio's refusal; [APIError.Temporary] tells a
+// retry (429 / 20429, 5xx, 401) from a failure (21211 invalid number,
+// 21610 unsubscribed recipient, which also disables the delivery method,
+// and other 4xx). The Retry-After header, which twilio-go does not expose,
+// is read by the channel's own transport and passed to the engine.
+package sms
