@@ -31,6 +31,7 @@ type deliveryJSON struct {
 	Status       string          `json:"status"`
 	Attempts     int             `json:"attempts"`
 	LastError    string          `json:"last_error"`
+	ProviderID   string          `json:"provider_id,omitempty"`
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
 	SentAt       *time.Time      `json:"sent_at,omitempty"`
@@ -85,7 +86,8 @@ func (s *Server) listDeliveries(c *gin.Context) {
 			ID: it.ID, Notification: notificationRef{ID: it.NotificationID, Type: it.NotificationType, Href: it.NotificationHref},
 			System: it.System, Principal: it.Principal, Subscription: it.SubscriptionID, Method: it.MethodID,
 			Channel: it.Channel, Address: it.Address, Status: it.Status, Attempts: it.Attempts, LastError: it.LastError,
-			CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+			ProviderID: it.ProviderID,
+			CreatedAt:  it.CreatedAt, UpdatedAt: it.UpdatedAt,
 		}
 		if !it.SentAt.IsZero() {
 			sent := it.SentAt

@@ -35,6 +35,7 @@ type delivery struct {
 	Status       string  `json:"status"`
 	Attempts     int     `json:"attempts"`
 	LastError    string  `json:"last_error"`
+	ProviderID   string  `json:"provider_id"`
 	CreatedAt    string  `json:"created_at"`
 	UpdatedAt    string  `json:"updated_at"`
 	SentAt       *string `json:"sent_at"`

@@ -26,13 +26,13 @@ func DeliveryFinal(status string) bool {
 }
 
 const deliveryColumns = `id, notification_id, system, principal, subscription_id, method_id, channel, address,
-status, attempts, last_error, created_at, updated_at, sent_at`
+status, attempts, last_error, provider_id, created_at, updated_at, sent_at`
 
 func scanDelivery(r scanner) (*DeliveryRecord, error) {
 	var d DeliveryRecord
 	var created, updated, sent int64
 	if err := r.Scan(&d.ID, &d.NotificationID, &d.System, &d.Principal, &d.SubscriptionID, &d.MethodID, &d.Channel,
-		&d.Address, &d.Status, &d.Attempts, &d.LastError, &created, &updated, &sent); err != nil {
+		&d.Address, &d.Status, &d.Attempts, &d.LastError, &d.ProviderID, &created, &updated, &sent); err != nil {
 		return nil, err
 	}
 	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -159,7 +159,7 @@ func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListI
 		w.conds = append(w.conds, "(d.created_at > "+at+" OR (d.created_at = "+at+" AND d.id > "+id+"))")
 	}
 	q := `SELECT d.id, d.notification_id, d.system, d.principal, d.subscription_id, d.method_id, d.channel, d.address,
-d.status, d.attempts, d.last_error, d.created_at, d.updated_at, d.sent_at, n.type, n.href
+d.status, d.attempts, d.last_error, d.provider_id, d.created_at, d.updated_at, d.sent_at, n.type, n.href
 FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() +
 		" ORDER BY d.created_at, d.id LIMIT " + w.param(f.Limit)
 	rows, err := db.Read.QueryContext(ctx, q, w.args...)
@@ -173,7 +173,7 @@ FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() 
 		var created, updated, sent int64
 		d := &it.DeliveryRecord
 		if err := rows.Scan(&d.ID, &d.NotificationID, &d.System, &d.Principal, &d.SubscriptionID, &d.MethodID, &d.Channel,
-			&d.Address, &d.Status, &d.Attempts, &d.LastError, &created, &updated, &sent, &it.NotificationType, &it.NotificationHref); err != nil {
+			&d.Address, &d.Status, &d.Attempts, &d.LastError, &d.ProviderID, &created, &updated, &sent, &it.NotificationType, &it.NotificationHref); err != nil {
 			return nil, err
 		}
 		d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)

@@ -36,7 +36,9 @@ type DeliveryRecord struct {
 	Status                                string
 	Attempts                              int
 	LastError                             string
-	CreatedAt, UpdatedAt, SentAt          time.Time
+	// ProviderID is the provider's identifier of the message, once sent.
+	ProviderID                   string
+	CreatedAt, UpdatedAt, SentAt time.Time
 }
 
 // SyncRecord is the outcome of one sync of a principal's collection,
