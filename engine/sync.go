@@ -212,17 +212,9 @@ func (e *Engine) fillCalendarName(ctx context.Context, sys System, n *notifyd.No
 	if href == "" || n.Calendar.DisplayName != "" {
 		return
 	}
-	key := sys.Name + "\x00" + href
-	if name, ok := e.names.get(key); ok {
-		n.Calendar.DisplayName = name
-		return
-	}
-	name, err := sys.CalDAV.DisplayName(ctx, href)
-	if err != nil {
-		name = ""
-	}
-	e.names.put(key, name)
-	n.Calendar.DisplayName = name
+	n.Calendar.DisplayName = e.names.get(ctx, sys.Name+"\x00"+href, func() (string, error) {
+		return sys.CalDAV.DisplayName(ctx, href)
+	})
 }
 
 // syncFailed records why a sync failed and returns the error for River to
