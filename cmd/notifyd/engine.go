@@ -15,6 +15,7 @@ import (
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
 	_ "github.com/notifyd/notifyd/delivery/email"   // registers the email channel
+	_ "github.com/notifyd/notifyd/delivery/im"      // registers the im channel
 	_ "github.com/notifyd/notifyd/delivery/sms"     // registers the sms channel
 	_ "github.com/notifyd/notifyd/delivery/webhook" // registers the webhook channel
 	"github.com/notifyd/notifyd/engine"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the end-to-end tests run against, from Debian's
 # packages: Cyrus IMAP with CalDAV (notification collections) and aiosmtpd
-# (an SMTP server that stores what it receives in a Maildir); and from npm:
+# (an SMTP server that stores what it receives in a Maildir), Prosody (an
+# XMPP server, see prosody.sh); and from npm:
 # Prism (@stoplight/prism-cli), which mocks Twilio's API from Twilio's
 # OpenAPI document (into $NOTIFYD_PEERS_CACHE/prism, default
 # ~/.cache/notifyd-peers/prism; see prism.sh). Idempotent and quick when
@@ -18,6 +19,7 @@ command -v saslpasswd2 >/dev/null 2>&1 || need+=(sasl2-bin)
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v prosody >/dev/null 2>&1 || need+=(prosody) # XMPP server for the IM channel (prosody.sh)
 prism_missing=false
 "$here/prism.sh" bin >/dev/null 2>&1 || prism_missing=true
 if $prism_missing; then
