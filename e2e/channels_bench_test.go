@@ -16,6 +16,7 @@ import (
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/delivery/email"
+	"github.com/notifyd/notifyd/delivery/im"
 	"github.com/notifyd/notifyd/delivery/sms"
 	"github.com/notifyd/notifyd/delivery/webhook"
 	"github.com/notifyd/notifyd/internal/peertest"
@@ -55,6 +56,19 @@ func benchChannels(b *testing.B, rate float64) map[string]func(int) (delivery.Ch
 				b.Fatal(err)
 			}
 			return ch, benchRequest(0, "+14155550100", notifyd.DeliveryMethod{Channel: notifyd.ChannelSMS})
+		},
+		"im": func(int) (delivery.Channel, *delivery.Request) {
+			p := peertest.StartProsody(b, "notifyd", "wilma")
+			wilma := p.Login(b, "wilma")
+			ch, err := im.NewChannel(config.XMPP{JID: p.JID("notifyd"), Password: config.Secret(p.Password("notifyd")),
+				Server: p.Addr, TLS: config.TLSStartTLS, RateLimit: rate, Burst: 1}, nil, im.WithRootCAs(p.CertPool()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { ch.Close() })
+			ch.WatchAddresses(func(context.Context) ([]string, error) { return []string{p.JID("wilma")}, nil })
+			wilma.WaitMutual(b, p.JID("notifyd"), 10*time.Second)
+			return ch, benchRequest(0, p.JID("wilma"), notifyd.DeliveryMethod{Channel: notifyd.ChannelIM, Presence: notifyd.PresenceStore})
 		},
 		"webhook": func(int) (delivery.Channel, *delivery.Request) {
 			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
