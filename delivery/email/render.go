@@ -9,27 +9,17 @@ import (
 	"io/fs"
 	"net/mail"
 	"net/url"
-	"os"
-	"path"
-	"sort"
 	"strings"
 	texttemplate "text/template"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery/message"
 )
 
 //go:embed all:templates
 var builtinTemplates embed.FS
-
-// defaultLang is the language used when the recipient's is not available.
-const defaultLang = "en"
-
-// genericType names the template file every language has, used for types
-// without their own.
-const genericType = "generic"
 
 // maxSubjectRunes caps a subject's length; longer ones are cut with "…".
 const maxSubjectRunes = 200
@@ -75,7 +65,7 @@ type Renderer struct {
 }
 
 // langTemplates are one language's parsed templates, by notification type
-// (genericType included).
+// (message.Generic included).
 type langTemplates struct {
 	lang  string
 	text  map[string]*texttemplate.Template
@@ -93,158 +83,71 @@ type langTemplates struct {
 // definitions. A file there replaces the built-in file of the same path;
 // a new LANG directory adds a language (it needs a generic.tmpl).
 func NewRenderer(dir string) (*Renderer, error) {
-	files := map[string]map[string][]byte{} // lang → file name → content
-	add := func(fsys fs.FS, origin string) error {
-		langs, err := fs.ReadDir(fsys, ".")
-		if err != nil {
-			return fmt.Errorf("email templates %s: %w", origin, err)
-		}
-		for _, l := range langs {
-			if !l.IsDir() || strings.HasPrefix(l.Name(), ".") {
-				continue
-			}
-			lang := strings.ReplaceAll(strings.ToLower(l.Name()), "_", "-")
-			entries, err := fs.ReadDir(fsys, l.Name())
-			if err != nil {
-				return fmt.Errorf("email templates %s: %w", origin, err)
-			}
-			for _, e := range entries {
-				if e.IsDir() || !strings.HasSuffix(e.Name(), ".tmpl") {
-					continue
-				}
-				b, err := fs.ReadFile(fsys, path.Join(l.Name(), e.Name()))
-				if err != nil {
-					return fmt.Errorf("email templates %s: %w", origin, err)
-				}
-				if files[lang] == nil {
-					files[lang] = map[string][]byte{}
-				}
-				files[lang][e.Name()] = b
-			}
-		}
-		return nil
-	}
 	sub, err := fs.Sub(builtinTemplates, "templates")
 	if err != nil {
 		return nil, err
 	}
-	if err := add(sub, "(built in)"); err != nil {
-		return nil, err
-	}
-	if dir != "" {
-		if err := add(os.DirFS(dir), dir); err != nil {
-			return nil, err
-		}
+	files, err := message.LoadTemplates(sub, dir)
+	if err != nil {
+		return nil, fmt.Errorf("email %w", err)
 	}
 	r := &Renderer{langs: map[string]*langTemplates{}}
-	for lang, fl := range files {
-		lt, err := parseLang(lang, fl, files[defaultLang])
+	for lang := range files {
+		lt, err := parseLang(lang, files)
 		if err != nil {
 			return nil, err
 		}
 		r.langs[lang] = lt
 	}
-	if r.langs[defaultLang] == nil {
-		return nil, errors.New("email templates: no English (en) templates")
-	}
-	// Render every template once, so that a template that parses but
-	// cannot run (html/template's context errors, a missing definition)
-	// is reported now rather than at the first notification of its kind.
-	for lang, lt := range r.langs {
-		for typ := range lt.text {
-			in := sampleInput
-			n := *sampleInput.Notification
-			n.Type = notifyd.NotificationType(typ)
-			in.Notification, in.Locale = &n, lang
-			if _, err := r.Render(in); err != nil {
-				return nil, fmt.Errorf("email templates %s/%s.tmpl: %w", lang, typ, err)
-			}
+	// A template that parses but cannot run (html/template's context
+	// errors, a missing definition) is reported now.
+	err = files.Check(func(lang, typ string, n *notifyd.Notification) error {
+		in := sampleInput
+		in.Notification, in.Locale = n, lang
+		if _, err := r.Render(in); err != nil {
+			return fmt.Errorf("email templates %s/%s.tmpl: %w", lang, typ, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return r, nil
 }
 
-// sampleInput is what NewRenderer checks templates with: every field set.
+// sampleInput is what NewRenderer checks templates with: every field set
+// (the notification is [message.Sample]).
 var sampleInput = RenderInput{
-	Notification: &notifyd.Notification{
-		From:     notifyd.Person{Href: "mailto:fred@example.org", CommonName: "Fred"},
-		Calendar: notifyd.Collection{Href: "/calendars/fred/work/", DisplayName: "Work"},
-		Access:   "read-write",
-		Status:   "accepted",
-		Summary:  "Summary",
-		Event: &notifyd.Event{Href: "/calendars/fred/work/e.ics", Summary: "Event", Location: "Room",
-			Start: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 1, 11, 0, 0, 0, time.UTC)},
-		Changes: []notifyd.Change{{Kind: "updated", Href: "/calendars/fred/work/e.ics", Properties: []string{"DTSTART"}},
-			{Kind: "created", Summary: "Other", By: notifyd.Person{CommonName: "Wilma"}}},
-		Fields: map[string]string{"field": "value"},
-	},
 	System: "system", Principal: "/principals/wilma/", Recipient: "wilma@example.org",
 	UnsubscribeURL: "https://example.org/unsubscribe", DeliveryID: "check", MessageIDDomain: "example.org",
 }
 
-// parseLang parses one language's files: for each type, its shared files
-// (its own, else English's), then generic.tmpl, then the type's file, so a
-// definition the type's file lacks comes from generic.tmpl.
-func parseLang(lang string, fl, english map[string][]byte) (*langTemplates, error) {
-	_, ok := fl[genericType+".tmpl"]
-	if !ok {
-		return nil, fmt.Errorf("email templates: language %q has no %s.tmpl", lang, genericType)
-	}
-	var shared []string
-	sharedSrc := map[string][]byte{}
-	for name, b := range english {
-		if strings.HasPrefix(name, "_") {
-			sharedSrc[name] = b
-		}
-	}
-	for name, b := range fl {
-		if strings.HasPrefix(name, "_") {
-			sharedSrc[name] = b
-		}
-	}
-	for name := range sharedSrc {
-		shared = append(shared, name)
-	}
-	sort.Strings(shared)
-
+// parseLang parses one language's files: for each type, its
+// [message.Files.Layers].
+func parseLang(lang string, files message.Files) (*langTemplates, error) {
 	lt := &langTemplates{
 		lang:  lang,
 		text:  map[string]*texttemplate.Template{},
 		html:  map[string]*htmltemplate.Template{},
 		files: map[string]bool{},
 	}
-	types := []string{genericType}
-	for name := range fl {
-		if !strings.HasPrefix(name, "_") && name != genericType+".tmpl" {
-			types = append(types, strings.TrimSuffix(name, ".tmpl"))
-		}
-	}
-	for _, typ := range types {
+	for _, typ := range files.Types(lang) {
 		tt := texttemplate.New(typ).Funcs(textFuncs)
 		ht := htmltemplate.New(typ).Funcs(htmlFuncs)
-		srcs := make([]string, 0, len(shared)+2)
-		srcs = append(srcs, shared...)
-		srcs = append(srcs, genericType+".tmpl")
-		if typ != genericType {
-			srcs = append(srcs, typ+".tmpl")
+		if typ != message.Generic {
 			lt.files[typ] = true
 		}
-		for _, name := range srcs {
-			b := fl[name]
-			if b == nil {
-				b = sharedSrc[name]
+		for _, src := range files.Layers(lang, typ) {
+			if _, err := tt.New(src.Name).Parse(src.Text); err != nil {
+				return nil, fmt.Errorf("email template %s: %w", src.Name, err)
 			}
-			where := lang + "/" + name
-			if _, err := tt.New(where).Parse(string(b)); err != nil {
-				return nil, fmt.Errorf("email template %s: %w", where, err)
-			}
-			if _, err := ht.New(where).Parse(string(b)); err != nil {
-				return nil, fmt.Errorf("email template %s: %w", where, err)
+			if _, err := ht.New(src.Name).Parse(src.Text); err != nil {
+				return nil, fmt.Errorf("email template %s: %w", src.Name, err)
 			}
 		}
 		for _, part := range []string{"subject", "text", "html"} {
 			if tt.Lookup(part) == nil {
-				return nil, fmt.Errorf("email template %s/%s.tmpl: no %q defined (nor in %s.tmpl)", lang, typ, part, genericType)
+				return nil, fmt.Errorf("email template %s/%s.tmpl: no %q defined (nor in %s.tmpl)", lang, typ, part, message.Generic)
 			}
 		}
 		lt.text[typ] = tt
@@ -255,16 +158,8 @@ func parseLang(lang string, fl, english map[string][]byte) (*langTemplates, erro
 
 // Template functions; the same names exist for both engines.
 var (
-	commonFuncs = map[string]any{
-		"join":  strings.Join,
-		"lower": strings.ToLower,
-		"upper": strings.ToUpper,
-		"truncate": func(n int, s string) string {
-			return truncate(s, n)
-		},
-	}
-	textFuncs = texttemplate.FuncMap(commonFuncs)
-	htmlFuncs = htmltemplate.FuncMap(commonFuncs)
+	textFuncs = texttemplate.FuncMap(message.Funcs(message.Truncate))
+	htmlFuncs = htmltemplate.FuncMap(message.Funcs(message.Truncate))
 )
 
 // Render writes the message for in.
@@ -296,7 +191,7 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	lt, tag := r.pick(in.Locale)
 	typ := string(n.Type)
 	if !lt.files[typ] {
-		typ = genericType
+		typ = message.Generic
 	}
 	v := newView(in, lt.lang, tag)
 
@@ -304,7 +199,7 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	if err := lt.text[typ].ExecuteTemplate(&buf, "subject", v); err != nil {
 		return nil, fmt.Errorf("email: render %s subject: %w", typ, err)
 	}
-	v.Subject = truncate(oneLine(buf.String()), maxSubjectRunes)
+	v.Subject = message.Truncate(clean.Line(buf.String()), maxSubjectRunes)
 	if v.Subject == "" {
 		return nil, fmt.Errorf("email: render %s: empty subject", typ)
 	}
@@ -335,18 +230,11 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	return m, nil
 }
 
-// pick returns the templates for a locale: exact tag, then base language,
-// then English; and the lower-case tag.
+// pick returns the templates for a locale (see [message.Pick]) and the
+// lower-case tag.
 func (r *Renderer) pick(locale string) (*langTemplates, string) {
-	tag := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(locale), "_", "-"))
-	if lt := r.langs[tag]; lt != nil && tag != "" {
-		return lt, tag
-	}
-	base, _, _ := strings.Cut(tag, "-")
-	if lt := r.langs[base]; lt != nil && base != "" {
-		return lt, tag
-	}
-	return r.langs[defaultLang], defaultLang
+	lang, tag := message.Pick(r.langs, locale)
+	return r.langs[lang], tag
 }
 
 // checkRecipient validates the recipient address.
@@ -442,10 +330,10 @@ type view struct {
 	Access         string
 	Status         string
 	Summary        string
-	Event          *eventView
-	Changes        []changeView
+	Event          *message.Event
+	Changes        []message.Change
 	ChangedBy      string
-	Fields         []fieldView
+	Fields         []message.Field
 	UnsubscribeURL string
 	Subject        string
 	Lang           string
@@ -453,34 +341,7 @@ type view struct {
 	TimeZone       string
 	Notification   *notifyd.Notification
 
-	tf timeFormat
-}
-
-// eventView is an event as templates see it.
-type eventView struct {
-	Summary  string
-	Location string
-	When     string
-	AllDay   bool
-	Start    time.Time
-	End      time.Time
-}
-
-// changeView is one change of a resource-change notification.
-type changeView struct {
-	Kind       string
-	Summary    string
-	By         string
-	Properties []string
-	When       string
-	Location   string
-}
-
-// fieldView is one entry of Notification.Fields.
-type fieldView struct {
-	Name  string
-	Label string
-	Value string
+	tf message.TimeFormat
 }
 
 // Date writes t's date in the recipient's zone and language.
@@ -494,193 +355,33 @@ func (v *view) DateTime(t time.Time) string { return v.tf.DateTime(t) }
 
 func newView(in RenderInput, lang, tag string) *view {
 	n := in.Notification
-	loc := in.TimeZone
-	if loc == nil {
-		loc = time.UTC
-	}
+	tf := message.NewTimeFormat(message.Long, lang, tag, in.TimeZone)
 	v := &view{
 		Type:           string(n.Type),
-		System:         oneLine(in.System),
-		Principal:      oneLine(in.Principal),
-		Account:        lastSegment(in.Principal),
-		Recipient:      oneLine(in.Recipient),
-		Access:         oneLine(strings.ToLower(n.Access)),
-		Status:         oneLine(n.Status),
-		Summary:        oneLine(n.Summary),
+		System:         clean.Line(in.System),
+		Principal:      clean.Line(in.Principal),
+		Account:        clean.LastSegment(in.Principal),
+		Recipient:      clean.Line(in.Recipient),
+		Calendar:       clean.Calendar(in.CalendarName, n.Calendar),
+		Access:         clean.Line(strings.ToLower(n.Access)),
+		Status:         clean.Line(n.Status),
+		Summary:        clean.Line(n.Summary),
+		Event:          clean.Event(n.Event, tf),
+		Fields:         clean.Fields(n.Fields),
 		UnsubscribeURL: in.UnsubscribeURL,
 		Lang:           lang,
 		Locale:         tag,
-		TimeZone:       loc.String(),
+		TimeZone:       tf.Location().String(),
 		Notification:   n,
-		tf:             newTimeFormat(lang, tag, loc),
+		tf:             tf,
 	}
-	v.From, v.FromEmail = personName(n.From)
-	v.Calendar = oneLine(in.CalendarName)
-	if v.Calendar == "" {
-		v.Calendar = oneLine(n.Calendar.DisplayName)
-	}
-	if v.Calendar == "" {
-		v.Calendar = lastSegment(n.Calendar.Href)
-	}
-	if e := n.Event; e != nil {
-		v.Event = &eventView{
-			Summary:  oneLine(e.Summary),
-			Location: oneLine(e.Location),
-			When:     v.tf.span(e.Start, e.End, e.AllDay),
-			AllDay:   e.AllDay,
-			Start:    e.Start,
-			End:      e.End,
-		}
-		if !e.AllDay {
-			if !e.Start.IsZero() {
-				v.Event.Start = e.Start.In(loc)
-			}
-			if !e.End.IsZero() {
-				v.Event.End = e.End.In(loc)
-			}
-		}
-	}
-	by := ""
-	sameBy := true
-	for i, c := range n.Changes {
-		cv := changeView{
-			Kind:    oneLine(strings.ToLower(c.Kind)),
-			Summary: oneLine(c.Summary),
-		}
-		cv.By, _ = personName(c.By)
-		if cv.By == "" {
-			cv.By = v.From // From is "the user who changed a resource"
-		}
-		for _, p := range c.Properties {
-			if p = oneLine(strings.ToUpper(p)); p != "" {
-				cv.Properties = append(cv.Properties, p)
-			}
-		}
-		// The notification's event is the changed one when there is one
-		// change, or when the hrefs match.
-		if v.Event != nil && (len(n.Changes) == 1 || (c.Href != "" && c.Href == n.Event.Href)) {
-			if cv.Summary == "" {
-				cv.Summary = v.Event.Summary
-			}
-			cv.When = v.Event.When
-			cv.Location = v.Event.Location
-		}
-		if i == 0 {
-			by = cv.By
-		} else if cv.By != by {
-			sameBy = false
-		}
-		v.Changes = append(v.Changes, cv)
-	}
-	if sameBy {
-		v.ChangedBy = by
-	}
-	for name, val := range n.Fields {
-		if val = oneLine(val); val != "" {
-			v.Fields = append(v.Fields, fieldView{Name: name, Label: humanize(name), Value: val})
-		}
-	}
-	sort.Slice(v.Fields, func(i, j int) bool { return v.Fields[i].Name < v.Fields[j].Name })
+	v.From, v.FromEmail = clean.Person(n.From)
+	v.Changes, v.ChangedBy = clean.Changes(n, v.From, v.Event)
 	return v
 }
 
-// personName names a person: common name (and their mailto address, if
-// any), else the mailto address, else the last path segment of the href.
-func personName(p notifyd.Person) (name, email string) {
-	addr := ""
-	if len(p.Href) > 7 && strings.EqualFold(p.Href[:7], "mailto:") {
-		a := p.Href[7:]
-		if u, err := url.PathUnescape(a); err == nil {
-			a = u
-		}
-		addr = oneLine(a)
-	}
-	if cn := oneLine(p.CommonName); cn != "" {
-		return cn, addr
-	}
-	if addr != "" {
-		return addr, ""
-	}
-	return lastSegment(p.Href), ""
-}
-
-// lastSegment returns the last non-empty path segment of an href or URL,
-// percent-decoded.
-func lastSegment(href string) string {
-	if href == "" {
-		return ""
-	}
-	p := href
-	if u, err := url.Parse(href); err == nil && u.Path != "" {
-		p = u.EscapedPath()
-	}
-	p = strings.TrimRight(p, "/")
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		p = p[i+1:]
-	}
-	if u, err := url.PathUnescape(p); err == nil {
-		p = u
-	}
-	return oneLine(p)
-}
-
-// oneLine makes s safe to show on one line: control characters (line breaks
-// included) become spaces, bidirectional overrides and other format
-// characters go, runs of spaces shrink to one, ends are trimmed.
-func oneLine(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < ' ' || c == 0x7f || c >= utf8.RuneSelf || (c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' ')) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
-	for _, r := range s {
-		switch {
-		case r == utf8.RuneError:
-			continue
-		case unicode.IsControl(r) || unicode.IsSpace(r) || r == '\u2028' || r == '\u2029':
-			space = b.Len() > 0
-			continue
-		case unicode.Is(unicode.Cf, r):
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// truncate cuts s to at most n runes, at a word boundary when one is near,
-// ending with "…".
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n || n < 2 {
-		return s
-	}
-	end, runes := len(s), 0
-	for i := range s {
-		if runes == n-1 {
-			end = i
-			break
-		}
-		runes++
-	}
-	t := s[:end]
-	if sp := strings.LastIndexByte(t, ' '); sp > len(t)*3/4 {
-		t = t[:sp]
-	}
-	return strings.TrimRight(t, " ,;:.") + "…"
-}
+// clean cleans the text templates see.
+var clean message.Cleaner
 
 // tidyText trims trailing spaces from lines (keeping the "-- " signature
 // separator), drops leading and trailing blank lines and shrinks runs of
@@ -705,27 +406,4 @@ func tidyText(s string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, "\n") + "\n"
-}
-
-// humanize turns an element name such as "numTickets" or "max-size" into
-// "Num tickets", "Max size".
-func humanize(name string) string {
-	var b strings.Builder
-	prevLower := false
-	for i, r := range name {
-		switch {
-		case r == '-' || r == '_':
-			b.WriteByte(' ')
-			prevLower = false
-			continue
-		case unicode.IsUpper(r) && prevLower:
-			b.WriteByte(' ')
-			r = unicode.ToLower(r)
-		case i == 0:
-			r = unicode.ToUpper(r)
-		}
-		prevLower = unicode.IsLower(r) || unicode.IsDigit(r)
-		b.WriteRune(r)
-	}
-	return oneLine(b.String())
 }

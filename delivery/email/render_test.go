@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery/message"
 )
 
 var (
@@ -231,9 +232,9 @@ func TestRenderEveryType(t *testing.T) {
 		{notifyd.Notification{Type: notifyd.TypeReminder, Event: workEvent},
 			"Reminder: “Stand-up”, Tuesday 1 December 2026, 16:00–16:30 CET", []string{"Where: Room 4"}, ""},
 		{notifyd.Notification{Type: notifyd.TypeOther, Element: "{urn:x}thing", Fields: map[string]string{"max-size": "10 MB", "colour": "blue"}},
-			"New calendar notification", []string{"Details:\n  Colour: blue\n  Max size: 10 MB\n"}, genericType},
+			"New calendar notification", []string{"Details:\n  Colour: blue\n  Max size: 10 MB\n"}, message.Generic},
 		{notifyd.Notification{Type: "brand-new-type", Summary: "Something new"},
-			"New calendar notification: Something new", []string{"  Something new"}, genericType},
+			"New calendar notification: Something new", []string{"  Something new"}, message.Generic},
 	} {
 		t.Run(string(tc.n.Type), func(t *testing.T) {
 			m := render(t, r, input(&tc.n))
@@ -512,16 +513,16 @@ func TestOneLineAndTruncate(t *testing.T) {
 		"bad\xffutf8":            "badutf8",
 		"":                       "",
 	} {
-		if got := oneLine(in); got != want {
+		if got := message.OneLine(in); got != want {
 			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
 		}
 	}
 	long := strings.Repeat("word ", 60)
-	got := truncate(long, 50)
+	got := message.Truncate(long, 50)
 	if n := len([]rune(got)); n > 50 || !strings.HasSuffix(got, "word…") {
 		t.Errorf("truncate: %q (%d runes)", got, n)
 	}
-	if got := truncate("short", 50); got != "short" {
+	if got := message.Truncate("short", 50); got != "short" {
 		t.Errorf("truncate short: %q", got)
 	}
 	r := newTestRenderer(t)

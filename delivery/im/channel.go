@@ -658,7 +658,7 @@ func (c *Channel) onChatLocked(m xmpp.Chat) {
 		cond = "undefined-condition"
 	}
 	if text != "" {
-		cond += ": " + oneLine(text)
+		cond += ": " + clean.Line(text)
 	}
 	err := fmt.Errorf("im: the XMPP server refused the message to %s (%s)", bareKey(m.Remote), cond)
 	if typ == "wait" {

@@ -8,24 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"sort"
 	"strings"
 	"text/template"
 	"time"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery/message"
 )
 
 //go:embed all:templates
 var builtinTemplates embed.FS
-
-// defaultLang is the language used when the recipient's is not available.
-const defaultLang = "en"
-
-// genericType names the template file every language has, used for types
-// without their own.
-const genericType = "generic"
 
 // maxBodyRunes caps a message body; longer ones are cut with "…". A
 // pop-up is a glance, not a letter.
@@ -83,7 +75,7 @@ type Renderer struct {
 }
 
 // langTemplates are one language's parsed templates, by notification type
-// (genericType included).
+// (message.Generic included).
 type langTemplates struct {
 	lang  string
 	tmpl  map[string]*template.Template
@@ -101,125 +93,58 @@ func NewRenderer() (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[string]map[string][]byte{} // lang → file name → content
-	langs, err := fs.ReadDir(sub, ".")
+	files, err := message.LoadTemplates(sub, "")
 	if err != nil {
-		return nil, fmt.Errorf("im templates: %w", err)
-	}
-	for _, l := range langs {
-		if !l.IsDir() {
-			continue
-		}
-		entries, err := fs.ReadDir(sub, l.Name())
-		if err != nil {
-			return nil, fmt.Errorf("im templates: %w", err)
-		}
-		for _, e := range entries {
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ".tmpl") {
-				continue
-			}
-			b, err := fs.ReadFile(sub, path.Join(l.Name(), e.Name()))
-			if err != nil {
-				return nil, fmt.Errorf("im templates: %w", err)
-			}
-			if files[l.Name()] == nil {
-				files[l.Name()] = map[string][]byte{}
-			}
-			files[l.Name()][e.Name()] = b
-		}
+		return nil, fmt.Errorf("im %w", err)
 	}
 	r := &Renderer{langs: map[string]*langTemplates{}}
-	for lang, fl := range files {
-		lt, err := parseLang(lang, fl, files[defaultLang])
+	for lang := range files {
+		lt, err := parseLang(lang, files)
 		if err != nil {
 			return nil, err
 		}
 		r.langs[lang] = lt
 	}
-	if r.langs[defaultLang] == nil {
-		return nil, errors.New("im templates: no English (en) templates")
-	}
-	for lang, lt := range r.langs {
-		for typ := range lt.tmpl {
-			in := sampleInput
-			n := *sampleInput.Notification
-			n.Type = notifyd.NotificationType(typ)
-			in.Notification, in.Locale = &n, lang
-			if _, err := r.Render(in); err != nil {
-				return nil, fmt.Errorf("im templates %s/%s.tmpl: %w", lang, typ, err)
-			}
+	err = files.Check(func(lang, typ string, n *notifyd.Notification) error {
+		in := sampleInput
+		in.Notification, in.Locale = n, lang
+		if _, err := r.Render(in); err != nil {
+			return fmt.Errorf("im templates %s/%s.tmpl: %w", lang, typ, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return r, nil
 }
 
 // sampleInput is what NewRenderer checks templates with: every field set.
 var sampleInput = RenderInput{
-	Notification: &notifyd.Notification{
-		From:     notifyd.Person{Href: "mailto:fred@example.org", CommonName: "Fred"},
-		Calendar: notifyd.Collection{Href: "/calendars/fred/work/", DisplayName: "Work"},
-		Access:   "read-write",
-		Status:   "accepted",
-		Summary:  "Summary",
-		Event: &notifyd.Event{Href: "/calendars/fred/work/e.ics", Summary: "Event", Location: "Room",
-			Start: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 1, 11, 0, 0, 0, time.UTC)},
-		Changes: []notifyd.Change{{Kind: "updated", Href: "/calendars/fred/work/e.ics", Properties: []string{"DTSTART"}},
-			{Kind: "created", Summary: "Other", By: notifyd.Person{CommonName: "Wilma"}}},
-		Fields: map[string]string{"field": "value"},
-	},
-	System: "system", Principal: "/principals/wilma/", Recipient: "wilma@example.org", DeliveryID: "check",
+	Notification: message.Sample(""),
+	System:       "system",
+	Principal:    "/principals/wilma/",
+	Recipient:    "wilma@example.org",
+	DeliveryID:   "check",
 }
 
-// parseLang parses one language's files: for each type, the shared files
-// (its own, else English's), then generic.tmpl, then the type's file.
-func parseLang(lang string, fl, english map[string][]byte) (*langTemplates, error) {
-	if _, ok := fl[genericType+".tmpl"]; !ok {
-		return nil, fmt.Errorf("im templates: language %q has no %s.tmpl", lang, genericType)
-	}
-	sharedSrc := map[string][]byte{}
-	for name, b := range english {
-		if strings.HasPrefix(name, "_") {
-			sharedSrc[name] = b
-		}
-	}
-	for name, b := range fl {
-		if strings.HasPrefix(name, "_") {
-			sharedSrc[name] = b
-		}
-	}
-	shared := make([]string, 0, len(sharedSrc))
-	for name := range sharedSrc {
-		shared = append(shared, name)
-	}
-	sort.Strings(shared)
-
+// parseLang parses one language's files: for each type, its
+// [message.Files.Layers].
+func parseLang(lang string, files message.Files) (*langTemplates, error) {
 	lt := &langTemplates{lang: lang, tmpl: map[string]*template.Template{}, files: map[string]bool{}}
-	types := []string{genericType}
-	for name := range fl {
-		if !strings.HasPrefix(name, "_") && name != genericType+".tmpl" {
-			types = append(types, strings.TrimSuffix(name, ".tmpl"))
-		}
-	}
-	for _, typ := range types {
+	for _, typ := range files.Types(lang) {
 		t := template.New(typ).Funcs(funcs)
-		srcs := append(append([]string{}, shared...), genericType+".tmpl")
-		if typ != genericType {
-			srcs = append(srcs, typ+".tmpl")
+		if typ != message.Generic {
 			lt.files[typ] = true
 		}
-		for _, name := range srcs {
-			b := fl[name]
-			if b == nil {
-				b = sharedSrc[name]
-			}
-			where := lang + "/" + name
-			if _, err := t.New(where).Parse(string(b)); err != nil {
-				return nil, fmt.Errorf("im template %s: %w", where, err)
+		for _, src := range files.Layers(lang, typ) {
+			if _, err := t.New(src.Name).Parse(src.Text); err != nil {
+				return nil, fmt.Errorf("im template %s: %w", src.Name, err)
 			}
 		}
 		for _, part := range []string{"text", "calendar"} {
 			if t.Lookup(part) == nil {
-				return nil, fmt.Errorf("im template %s/%s.tmpl: no %q defined (nor in %s.tmpl)", lang, typ, part, genericType)
+				return nil, fmt.Errorf("im template %s/%s.tmpl: no %q defined (nor in %s.tmpl)", lang, typ, part, message.Generic)
 			}
 		}
 		lt.tmpl[typ] = t
@@ -227,16 +152,15 @@ func parseLang(lang string, fl, english map[string][]byte) (*langTemplates, erro
 	return lt, nil
 }
 
-// funcs are the functions templates can call besides the built-in ones.
-var funcs = template.FuncMap{
-	"join":     strings.Join,
-	"lower":    strings.ToLower,
-	"upper":    strings.ToUpper,
-	"truncate": func(n int, s string) string { return truncate(s, n) },
-	"ical":     icalText,
-	"icalUTC":  icalUTC,
-	"icalDate": icalDate,
-}
+// funcs are the functions templates can call besides the built-in ones:
+// the channels' ([message.Funcs]) and the iCalendar ones.
+var funcs = func() template.FuncMap {
+	f := template.FuncMap(message.Funcs(truncate))
+	f["ical"] = icalText
+	f["icalUTC"] = icalUTC
+	f["icalDate"] = icalDate
+	return f
+}()
 
 // Render writes the message for in.
 func (r *Renderer) Render(in RenderInput) (*Message, error) {
@@ -250,7 +174,7 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	lt, tag := r.pick(in.Locale)
 	typ := string(n.Type)
 	if !lt.files[typ] {
-		typ = genericType
+		typ = message.Generic
 	}
 	v := newView(in, lt.lang, tag)
 
@@ -276,21 +200,14 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 		rand.Read(b)
 		id = hex.EncodeToString(b)
 	}
-	return &Message{To: strings.TrimSpace(in.Recipient), ID: "notifyd-" + oneLine(id), Lang: lt.lang, Body: body, Calendar: cal}, nil
+	return &Message{To: strings.TrimSpace(in.Recipient), ID: "notifyd-" + clean.Line(id), Lang: lt.lang, Body: body, Calendar: cal}, nil
 }
 
-// pick returns the templates for a locale: exact tag, then base language,
-// then English; and the lower-case tag.
+// pick returns the templates for a locale (see [message.Pick]) and the
+// lower-case tag.
 func (r *Renderer) pick(locale string) (*langTemplates, string) {
-	tag := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(locale), "_", "-"))
-	if lt := r.langs[tag]; lt != nil && tag != "" {
-		return lt, tag
-	}
-	base, _, _ := strings.Cut(tag, "-")
-	if lt := r.langs[base]; lt != nil && base != "" {
-		return lt, tag
-	}
-	return r.langs[defaultLang], defaultLang
+	lang, tag := message.Pick(r.langs, locale)
+	return r.langs[lang], tag
 }
 
 // view is the data templates are executed with (see the package
@@ -306,10 +223,10 @@ type view struct {
 	Access       string
 	Status       string
 	Summary      string
-	Event        *eventView
-	Changes      []changeView
+	Event        *message.Event
+	Changes      []message.Change
 	ChangedBy    string
-	Fields       []fieldView
+	Fields       []message.Field
 	Cancelled    bool
 	EventUID     string
 	Stamp        time.Time
@@ -318,33 +235,7 @@ type view struct {
 	TimeZone     string
 	Notification *notifyd.Notification
 
-	tf timeFormat
-}
-
-// eventView is an event as templates see it.
-type eventView struct {
-	Summary  string
-	Location string
-	When     string
-	AllDay   bool
-	Start    time.Time
-	End      time.Time
-}
-
-// changeView is one change of a resource-change notification.
-type changeView struct {
-	Kind       string
-	Summary    string
-	By         string
-	Properties []string
-	When       string
-}
-
-// fieldView is one entry of Notification.Fields.
-type fieldView struct {
-	Name  string
-	Label string
-	Value string
+	tf message.TimeFormat
 }
 
 // Date writes t's date in the recipient's zone and language.
@@ -358,24 +249,24 @@ func (v *view) DateTime(t time.Time) string { return v.tf.DateTime(t) }
 
 func newView(in RenderInput, lang, tag string) *view {
 	n := in.Notification
-	loc := in.TimeZone
-	if loc == nil {
-		loc = time.UTC
-	}
+	tf := message.NewTimeFormat(message.Long, lang, tag, in.TimeZone)
 	v := &view{
 		Type:         string(n.Type),
-		System:       oneLine(in.System),
-		Account:      lastSegment(in.Principal),
-		Recipient:    oneLine(in.Recipient),
-		Access:       oneLine(strings.ToLower(n.Access)),
-		Status:       oneLine(n.Status),
-		Summary:      oneLine(n.Summary),
+		System:       clean.Line(in.System),
+		Account:      clean.LastSegment(in.Principal),
+		Recipient:    clean.Line(in.Recipient),
+		Calendar:     clean.Calendar(in.CalendarName, n.Calendar),
+		Access:       clean.Line(strings.ToLower(n.Access)),
+		Status:       clean.Line(n.Status),
+		Summary:      clean.Line(n.Summary),
+		Event:        clean.Event(n.Event, tf),
+		Fields:       clean.Fields(n.Fields),
 		Lang:         lang,
 		Locale:       tag,
-		TimeZone:     loc.String(),
+		TimeZone:     tf.Location().String(),
 		Notification: n,
 		Stamp:        n.DTStamp,
-		tf:           newTimeFormat(lang, tag, loc),
+		tf:           tf,
 	}
 	if v.Stamp.IsZero() {
 		v.Stamp = in.Now
@@ -383,77 +274,24 @@ func newView(in RenderInput, lang, tag string) *view {
 			v.Stamp = time.Now()
 		}
 	}
-	v.From, v.FromEmail = personName(n.From)
-	v.Calendar = oneLine(in.CalendarName)
-	if v.Calendar == "" {
-		v.Calendar = oneLine(n.Calendar.DisplayName)
-	}
-	if v.Calendar == "" {
-		v.Calendar = lastSegment(n.Calendar.Href)
-	}
+	v.From, v.FromEmail = clean.Person(n.From)
 	if e := n.Event; e != nil {
-		v.Event = &eventView{
-			Summary:  oneLine(e.Summary),
-			Location: oneLine(e.Location),
-			When:     v.tf.span(e.Start, e.End, e.AllDay),
-			AllDay:   e.AllDay,
-			Start:    e.Start,
-			End:      e.End,
-		}
-		if !e.AllDay {
-			if !e.Start.IsZero() {
-				v.Event.Start = e.Start.In(loc)
-			}
-			if !e.End.IsZero() {
-				v.Event.End = e.End.In(loc)
-			}
-		}
-		v.EventUID = oneLine(e.UID)
+		v.EventUID = clean.Line(e.UID)
 		if v.EventUID == "" {
-			v.EventUID = strings.TrimSuffix(lastSegment(e.Href), ".ics")
+			v.EventUID = strings.TrimSuffix(clean.LastSegment(e.Href), ".ics")
 		}
 		if v.EventUID == "" {
-			v.EventUID = oneLine(n.UID)
+			v.EventUID = clean.Line(n.UID)
 		}
 		if v.EventUID == "" {
-			v.EventUID = "notifyd-" + oneLine(in.DeliveryID)
+			v.EventUID = "notifyd-" + clean.Line(in.DeliveryID)
 		}
 	}
-	by, sameBy, allDeleted := "", true, len(n.Changes) > 0
-	for i, c := range n.Changes {
-		cv := changeView{Kind: oneLine(strings.ToLower(c.Kind)), Summary: oneLine(c.Summary)}
-		cv.By, _ = personName(c.By)
-		if cv.By == "" {
-			cv.By = v.From // From is "the user who changed a resource"
-		}
-		for _, p := range c.Properties {
-			if p = oneLine(strings.ToUpper(p)); p != "" {
-				cv.Properties = append(cv.Properties, p)
-			}
-		}
-		if v.Event != nil && (len(n.Changes) == 1 || (c.Href != "" && c.Href == n.Event.Href)) {
-			if cv.Summary == "" {
-				cv.Summary = v.Event.Summary
-			}
-			cv.When = v.Event.When
-		}
-		if i == 0 {
-			by = cv.By
-		} else if cv.By != by {
-			sameBy = false
-		}
-		allDeleted = allDeleted && cv.Kind == "deleted"
-		v.Changes = append(v.Changes, cv)
-	}
-	if sameBy {
-		v.ChangedBy = by
+	v.Changes, v.ChangedBy = clean.Changes(n, v.From, v.Event)
+	allDeleted := len(v.Changes) > 0
+	for _, c := range v.Changes {
+		allDeleted = allDeleted && c.Kind == "deleted"
 	}
 	v.Cancelled = n.Type == notifyd.TypeEventRegCancelled || (n.Type == notifyd.TypeResourceChange && allDeleted)
-	for name, val := range n.Fields {
-		if val = oneLine(val); val != "" {
-			v.Fields = append(v.Fields, fieldView{Name: name, Label: humanize(name), Value: val})
-		}
-	}
-	sort.Slice(v.Fields, func(i, j int) bool { return v.Fields[i].Name < v.Fields[j].Name })
 	return v
 }

@@ -188,5 +188,5 @@ func bodyReason(body []byte) string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i]
 	}
-	return truncate(oneLine(s), 200)
+	return truncate(clean.Line(s), 200)
 }

@@ -1,0 +1,123 @@
+package message
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/notifyd/notifyd"
+)
+
+// Event is a notification's event as templates see it.
+type Event struct {
+	Summary  string
+	Location string
+	// When is the event's dates and times (see [TimeFormat.Span]).
+	When   string
+	AllDay bool
+	// Start and End are in the recipient's zone for a timed event, as
+	// they are for an all-day one.
+	Start time.Time
+	End   time.Time
+}
+
+// Event describes e (nil: nil) with times written by tf.
+func (c Cleaner) Event(e *notifyd.Event, tf TimeFormat) *Event {
+	if e == nil {
+		return nil
+	}
+	ev := &Event{
+		Summary:  c.Line(e.Summary),
+		Location: c.Line(e.Location),
+		When:     tf.Span(e.Start, e.End, e.AllDay),
+		AllDay:   e.AllDay,
+		Start:    e.Start,
+		End:      e.End,
+	}
+	if !e.AllDay {
+		if !e.Start.IsZero() {
+			ev.Start = e.Start.In(tf.loc)
+		}
+		if !e.End.IsZero() {
+			ev.End = e.End.In(tf.loc)
+		}
+	}
+	return ev
+}
+
+// Change is one change of a resource-change notification as templates
+// see it.
+type Change struct {
+	// Kind is "created", "updated", "deleted"... in lower case.
+	Kind    string
+	Summary string
+	// By names who made the change (the notification's sender when the
+	// change does not say).
+	By string
+	// Properties are the changed properties' names, in upper case.
+	Properties []string
+	// When and Location are the event's, when the change is of the
+	// notification's event.
+	When     string
+	Location string
+}
+
+// Changes describes n's changes; from names the notification's sender
+// (the user who changed a resource) and event is n's event as described
+// by [Cleaner.Event]. changedBy is who made every change, "" when they
+// were made by different people.
+func (c Cleaner) Changes(n *notifyd.Notification, from string, event *Event) (changes []Change, changedBy string) {
+	by, sameBy := "", true
+	for i, ch := range n.Changes {
+		cv := Change{Kind: c.Line(strings.ToLower(ch.Kind)), Summary: c.Line(ch.Summary)}
+		cv.By, _ = c.Person(ch.By)
+		if cv.By == "" {
+			cv.By = from
+		}
+		for _, p := range ch.Properties {
+			if p = c.Line(strings.ToUpper(p)); p != "" {
+				cv.Properties = append(cv.Properties, p)
+			}
+		}
+		// The notification's event is the changed one when there is one
+		// change, or when the hrefs match.
+		if event != nil && n.Event != nil && (len(n.Changes) == 1 || (ch.Href != "" && ch.Href == n.Event.Href)) {
+			if cv.Summary == "" {
+				cv.Summary = event.Summary
+			}
+			cv.When = event.When
+			cv.Location = event.Location
+		}
+		if i == 0 {
+			by = cv.By
+		} else if cv.By != by {
+			sameBy = false
+		}
+		changes = append(changes, cv)
+	}
+	if sameBy {
+		changedBy = by
+	}
+	return changes, changedBy
+}
+
+// Field is one entry of a notification's Fields.
+type Field struct {
+	Name string
+	// Label is Name made readable ([Humanize]).
+	Label string
+	Value string
+}
+
+// Fields lists fields by name, leaving out those whose value is empty
+// once cleaned.
+func (c Cleaner) Fields(fields map[string]string) []Field {
+	var out []Field
+	for name, val := range fields {
+		if val = c.Line(val); val != "" {
+			out = append(out, Field{Name: name, Label: Humanize(name), Value: val})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
