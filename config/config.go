@@ -262,6 +262,9 @@ type XMPP struct {
 	Server string `koanf:"server"`
 	// TLS is starttls, tls or none (default "starttls").
 	TLS string `koanf:"tls"`
+	// CAFile is a PEM file of CA certificates to trust for the XMPP
+	// server's certificate, besides the system's.
+	CAFile string `koanf:"ca_file"`
 	// RateLimit is the maximum messages per second; 0 means unlimited.
 	RateLimit float64 `koanf:"rate_limit"`
 	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit

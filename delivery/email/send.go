@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
 	"github.com/notifyd/notifyd/config"
+	"github.com/notifyd/notifyd/delivery"
 )
 
 // Sender sends over SMTP with connection reuse. It is safe for concurrent
@@ -113,22 +113,9 @@ func NewSender(cfg config.SMTP, opts ...SenderOption) (*Sender, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	roots := o.rootCAs
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("email: SMTP CA file: %w", err)
-		}
-		if roots == nil {
-			if roots, err = x509.SystemCertPool(); err != nil {
-				roots = x509.NewCertPool()
-			}
-		} else {
-			roots = roots.Clone()
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("email: SMTP CA file %s holds no PEM certificate", cfg.CAFile)
-		}
+	roots, err := delivery.RootCAs(o.rootCAs, cfg.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("email: SMTP %w", err)
 	}
 	s := &Sender{
 		idle:        make(chan *pooledConn, poolSize),

@@ -28,7 +28,15 @@ func init() {
 		if x.JID == "" {
 			return nil, nil // XMPP is not configured
 		}
-		ch, err := NewChannel(x, log)
+		var opts []Option
+		if x.CAFile != "" {
+			roots, err := delivery.RootCAs(nil, x.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("channels.xmpp.ca_file: %w", err)
+			}
+			opts = append(opts, WithRootCAs(roots))
+		}
+		ch, err := NewChannel(x, log, opts...)
 		if err != nil {
 			return nil, err
 		}

@@ -14,7 +14,7 @@ import (
 
 // TwilioSpecEnv names the environment variable that can give the path of
 // Twilio's OpenAPI document (twilio_api_v2010.json) Prism serves.
-const TwilioSpecEnv = "NOTIFYD_TWILIO_SPEC"
+const TwilioSpecEnv = "TWILIO_SPEC"
 
 // Prism is a running Prism (@stoplight/prism-cli) mocking Twilio's REST
 // API from Twilio's own OpenAPI document: it checks every request against
@@ -34,7 +34,7 @@ type Prism struct {
 	Spec string
 }
 
-// TwilioSpec returns the path of Twilio's OpenAPI document: $NOTIFYD_TWILIO_SPEC,
+// TwilioSpec returns the path of Twilio's OpenAPI document: $TWILIO_SPEC,
 // else ../shared/twilio/twilio_api_v2010.json beside the repository (it is
 // not part of the project). When the file is absent it fails the test under
 // CI (CI=true) and skips it loudly elsewhere.
