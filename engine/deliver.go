@@ -229,10 +229,12 @@ func (e *Engine) settle(ctx context.Context, n *store.NotificationRecord) {
 	}
 	e.log.Warn("after-delivery policy failed for now; queued for retry", "notification", id, "err", err)
 	err = e.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{finishJob(id)}); err != nil {
+		claimed, err := store.ClaimFinish(ctx, tx, id)
+		if err != nil || !claimed {
 			return err
 		}
-		return store.FinishQueued(ctx, tx, id)
+		_, err = e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{finishJob(id)})
+		return err
 	})
 	if err != nil {
 		e.log.Error("could not queue the after-delivery policy; the sweep will", "notification", id, "err", err)

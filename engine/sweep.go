@@ -28,12 +28,18 @@ func (e *Engine) sweep(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	}
 	e.log.Info("queuing the after-delivery policy of notifications an earlier run left unfinished", "count", len(ids))
 	return e.db.InTx(ctx, func(tx *sql.Tx) error {
-		jobs := make([]river.InsertManyParams, len(ids))
-		for i, id := range ids {
-			jobs[i] = finishJob(id)
-			if err := store.FinishQueued(ctx, tx, id); err != nil {
+		var jobs []river.InsertManyParams
+		for _, id := range ids {
+			claimed, err := store.ClaimFinish(ctx, tx, id)
+			if err != nil {
 				return err
 			}
+			if claimed {
+				jobs = append(jobs, finishJob(id))
+			}
+		}
+		if len(jobs) == 0 {
+			return nil
 		}
 		_, err := e.queue.client.InsertManyFastTx(ctx, tx, jobs)
 		return err

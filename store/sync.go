@@ -236,11 +236,17 @@ FROM notifications WHERE id = $1`, id).Scan(&n.ID, &n.System, &n.Principal, &n.H
 	return &n, nil
 }
 
-// FinishQueued records that a finish job was queued for notification id
-// (in the caller's transaction, with the job).
-func FinishQueued(ctx context.Context, tx *sql.Tx, id string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE notifications SET finish_queued = TRUE WHERE id = $1`, id)
-	return err
+// ClaimFinish marks, in tx, that a finish job is being queued for
+// notification id, and reports whether this caller claimed it: false when
+// one was queued already (two sweeps at once), in which case the caller
+// queues nothing.
+func ClaimFinish(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE notifications SET finish_queued = TRUE WHERE id = $1 AND NOT finish_queued`, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // Unfinished returns notifications settled before cutoff whose
