@@ -1,13 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -95,17 +93,10 @@ func (s *Server) verifyTwilio(o TwilioCallbacks, maxBody int64) gin.HandlerFunc 
 			tooLarge(c, maxBody)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, req.Body, maxBody))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				tooLarge(c, maxBody)
-				return
-			}
-			badRequest(c, "The request body could not be read: "+err.Error())
+		body, ok := readBody(c, maxBody)
+		if !ok {
 			return
 		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
 		// Twilio signs the URL it posts to, query included, followed by
 		// the form parameters (for a form body; other bodies are not
 		// part of the signature).
@@ -115,6 +106,7 @@ func (s *Server) verifyTwilio(o TwilioCallbacks, maxBody int64) gin.HandlerFunc 
 		}
 		var params url.Values
 		if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+			var err error
 			if params, err = url.ParseQuery(string(body)); err != nil {
 				badRequest(c, "The form body is malformed: "+err.Error())
 				return

@@ -56,13 +56,9 @@ func (s *Server) listDeliveries(c *gin.Context) {
 		}
 		f.AfterTime, f.AfterID = at, id
 	}
-	if f.Principal != "" {
-		clean, err := notifyd.CleanHref(f.Principal)
-		if err != nil {
-			badRequest(c, "The principal filter is not a valid href.", notifyd.FieldError{Field: "query.principal", Detail: err.Error()})
-			return
-		}
-		f.Principal = clean
+	var ok bool
+	if f.Principal, ok = principalFilter(c); !ok {
+		return
 	}
 	limit := f.Limit
 	f.Limit++

@@ -129,13 +129,9 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 		}
 		f.After = string(after)
 	}
-	if f.Principal != "" {
-		clean, err := notifyd.CleanHref(f.Principal)
-		if err != nil {
-			badRequest(c, "The principal filter is not a valid href.", notifyd.FieldError{Field: "query.principal", Detail: err.Error()})
-			return
-		}
-		f.Principal = clean
+	var ok bool
+	if f.Principal, ok = principalFilter(c); !ok {
+		return
 	}
 	subs, next, err := s.subs.List(c.Request.Context(), f)
 	if err != nil {
@@ -200,4 +196,19 @@ func decodeBody(c *gin.Context, v any) bool {
 		return false
 	}
 	return true
+}
+
+// principalFilter reads the principal query parameter of a listing, in
+// its normalised form; on a bad href it has answered with a problem.
+func principalFilter(c *gin.Context) (string, bool) {
+	p := c.Query("principal")
+	if p == "" {
+		return "", true
+	}
+	clean, err := notifyd.CleanHref(p)
+	if err != nil {
+		badRequest(c, "The principal filter is not a valid href.", notifyd.FieldError{Field: "query.principal", Detail: err.Error()})
+		return "", false
+	}
+	return clean, true
 }

@@ -88,18 +88,10 @@ func (ct *contract) validator(route *routers.Route, maxBody int64) gin.HandlerFu
 					Detail: "Send the body as " + strings.Join(mediaTypes, " or ") + "."})
 				return
 			}
-			body, err := io.ReadAll(http.MaxBytesReader(c.Writer, req.Body, maxBody))
-			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					tooLarge(c, maxBody)
-					return
-				}
-				badRequest(c, "The request body could not be read: "+err.Error())
+			body, ok := readBody(c, maxBody)
+			if !ok {
 				return
 			}
-			req.Body = io.NopCloser(bytes.NewReader(body))
-			req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 			c.Set(ctxBody, body)
 		}
 		params := make(map[string]string, len(c.Params))
@@ -115,6 +107,25 @@ func (ct *contract) validator(route *routers.Route, maxBody int64) gin.HandlerFu
 		}
 		c.Next()
 	}
+}
+
+// readBody reads the request body, at most maxBody bytes, and puts it back
+// for whoever reads next; on failure it has answered with a problem.
+func readBody(c *gin.Context, maxBody int64) ([]byte, bool) {
+	req := c.Request
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, req.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			tooLarge(c, maxBody)
+			return nil, false
+		}
+		badRequest(c, "The request body could not be read: "+err.Error())
+		return nil, false
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return body, true
 }
 
 func tooLarge(c *gin.Context, maxBody int64) {
