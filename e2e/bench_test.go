@@ -49,9 +49,11 @@ func BenchmarkCalDAVToEmail(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// The floor.
 		share(1, perPrincipal)
+		busy0 := machineBusy(b)
 		start := time.Now()
 		n := floor(b, cy, sink, users, concurrency)
 		floorTook := time.Since(start)
+		floorBusy := machineBusy(b).sub(busy0)
 		if n != principals*perPrincipal {
 			b.Fatalf("floor handled %d notifications, want %d", n, principals*perPrincipal)
 		}
@@ -65,11 +67,13 @@ func BenchmarkCalDAVToEmail(b *testing.B) {
 		before := stats()
 		share(perPrincipal+1, 2*perPrincipal)
 		cpu0 := processCPU(b, nd.cmd.Process.Pid)
+		busy0 = machineBusy(b)
 		start = time.Now()
 		pingAll(b, nd, cy, users)
 		waitSent(b, nd, principals*perPrincipal, 10*time.Minute)
 		ndTook := time.Since(start)
 		ndCPU := processCPU(b, nd.cmd.Process.Pid) - cpu0
+		ndBusy := machineBusy(b).sub(busy0)
 
 		floorRate := float64(n) / floorTook.Seconds()
 		ndRate := float64(principals*perPrincipal) / ndTook.Seconds()
@@ -82,9 +86,9 @@ func BenchmarkCalDAVToEmail(b *testing.B) {
 			reqs[m] -= before[m]
 			b.ReportMetric(reqs[m]/float64(principals*perPrincipal), m+"/notification")
 		}
-		b.Logf("floor %.0f/s (%s), notifyd %.0f/s (%s, %s of CPU), %.0f%% of the floor; CalDAV requests %v",
-			floorRate, floorTook.Round(time.Millisecond), ndRate, ndTook.Round(time.Millisecond), ndCPU.Round(time.Millisecond),
-			ndRate/floorRate*100, reqs)
+		b.Logf("floor %.0f/s (%s, machine %.0f%% busy), notifyd %.0f/s (%s, %s of its own CPU, machine %.0f%% busy), %.0f%% of the floor; CalDAV requests %v",
+			floorRate, floorTook.Round(time.Millisecond), floorBusy.percent(), ndRate, ndTook.Round(time.Millisecond),
+			ndCPU.Round(time.Millisecond), ndBusy.percent(), ndRate/floorRate*100, reqs)
 	}
 }
 
@@ -355,3 +359,31 @@ func processCPU(b *testing.B, pid int) time.Duration {
 	fmt.Sscan(f[12], &stime)
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
+
+// cpuJiffies are the machine's CPU counters from /proc/stat.
+type cpuJiffies struct{ busy, total uint64 }
+
+func machineBusy(b *testing.B) cpuJiffies {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line := strings.SplitN(string(data), "\n", 2)[0] // "cpu  user nice system idle iowait ..."
+	var j cpuJiffies
+	for i, f := range strings.Fields(line)[1:] {
+		var v uint64
+		fmt.Sscan(f, &v)
+		j.total += v
+		if i != 3 && i != 4 { // idle, iowait
+			j.busy += v
+		}
+	}
+	return j
+}
+
+func (j cpuJiffies) sub(o cpuJiffies) cpuJiffies {
+	return cpuJiffies{busy: j.busy - o.busy, total: j.total - o.total}
+}
+
+// percent is how busy the machine's cores were, all together.
+func (j cpuJiffies) percent() float64 { return float64(j.busy) / float64(j.total) * 100 }
