@@ -17,6 +17,8 @@ const (
 	ctxRequestID = "notifyd.request_id"
 	ctxProblem   = "notifyd.problem"
 	ctxBody      = "notifyd.body"
+	// ctxValidated is the body as the contract validator decoded it.
+	ctxValidated = "notifyd.validated"
 	// ctxRejectReason is why a ping was refused (a metrics label).
 	ctxRejectReason = "notifyd.reject_reason"
 )

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -20,18 +21,11 @@ type pingBody struct {
 	ResourceName string   `json:"resourceName"`
 }
 
-// pingAccepted is the 202 body.
-type pingAccepted struct {
-	Queued    int `json:"queued"`
-	NewJobs   int `json:"new_jobs"`
-	Coalesced int `json:"coalesced"`
-}
-
 // postPing authenticates the system, checks every href and durably queues
 // the distinct principals before answering 202.
 func (s *Server) postPing(c *gin.Context) {
-	var body pingBody
-	if !decodeBody(c, &body) {
+	body, ok := validatedPing(c)
+	if !ok && !decodeBody(c, &body) {
 		return
 	}
 
@@ -119,7 +113,42 @@ func (s *Server) postPing(c *gin.Context) {
 	s.metrics.pingsAccepted.Inc()
 	s.metrics.principalsQueued.Add(float64(res.Queued))
 	s.metrics.pingsCoalesced.Add(float64(res.Coalesced))
-	c.JSON(http.StatusAccepted, pingAccepted{Queued: res.Queued, NewJobs: res.NewJobs, Coalesced: res.Coalesced})
+	// The answer of every accepted ping (PingAccepted in openapi.yaml),
+	// written directly: it is the hot path.
+	b := make([]byte, 0, 64)
+	b = append(b, `{"queued":`...)
+	b = strconv.AppendInt(b, int64(res.Queued), 10)
+	b = append(b, `,"new_jobs":`...)
+	b = strconv.AppendInt(b, int64(res.NewJobs), 10)
+	b = append(b, `,"coalesced":`...)
+	b = strconv.AppendInt(b, int64(res.Coalesced), 10)
+	b = append(b, '}')
+	c.Data(http.StatusAccepted, "application/json; charset=utf-8", b)
+}
+
+// validatedPing takes the ping from the value the contract validator
+// decoded (its types are checked: system, token, href and resourceName
+// strings, hrefs an array of strings, no other member), saving a second
+// decoding of the body.
+func validatedPing(c *gin.Context) (pingBody, bool) {
+	m, ok := c.Value(ctxValidated).(map[string]any)
+	if !ok {
+		return pingBody{}, false
+	}
+	var p pingBody
+	p.System, _ = m["system"].(string)
+	p.Token, _ = m["token"].(string)
+	p.Href, _ = m["href"].(string)
+	p.ResourceName, _ = m["resourceName"].(string)
+	if hrefs, ok := m["hrefs"].([]any); ok {
+		p.Hrefs = make([]string, len(hrefs))
+		for i, h := range hrefs {
+			if p.Hrefs[i], ok = h.(string); !ok {
+				return pingBody{}, false
+			}
+		}
+	}
+	return p, true
 }
 
 // underPrefix reports whether href is prefix itself or below it, on a

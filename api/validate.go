@@ -37,6 +37,7 @@ func loadContract() (*contract, error) {
 	return &contract{doc: doc, options: &openapi3filter.Options{
 		MultiError:          true,
 		SkipSettingDefaults: true,
+		KeepValidatedValue:  true,
 		AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
 	}}, nil
 }
