@@ -2,10 +2,7 @@ package email
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-
-	"golang.org/x/time/rate"
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
@@ -36,7 +33,7 @@ func init() {
 type Channel struct {
 	renderer *Renderer
 	sender   *Sender
-	limiter  *rate.Limiter // nil: unlimited
+	limiter  *delivery.Limiter // nil: unlimited
 }
 
 // NewChannel returns the email channel for cfg, with the built-in
@@ -52,9 +49,7 @@ func NewChannel(cfg config.SMTP, templatesDir string, opts ...SenderOption) (*Ch
 		return nil, err
 	}
 	c := &Channel{renderer: r, sender: s}
-	if cfg.RateLimit > 0 {
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(cfg.Burst, 1))
-	}
+	c.limiter = delivery.NewLimiter(cfg.RateLimit, cfg.Burst)
 	return c, nil
 }
 
@@ -76,10 +71,8 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 	if err != nil {
 		return delivery.Result{}, err
 	}
-	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return delivery.Result{}, delivery.Temporary(fmt.Errorf("email to %s: waiting for the rate limit: %w", req.Address, err), 0)
-		}
+	if err := c.limiter.Wait(ctx, "email to "+req.Address); err != nil {
+		return delivery.Result{}, err
 	}
 	err = c.sender.Send(ctx, []*Message{m})[0]
 	if IsTemporary(err) {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	xmpp "github.com/xmppo/go-xmpp"
-	"golang.org/x/time/rate"
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
@@ -98,7 +97,7 @@ type Channel struct {
 	server   string // host:port, or "" for DNS SRV then domain:5222
 	log      *slog.Logger
 	renderer *Renderer
-	limiter  *rate.Limiter // nil: unlimited
+	limiter  *delivery.Limiter // nil: unlimited
 	roots    *tlsRoots
 	dial     dialFunc
 
@@ -242,9 +241,7 @@ func newChannel(cfg config.XMPP, log *slog.Logger) (*Channel, error) {
 	if c.server == "" && cfg.TLS == config.TLSImplicit {
 		c.server = net.JoinHostPort(c.domain, "5223")
 	}
-	if cfg.RateLimit > 0 {
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(cfg.Burst, 1))
-	}
+	c.limiter = delivery.NewLimiter(cfg.RateLimit, cfg.Burst)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
@@ -785,10 +782,8 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 	if !send {
 		return res, err
 	}
-	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return delivery.Result{}, delivery.Temporary(fmt.Errorf("im to %s: waiting for the rate limit: %w", bare, err), 0)
-		}
+	if err := c.limiter.Wait(ctx, "im to "+bare); err != nil {
+		return delivery.Result{}, err
 	}
 	hint := "no-store"
 	if pol == notifyd.PresenceStore {

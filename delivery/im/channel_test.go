@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
@@ -356,7 +354,7 @@ func TestKeepaliveGivesUpOnSilentServer(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	srv := newFakeServer()
-	c := fakeChannel(t, srv, func(c *Channel) { c.limiter = rate.NewLimiter(10, 1) })
+	c := fakeChannel(t, srv, func(c *Channel) { c.limiter = delivery.NewLimiter(10, 1) })
 	start := time.Now()
 	for i := 0; i < 4; i++ {
 		if _, err := c.Send(context.Background(), request(wilmaJID, notifyd.PresenceStore)); err != nil {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
-	"golang.org/x/time/rate"
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
@@ -73,7 +72,7 @@ type Channel struct {
 	timeout               time.Duration
 	transport             http.RoundTripper
 	renderer              *Renderer
-	limiter               *rate.Limiter // nil: unlimited
+	limiter               *delivery.Limiter // nil: unlimited
 	now                   func() time.Time
 }
 
@@ -147,9 +146,7 @@ func NewChannel(cfg config.Twilio, callbackURL string, opts ...Option) (*Channel
 		}
 		c.baseURL = u
 	}
-	if cfg.RateLimit > 0 {
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(cfg.Burst, 1))
-	}
+	c.limiter = delivery.NewLimiter(cfg.RateLimit, cfg.Burst)
 	for _, o := range opts {
 		o(c)
 	}
@@ -205,10 +202,8 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 		return delivery.Result{}, err
 	}
 	text = Shorten(text, c.maxSegments)
-	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return delivery.Result{}, delivery.Temporary(fmt.Errorf("SMS to %s: waiting for the rate limit: %w", req.Address, err), 0)
-		}
+	if err := c.limiter.Wait(ctx, "SMS to "+req.Address); err != nil {
+		return delivery.Result{}, err
 	}
 	params := &openapi.CreateMessageParams{}
 	params.SetTo(req.Address)

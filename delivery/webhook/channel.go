@@ -15,8 +15,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
@@ -45,7 +43,7 @@ const defaultTimeout = 10 * time.Second
 type Channel struct {
 	client    *http.Client
 	transport *http.Transport
-	limiter   *rate.Limiter // nil: unlimited
+	limiter   *delivery.Limiter // nil: unlimited
 	timeout   time.Duration
 	private   bool
 	userAgent string
@@ -100,9 +98,7 @@ func New(cfg config.Webhook, opts ...Option) *Channel {
 		userAgent: defaultUserAgent(),
 		now:       time.Now,
 	}
-	if cfg.RateLimit > 0 {
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), max(cfg.Burst, 1))
-	}
+	c.limiter = delivery.NewLimiter(cfg.RateLimit, cfg.Burst)
 	for _, o := range opts {
 		o(c)
 	}
@@ -135,10 +131,8 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 		return delivery.Result{}, fmt.Errorf("webhook: delivery ID %q cannot be a webhook-id", req.DeliveryID)
 	}
 	shown := display(target)
-	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return delivery.Result{}, delivery.Temporary(fmt.Errorf("webhook to %s: waiting for the rate limit: %w", shown, err), 0)
-		}
+	if err := c.limiter.Wait(ctx, "webhook to "+shown); err != nil {
+		return delivery.Result{}, err
 	}
 	now := c.now()
 	body, err := Render(req, now)
