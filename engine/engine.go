@@ -119,12 +119,24 @@ func New(o Options) (*Engine, error) {
 		return e.finish(ctx, j)
 	}))
 	river.AddWorker(workers, river.WorkFunc(e.sweep))
+	// Every queue is polled (the embedded database has no push
+	// notification), which costs a query each time: queues with little to
+	// do are polled rarely. The finish queue only gets the policies that
+	// failed for now and the sweep; a channel that is not configured only
+	// gets deliveries that will fail saying so.
+	slow := func(workers int, every time.Duration) river.QueueConfig {
+		every = max(every, o.PollInterval)
+		return river.QueueConfig{MaxWorkers: workers, FetchPollInterval: every, FetchCooldown: every}
+	}
 	queues := map[string]river.QueueConfig{
 		QueueSync:   {MaxWorkers: o.SyncWorkers},
-		QueueFinish: {MaxWorkers: o.SyncWorkers},
+		QueueFinish: slow(o.SyncWorkers, time.Second),
 	}
 	for _, ch := range notifyd.Channels {
 		queues[deliverQueue(ch)] = river.QueueConfig{MaxWorkers: o.DeliveryWorkers}
+		if o.Channels[ch] == nil {
+			queues[deliverQueue(ch)] = slow(o.DeliveryWorkers, 30*time.Second)
+		}
 	}
 	q, err := newQueue(o.DB, &river.Config{
 		Logger:            o.Logger,
