@@ -238,14 +238,17 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 }
 
 // create sends one CreateMessage request, bounded by the configured
-// timeout and ctx, and returns the exchange that saw the reply.
+// timeout and ctx, and returns the exchange that saw the reply. The
+// timeout is the context's deadline alone (no http.Client.Timeout beside
+// it: two timers of one length race, and the loser's error reads as a
+// cancellation rather than a timeout).
 func (c *Channel) create(ctx context.Context, params *openapi.CreateMessageParams) (*openapi.ApiV2010Message, *exchange, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	x := &exchange{ctx: ctx, base: c.transport, to: c.baseURL, now: c.now}
 	cl := &client.Client{
 		Credentials: client.NewCredentials(c.accountSID, c.authToken),
-		HTTPClient: &http.Client{Transport: x, Timeout: c.timeout,
+		HTTPClient: &http.Client{Transport: x,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 	cl.SetAccountSid(c.accountSID)
