@@ -45,6 +45,12 @@ type notificationRef struct {
 
 func (s *Server) listDeliveries(c *gin.Context) {
 	f := store.DeliveryFilter{System: c.Query("system"), Principal: c.Query("principal"), Status: c.Query("status"), Limit: 100}
+	s.deliveryPage(c, f, s.deliveries.Deliveries)
+}
+
+// deliveryPage answers a page of list, a delivery listing filtered by f
+// and the query's principal, limit and cursor.
+func (s *Server) deliveryPage(c *gin.Context, f store.DeliveryFilter, list func(context.Context, store.DeliveryFilter) ([]store.DeliveryListItem, error)) {
 	if l := c.Query("limit"); l != "" {
 		f.Limit, _ = strconv.Atoi(l) // the contract checked it is an integer in 1..500
 	}
@@ -62,7 +68,7 @@ func (s *Server) listDeliveries(c *gin.Context) {
 	}
 	limit := f.Limit
 	f.Limit++
-	items, err := s.deliveries.Deliveries(c.Request.Context(), f)
+	items, err := list(c.Request.Context(), f)
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -78,20 +84,25 @@ func (s *Server) listDeliveries(c *gin.Context) {
 		out.NextCursor = deliveryCursor(last.CreatedAt, last.ID)
 	}
 	for _, it := range items {
-		d := deliveryJSON{
-			ID: it.ID, Notification: notificationRef{ID: it.NotificationID, Type: it.NotificationType, Href: it.NotificationHref},
-			System: it.System, Principal: it.Principal, Subscription: it.SubscriptionID, Method: it.MethodID,
-			Channel: it.Channel, Address: it.Address, Status: it.Status, Attempts: it.Attempts, LastError: it.LastError,
-			ProviderID: it.ProviderID,
-			CreatedAt:  it.CreatedAt, UpdatedAt: it.UpdatedAt,
-		}
-		if !it.SentAt.IsZero() {
-			sent := it.SentAt
-			d.SentAt = &sent
-		}
-		out.Items = append(out.Items, d)
+		out.Items = append(out.Items, toDeliveryJSON(it))
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// toDeliveryJSON is a delivery as the API shows it.
+func toDeliveryJSON(it store.DeliveryListItem) deliveryJSON {
+	d := deliveryJSON{
+		ID: it.ID, Notification: notificationRef{ID: it.NotificationID, Type: it.NotificationType, Href: it.NotificationHref},
+		System: it.System, Principal: it.Principal, Subscription: it.SubscriptionID, Method: it.MethodID,
+		Channel: it.Channel, Address: it.Address, Status: it.Status, Attempts: it.Attempts, LastError: it.LastError,
+		ProviderID: it.ProviderID,
+		CreatedAt:  it.CreatedAt, UpdatedAt: it.UpdatedAt,
+	}
+	if !it.SentAt.IsZero() {
+		sent := it.SentAt
+		d.SentAt = &sent
+	}
+	return d
 }
 
 // deliveryCursor encodes the position after a delivery: its creation time

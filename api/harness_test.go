@@ -89,6 +89,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := api.NewMetrics(reg, q.Depth, log)
+	api.RegisterDeadLetters(reg, db.DeadLetterCounts, log)
 	intake := engine.NewIntake(db, q, 0, metrics.ObserveIntakeBatch)
 	systems := []api.System{
 		{Name: sysCal, Tokens: []string{tokenCal, tokenCal2}},
@@ -113,6 +114,8 @@ func newHarness(t *testing.T) *harness {
 		Intake:        intake,
 		Subscriptions: subscriptions.NewService(db, known),
 		Deliveries:    db,
+		DeadLetterLog: db,
+		DeadLetters:   fakeRetrier{db},
 		Unsubscriber:  unsub,
 		// Twilio signs its callbacks for the public URL, not the test
 		// server's (see callbacks_test.go).
@@ -521,21 +524,24 @@ func rejected(reason string) string {
 // a live request (503 of the subscription API: store errors that a retry
 // may cure).
 var requiredCoverage = map[string][]int{
-	"POST /v1/notifications":        {202, 400, 401, 413, 415, 503},
-	"POST /v1/subscriptions":        {201, 400, 401, 413, 415},
-	"GET /v1/subscriptions":         {200, 400, 401},
-	"GET /v1/subscriptions/{id}":    {200, 401, 404},
-	"PUT /v1/subscriptions/{id}":    {200, 400, 401, 404, 412, 413, 415},
-	"PATCH /v1/subscriptions/{id}":  {200, 400, 401, 404, 412, 413, 415},
-	"DELETE /v1/subscriptions/{id}": {204, 401, 404, 412},
-	"GET /v1/deliveries":            {200, 400, 401, 503},
-	"GET /v1/unsubscribe/{token}":   {200, 404},
-	"POST /v1/unsubscribe/{token}":  {200, 404, 503},
-	"POST /v1/callbacks/twilio":     {200, 400, 403, 413, 415, 503},
-	"GET /healthz":                  {200},
-	"GET /readyz":                   {200, 503},
-	"GET /metrics":                  {200},
-	"GET /openapi.yaml":             {200},
+	"POST /v1/notifications":           {202, 400, 401, 413, 415, 503},
+	"POST /v1/subscriptions":           {201, 400, 401, 413, 415},
+	"GET /v1/subscriptions":            {200, 400, 401},
+	"GET /v1/subscriptions/{id}":       {200, 401, 404},
+	"PUT /v1/subscriptions/{id}":       {200, 400, 401, 404, 412, 413, 415},
+	"PATCH /v1/subscriptions/{id}":     {200, 400, 401, 404, 412, 413, 415},
+	"DELETE /v1/subscriptions/{id}":    {204, 401, 404, 412},
+	"GET /v1/deliveries":               {200, 400, 401, 503},
+	"GET /v1/dead-letters":             {200, 400, 401, 503},
+	"POST /v1/dead-letters/{id}/retry": {202, 401, 404, 409, 503},
+	"DELETE /v1/dead-letters/{id}":     {204, 401, 404, 409, 503},
+	"GET /v1/unsubscribe/{token}":      {200, 404},
+	"POST /v1/unsubscribe/{token}":     {200, 404, 503},
+	"POST /v1/callbacks/twilio":        {200, 400, 403, 413, 415, 503},
+	"GET /healthz":                     {200},
+	"GET /readyz":                      {200, 503},
+	"GET /metrics":                     {200},
+	"GET /openapi.yaml":                {200},
 }
 
 // TestMain runs the suite and then, when the whole suite ran and passed,

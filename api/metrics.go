@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/notifyd/notifyd"
 )
 
 // Metrics are the API's Prometheus collectors.
@@ -110,5 +112,37 @@ func (d *depthCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for state, n := range counts {
 		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.GaugeValue, float64(n), state)
+	}
+}
+
+// RegisterDeadLetters registers the gauge notifyd_dead_letters{channel}:
+// the failed deliveries per channel, which counts reads from the database
+// at each scrape (store.DB.DeadLetterCounts).
+func RegisterDeadLetters(reg prometheus.Registerer, counts func(context.Context) (map[string]int64, error), log *slog.Logger) {
+	reg.MustRegister(&deadLetterCollector{counts: counts, log: log, desc: prometheus.NewDesc(
+		"notifyd_dead_letters", "Deliveries that failed for good (GET /v1/dead-letters), by channel.", []string{"channel"}, nil)})
+}
+
+type deadLetterCollector struct {
+	counts func(context.Context) (map[string]int64, error)
+	log    *slog.Logger
+	desc   *prometheus.Desc
+}
+
+func (d *deadLetterCollector) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+
+func (d *deadLetterCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := d.counts(ctx)
+	if err != nil {
+		d.log.Warn("metrics: could not count dead letters; notifyd_dead_letters is missing from this scrape", "err", err)
+		return
+	}
+	for _, c := range notifyd.Channels {
+		counts[string(c)] += 0 // every channel, 0 when none failed
+	}
+	for channel, n := range counts {
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.GaugeValue, float64(n), channel)
 	}
 }

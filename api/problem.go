@@ -23,6 +23,7 @@ const (
 	ProblemNotFound             = "urn:notifyd:problem:not-found"
 	ProblemMethodNotAllowed     = "urn:notifyd:problem:method-not-allowed"
 	ProblemPreconditionFailed   = "urn:notifyd:problem:precondition-failed"
+	ProblemConflict             = "urn:notifyd:problem:conflict"
 	ProblemUnavailable          = "urn:notifyd:problem:unavailable"
 	ProblemInternal             = "urn:notifyd:problem:internal"
 )

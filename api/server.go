@@ -49,8 +49,13 @@ type Options struct {
 	Subscriptions *subscriptions.Service
 	// Deliveries serves the delivery log; Unsubscriber checks the tokens
 	// of unsubscribe links.
-	Deliveries   DeliveryLog
-	Unsubscriber *subscriptions.Unsubscriber
+	Deliveries DeliveryLog
+	// DeadLetterLog lists and discards failed deliveries; DeadLetters
+	// retries them (nil in a process without the engine: retries are
+	// then unavailable).
+	DeadLetterLog DeadLetterLog
+	DeadLetters   DeadLetters
+	Unsubscriber  *subscriptions.Unsubscriber
 	// TwilioCallbacks checks and records Twilio's SMS status callbacks
 	// (POST /v1/callbacks/twilio).
 	TwilioCallbacks TwilioCallbacks
@@ -63,17 +68,19 @@ type Options struct {
 
 // Server is the HTTP API.
 type Server struct {
-	engine     *gin.Engine
-	log        *slog.Logger
-	metrics    *Metrics
-	ids        *requestIDs
-	systems    map[string]apiSystem
-	apiKeys    secretSet
-	intake     Intake
-	subs       *subscriptions.Service
-	deliveries DeliveryLog
-	unsub      *subscriptions.Unsubscriber
-	ready      []ReadyCheck
+	engine      *gin.Engine
+	log         *slog.Logger
+	metrics     *Metrics
+	ids         *requestIDs
+	systems     map[string]apiSystem
+	apiKeys     secretSet
+	intake      Intake
+	subs        *subscriptions.Service
+	deliveries  DeliveryLog
+	deadLog     DeadLetterLog
+	deadLetters DeadLetters
+	unsub       *subscriptions.Unsubscriber
+	ready       []ReadyCheck
 }
 
 type apiSystem struct {
@@ -91,7 +98,8 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		engine: gin.New(), log: o.Logger, metrics: o.Metrics, ids: newRequestIDs(),
 		systems: make(map[string]apiSystem, len(o.Systems)), apiKeys: newSecretSet(o.APIKeys),
-		intake: o.Intake, subs: o.Subscriptions, deliveries: o.Deliveries, unsub: o.Unsubscriber, ready: o.Ready,
+		intake: o.Intake, subs: o.Subscriptions, deliveries: o.Deliveries,
+		deadLog: o.DeadLetterLog, deadLetters: o.DeadLetters, unsub: o.Unsubscriber, ready: o.Ready,
 	}
 	for _, sys := range o.Systems {
 		s.systems[sys.Name] = apiSystem{tokens: newSecretSet(sys.Tokens), principalPrefix: sys.PrincipalPrefix}
@@ -134,6 +142,9 @@ func New(o Options) (*Server, error) {
 		{http.MethodPatch, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.patchSubscription}},
 		{http.MethodDelete, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.deleteSubscription}},
 		{http.MethodGet, "/v1/deliveries", []gin.HandlerFunc{auth, s.listDeliveries}},
+		{http.MethodGet, "/v1/dead-letters", []gin.HandlerFunc{auth, s.listDeadLetters}},
+		{http.MethodPost, "/v1/dead-letters/:id/retry", []gin.HandlerFunc{auth, s.retryDeadLetter}},
+		{http.MethodDelete, "/v1/dead-letters/:id", []gin.HandlerFunc{auth, s.discardDeadLetter}},
 		{http.MethodGet, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribePage}},
 		{http.MethodPost, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribe}},
 		{http.MethodPost, "/v1/callbacks/twilio", []gin.HandlerFunc{s.verifyTwilio(o.TwilioCallbacks, o.MaxBodyBytes), s.twilioCallback(o.TwilioCallbacks)}},

@@ -191,6 +191,7 @@ type rig struct {
 	email  *fakeChannel
 	subs   *subscriptions.Service
 	intake *engine.Intake
+	eng    *engine.Engine
 }
 
 func newRig(t *testing.T, policy string) *rig { return newRigWith(t, policy, 0) }
@@ -221,6 +222,7 @@ func newRigWith(t *testing.T, policy string, sweep time.Duration) *rig {
 	if _, err := e.Queue().Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	r.eng = e
 	r.intake = engine.NewIntake(db, e.Queue(), 0, nil)
 	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/notifyd/notifyd"
 )
 
 // Delivery statuses.
@@ -13,13 +15,16 @@ const (
 	DeliverySent     = "sent"
 	DeliveryFailed   = "failed"
 	DeliverySkipped  = "skipped"
+	// DeliveryDiscarded is a failed delivery an operator dropped from the
+	// dead letters: it will not be tried again.
+	DeliveryDiscarded = "discarded"
 )
 
 // DeliveryFinal reports whether a delivery in status will not be tried
 // again.
 func DeliveryFinal(status string) bool {
 	switch status {
-	case DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryDelivered, DeliveryUndelivered:
+	case DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryDelivered, DeliveryUndelivered, DeliveryDiscarded:
 		return true
 	}
 	return false
@@ -133,6 +138,8 @@ WHERE channel = $1 AND provider_id = $2 AND status NOT IN ('delivered', 'undeliv
 // DeliveryFilter selects deliveries in a listing, oldest first.
 type DeliveryFilter struct {
 	System, Principal, Status string
+	// Channel, if set, keeps the deliveries of that channel only.
+	Channel string
 	// AfterTime and AfterID are the cursor: the creation time and ID of the
 	// last delivery of the previous page.
 	AfterTime time.Time
@@ -154,6 +161,7 @@ func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListI
 	w.eq("d.system", f.System)
 	w.eq("d.principal", f.Principal)
 	w.eq("d.status", f.Status)
+	w.eq("d.channel", f.Channel)
 	if f.AfterID != "" {
 		at, id := w.param(micros(f.AfterTime)), w.param(f.AfterID)
 		w.conds = append(w.conds, "(d.created_at > "+at+" OR (d.created_at = "+at+" AND d.id > "+id+"))")
@@ -181,6 +189,70 @@ FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() 
 			d.SentAt = fromMicros(sent)
 		}
 		out = append(out, it)
+	}
+	return out, Classify(rows.Err())
+}
+
+// DeadLetters lists the deliveries that failed for good (status failed),
+// matching the rest of f, oldest first. f.Status is ignored.
+func (db *DB) DeadLetters(ctx context.Context, f DeliveryFilter) ([]DeliveryListItem, error) {
+	f.Status = DeliveryFailed
+	return db.Deliveries(ctx, f)
+}
+
+// RequeueDelivery puts a failed delivery back in the queue in tx: its
+// status becomes queued again, its attempts and last error are kept. The
+// caller inserts the deliver job in the same transaction. It returns
+// notifyd.ErrNotFound if there is no such delivery and notifyd.ErrConflict
+// if it is not failed. (Its notification may have been settled meanwhile;
+// it stays so, and settling again when this delivery ends is a no-op.)
+func RequeueDelivery(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
+	return moveFailed(ctx, tx, id, DeliveryQueued, now)
+}
+
+// DiscardDelivery drops a failed delivery from the dead letters: its
+// status becomes discarded, final. It returns notifyd.ErrNotFound if there
+// is no such delivery and notifyd.ErrConflict if it is not failed.
+func (db *DB) DiscardDelivery(ctx context.Context, id string, now time.Time) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		return moveFailed(ctx, tx, id, DeliveryDiscarded, now)
+	})
+}
+
+// moveFailed changes the status of a failed delivery.
+func moveFailed(ctx context.Context, tx *sql.Tx, id, status string, now time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4`,
+		id, status, micros(now), DeliveryFailed)
+	if err != nil {
+		return Classify(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Classify(err)
+	} else if n == 1 {
+		return nil
+	}
+	var found int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM deliveries WHERE id = $1`, id).Scan(&found); err != nil {
+		return notFound(err)
+	}
+	return notifyd.ErrConflict
+}
+
+// DeadLetterCounts counts the failed deliveries by channel.
+func (db *DB) DeadLetterCounts(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.Read.QueryContext(ctx, `SELECT channel, count(*) FROM deliveries WHERE status = $1 GROUP BY channel`, DeliveryFailed)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var ch string
+		var n int64
+		if err := rows.Scan(&ch, &n); err != nil {
+			return nil, Classify(err)
+		}
+		out[ch] = n
 	}
 	return out, Classify(rows.Err())
 }

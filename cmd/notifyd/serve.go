@@ -51,6 +51,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	q = eng.Queue()
 	metrics := api.NewMetrics(reg, q.Depth, log)
+	api.RegisterDeadLetters(reg, db.DeadLetterCounts, log)
 	intake := engine.NewIntake(db, q, 0, metrics.ObserveIntakeBatch)
 
 	opts := api.Options{
@@ -59,6 +60,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Intake:        intake,
 		Subscriptions: subs,
 		Deliveries:    db,
+		DeadLetterLog: db,
+		DeadLetters:   eng,
 		Unsubscriber:  unsub,
 		Ready: []api.ReadyCheck{
 			{Name: "database", Check: db.Ready},

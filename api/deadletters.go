@@ -1,0 +1,75 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/store"
+)
+
+// DeadLetters puts failed deliveries back in the queue; engine.Engine
+// implements it.
+type DeadLetters interface {
+	// RetryDelivery requeues a failed delivery and queues its job in one
+	// transaction; notifyd.ErrNotFound if there is none,
+	// notifyd.ErrConflict if it is not failed.
+	RetryDelivery(ctx context.Context, id string) (*store.DeliveryRecord, error)
+}
+
+// DeadLetterLog lists and discards failed deliveries; store.DB implements
+// it.
+type DeadLetterLog interface {
+	DeadLetters(ctx context.Context, f store.DeliveryFilter) ([]store.DeliveryListItem, error)
+	DiscardDelivery(ctx context.Context, id string, now time.Time) error
+	Notification(ctx context.Context, id string) (*store.NotificationRecord, error)
+}
+
+func (s *Server) listDeadLetters(c *gin.Context) {
+	f := store.DeliveryFilter{System: c.Query("system"), Channel: c.Query("channel"), Limit: 100}
+	s.deliveryPage(c, f, s.deadLog.DeadLetters)
+}
+
+func (s *Server) retryDeadLetter(c *gin.Context) {
+	ctx := c.Request.Context()
+	if s.deadLetters == nil {
+		writeError(c, s.log, notifyd.ErrUnavailable) // this process does not run the engine
+		return
+	}
+	d, err := s.deadLetters.RetryDelivery(ctx, c.Param("id"))
+	if err != nil {
+		s.deadLetterError(c, err)
+		return
+	}
+	it := store.DeliveryListItem{DeliveryRecord: *d}
+	n, err := s.deadLog.Notification(ctx, d.NotificationID)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	it.NotificationType, it.NotificationHref = n.Type, n.Href
+	c.JSON(http.StatusAccepted, toDeliveryJSON(it))
+}
+
+func (s *Server) discardDeadLetter(c *gin.Context) {
+	if err := s.deadLog.DiscardDelivery(c.Request.Context(), c.Param("id"), time.Now()); err != nil {
+		s.deadLetterError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// deadLetterError maps the errors of retry and discard: ErrConflict means
+// the delivery is not a dead letter (not failed).
+func (s *Server) deadLetterError(c *gin.Context, err error) {
+	if errors.Is(err, notifyd.ErrConflict) {
+		writeProblem(c, Problem{Type: ProblemConflict, Title: "Conflict", Status: http.StatusConflict,
+			Detail: "The delivery is not a dead letter (its status is not failed); GET /v1/deliveries shows its status."})
+		return
+	}
+	writeError(c, s.log, err)
+}

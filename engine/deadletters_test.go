@@ -1,0 +1,110 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/store"
+)
+
+// A delivery that failed permanently, retried once its channel is fixed,
+// is sent exactly once, and the notification's policy is not applied again.
+func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, engine.PolicyDelete)
+	r.subscribe(t, principal, "wilma@example.org")
+	broken := true
+	r.email.fail = func(req *delivery.Request, attempt int) error {
+		if broken { // read under r.email.mu
+			return errors.New("535 5.7.8 authentication failed")
+		}
+		return nil
+	}
+	r.dav.add("n1.xml", inviteXML("n1"))
+	r.ping(t, principal)
+	log := r.settle(t)
+	if len(log) != 1 || log[0].Status != store.DeliveryFailed || log[0].Attempts != 1 || !strings.Contains(log[0].LastError, "535") {
+		t.Fatalf("log %+v, want one failed delivery", log)
+	}
+	id := log[0].ID
+	dead, err := r.db.DeadLetters(ctx, store.DeliveryFilter{Channel: string(notifyd.ChannelEmail), Limit: 10})
+	if err != nil || len(dead) != 1 || dead[0].ID != id {
+		t.Fatalf("dead letters %+v, %v", dead, err)
+	}
+	if len(r.email.sentTo()) != 0 || len(r.dav.deleted) != 1 {
+		t.Fatalf("sent %v deleted %v, want nothing sent and the settled notification deleted", r.email.sentTo(), r.dav.deleted)
+	}
+
+	// The channel is fixed; the operator retries.
+	r.email.mu.Lock()
+	broken = false
+	r.email.mu.Unlock()
+	d, err := r.eng.RetryDelivery(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != id || d.Attempts != 1 || !strings.Contains(d.LastError, "535") {
+		t.Errorf("retried delivery %+v, want attempts and last_error kept", d)
+	}
+	log = r.settle(t)
+	if len(log) != 1 || log[0].Status != store.DeliverySent || log[0].Attempts != 2 {
+		t.Fatalf("log %+v, want the delivery sent at its second attempt", log)
+	}
+	if got := r.email.sentTo(); len(got) != 1 || got[0] != "wilma@example.org" {
+		t.Fatalf("sent %v, want exactly one message", got)
+	}
+	if len(r.dav.deleted) != 1 {
+		t.Errorf("deleted %v, want the notification's policy applied once only", r.dav.deleted)
+	}
+	if dead, _ := r.db.DeadLetters(ctx, store.DeliveryFilter{Limit: 10}); len(dead) != 0 {
+		t.Errorf("still dead letters: %+v", dead)
+	}
+
+	// Retrying what is not failed, or does not exist, changes nothing.
+	if _, err := r.eng.RetryDelivery(ctx, id); !errors.Is(err, notifyd.ErrConflict) {
+		t.Errorf("retry of a sent delivery: %v, want ErrConflict", err)
+	}
+	if _, err := r.eng.RetryDelivery(ctx, "0123456789abcdef0123456789abcdef"); !errors.Is(err, notifyd.ErrNotFound) {
+		t.Errorf("retry of an unknown delivery: %v, want ErrNotFound", err)
+	}
+	var jobs int
+	r.db.SQL.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'deliver'`).Scan(&jobs)
+	if jobs != 2 {
+		t.Errorf("%d deliver jobs, want 2 (the first and the retry's)", jobs)
+	}
+	if got := r.email.sentTo(); len(got) != 1 {
+		t.Fatalf("sent %v, want still one message", got)
+	}
+}
+
+// A discarded dead letter is final: not listed, not retried.
+func TestDiscardedDeadLetterIsFinal(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, engine.PolicyKeep)
+	r.subscribe(t, principal, "wilma@example.org")
+	r.email.fail = func(*delivery.Request, int) error { return errors.New("550 5.1.1 no such mailbox") }
+	r.dav.add("n1.xml", inviteXML("n1"))
+	r.ping(t, principal)
+	id := r.settle(t)[0].ID
+	if err := r.db.DiscardDelivery(ctx, id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.db.DiscardDelivery(ctx, id, time.Now()); !errors.Is(err, notifyd.ErrConflict) {
+		t.Errorf("second discard: %v, want ErrConflict", err)
+	}
+	if _, err := r.eng.RetryDelivery(ctx, id); !errors.Is(err, notifyd.ErrConflict) {
+		t.Errorf("retry of a discarded delivery: %v, want ErrConflict", err)
+	}
+	if !store.DeliveryFinal(store.DeliveryDiscarded) {
+		t.Error("discarded is not final")
+	}
+	if d, err := r.db.Delivery(ctx, id); err != nil || d.Status != store.DeliveryDiscarded {
+		t.Errorf("delivery %+v, %v", d, err)
+	}
+}
