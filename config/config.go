@@ -307,6 +307,9 @@ type Jobs struct {
 	// MaxAttempts is how many times a sync or delivery is tried before it
 	// is given up (default 25).
 	MaxAttempts int `koanf:"max_attempts"`
+	// MaxAge is how old a delivery may get while it is retried; older, it
+	// is given up (a dead letter) rather than sent late (default 24h).
+	MaxAge time.Duration `koanf:"max_age"`
 }
 
 // Default returns a Config with all defaults: listen on 127.0.0.1:8080,
@@ -331,7 +334,7 @@ func Default() *Config {
 			Webhook: Webhook{Timeout: 10 * time.Second},
 		},
 		Jobs: Jobs{Run: true, SyncWorkers: 8, DeliveryWorkers: 16, PollInterval: 200 * time.Millisecond,
-			RetryBase: time.Second, RetryMax: 5 * time.Minute, MaxAttempts: 25},
+			RetryBase: time.Second, RetryMax: 5 * time.Minute, MaxAttempts: 25, MaxAge: 24 * time.Hour},
 	}
 }
 

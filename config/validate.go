@@ -62,6 +62,7 @@ func (c *Config) validate(p *problems) {
 	if c.Jobs.MaxAttempts < 1 || c.Jobs.MaxAttempts > 1000 {
 		p.add("jobs.max_attempts", "must be between 1 and 1000")
 	}
+	checkPositive(p, "jobs.max_age", c.Jobs.MaxAge)
 
 	// database
 	if strings.TrimSpace(c.Database.DataDir) == "" {

@@ -37,6 +37,12 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 	if err != nil {
 		return err
 	}
+	if age := time.Since(d.QueuedAt); age > e.o.MaxAge {
+		reason := fmt.Sprintf("gave up: the delivery is %s old, more than jobs.max_age (%s); last error: %s",
+			age.Round(time.Second), e.o.MaxAge, d.LastError)
+		log.Error("delivery failed: too old to be sent", "age", age.Round(time.Second))
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
+	}
 	req, skip, err := e.request(ctx, d, nr)
 	if err != nil {
 		return err
@@ -75,8 +81,11 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 		}
 		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()})
 	}
-	if job.Attempt >= job.MaxAttempts {
+	if job.Attempt >= job.MaxAttempts || time.Since(d.QueuedAt)+after > e.o.MaxAge {
 		reason := fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, sendErr)
+		if job.Attempt < job.MaxAttempts {
+			reason = fmt.Sprintf("gave up: jobs.max_age (%s) would pass before the next attempt: %v", e.o.MaxAge, sendErr)
+		}
 		log.Error("delivery failed: out of attempts", "err", sendErr)
 		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
 	}

@@ -61,6 +61,9 @@ type Options struct {
 	// attempts (defaults 1s and 5m); MaxAttempts caps them (default 25).
 	RetryBase, RetryMax time.Duration
 	MaxAttempts         int
+	// MaxAge is how old a delivery may get while it is retried; older, it
+	// is given up (default 24h).
+	MaxAge time.Duration
 	// SweepInterval is how often the leader looks for notifications whose
 	// after-delivery policy an interrupted run never applied (default 1m).
 	SweepInterval time.Duration
@@ -102,6 +105,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = time.Minute
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 24 * time.Hour
 	}
 	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096)}
 	for _, s := range o.Systems {

@@ -197,6 +197,10 @@ type rig struct {
 func newRig(t *testing.T, policy string) *rig { return newRigWith(t, policy, 0) }
 
 func newRigWith(t *testing.T, policy string, sweep time.Duration) *rig {
+	return newRigOpts(t, policy, func(o *engine.Options) { o.SweepInterval = sweep })
+}
+
+func newRigOpts(t *testing.T, policy string, adjust func(*engine.Options)) *rig {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := store.OpenSQLite(filepath.Join(t.TempDir(), "notifyd.db"))
@@ -206,13 +210,14 @@ func newRigWith(t *testing.T, policy string, sweep time.Duration) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rig{db: db, dav: newFakeDAV(), email: &fakeChannel{}}
 	r.subs = subscriptions.NewService(db, func(s string) bool { return s == "cal" })
-	e, err := engine.New(engine.Options{
+	opts := engine.Options{
 		DB: db, Logger: log, Subscriptions: r.subs,
 		Systems:      []engine.System{{Name: "cal", CalDAV: r.dav, AfterDelivery: policy}},
 		Channels:     map[notifyd.Channel]delivery.Channel{notifyd.ChannelEmail: r.email},
 		PollInterval: 10 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, MaxAttempts: 5,
-		SweepInterval: sweep,
-	})
+	}
+	adjust(&opts)
+	e, err := engine.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,5 +565,37 @@ func TestMovedCollectionIsRediscovered(t *testing.T) {
 	st, _ := r.db.Principal(context.Background(), "cal", principal)
 	if st.CollectionURL != "/dav/notifications/user/wilma-moved/" {
 		t.Fatalf("stored collection %q, want the new one", st.CollectionURL)
+	}
+}
+
+// A delivery that keeps failing for now is given up once it is older than
+// MaxAge, even with attempts left: a dead letter, not a late message.
+func TestDeliveryOlderThanMaxAgeIsGivenUp(t *testing.T) {
+	r := newRigOpts(t, engine.PolicyKeep, func(o *engine.Options) {
+		o.MaxAge, o.MaxAttempts = 150*time.Millisecond, 1000
+	})
+	r.email.fail = func(*delivery.Request, int) error {
+		return delivery.Temporary(errors.New("451 4.3.0 mailbox busy"), 0)
+	}
+	r.subscribe(t, principal, "wilma@example.org")
+	r.dav.add("n1.xml", inviteXML("n1"))
+	r.ping(t, principal)
+	log := r.settle(t)
+	if len(log) != 1 || log[0].Status != store.DeliveryFailed || !strings.Contains(log[0].LastError, "max_age") {
+		t.Fatalf("deliveries %+v, want one failed for its age", log)
+	}
+	if len(r.email.sentTo()) != 0 {
+		t.Fatal("sent after all")
+	}
+	// Retried by an operator once the cause is fixed, the dead letter
+	// counts its age from the retry, and goes.
+	r.email.fail = nil
+	time.Sleep(200 * time.Millisecond)
+	if _, err := r.eng.RetryDelivery(context.Background(), log[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	r.settle(t)
+	if got := r.email.sentTo(); len(got) != 1 {
+		t.Fatalf("after the retry, sent %v, want the message once", got)
 	}
 }

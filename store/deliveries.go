@@ -31,16 +31,16 @@ func DeliveryFinal(status string) bool {
 }
 
 const deliveryColumns = `id, notification_id, system, principal, subscription_id, method_id, channel, address,
-status, attempts, last_error, provider_id, created_at, updated_at, sent_at`
+status, attempts, last_error, provider_id, created_at, updated_at, sent_at, queued_at`
 
 func scanDelivery(r scanner) (*DeliveryRecord, error) {
 	var d DeliveryRecord
-	var created, updated, sent int64
+	var created, updated, sent, queued int64
 	if err := r.Scan(&d.ID, &d.NotificationID, &d.System, &d.Principal, &d.SubscriptionID, &d.MethodID, &d.Channel,
-		&d.Address, &d.Status, &d.Attempts, &d.LastError, &d.ProviderID, &created, &updated, &sent); err != nil {
+		&d.Address, &d.Status, &d.Attempts, &d.LastError, &d.ProviderID, &created, &updated, &sent, &queued); err != nil {
 		return nil, err
 	}
-	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
+	d.CreatedAt, d.UpdatedAt, d.QueuedAt = fromMicros(created), fromMicros(updated), fromMicros(max(queued, created))
 	if sent != 0 {
 		d.SentAt = fromMicros(sent)
 	}
@@ -210,6 +210,9 @@ func RequeueDelivery(ctx context.Context, tx *sql.Tx, id string, now time.Time) 
 	return moveFailed(ctx, tx, id, DeliveryQueued, now)
 }
 
+// moveFailed changes the status of a failed delivery; queued again, it
+// counts its age (jobs.max_age) from now.
+
 // DiscardDelivery drops a failed delivery from the dead letters: its
 // status becomes discarded, final. It returns notifyd.ErrNotFound if there
 // is no such delivery and notifyd.ErrConflict if it is not failed.
@@ -219,9 +222,9 @@ func (db *DB) DiscardDelivery(ctx context.Context, id string, now time.Time) err
 	})
 }
 
-// moveFailed changes the status of a failed delivery.
 func moveFailed(ctx context.Context, tx *sql.Tx, id, status string, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4`,
+	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $2, updated_at = $3,
+queued_at = CASE WHEN $2 = 'queued' THEN $3 ELSE queued_at END WHERE id = $1 AND status = $4`,
 		id, status, micros(now), DeliveryFailed)
 	if err != nil {
 		return Classify(err)

@@ -39,6 +39,8 @@ type DeliveryRecord struct {
 	// ProviderID is the provider's identifier of the message, once sent.
 	ProviderID                   string
 	CreatedAt, UpdatedAt, SentAt time.Time
+	// QueuedAt is when it was created or last queued again by an operator.
+	QueuedAt time.Time
 }
 
 // SyncRecord is the outcome of one sync of a principal's collection,
@@ -129,8 +131,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
 	}
 	for _, d := range r.Deliveries {
 		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
-channel, address, status, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9) ON CONFLICT (id) DO NOTHING`,
+channel, address, status, created_at, updated_at, queued_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $9) ON CONFLICT (id) DO NOTHING`,
 			d.ID, d.NotificationID, r.System, r.Principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, now)
 		if err != nil {
 			return out, err
@@ -167,8 +169,8 @@ WHERE system = $1 AND principal = $2 AND dirty_gen = $3`, system, principal, gen
 // may have gone to that method anyway).
 func AddDelivery(ctx context.Context, tx *sql.Tx, system, principal string, d DeliveryRecord, now time.Time) (bool, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
-channel, address, status, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9) ON CONFLICT (id) DO NOTHING`,
+channel, address, status, created_at, updated_at, queued_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $9) ON CONFLICT (id) DO NOTHING`,
 		d.ID, d.NotificationID, system, principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, micros(now))
 	if err != nil {
 		return false, err

@@ -60,7 +60,7 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 	return engine.New(engine.Options{
 		DB: db, Logger: log, Systems: systems, Subscriptions: subs, Channels: channels,
 		SyncWorkers: cfg.Jobs.SyncWorkers, DeliveryWorkers: cfg.Jobs.DeliveryWorkers, PollInterval: cfg.Jobs.PollInterval,
-		RetryBase: cfg.Jobs.RetryBase, RetryMax: cfg.Jobs.RetryMax, MaxAttempts: cfg.Jobs.MaxAttempts,
+		RetryBase: cfg.Jobs.RetryBase, RetryMax: cfg.Jobs.RetryMax, MaxAttempts: cfg.Jobs.MaxAttempts, MaxAge: cfg.Jobs.MaxAge,
 		Registerer: reg,
 		UnsubscribeURL: func(subID, methodID string) string {
 			return base + "/v1/unsubscribe/" + unsub.Token(subID, methodID)

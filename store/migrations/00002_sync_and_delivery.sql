@@ -59,7 +59,10 @@ CREATE TABLE deliveries (
     last_error      TEXT    NOT NULL DEFAULT '',
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL,
-    sent_at         BIGINT  NOT NULL DEFAULT 0
+    sent_at         BIGINT  NOT NULL DEFAULT 0,
+    -- queued_at: when the delivery was created or last queued again by an
+    -- operator (a dead letter retried); jobs.max_age counts from it.
+    queued_at       BIGINT  NOT NULL DEFAULT 0
 );
 CREATE INDEX deliveries_by_notification ON deliveries (notification_id);
 CREATE INDEX deliveries_by_time ON deliveries (created_at, id);
