@@ -53,10 +53,6 @@ type Channel struct {
 // Option adjusts a Channel made by New.
 type Option func(*Channel)
 
-// WithUserAgent sets the User-Agent header (default "notifyd/VERSION
-// (webhook; …)").
-func WithUserAgent(ua string) Option { return func(c *Channel) { c.userAgent = ua } }
-
 // WithRootCAs makes the channel trust the receivers' certificates signed
 // by roots instead of the system's (receivers with an internal CA, tests).
 func WithRootCAs(roots *x509.CertPool) Option {
