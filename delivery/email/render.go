@@ -319,65 +319,19 @@ func checkUnsubscribeURL(s string) error {
 // view is the data templates are executed with (see the package
 // documentation).
 type view struct {
-	Type           string
-	System         string
-	Principal      string
-	Account        string
+	message.View
 	Recipient      string
-	From           string
-	FromEmail      string
-	Calendar       string
-	Access         string
-	Status         string
-	Summary        string
-	Event          *message.Event
-	Changes        []message.Change
-	ChangedBy      string
-	Fields         []message.Field
 	UnsubscribeURL string
 	Subject        string
-	Lang           string
-	Locale         string
-	TimeZone       string
-	Notification   *notifyd.Notification
-
-	tf message.TimeFormat
 }
 
-// Date writes t's date in the recipient's zone and language.
-func (v *view) Date(t time.Time) string { return v.tf.Date(t) }
-
-// Time writes t's time of day and zone in the recipient's zone.
-func (v *view) Time(t time.Time) string { return v.tf.Time(t) }
-
-// DateTime writes t's date, time and zone in the recipient's zone.
-func (v *view) DateTime(t time.Time) string { return v.tf.DateTime(t) }
-
 func newView(in RenderInput, lang, tag string) *view {
-	n := in.Notification
 	tf := message.NewTimeFormat(message.Long, lang, tag, in.TimeZone)
-	v := &view{
-		Type:           string(n.Type),
-		System:         clean.Line(in.System),
-		Principal:      clean.Line(in.Principal),
-		Account:        clean.LastSegment(in.Principal),
+	return &view{
+		View:           clean.View(in.Notification, in.System, in.Principal, in.CalendarName, tf, lang, tag),
 		Recipient:      clean.Line(in.Recipient),
-		Calendar:       clean.Calendar(in.CalendarName, n.Calendar),
-		Access:         clean.Line(strings.ToLower(n.Access)),
-		Status:         clean.Line(n.Status),
-		Summary:        clean.Line(n.Summary),
-		Event:          clean.Event(n.Event, tf),
-		Fields:         clean.Fields(n.Fields),
 		UnsubscribeURL: in.UnsubscribeURL,
-		Lang:           lang,
-		Locale:         tag,
-		TimeZone:       tf.Location().String(),
-		Notification:   n,
-		tf:             tf,
 	}
-	v.From, v.FromEmail = clean.Person(n.From)
-	v.Changes, v.ChangedBy = clean.Changes(n, v.From, v.Event)
-	return v
 }
 
 // clean cleans the text templates see.

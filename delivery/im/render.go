@@ -213,60 +213,24 @@ func (r *Renderer) pick(locale string) (*langTemplates, string) {
 // view is the data templates are executed with (see the package
 // documentation).
 type view struct {
-	Type         string
-	System       string
-	Account      string
-	Recipient    string
-	From         string
-	FromEmail    string
-	Calendar     string
-	Access       string
-	Status       string
-	Summary      string
-	Event        *message.Event
-	Changes      []message.Change
-	ChangedBy    string
-	Fields       []message.Field
-	Cancelled    bool
-	EventUID     string
-	Stamp        time.Time
-	Lang         string
-	Locale       string
-	TimeZone     string
-	Notification *notifyd.Notification
-
-	tf message.TimeFormat
+	message.View
+	Recipient string
+	// Cancelled is true when the event is called off (a registration
+	// cancelled, or every change a deletion).
+	Cancelled bool
+	// EventUID names the event in the calendar part.
+	EventUID string
+	// Stamp is when the notification was made (now if unknown).
+	Stamp time.Time
 }
-
-// Date writes t's date in the recipient's zone and language.
-func (v *view) Date(t time.Time) string { return v.tf.Date(t) }
-
-// Time writes t's time of day and zone in the recipient's zone.
-func (v *view) Time(t time.Time) string { return v.tf.Time(t) }
-
-// DateTime writes t's date, time and zone in the recipient's zone.
-func (v *view) DateTime(t time.Time) string { return v.tf.DateTime(t) }
 
 func newView(in RenderInput, lang, tag string) *view {
 	n := in.Notification
 	tf := message.NewTimeFormat(message.Long, lang, tag, in.TimeZone)
 	v := &view{
-		Type:         string(n.Type),
-		System:       clean.Line(in.System),
-		Account:      clean.LastSegment(in.Principal),
-		Recipient:    clean.Line(in.Recipient),
-		Calendar:     clean.Calendar(in.CalendarName, n.Calendar),
-		Access:       clean.Line(strings.ToLower(n.Access)),
-		Status:       clean.Line(n.Status),
-		Summary:      clean.Line(n.Summary),
-		Event:        clean.Event(n.Event, tf),
-		Fields:       clean.Fields(n.Fields),
-		Lang:         lang,
-		Locale:       tag,
-		TimeZone:     tf.Location().String(),
-		Notification: n,
-		Stamp:        n.DTStamp,
-		tf:           tf,
+		View:      clean.View(n, in.System, in.Principal, in.CalendarName, tf, lang, tag),
+		Recipient: clean.Line(in.Recipient),
+		Stamp:     n.DTStamp,
 	}
 	if v.Stamp.IsZero() {
 		v.Stamp = in.Now
@@ -274,7 +238,6 @@ func newView(in RenderInput, lang, tag string) *view {
 			v.Stamp = time.Now()
 		}
 	}
-	v.From, v.FromEmail = clean.Person(n.From)
 	if e := n.Event; e != nil {
 		v.EventUID = clean.Line(e.UID)
 		if v.EventUID == "" {
@@ -287,7 +250,6 @@ func newView(in RenderInput, lang, tag string) *view {
 			v.EventUID = "notifyd-" + clean.Line(in.DeliveryID)
 		}
 	}
-	v.Changes, v.ChangedBy = clean.Changes(n, v.From, v.Event)
 	allDeleted := len(v.Changes) > 0
 	for _, c := range v.Changes {
 		allDeleted = allDeleted && c.Kind == "deleted"

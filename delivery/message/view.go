@@ -121,3 +121,65 @@ func (c Cleaner) Fields(fields map[string]string) []Field {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// View is what every channel's templates see of a notification: its type,
+// the names that make it readable, and the recipient's language and time
+// zone. Channels embed it in their own view and add what only they show.
+type View struct {
+	Type      string
+	System    string
+	Principal string
+	// Account is the last segment of the principal's href.
+	Account string
+	// From and FromEmail name who triggered the notification.
+	From, FromEmail string
+	Calendar        string
+	Access          string
+	Status          string
+	Summary         string
+	Event           *Event
+	Changes         []Change
+	ChangedBy       string
+	Fields          []Field
+	Lang            string
+	Locale          string
+	TimeZone        string
+	Notification    *notifyd.Notification
+
+	tf TimeFormat
+}
+
+// View builds the View of notification n of principal on system, with
+// calendarName the calendar's name the engine read ("" if none), times
+// written by tf, and lang and tag the template's language and locale.
+func (c Cleaner) View(n *notifyd.Notification, system, principal, calendarName string, tf TimeFormat, lang, tag string) View {
+	v := View{
+		Type:         string(n.Type),
+		System:       c.Line(system),
+		Principal:    c.Line(principal),
+		Account:      c.LastSegment(principal),
+		Calendar:     c.Calendar(calendarName, n.Calendar),
+		Access:       c.Line(strings.ToLower(n.Access)),
+		Status:       c.Line(n.Status),
+		Summary:      c.Line(n.Summary),
+		Event:        c.Event(n.Event, tf),
+		Fields:       c.Fields(n.Fields),
+		Lang:         lang,
+		Locale:       tag,
+		TimeZone:     tf.Location().String(),
+		Notification: n,
+		tf:           tf,
+	}
+	v.From, v.FromEmail = c.Person(n.From)
+	v.Changes, v.ChangedBy = c.Changes(n, v.From, v.Event)
+	return v
+}
+
+// Date writes t's date in the recipient's zone and language.
+func (v View) Date(t time.Time) string { return v.tf.Date(t) }
+
+// Time writes t's time of day and zone in the recipient's zone.
+func (v View) Time(t time.Time) string { return v.tf.Time(t) }
+
+// DateTime writes t's date, time and zone in the recipient's zone.
+func (v View) DateTime(t time.Time) string { return v.tf.DateTime(t) }

@@ -151,46 +151,11 @@ func tidy(s string) string {
 }
 
 // view is the data templates see.
-type view struct {
-	Type      string
-	System    string
-	Principal string
-	Account   string
-	From      string
-	Calendar  string
-	Access    string
-	Status    string
-	Summary   string
-	Event     *message.Event
-	Changes   []message.Change
-	ChangedBy string
-	Fields    []message.Field
-	Lang      string
-	Locale    string
-	TimeZone  string
-}
+type view struct{ message.View }
 
 func newView(in RenderInput, lang, tag string) *view {
-	n := in.Notification
 	tf := message.NewTimeFormat(message.Short, lang, tag, in.TimeZone)
-	v := &view{
-		Type:      string(n.Type),
-		System:    clean.Line(in.System),
-		Principal: clean.Line(in.Principal),
-		Account:   clean.LastSegment(in.Principal),
-		Calendar:  clean.Calendar(in.CalendarName, n.Calendar),
-		Access:    clean.Line(strings.ToLower(n.Access)),
-		Status:    clean.Line(n.Status),
-		Summary:   clean.Line(n.Summary),
-		Event:     clean.Event(n.Event, tf),
-		Fields:    clean.Fields(n.Fields),
-		Lang:      lang,
-		Locale:    tag,
-		TimeZone:  tf.Location().String(),
-	}
-	v.From, _ = clean.Person(n.From)
-	v.Changes, v.ChangedBy = clean.Changes(n, v.From, v.Event)
-	return v
+	return &view{clean.View(in.Notification, in.System, in.Principal, in.CalendarName, tf, lang, tag)}
 }
 
 // clean cleans the text templates see, keeping the joiners of emoji
