@@ -18,14 +18,7 @@ set -euo pipefail
 PRISM_VERSION=5.16.0
 cache="${NOTIFYD_PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/notifyd-peers}"
 
-# alive PID: the process runs (a zombie does not count).
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  if [ -r "/proc/$1/status" ] && grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; then
-    return 1
-  fi
-  return 0
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   echo "usage: $0 bin | start DIR PORT SPEC | stop DIR" >&2
@@ -90,21 +83,7 @@ start() {
   exit 1
 }
 
-stop() {
-  local dir="$1"
-  [ -f "$dir/prism.pid" ] || return 0
-  local pid
-  pid="$(cat "$dir/prism.pid")"
-  if alive "$pid"; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      alive "$pid" || break
-      sleep 0.02
-    done
-    if alive "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$dir/prism.pid"
-}
+stop() { stop_pidfile "$1/prism.pid" 0.02; }
 
 case "${1:-}" in
   bin) [ $# -eq 1 ] || usage; bin ;;

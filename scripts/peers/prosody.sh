@@ -29,14 +29,7 @@ usage() {
   exit 2
 }
 
-# alive PID: the process runs (a zombie does not count).
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  if [ -r "/proc/$1/status" ] && grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; then
-    return 1
-  fi
-  return 0
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # as_prosody CMD...: run CMD as the prosody user when we are root.
 as_prosody() {
@@ -127,20 +120,8 @@ start() {
 }
 
 stop() {
-  local dir="$1" pid=""
-  for f in "$dir/prosody.pid" "$dir/prosody.runner.pid"; do
-    [ -f "$f" ] || continue
-    pid="$(cat "$f")"
-    if [ -n "$pid" ] && alive "$pid"; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do
-        alive "$pid" || break
-        sleep 0.05
-      done
-      if alive "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
-    fi
-  done
-  rm -f "$dir/prosody.pid" "$dir/prosody.runner.pid"
+  stop_pidfile "$1/prosody.pid" 0.05
+  stop_pidfile "$1/prosody.runner.pid" 0.05
 }
 
 case "${1:-}" in

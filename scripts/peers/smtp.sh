@@ -18,13 +18,7 @@ python=/usr/bin/python3   # Debian's, where python3-aiosmtpd lives (not a pyenv 
 
 # alive PID: the process runs (a zombie, killed but not yet reaped by init,
 # does not count).
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  if [ -r "/proc/$1/status" ] && grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; then
-    return 1
-  fi
-  return 0
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
   echo "usage: $0 start DIR PORT | stop DIR" >&2
@@ -68,21 +62,7 @@ start() {
   exit 1
 }
 
-stop() {
-  local dir="$1"
-  [ -f "$dir/smtp.pid" ] || return 0
-  local pid
-  pid="$(cat "$dir/smtp.pid")"
-  if alive "$pid"; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      alive "$pid" || break
-      sleep 0.02
-    done
-    if alive "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$dir/smtp.pid"
-}
+stop() { stop_pidfile "$1/smtp.pid" 0.02; }
 
 case "${1:-}" in
   start) [ $# -eq 3 ] || usage; start "$2" "$3" ;;
