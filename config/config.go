@@ -71,8 +71,9 @@ type Database struct {
 	// short alias NOTIFYD_DATA_DIR.
 	DataDir string `koanf:"data_dir" envalias:"NOTIFYD_DATA_DIR"`
 	// URL is a database URL. Empty means embedded SQLite in
-	// DataDir/notifyd.db. "postgres://..." is accepted syntactically but
-	// reserved for a later release.
+	// DataDir/notifyd.db; "postgres://user:password@host:port/db?…" is a
+	// PostgreSQL database that several replicas share (the password can
+	// also come from PGPASSWORD or ~/.pgpass).
 	URL string `koanf:"url"`
 }
 
@@ -80,7 +81,7 @@ type Database struct {
 const (
 	// DatabaseSQLite is the embedded SQLite database in DataDir.
 	DatabaseSQLite = "sqlite"
-	// DatabasePostgres is a PostgreSQL database given by URL (reserved).
+	// DatabasePostgres is a PostgreSQL database given by URL.
 	DatabasePostgres = "postgres"
 )
 

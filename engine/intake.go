@@ -166,7 +166,7 @@ func (in *Intake) run() {
 			}
 		}
 		start := time.Now()
-		if err := in.commit(in.db.SQL, batch); err != nil {
+		if err := in.commit(batch); err != nil {
 			in.answer(batch, err)
 			continue
 		}
@@ -216,7 +216,7 @@ func (in *Intake) answer(batch []*intakeReq, err error) {
 
 // commit writes one batch in one transaction, without waiting for the
 // disk, and works out each request's result.
-func (in *Intake) commit(conn store.TxBeginner, batch []*intakeReq) error {
+func (in *Intake) commit(batch []*intakeReq) error {
 	// The same principal may be in several requests of the batch: write it
 	// once, and credit the new job to the first request that named it.
 	index := make(map[store.PrincipalKey]int)
@@ -231,7 +231,7 @@ func (in *Intake) commit(conn store.TxBeginner, batch []*intakeReq) error {
 	}
 	var needJob []bool
 	ctx := context.Background()
-	err := store.CommitTx(ctx, conn, func(tx *sql.Tx) error {
+	err := in.db.CommitTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if needJob, err = store.MarkDirty(ctx, tx, keys, in.now()); err != nil {
 			return err
