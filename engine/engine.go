@@ -64,6 +64,10 @@ type Options struct {
 	// MaxAge is how old a delivery may get while it is retried; older, it
 	// is given up (default 24h).
 	MaxAge time.Duration
+	// JobTimeout bounds one run of a job (default 5m); RescueAfter is how
+	// long a job may stay running before it is run again, taken to belong
+	// to a process that died (default 10m, more than JobTimeout).
+	JobTimeout, RescueAfter time.Duration
 	// SweepInterval is how often the leader looks for notifications whose
 	// after-delivery policy an interrupted run never applied (default 1m).
 	SweepInterval time.Duration
@@ -109,6 +113,12 @@ func New(o Options) (*Engine, error) {
 	if o.MaxAge <= 0 {
 		o.MaxAge = 24 * time.Hour
 	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = 5 * time.Minute
+	}
+	if o.RescueAfter <= o.JobTimeout {
+		o.RescueAfter = max(10*time.Minute, 2*o.JobTimeout)
+	}
 	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096)}
 	for _, s := range o.Systems {
 		e.systems[s.Name] = s
@@ -125,7 +135,8 @@ func New(o Options) (*Engine, error) {
 		return e.finish(ctx, j)
 	}))
 	river.AddWorker(workers, river.WorkFunc(e.sweep))
-	// Every queue is polled (the embedded database has no push
+	// On SQLite every queue is polled (PostgreSQL also pushes new jobs
+	// to the workers with LISTEN/NOTIFY; SQLite has no push
 	// notification), which costs a query each time: queues with little to
 	// do are polled rarely. The finish queue only gets the policies that
 	// failed for now and the sweep; a channel that is not configured only
@@ -154,7 +165,8 @@ func New(o Options) (*Engine, error) {
 		RetryPolicy:       &retryPolicy{base: o.RetryBase, max: o.RetryMax},
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.SweepInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
-		JobTimeout: 5 * time.Minute,
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: o.RescueAfter,
 	})
 	if err != nil {
 		return nil, err
