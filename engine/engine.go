@@ -135,14 +135,19 @@ func New(o Options) (*Engine, error) {
 		return e.finish(ctx, j)
 	}))
 	river.AddWorker(workers, river.WorkFunc(e.sweep))
-	// On SQLite every queue is polled (PostgreSQL also pushes new jobs
-	// to the workers with LISTEN/NOTIFY; SQLite has no push
-	// notification), which costs a query each time: queues with little to
-	// do are polled rarely. The finish queue only gets the policies that
-	// failed for now and the sweep; a channel that is not configured only
-	// gets deliveries that will fail saying so.
+	// Every queue is polled, which costs a query each time: queues with
+	// little to do are polled rarely. The finish queue only gets the
+	// policies that failed for now and the sweep; a channel that is not
+	// configured only gets deliveries that will fail saying so. On
+	// PostgreSQL, inserted jobs also wake the workers of every replica
+	// (LISTEN/NOTIFY), so polling is only the fallback there: at most
+	// once a second per queue and replica.
+	poll := o.PollInterval
+	if o.DB.Postgres() {
+		poll = max(poll, time.Second)
+	}
 	slow := func(workers int, every time.Duration) river.QueueConfig {
-		every = max(every, o.PollInterval)
+		every = max(every, poll)
 		return river.QueueConfig{MaxWorkers: workers, FetchPollInterval: every, FetchCooldown: every}
 	}
 	queues := map[string]river.QueueConfig{
@@ -160,7 +165,7 @@ func New(o Options) (*Engine, error) {
 		Workers:           workers,
 		Queues:            queues,
 		FetchCooldown:     min(50*time.Millisecond, o.PollInterval),
-		FetchPollInterval: o.PollInterval,
+		FetchPollInterval: poll,
 		MaxAttempts:       o.MaxAttempts,
 		RetryPolicy:       &retryPolicy{base: o.RetryBase, max: o.RetryMax},
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.SweepInterval),
