@@ -82,10 +82,12 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 }
 
 // finished records that a notification's after-delivery policy was
-// applied, in a transaction shared with other workers' records.
+// applied, in a transaction shared with other workers' records. It does
+// not wait for the disk (as store.DB.FinishNotification): if a crash
+// loses the record, the policy is applied again, which is harmless.
 func (e *Engine) finished(ctx context.Context, id, note string) error {
 	ctx, now := context.WithoutCancel(ctx), time.Now()
-	return e.commits.do(func(tx *sql.Tx) error { return store.FinishNotificationTx(ctx, tx, id, note, now) })
+	return e.commits.doLazy(func(tx *sql.Tx) error { return store.FinishNotificationTx(ctx, tx, id, note, now) })
 }
 
 // mark rewrites the notification with a <processed> element of notifyd's

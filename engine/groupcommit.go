@@ -27,9 +27,10 @@ type groupCommit struct {
 }
 
 type commitReq struct {
-	fn   func(*sql.Tx) error
-	done chan error // the outcome
-	lead chan struct{}
+	fn      func(*sql.Tx) error
+	durable bool       // wait for the fsync
+	done    chan error // the outcome
+	lead    chan struct{}
 }
 
 func newGroupCommit(db *store.DB) *groupCommit { return &groupCommit{db: db} }
@@ -38,8 +39,15 @@ func newGroupCommit(db *store.DB) *groupCommit { return &groupCommit{db: db} }
 // returns once that transaction is durable. fn may run twice (a second
 // time in a transaction of its own, when another request made the shared
 // one fail), so it must set its results afresh each time.
-func (g *groupCommit) do(fn func(*sql.Tx) error) error {
-	r := &commitReq{fn: fn, done: make(chan error, 1), lead: make(chan struct{}, 1)}
+func (g *groupCommit) do(fn func(*sql.Tx) error) error { return g.run(fn, true) }
+
+// doLazy is do for a write that a crash may lose (it is redone then): it
+// returns once committed, and its batch is fsynced only if another
+// request in it needs that.
+func (g *groupCommit) doLazy(fn func(*sql.Tx) error) error { return g.run(fn, false) }
+
+func (g *groupCommit) run(fn func(*sql.Tx) error, durable bool) error {
+	r := &commitReq{fn: fn, durable: durable, done: make(chan error, 1), lead: make(chan struct{}, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, r)
 	if !g.leading {
@@ -84,10 +92,16 @@ func (g *groupCommit) commitPending() {
 	} else {
 		errs[0] = err
 	}
-	if serr := g.db.SyncWAL(); serr != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = serr
+	durable := false
+	for _, r := range batch {
+		durable = durable || r.durable
+	}
+	if durable {
+		if serr := g.db.SyncWAL(); serr != nil {
+			for i, r := range batch {
+				if errs[i] == nil && r.durable {
+					errs[i] = serr
+				}
 			}
 		}
 	}
