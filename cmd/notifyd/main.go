@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -37,6 +39,9 @@ func main() {
 	// Memory at idle is unchanged; under load it trades tens of MB for CPU.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
+	}
+	if a := os.Getenv("NOTIFYD_PPROF_ADDR"); a != "" {
+		go http.ListenAndServe(a, nil)
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
