@@ -85,6 +85,7 @@ type Engine struct {
 	systems map[string]System
 	names   *nameCache
 	metrics *metrics
+	commits *groupCommit
 }
 
 // New builds the engine and its job queue. Start runs the workers.
@@ -119,7 +120,8 @@ func New(o Options) (*Engine, error) {
 	if o.RescueAfter <= o.JobTimeout {
 		o.RescueAfter = max(10*time.Minute, 2*o.JobTimeout)
 	}
-	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096)}
+	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096),
+		commits: newGroupCommit(o.DB)}
 	for _, s := range o.Systems {
 		e.systems[s.Name] = s
 	}
@@ -131,6 +133,7 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[DeliverArgs]) error {
 		return e.deliver(ctx, j)
 	}))
+	river.AddWorker(workers, river.WorkFunc(e.deliverBatch))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[FinishArgs]) error {
 		return e.finish(ctx, j)
 	}))

@@ -70,7 +70,7 @@ func OpenSQLite(path string) (*DB, error) {
 	}
 	common := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	sqldb, err := sql.Open("sqlite", common+"&_txlock=immediate")
+	sqldb, err := sql.Open(SQLiteDriver, common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -81,7 +81,7 @@ func OpenSQLite(path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	readdb, err := sql.Open("sqlite", common+"&_pragma=query_only(1)")
+	readdb, err := sql.Open(SQLiteDriver, common+"&_pragma=query_only(1)")
 	if err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

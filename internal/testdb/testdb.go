@@ -35,7 +35,11 @@ func Open(tb testing.TB) *store.DB {
 // one principal.
 func SyncJobs(tb testing.TB, db *store.DB, system, principal string) int {
 	tb.Helper()
-	rows, err := db.SQL.Query(`SELECT CAST(args AS TEXT) FROM river_job WHERE kind = 'sync_principal'`)
+	args := "json(args)" // SQLite keeps binary JSON
+	if db.Postgres() {
+		args = "CAST(args AS TEXT)"
+	}
+	rows, err := db.SQL.Query(`SELECT ` + args + ` FROM river_job WHERE kind = 'sync_principal'`)
 	if err != nil {
 		tb.Fatal(err)
 	}
