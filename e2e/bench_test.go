@@ -260,7 +260,6 @@ channels:
 jobs:
   sync_workers: %d
   delivery_workers: %d
-  poll_interval: 20ms
 `, cy.BaseURL, pingToken, sink.Host, sink.Port, ca, workers, 2*workers))
 	nd.start()
 	for _, u := range users {

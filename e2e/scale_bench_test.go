@@ -120,7 +120,6 @@ channels:
     from: notifyd@localhost
 jobs:
   run: %t
-  poll_interval: 20ms
 `, cy.BaseURL, pingToken, sink.Host, sink.Port, ca, jobs))
 		if dbURL != "" {
 			nd.env = []string{"NOTIFYD_DATABASE_URL=" + dbURL}
