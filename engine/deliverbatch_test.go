@@ -112,7 +112,7 @@ func TestBatchRunAgainSendsNothingTwice(t *testing.T) {
 		inFifty = "now() + interval '50 minutes'"
 	}
 	if err := r.db.SQL.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'deliver' AND state = 'scheduled'
-AND scheduled_at > `+inFifty).Scan(&later); err != nil || later != 1 {
+AND scheduled_at > ` + inFifty).Scan(&later); err != nil || later != 1 {
 		t.Errorf("%d retry jobs scheduled after the provider's hour (%v), want 1", later, err)
 	}
 
