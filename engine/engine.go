@@ -69,6 +69,12 @@ type Options struct {
 	SweepInterval time.Duration
 	// Registerer, if not nil, gets the engine's metrics.
 	Registerer prometheus.Registerer
+	// OwnsQueue says the database belongs to this process alone (the
+	// embedded SQLite file): Start then runs again at once the jobs a
+	// killed run left running, rather than after River's stuck-job rescue
+	// (an hour). Never set it when other processes run jobs on the same
+	// database.
+	OwnsQueue bool
 }
 
 // Engine runs notifyd's jobs: principal syncs, deliveries, and the
@@ -167,7 +173,18 @@ func New(o Options) (*Engine, error) {
 func (e *Engine) Queue() *Queue { return e.queue }
 
 // Start runs the workers until Stop.
-func (e *Engine) Start(ctx context.Context) error { return e.queue.client.Start(ctx) }
+func (e *Engine) Start(ctx context.Context) error {
+	if e.o.OwnsQueue {
+		n, err := e.queue.rescueOrphans(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			e.log.Warn("jobs left running by a run that did not stop cleanly run again now", "jobs", n)
+		}
+	}
+	return e.queue.client.Start(ctx)
+}
 
 // Stop lets running jobs finish until ctx ends, then cancels them (the
 // cancelled ones run again after a restart), and closes the channels'

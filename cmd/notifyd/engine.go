@@ -62,6 +62,8 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		SyncWorkers: cfg.Jobs.SyncWorkers, DeliveryWorkers: cfg.Jobs.DeliveryWorkers, PollInterval: cfg.Jobs.PollInterval,
 		RetryBase: cfg.Jobs.RetryBase, RetryMax: cfg.Jobs.RetryMax, MaxAttempts: cfg.Jobs.MaxAttempts, MaxAge: cfg.Jobs.MaxAge,
 		Registerer: reg,
+		// The embedded database belongs to this process alone.
+		OwnsQueue: cfg.Database.Kind() == config.DatabaseSQLite,
 		UnsubscribeURL: func(subID, methodID string) string {
 			return base + "/v1/unsubscribe/" + unsub.Token(subID, methodID)
 		},
