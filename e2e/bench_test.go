@@ -92,7 +92,7 @@ func BenchmarkCalDAVToEmail(b *testing.B) {
 	}
 }
 
-func mkcalendar(b *testing.B, cy *peertest.Cyrus, owner, name string) {
+func mkcalendar(b testing.TB, cy *peertest.Cyrus, owner, name string) {
 	body := `<?xml version="1.0" encoding="utf-8"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">` +
 		`<D:set><D:prop><D:displayname>` + name + `</D:displayname></D:prop></D:set></C:mkcalendar>`
 	if code, _, resp := cy.Request(b, owner, "MKCALENDAR", cy.CalendarHome(owner)+name+"/", "application/xml", body); code != http.StatusCreated {
@@ -100,7 +100,7 @@ func mkcalendar(b *testing.B, cy *peertest.Cyrus, owner, name string) {
 	}
 }
 
-func shareWithAll(b *testing.B, cy *peertest.Cyrus, owner, cal string, users []string) {
+func shareWithAll(b testing.TB, cy *peertest.Cyrus, owner, cal string, users []string) {
 	var sb strings.Builder
 	sb.WriteString(`<?xml version="1.0" encoding="utf-8"?><D:share-resource xmlns:D="DAV:">`)
 	for _, u := range users {
@@ -292,7 +292,7 @@ func pingAll(b *testing.B, nd *instance, cy *peertest.Cyrus, users []string) {
 }
 
 // waitMetric polls the metrics until series reaches n.
-func waitMetric(b *testing.B, nd *instance, series string, n int, timeout time.Duration) {
+func waitMetric(b testing.TB, nd *instance, series string, n int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for metric(b, nd, series) < float64(n) {
 		if time.Now().After(deadline) {
@@ -327,7 +327,7 @@ func caldavRequests(b *testing.B, nd *instance) map[string]float64 {
 }
 
 // metric reads one sample from /metrics (0 when absent).
-func metric(b *testing.B, nd *instance, series string) float64 {
+func metric(b testing.TB, nd *instance, series string) float64 {
 	resp, err := http.Get(nd.baseURL + "/metrics")
 	if err != nil {
 		b.Fatal(err)
