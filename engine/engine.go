@@ -135,10 +135,13 @@ func New(o Options) (*Engine, error) {
 	// notification), which costs a query each time: queues with little to
 	// do are polled rarely. The finish queue only gets the policies that
 	// failed for now and the sweep; a channel that is not configured only
-	// gets deliveries that will fail saying so.
+	// gets deliveries that will fail saying so. Only the polling is slow:
+	// once a fetch finds work (a backlog after an outage), the next fetch
+	// comes as soon as a worker is free, as in the other queues.
+	cooldown := min(50*time.Millisecond, o.PollInterval)
 	slow := func(workers int, every time.Duration) river.QueueConfig {
 		every = max(every, o.PollInterval)
-		return river.QueueConfig{MaxWorkers: workers, FetchPollInterval: every, FetchCooldown: every}
+		return river.QueueConfig{MaxWorkers: workers, FetchPollInterval: every, FetchCooldown: cooldown}
 	}
 	queues := map[string]river.QueueConfig{
 		QueueSync:   {MaxWorkers: o.SyncWorkers},
@@ -154,7 +157,7 @@ func New(o Options) (*Engine, error) {
 		Logger:            o.Logger,
 		Workers:           workers,
 		Queues:            queues,
-		FetchCooldown:     min(50*time.Millisecond, o.PollInterval),
+		FetchCooldown:     cooldown,
 		FetchPollInterval: o.PollInterval,
 		MaxAttempts:       o.MaxAttempts,
 		RetryPolicy:       &retryPolicy{base: o.RetryBase, max: o.RetryMax},
