@@ -58,6 +58,15 @@ func imReceiver(users []*peertest.XMPPUser) receiver {
 	}
 }
 
+// received counts the messages the peers received so far.
+func (r *faultRig) received(t testing.TB) int {
+	n := 0
+	for _, recv := range r.receivers {
+		n += len(recv(t))
+	}
+	return n
+}
+
 // tally is a reconciliation of what Cyrus produced with what the peers
 // received and what notifyd dead-lettered.
 type tally struct {
@@ -187,10 +196,12 @@ func (r *faultRig) listDeliveries(t testing.TB, path string) map[deliveryKey]map
 // after timeout, listing what is missing.
 func (r *faultRig) settle(t testing.TB, timeout time.Duration) tally {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	deadline := start.Add(timeout)
 	for {
 		tl := r.reconcile(t)
 		if len(tl.missing) == 0 && r.idle(t) {
+			t.Logf("settled in %s", time.Since(start).Round(time.Millisecond))
 			time.Sleep(time.Second)
 			return r.reconcile(t)
 		}

@@ -142,6 +142,15 @@ jobs:
   max_attempts: 100
 %s`, faultSystem, url, pingToken, policy, r.o.channels, faultDeliveryWorkers, r.o.jobs))
 	r.nd.start()
+	if dir := os.Getenv("NOTIFYD_FAULT_LOGDIR"); dir != "" {
+		// notifyd's whole log, kept for a look after the run.
+		r.t.Cleanup(func() {
+			path := filepath.Join(dir, "notifyd-"+r.o.tag+".log")
+			if err := os.WriteFile(path, []byte(r.nd.log.String()), 0o644); err != nil {
+				r.t.Errorf("keeping notifyd's log: %v", err)
+			}
+		})
+	}
 	for _, u := range r.users {
 		var ms []map[string]any
 		for _, m := range r.methods[u] {
@@ -164,11 +173,19 @@ jobs:
 // make notifyd send twice.
 const faultDeliveryWorkers = 8
 
-// wave makes Cyrus produce one notification per user in users (the owner
-// shares a new calendar with them), records what Cyrus made, then pings
-// notifyd for them (retrying until it answers 202, as a calendar server
-// does while notifyd restarts). It returns the calendar's name.
+// wave produces one notification per user in users, then pings notifyd
+// for them (retrying until it answers 202, as a calendar server does while
+// notifyd restarts). It returns the calendar's name.
 func (r *faultRig) wave(t testing.TB, users []string) string {
+	cal := r.produce(t, users)
+	r.ping(t, users)
+	return cal
+}
+
+// produce makes Cyrus produce one notification per user in users (the
+// owner shares a new calendar with them) and records what Cyrus made,
+// without pinging notifyd. It returns the calendar's name.
+func (r *faultRig) produce(t testing.TB, users []string) string {
 	r.mu.Lock()
 	r.calendars++
 	cal := fmt.Sprintf("%s-cal%02d", r.o.tag, r.calendars)
@@ -184,7 +201,6 @@ func (r *faultRig) wave(t testing.TB, users []string) string {
 			t.Fatalf("Cyrus made no notification for %s about %s", u, cal)
 		}
 	}
-	r.ping(t, users)
 	return cal
 }
 
@@ -285,6 +301,22 @@ func (r *faultRig) idle(t testing.TB) bool {
 		}
 	}
 	return true
+}
+
+// logLines counts the lines of notifyd's log that contain every one of
+// parts.
+func (r *faultRig) logLines(parts ...string) int {
+	n := 0
+	for _, line := range strings.Split(r.nd.log.String(), "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
 }
 
 // sleep waits a random time between lo and hi.
