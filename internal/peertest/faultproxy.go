@@ -26,6 +26,9 @@ type Fault struct {
 	// bytes (filler), sent with Content-Length and the peer's status and
 	// headers: an oversized resource.
 	BodyBytes int64
+	// Chunked sends the BodyBytes filler without a Content-Length, so
+	// that the client learns its size only by reading it.
+	Chunked bool
 	// Replace, when not nil, replaces the peer's answer body (the status
 	// and headers are the peer's).
 	Replace []byte
@@ -138,6 +141,10 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 			resp.Body = io.NopCloser(body)
 			resp.ContentLength = n
 			resp.Header.Set("Content-Length", strconv.FormatInt(n, 10))
+			if f.Chunked {
+				resp.ContentLength = -1
+				resp.Header.Del("Content-Length")
+			}
 			return nil
 		}
 		rp.ServeHTTP(rec, r)
