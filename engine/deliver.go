@@ -204,17 +204,28 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store
 	return req, "", nil
 }
 
-// record stores an attempt's outcome durably and, when it settles the
+// record stores an attempt's outcome durably (waiting while the database
+// cannot take writes: see persist) and, when it settles the
 // notification's last delivery, applies the after-delivery policy (see
 // settle).
 func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, o store.DeliveryOutcome) error {
 	o.ID = d.ID
 	o.Now = time.Now()
 	var settled string
-	err := e.db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		settled, err = store.RecordDeliveryAttempt(ctx, tx, o)
-		return err
+	committed := false
+	err := persist(ctx, e.log.With("delivery", d.ID), func() error {
+		if !committed {
+			err := store.CommitTx(ctx, e.db.SQL, func(tx *sql.Tx) error {
+				var err error
+				settled, err = store.RecordDeliveryAttempt(ctx, tx, o)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			committed = true // once written, only its sync to disk is tried again
+		}
+		return e.db.SyncWAL()
 	})
 	if err != nil {
 		return err
