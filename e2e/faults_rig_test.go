@@ -57,6 +57,9 @@ type rigOptions struct {
 	methods func(user string, i int) []method
 	// presence is the IM methods' presence policy ("" for the default).
 	presence string
+	// prepare, if not nil, is called with notifyd's instance before its
+	// first start (its data directory is in.dir/data).
+	prepare func(in *instance)
 }
 
 // faultRig is one scenario's world.
@@ -141,6 +144,9 @@ jobs:
   retry_max: 2s
   max_attempts: 100
 %s`, faultSystem, url, pingToken, policy, r.o.channels, faultDeliveryWorkers, r.o.jobs))
+	if r.o.prepare != nil {
+		r.o.prepare(r.nd)
+	}
 	r.nd.start()
 	if dir := os.Getenv("NOTIFYD_FAULT_LOGDIR"); dir != "" {
 		// notifyd's whole log, kept for a look after the run.
