@@ -328,22 +328,38 @@ func caldavRequests(b *testing.B, nd *instance) map[string]float64 {
 
 // metric reads one sample from /metrics (0 when absent).
 func metric(b testing.TB, nd *instance, series string) float64 {
-	resp, err := http.Get(nd.baseURL + "/metrics")
+	m, err := scrape(nd.baseURL)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return m[series]
+}
+
+// scrape reads every sample of notifyd's /metrics at baseURL, by series
+// (name and labels as written).
+func scrape(baseURL string) (map[string]float64, error) {
+	resp, err := http.Get(baseURL + "/metrics")
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
+	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, series+" ") {
-			var v float64
-			fmt.Sscanf(line[len(series)+1:], "%g", &v)
-			return v
+		if line == "" || line[0] == '#' {
+			continue
 		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		var v float64
+		fmt.Sscanf(line[i+1:], "%g", &v)
+		out[line[:i]] = v
 	}
-	return 0
+	return out, sc.Err()
 }
 
 // processCPU is the user+system CPU time a process has used.

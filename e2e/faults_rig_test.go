@@ -70,8 +70,10 @@ type faultRig struct {
 	nd      *instance
 	users   []string
 	methods map[string][]method
-	rng     *rand.Rand
 	calRE   *regexp.Regexp
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
 
 	mu        sync.Mutex
 	receivers []receiver
@@ -301,8 +303,12 @@ func (r *faultRig) kill() {
 // idle reports whether notifyd's job queue holds nothing to do now or
 // later.
 func (r *faultRig) idle(t testing.TB) bool {
+	m, err := scrape(r.nd.baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, state := range []string{"available", "running", "retryable", "scheduled", "pending"} {
-		if metric(t, r.nd, `notifyd_queue_depth{state="`+state+`"}`) > 0 {
+		if m[`notifyd_queue_depth{state="`+state+`"}`] > 0 {
 			return false
 		}
 	}
@@ -325,9 +331,17 @@ func (r *faultRig) logLines(parts ...string) int {
 	return n
 }
 
+// random returns a number in [0, 1) from the scenario's random source
+// (safe for concurrent use).
+func (r *faultRig) random() float64 {
+	r.rngMu.Lock()
+	defer r.rngMu.Unlock()
+	return r.rng.Float64()
+}
+
 // sleep waits a random time between lo and hi.
 func (r *faultRig) sleep(lo, hi time.Duration) {
-	time.Sleep(lo + time.Duration(r.rng.Int64N(int64(hi-lo)+1)))
+	time.Sleep(lo + time.Duration(r.random()*float64(hi-lo)))
 }
 
 // sinkCA writes the SMTP sink's certificate to a file notifyd can trust.

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,31 +26,10 @@ func TestFaultTwilioRateLimitedAndFailing(t *testing.T) {
 	const waves = 4
 	prism := peertest.StartPrism(t)
 	proxy := peertest.StartFaultProxy(t, prism.URL)
-	r := newFaultRig(t, rigOptions{tag: "sms", users: 50, methods: func(_ string, i int) []method {
-		return []method{{"sms", fmt.Sprintf("+1415555%04d", i)}}
-	}, channels: fmt.Sprintf(`  twilio:
-    account_sid: %s
-    auth_token: %s
-    from: "%s"
-    base_url: %s
-    timeout: 5s`, smsAccountSID, smsAuthToken, smsFrom, proxy.URL)})
-	var mu sync.Mutex
-	proxy.SetFaults(func(req *http.Request, _ url.Values) peertest.Fault {
-		if req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/Messages.json") {
-			return peertest.Fault{}
-		}
-		mu.Lock()
-		x := r.rng.Float64()
-		mu.Unlock()
-		switch {
-		case x < 0.25:
-			return twilioError(http.StatusTooManyRequests, 20429, "Too Many Requests",
-				"Retry-After", strconv.Itoa(int(twilioRetryAfter/time.Second)))
-		case x < 0.40:
-			return twilioError(http.StatusInternalServerError, 20500, "Internal Server Error")
-		}
-		return peertest.Fault{}
-	})
+	r := newFaultRig(t, rigOptions{tag: "sms", users: 50, channels: twilioChannel(proxy), methods: func(_ string, i int) []method {
+		return []method{{"sms", smsNumber(i)}}
+	}})
+	proxy.SetFaults(twilioFaults(r, 0.25, 0.15))
 	r.start(smsReceiver(proxy))
 	for range waves {
 		r.wave(t, r.users)
@@ -90,6 +68,37 @@ func TestFaultTwilioRateLimitedAndFailing(t *testing.T) {
 	t.Logf("%d answers 429 with Retry-After %s (%d retried, %d of them too early), %d answers 500", limited, twilioRetryAfter, retried, early, failed)
 	if retried == 0 || failed == 0 {
 		t.Errorf("%d 429s were retried and %d 500s answered: the faults did not happen", retried, failed)
+	}
+}
+
+// twilioChannel is the channels YAML for Twilio's API behind proxy.
+func twilioChannel(proxy *peertest.FaultProxy) string {
+	return fmt.Sprintf(`  twilio:
+    account_sid: %s
+    auth_token: %s
+    from: "%s"
+    base_url: %s
+    timeout: 5s`, smsAccountSID, smsAuthToken, smsFrom, proxy.URL)
+}
+
+// smsNumber is user i's phone number.
+func smsNumber(i int) string { return fmt.Sprintf("+1415555%04d", i) }
+
+// twilioFaults answers a share of the messages sent with 429 and a
+// Retry-After of twilioRetryAfter, and another share with 500.
+func twilioFaults(r *faultRig, limited, failed float64) func(*http.Request, url.Values) peertest.Fault {
+	return func(req *http.Request, _ url.Values) peertest.Fault {
+		if req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/Messages.json") {
+			return peertest.Fault{}
+		}
+		switch x := r.random(); {
+		case x < limited:
+			return twilioError(http.StatusTooManyRequests, 20429, "Too Many Requests",
+				"Retry-After", strconv.Itoa(int(twilioRetryAfter/time.Second)))
+		case x < limited+failed:
+			return twilioError(http.StatusInternalServerError, 20500, "Internal Server Error")
+		}
+		return peertest.Fault{}
 	}
 }
 

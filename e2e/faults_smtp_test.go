@@ -18,7 +18,7 @@ func TestFaultSMTPRefusalsAndOutage(t *testing.T) {
 	const waves, outage = 5, 20 * time.Second
 	sink := peertest.StartSMTP(t)
 	r := newFaultRig(t, rigOptions{tag: "smtp", users: 100, channels: smtpChannel(t, sink), methods: emailTo})
-	sink.SetRules(t, peertest.Rules{RandomTempFail: 0.3, Seed: r.rng.Int64()})
+	sink.SetRules(t, peertest.Rules{RandomTempFail: 0.3, Seed: int64(r.random() * (1 << 62))})
 	r.start(emailReceiver(sink))
 
 	produced := make(chan struct{})

@@ -19,15 +19,10 @@ import (
 func TestFaultXMPPServerRestart(t *testing.T) {
 	const waves = 6
 	r := newFaultRig(t, rigOptions{tag: "im", users: 20, presence: "store", methods: func(u string, _ int) []method {
-		return []method{{"im", u + "@" + peertest.ProsodyDomain}}
+		return []method{{"im", imAddress(u)}}
 	}})
 	pr := peertest.StartProsody(t, append([]string{"notifyd"}, r.users...)...)
-	r.o.channels = fmt.Sprintf(`  xmpp:
-    jid: %s
-    password: %s
-    server: %s
-    tls: starttls
-    ca_file: %s`, pr.JID("notifyd"), pr.Password("notifyd"), pr.Addr, pr.CertFile())
+	r.o.channels = xmppChannel(pr)
 	var logins []*peertest.XMPPUser
 	for _, u := range r.users {
 		logins = append(logins, pr.Login(t, u))
@@ -66,3 +61,16 @@ func TestFaultXMPPServerRestart(t *testing.T) {
 		t.Error("no instant message met the restart: it tested nothing")
 	}
 }
+
+// xmppChannel is the channels YAML for Prosody, as account "notifyd".
+func xmppChannel(pr *peertest.Prosody) string {
+	return fmt.Sprintf(`  xmpp:
+    jid: %s
+    password: %s
+    server: %s
+    tls: starttls
+    ca_file: %s`, pr.JID("notifyd"), pr.Password("notifyd"), pr.Addr, pr.CertFile())
+}
+
+// imAddress is user's XMPP address.
+func imAddress(user string) string { return user + "@" + peertest.ProsodyDomain }
