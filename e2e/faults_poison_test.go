@@ -35,8 +35,7 @@ func TestFaultPoisonNotifications(t *testing.T) {
 		{"u001", "poison-cal02"}: "50 MB",
 		{"u002", "poison-cal03"}: "50 MB chunked",
 	} {
-		poison[r.produced[k]] = what
-		delete(r.produced, k) // never to be delivered: a message for it is unexpected
+		poison[r.setAside(k)] = what
 	}
 	proxy.SetFaults(func(req *http.Request, _ url.Values) peertest.Fault {
 		if req.Method != http.MethodGet {

@@ -116,7 +116,9 @@ func (r *faultRig) reconcile(t testing.TB) tally {
 	r.mu.Lock()
 	produced := make(map[noticeKey]string, len(r.produced))
 	for k, v := range r.produced {
-		produced[k] = v
+		if !r.aside[k] {
+			produced[k] = v
+		}
 	}
 	r.mu.Unlock()
 	tl.produced = len(produced)

@@ -78,6 +78,7 @@ type faultRig struct {
 	mu        sync.Mutex
 	receivers []receiver
 	produced  map[noticeKey]string // the notification's href in Cyrus
+	aside     map[noticeKey]bool   // produced, but not to be delivered
 	calendars int
 	kills     int
 }
@@ -90,7 +91,7 @@ func newFaultRig(t *testing.T, o rigOptions) *faultRig {
 		users[i] = fmt.Sprintf("u%03d", i+1)
 	}
 	r := &faultRig{t: t, o: o, users: users, methods: map[string][]method{},
-		produced: map[noticeKey]string{}, rng: faultRand(t),
+		produced: map[noticeKey]string{}, aside: map[noticeKey]bool{}, rng: faultRand(t),
 		calRE: regexp.MustCompile(`\b` + regexp.QuoteMeta(o.tag) + `-cal\d+\b`)}
 	r.cy = peertest.StartCyrus(t, append([]string{faultOwner}, users...)...)
 	for i, u := range users {
@@ -242,6 +243,15 @@ func (r *faultRig) capture(t testing.TB, users []string) {
 			r.mu.Unlock()
 		}
 	})
+}
+
+// setAside marks the notification of k as one notifyd must not deliver
+// (a poison one), and returns its href: a message for it is unexpected.
+func (r *faultRig) setAside(k noticeKey) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.aside[k] = true
+	return r.produced[k]
 }
 
 // parallel runs fn for each item, n at a time.
