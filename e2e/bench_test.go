@@ -296,7 +296,7 @@ func pingAll(b *testing.B, nd *instance, cy *peertest.Cyrus, users []string) {
 const metricPoll = 50 * time.Millisecond
 
 // waitMetric polls the metrics until series reaches n.
-func waitMetric(b *testing.B, nd *instance, series string, n int, timeout time.Duration) {
+func waitMetric(b testing.TB, nd *instance, series string, n int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for metric(b, nd, series) < float64(n) {
 		if time.Now().After(deadline) {
@@ -332,22 +332,38 @@ func caldavRequests(b *testing.B, nd *instance) map[string]float64 {
 
 // metric reads one sample from /metrics (0 when absent).
 func metric(b testing.TB, nd *instance, series string) float64 {
-	resp, err := http.Get(nd.baseURL + "/metrics")
+	m, err := scrape(nd.baseURL)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return m[series]
+}
+
+// scrape reads every sample of notifyd's /metrics at baseURL, by series
+// (name and labels as written).
+func scrape(baseURL string) (map[string]float64, error) {
+	resp, err := http.Get(baseURL + "/metrics")
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
+	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, series+" ") {
-			var v float64
-			fmt.Sscanf(line[len(series)+1:], "%g", &v)
-			return v
+		if line == "" || line[0] == '#' {
+			continue
 		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		var v float64
+		fmt.Sscanf(line[i+1:], "%g", &v)
+		out[line[:i]] = v
 	}
-	return 0
+	return out, sc.Err()
 }
 
 // processCPU is the user+system CPU time a process has used.

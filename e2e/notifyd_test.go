@@ -98,10 +98,13 @@ api_keys: [%s]
 	return &instance{t: t, dir: dir, config: path, baseURL: "http://" + addr}
 }
 
-// start runs notifyd serve and waits until /readyz answers 200.
+// start runs notifyd serve and waits until /readyz answers 200. The log
+// goes on from the previous run's, if any.
 func (in *instance) start() {
 	in.t.Helper()
-	in.log = &logBuffer{}
+	if in.log == nil {
+		in.log = &logBuffer{}
+	}
 	in.cmd = exec.Command(binary, "serve", "-config", in.config)
 	in.cmd.Env = append(os.Environ(), in.env...)
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log

@@ -178,15 +178,13 @@ func (c *cluster) waitMail(t *testing.T, want int, timeout time.Duration) (dupes
 		if time.Now().After(deadline) {
 			var logs strings.Builder
 			for i, nd := range c.replicas {
-				fmt.Fprintf(&logs, "--- replica %d\n%s\n", i, tail(nd.log.String(), 3000))
+				fmt.Fprintf(&logs, "--- replica %d\n%s\n", i, tail(nd.log.String(), 40))
 			}
 			t.Fatalf("after %s, %d users have fewer than %d messages\n%s", timeout, short, want, logs.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
-
-func tail(s string, n int) string { return s[max(0, len(s)-n):] }
 
 // TestReplicasOnPostgres runs three replicas on one PostgreSQL database:
 // every notification is delivered exactly once while pings for the same

@@ -219,23 +219,35 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store
 // record stores an attempt's outcome durably (with also, if not nil, in
 // the same transaction) and, when it settles the notification's last
 // delivery, applies the after-delivery policy (see settle). The write
-// shares its transaction and fsync with other workers' (groupCommit), and
-// completes even if ctx ends: the attempt was made.
+// shares its transaction and fsync with other workers' (groupCommit); it
+// is made even if ctx ends (the attempt was made), and while the database
+// cannot take writes it is tried again until ctx ends (see persist): a
+// message the provider accepted must not be sent again for want of its
+// record.
 func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, o store.DeliveryOutcome,
 	also func(*sql.Tx) error) error {
 	o.ID = d.ID
 	o.Now = time.Now()
 	wctx := context.WithoutCancel(ctx)
 	var settled string
-	err := e.commits.do(func(tx *sql.Tx) error {
-		var err error
-		if settled, err = store.RecordDeliveryAttempt(wctx, tx, o); err != nil {
-			return err
+	committed := false
+	err := persist(ctx, e.log.With("delivery", d.ID), func() error {
+		if committed {
+			return e.db.SyncWAL() // once written, only its sync to disk is tried again
 		}
-		if also != nil {
-			return also(tx)
-		}
-		return nil
+		err := e.commits.do(func(tx *sql.Tx) error {
+			var err error
+			if settled, err = store.RecordDeliveryAttempt(wctx, tx, o); err != nil {
+				return err
+			}
+			if also != nil {
+				return also(tx)
+			}
+			return nil
+		})
+		var nd notDurable
+		committed = errors.As(err, &nd)
+		return err
 	})
 	if err != nil {
 		return err

@@ -73,6 +73,12 @@ type Options struct {
 	SweepInterval time.Duration
 	// Registerer, if not nil, gets the engine's metrics.
 	Registerer prometheus.Registerer
+	// OwnsQueue says the database belongs to this process alone (the
+	// embedded SQLite file): Start then runs again at once the jobs a
+	// killed run left running, rather than after River's stuck-job rescue
+	// (an hour). Never set it when other processes run jobs on the same
+	// database.
+	OwnsQueue bool
 }
 
 // Engine runs notifyd's jobs: principal syncs, deliveries, and the
@@ -141,17 +147,20 @@ func New(o Options) (*Engine, error) {
 	// Every queue is polled, which costs a query each time: queues with
 	// little to do are polled rarely. The finish queue only gets the
 	// policies that failed for now and the sweep; a channel that is not
-	// configured only gets deliveries that will fail saying so. On
-	// PostgreSQL, inserted jobs also wake the workers of every replica
-	// (LISTEN/NOTIFY), so polling is only the fallback there: at most
-	// once a second per queue and replica.
+	// configured only gets deliveries that will fail saying so. Only the
+	// polling is slow: once a fetch finds work (a backlog after an
+	// outage), the next fetch comes as soon as a worker is free, as in the
+	// other queues. On PostgreSQL, inserted jobs also wake the workers of
+	// every replica (LISTEN/NOTIFY), so polling is only the fallback
+	// there: at most once a second per queue and replica.
 	poll := o.PollInterval
 	if o.DB.Postgres() {
 		poll = max(poll, time.Second)
 	}
+	cooldown := min(50*time.Millisecond, o.PollInterval)
 	slow := func(workers int, every time.Duration) river.QueueConfig {
 		every = max(every, poll)
-		return river.QueueConfig{MaxWorkers: workers, FetchPollInterval: every, FetchCooldown: every}
+		return river.QueueConfig{MaxWorkers: workers, FetchPollInterval: every, FetchCooldown: cooldown}
 	}
 	queues := map[string]river.QueueConfig{
 		QueueSync:   {MaxWorkers: o.SyncWorkers},
@@ -167,7 +176,7 @@ func New(o Options) (*Engine, error) {
 		Logger:            o.Logger,
 		Workers:           workers,
 		Queues:            queues,
-		FetchCooldown:     min(50*time.Millisecond, o.PollInterval),
+		FetchCooldown:     cooldown,
 		FetchPollInterval: poll,
 		MaxAttempts:       o.MaxAttempts,
 		RetryPolicy:       &retryPolicy{base: o.RetryBase, max: o.RetryMax},
@@ -187,7 +196,18 @@ func New(o Options) (*Engine, error) {
 func (e *Engine) Queue() *Queue { return e.queue }
 
 // Start runs the workers until Stop.
-func (e *Engine) Start(ctx context.Context) error { return e.queue.client.Start(ctx) }
+func (e *Engine) Start(ctx context.Context) error {
+	if e.o.OwnsQueue {
+		n, err := e.queue.rescueOrphans(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			e.log.Warn("jobs left running by a run that did not stop cleanly run again now", "jobs", n)
+		}
+	}
+	return e.queue.client.Start(ctx)
+}
 
 // Stop lets running jobs finish until ctx ends, then cancels them (the
 // cancelled ones run again after a restart), and closes the channels'

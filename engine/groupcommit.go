@@ -26,6 +26,13 @@ type groupCommit struct {
 	leading bool // a caller is committing
 }
 
+// notDurable is the error of a request whose transaction committed but
+// could not be made durable (the fsync failed): trying it again must only
+// sync, not write again.
+type notDurable struct{ error }
+
+func (e notDurable) Unwrap() error { return e.error }
+
 type commitReq struct {
 	fn      func(*sql.Tx) error
 	durable bool       // wait for the fsync
@@ -100,7 +107,7 @@ func (g *groupCommit) commitPending() {
 		if serr := g.db.SyncWAL(); serr != nil {
 			for i, r := range batch {
 				if errs[i] == nil && r.durable {
-					errs[i] = serr
+					errs[i] = notDurable{serr}
 				}
 			}
 		}

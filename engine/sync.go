@@ -183,6 +183,14 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 		if errors.Is(err, caldavclient.ErrNotFound) {
 			continue // removed since the sync; the next sync reports it
 		}
+		if errors.Is(err, caldavclient.ErrTooLarge) {
+			// Far too large to be a notification: set aside like one
+			// that cannot be parsed, rather than failing the whole sync
+			// (and every later one) over it.
+			log.Warn("notification too large to be read; it is recorded as dead and not delivered", "href", r.Href, "err", err)
+			rec.Notifications = append(rec.Notifications, deadNotification(ids[i], r.Href, r.ETag, err))
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("get %s: %w", r.Href, err)
 		}
@@ -196,8 +204,7 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 			// never blocks the others.
 			log.Warn("notification cannot be parsed; it is recorded as dead and not delivered",
 				"href", r.Href, "err", perr)
-			rec.Notifications = append(rec.Notifications, store.NotificationRecord{ID: id, Href: r.Href, ETag: etag,
-				Type: string(notifyd.TypeOther), Parsed: []byte("{}"), Status: store.NotificationDead, Error: perr.Error()})
+			rec.Notifications = append(rec.Notifications, deadNotification(id, r.Href, etag, perr))
 			continue
 		}
 		e.fillCalendarName(ctx, sys, n)
@@ -216,6 +223,13 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 		}
 	}
 	return nil
+}
+
+// deadNotification records a notification that is not delivered, with
+// why.
+func deadNotification(id, href, etag string, reason error) store.NotificationRecord {
+	return store.NotificationRecord{ID: id, Href: href, ETag: etag, Type: string(notifyd.TypeOther), Parsed: []byte("{}"),
+		Status: store.NotificationDead, Error: reason.Error()}
 }
 
 // fillCalendarName reads the display name of the calendar a notification

@@ -63,6 +63,8 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		RetryBase: cfg.Jobs.RetryBase, RetryMax: cfg.Jobs.RetryMax, MaxAttempts: cfg.Jobs.MaxAttempts, MaxAge: cfg.Jobs.MaxAge,
 		JobTimeout: cfg.Jobs.Timeout, RescueAfter: cfg.Jobs.RescueAfter,
 		Registerer: reg,
+		// The embedded database belongs to this process alone.
+		OwnsQueue: cfg.Database.Kind() == config.DatabaseSQLite,
 		UnsubscribeURL: func(subID, methodID string) string {
 			return base + "/v1/unsubscribe/" + unsub.Token(subID, methodID)
 		},

@@ -281,11 +281,48 @@ func (p *Prosody) Login(t testing.TB, user string) *XMPPUser {
 // delivers what it stored for them.
 func (u *XMPPUser) Online(t testing.TB) {
 	t.Helper()
+	if err := u.online(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Reconnect waits for the session to end on the server's side (a server
+// restart), then logs the user in again, trying until timeout: the
+// server then delivers what it stored for them meanwhile.
+func (u *XMPPUser) Reconnect(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	u.mu.Lock()
+	done := u.readerDone
+	u.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(timeout):
+			t.Fatalf("%s: the session did not end within %s", u.JID, timeout)
+		}
+	}
+	u.mu.Lock()
+	u.conn = nil
+	u.mu.Unlock()
+	for {
+		err := u.online()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s cannot log in again within %s: %v", u.JID, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (u *XMPPUser) online() error {
 	u.mu.Lock()
 	on := u.conn != nil
 	u.mu.Unlock()
 	if on {
-		return
+		return nil
 	}
 	opts := xmpp.Options{
 		Host: u.p.Addr, User: u.JID, Password: u.p.Password(u.user), Resource: "test",
@@ -294,18 +331,20 @@ func (u *XMPPUser) Online(t testing.TB) {
 	}
 	c, err := opts.NewClient()
 	if err != nil {
-		t.Fatalf("%s cannot log in: %v", u.JID, err)
+		return fmt.Errorf("%s cannot log in: %v", u.JID, err)
 	}
 	// Asking for the roster makes this session an "interested resource":
 	// Prosody sends roster pushes and subscription approvals only to those.
 	if err := c.Roster(); err != nil {
-		t.Fatalf("%s: roster: %v", u.JID, err)
+		c.Close()
+		return fmt.Errorf("%s: roster: %v", u.JID, err)
 	}
 	done := make(chan struct{})
 	u.mu.Lock()
 	u.conn, u.readerDone = c, done
 	u.mu.Unlock()
 	go u.read(c, done)
+	return nil
 }
 
 // Offline ends the session: the server tells the user's contacts they

@@ -25,7 +25,8 @@ import (
 
 // SMTP is a running SMTP sink: aiosmtpd with STARTTLS on a self-signed
 // certificate, storing every accepted message in a Maildir, and refusing
-// the recipients its Rules name (scripts/peers/smtp.sh and smtp_sink.py).
+// the recipients its Rules name, or a random share of them
+// (scripts/peers/smtp.sh and smtp_sink.py).
 type SMTP struct {
 	// Dir holds the certificate, the Maildir (Dir/maildir), rules.json,
 	// the pid file and the server's log (smtp.log).
@@ -68,6 +69,13 @@ type Rules struct {
 	TempFail map[string]int
 	// PermFail lists addresses refused with 550 every time.
 	PermFail []string
+	// RandomTempFail refuses about this share (0 to 1) of the other
+	// recipients for now, each time anew: half of them with 421, after
+	// which the sink closes the connection, half with 451.
+	RandomTempFail float64
+	// Seed seeds the random refusals (0: the same sequence each time the
+	// rules are set).
+	Seed int64
 	// AtData moves the refusals from RCPT TO to the end of DATA.
 	AtData bool
 }
@@ -158,10 +166,12 @@ func (s *SMTP) CertPool() *x509.CertPool {
 func (s *SMTP) SetRules(t testing.TB, r Rules) {
 	t.Helper()
 	doc := struct {
-		TempFail map[string]int `json:"temp_fail,omitempty"`
-		PermFail []string       `json:"perm_fail,omitempty"`
-		Stage    string         `json:"stage"`
-	}{r.TempFail, r.PermFail, "rcpt"}
+		TempFail       map[string]int `json:"temp_fail,omitempty"`
+		PermFail       []string       `json:"perm_fail,omitempty"`
+		RandomTempFail float64        `json:"random_temp_fail,omitempty"`
+		Seed           int64          `json:"seed"`
+		Stage          string         `json:"stage"`
+	}{r.TempFail, r.PermFail, r.RandomTempFail, r.Seed, "rcpt"}
 	if r.AtData {
 		doc.Stage = "data"
 	}

@@ -2,8 +2,8 @@
 # Starts and stops the SMTP sink the email tests send to: aiosmtpd (Debian's
 # python3-aiosmtpd, installed by install.sh) on 127.0.0.1 with STARTTLS on a
 # self-signed certificate, storing what it accepts in a Maildir, through the
-# handler in smtp_sink.py (which can also refuse chosen recipients with 451
-# or 550: see DIR/rules.json in that file).
+# handler in smtp_sink.py (which can also refuse chosen recipients, or a
+# random share of them, with 421, 451 or 550: see DIR/rules.json in that file).
 #
 #   smtp.sh start DIR PORT   start in the background; returns once it listens
 #   smtp.sh stop DIR         stop the server started in DIR (by its pid file)

@@ -1,7 +1,7 @@
 """notifyd's SMTP test sink: an aiosmtpd handler that stores every message it
-accepts in a Maildir and refuses chosen recipients, so tests can see what a
-real SMTP server does with notifyd's mail and how notifyd copes with 4xx and
-5xx replies.
+accepts in a Maildir and refuses chosen recipients (or a random share of
+them), so tests can see what a real SMTP server does with notifyd's mail and
+how notifyd copes with 4xx and 5xx replies.
 
 Run it through aiosmtpd (scripts/peers/smtp.sh does):
 
@@ -19,6 +19,9 @@ file means accept everything), decides refusals:
     {
       "temp_fail": {"alice@example.org": 2},   # 451 the first 2 times, then accept
       "perm_fail": ["bob@example.org", "@bad.example"],   # 550 every time
+      "random_temp_fail": 0.3,                 # refuse about 30% of the others for now:
+                                               # half 421 (and close the connection), half 451
+      "seed": 7,                               # the random refusals' seed (optional)
       "stage": "rcpt"                          # or "data": refuse after the DATA body
     }
 
@@ -29,13 +32,16 @@ again, even with the same content, starts the counts afresh, and so does
 restarting the server.
 """
 
+import asyncio
 import json
 import os
+import random
 import socket
 import time
 
 TEMP_REPLY = "451 4.3.0 <{addr}>: mailbox temporarily unavailable, try again later (test rule)"
 PERM_REPLY = "550 5.1.1 <{addr}>: recipient address rejected: user unknown (test rule)"
+CLOSE_REPLY = "421 4.3.2 <{addr}>: service not available, closing transmission channel (test rule)"
 
 
 class Sink:
@@ -50,6 +56,7 @@ class Sink:
         self.rules_key = None
         self.rules = {}
         self.counts = {}
+        self.random = random.Random()
         self.seq = 0
         self.host = socket.gethostname().replace("/", "_").replace(":", "_")
 
@@ -74,6 +81,7 @@ class Sink:
             except ValueError as e:
                 print(f"smtp_sink: ignoring unreadable {self.rules_path}: {e}", flush=True)
                 self.rules = {}
+            self.random.seed(self.rules.get("seed"))
         return self.rules
 
     @staticmethod
@@ -97,13 +105,26 @@ class Sink:
             if n < int(temp[rule]):
                 self.counts[rule] = n + 1
                 return TEMP_REPLY.format(addr=addr)
+        share = float(rules.get("random_temp_fail") or 0)
+        if share > 0 and self.random.random() < share:
+            if self.random.random() < 0.5:
+                return CLOSE_REPLY.format(addr=addr)
+            return TEMP_REPLY.format(addr=addr)
         return None
+
+    @staticmethod
+    def _refuse(server, verdict):
+        """Sends verdict; a 421 also closes the connection, as RFC 5321 says."""
+        if verdict.startswith("421"):
+            # After the reply is written: closing flushes what is buffered.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return verdict
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self._load_rules().get("stage", "rcpt") == "rcpt":
             verdict = self._verdict(address)
             if verdict:
-                return verdict
+                return self._refuse(server, verdict)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -112,7 +133,7 @@ class Sink:
             for addr in envelope.rcpt_tos:
                 verdict = self._verdict(addr)
                 if verdict:
-                    return verdict
+                    return self._refuse(server, verdict)
         content = envelope.original_content
         if content is None:
             content = envelope.content

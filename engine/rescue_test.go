@@ -1,0 +1,53 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/notifyd/notifyd/engine"
+)
+
+// A job a killed run left running (the process died mid-job: its row
+// still says running) runs again as soon as an engine that owns the queue
+// starts; one that does not own it leaves the job to River's stuck-job
+// rescue, an hour later.
+func TestStartRunsAgainJobsAKilledRunLeftRunning(t *testing.T) {
+	for _, owns := range []bool{true, false} {
+		r := newRigOpts(t, engine.PolicyKeep, func(o *engine.Options) { o.OwnsQueue = owns })
+		r.subscribe(t, principal, "wilma@example.org")
+		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := r.eng.Stop(stop); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		r.dav.add("n1.xml", inviteXML("n1"))
+		r.ping(t, principal)
+		// As if a run had fetched the sync job and been killed.
+		res, err := r.db.SQL.Exec(`UPDATE river_job SET state = 'running', attempt = 1 WHERE kind = 'sync_principal'`)
+		if n, _ := res.RowsAffected(); err != nil || n != 1 {
+			t.Fatalf("marking the sync job running: %v (%d rows)", err, n)
+		}
+		if err := r.eng.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wait := 5 * time.Second
+		if !owns {
+			wait = time.Second
+		}
+		var state string
+		var sent []string
+		for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			r.db.SQL.QueryRow(`SELECT state FROM river_job WHERE kind = 'sync_principal'`).Scan(&state)
+			if sent = r.email.sentTo(); len(sent) > 0 && state == "completed" {
+				break
+			}
+		}
+		switch {
+		case owns && (len(sent) != 1 || state != "completed"):
+			t.Errorf("owning the queue: sent %v, sync job %s; want the orphaned sync run at start and its notification sent once", sent, state)
+		case !owns && (len(sent) != 0 || state != "running"):
+			t.Errorf("not owning the queue: sent %v, sync job %s; want the job left to River's rescue", sent, state)
+		}
+	}
+}
