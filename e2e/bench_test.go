@@ -163,7 +163,10 @@ func floor(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string
 				for _, href := range members(ms, cy.NotificationCollection(u)) {
 					resp, body := do(http.MethodGet, href, "")
 					etag := resp.Header.Get("ETag")
-					msg := fmt.Sprintf("From: notifyd@localhost\r\nTo: %s@example.org\r\nSubject: invite\r\n\r\n%d bytes of notification\r\n", u, len(body))
+					// As large as notifyd's message (text and HTML
+					// alternatives, about 3.3 kB), so that the sink's
+					// work is the same.
+					msg := fmt.Sprintf("From: notifyd@localhost\r\nTo: %s@example.org\r\nSubject: invite\r\n\r\n%d bytes of notification\r\n%s", u, len(body), floorPadding)
 					if err := sendMail(mc, u+"@example.org", msg); err != nil {
 						fail(err)
 						continue
@@ -191,6 +194,9 @@ func floor(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string
 	}
 	return total
 }
+
+// floorPadding brings the floor's message to the size of notifyd's.
+var floorPadding = strings.Repeat("A line of the message's text and HTML alternatives, as notifyd sends.\r\n", 45)
 
 func dialSink(sink *peertest.SMTP) (*smtp.Client, error) {
 	conn, err := net.Dial("tcp", sink.Addr)
