@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/smtp"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -248,25 +247,7 @@ func members(ms []byte, coll string) []string {
 // benchNotifyd starts notifyd on the peers with every user subscribed, and
 // returns it with a reader of its CalDAV request counters.
 func benchNotifyd(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string, workers int) (*instance, func() map[string]float64) {
-	ca := filepath.Join(b.TempDir(), "ca.pem")
-	os.WriteFile(ca, sinkCertPEM(b, sink), 0o600)
-	nd := newInstanceWith(b, fmt.Sprintf(`systems:
-  cyrus:
-    caldav_url: %s/
-    tokens: [%s]
-    username: notifier
-    password: notifierpw
-    after_delivery: delete
-channels:
-  smtp:
-    host: %s
-    port: %d
-    ca_file: %s
-    from: notifyd@localhost
-jobs:
-  sync_workers: %d
-  delivery_workers: %d
-`, cy.BaseURL, pingToken, sink.Host, sink.Port, ca, workers, 2*workers))
+	nd := newInstanceWith(b, cyrusEmailConfig(b, cy, sink, fmt.Sprintf("  sync_workers: %d\n  delivery_workers: %d\n", workers, 2*workers)))
 	nd.start()
 	for _, u := range users {
 		body, _ := json.Marshal(map[string]any{"system": "cyrus", "principal": cy.PrincipalHref(u),

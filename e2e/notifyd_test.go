@@ -21,6 +21,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/notifyd/notifyd/internal/peertest"
 )
 
 // binary is the notifyd built for this test run.
@@ -230,4 +232,33 @@ func freeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// cyrusEmailConfig is the YAML (after newInstanceWith's sections) of a
+// notifyd that syncs the system "cyrus" from cy, deleting what it
+// delivered, and sends email to sink; jobs is the body of its jobs
+// section, indented.
+func cyrusEmailConfig(t testing.TB, cy *peertest.Cyrus, sink *peertest.SMTP, jobs string) string {
+	t.Helper()
+	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
+	if err := os.WriteFile(ca, sinkCertPEM(t, sink), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`systems:
+  cyrus:
+    caldav_url: %s/
+    tokens: [%s]
+    username: notifier
+    password: notifierpw
+    after_delivery: delete
+    timeout: 5s
+channels:
+  smtp:
+    host: %s
+    port: %d
+    ca_file: %s
+    from: notifyd@localhost
+    timeout: 5s
+jobs:
+%s`, cy.BaseURL, pingToken, sink.Host, sink.Port, ca, jobs)
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,33 +33,13 @@ func newCluster(t *testing.T, replicas, users int) *cluster {
 	c.cyrus = peertest.StartCyrus(t, append([]string{"owner"}, c.users...)...)
 	c.smtp = peertest.StartSMTP(t)
 	dbURL := c.pg.Database(t)
-	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
-	if err := os.WriteFile(ca, sinkCertPEM(t, c.smtp), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	for i := 0; i < replicas; i++ {
-		nd := newInstanceWith(t, fmt.Sprintf(`systems:
-  cyrus:
-    caldav_url: %s/
-    tokens: [%s]
-    username: notifier
-    password: notifierpw
-    after_delivery: delete
-    timeout: 5s
-channels:
-  smtp:
-    host: %s
-    port: %d
-    ca_file: %s
-    from: notifyd@localhost
-    timeout: 5s
-jobs:
-  poll_interval: 50ms
+		nd := newInstanceWith(t, cyrusEmailConfig(t, c.cyrus, c.smtp, `  poll_interval: 50ms
   retry_base: 200ms
   retry_max: 1s
   timeout: 5s
   rescue_after: 8s
-`, c.cyrus.BaseURL, pingToken, c.smtp.Host, c.smtp.Port, ca))
+`))
 		nd.env = []string{"NOTIFYD_DATABASE_URL=" + dbURL}
 		c.replicas = append(c.replicas, nd)
 	}

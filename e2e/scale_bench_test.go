@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -101,26 +99,9 @@ func BenchmarkScaleOut(b *testing.B) {
 // its own SQLite database when dbURL is empty, with their job workers on
 // or off.
 func scaleReplicas(b *testing.B, n int, dbURL string, cy *peertest.Cyrus, sink *peertest.SMTP, jobs bool) []*instance {
-	ca := filepath.Join(b.TempDir(), "ca.pem")
-	os.WriteFile(ca, sinkCertPEM(b, sink), 0o600)
 	var nds []*instance
 	for range n {
-		nd := newInstanceWith(b, fmt.Sprintf(`systems:
-  cyrus:
-    caldav_url: %s/
-    tokens: [%s]
-    username: notifier
-    password: notifierpw
-    after_delivery: delete
-channels:
-  smtp:
-    host: %s
-    port: %d
-    ca_file: %s
-    from: notifyd@localhost
-jobs:
-  run: %t
-`, cy.BaseURL, pingToken, sink.Host, sink.Port, ca, jobs))
+		nd := newInstanceWith(b, cyrusEmailConfig(b, cy, sink, fmt.Sprintf("  run: %t\n", jobs)))
 		if dbURL != "" {
 			nd.env = []string{"NOTIFYD_DATABASE_URL=" + dbURL}
 		}
