@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,18 +15,16 @@ import (
 
 	"github.com/notifyd/notifyd/api"
 	"github.com/notifyd/notifyd/engine"
-	"github.com/notifyd/notifyd/store"
+	"github.com/notifyd/notifyd/internal/testdb"
 	"github.com/notifyd/notifyd/subscriptions"
 )
 
-// benchHandler is the whole API over a real SQLite store in a temp dir.
+// benchHandler is the whole API over a real store: a SQLite file in a
+// temp dir, or a PostgreSQL database (testdb).
 func benchHandler(b *testing.B) http.Handler {
 	b.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.OpenSQLite(filepath.Join(b.TempDir(), "notifyd.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := testdb.Open(b)
 	q, err := engine.NewQueue(db, log)
 	if err != nil {
 		b.Fatal(err)
@@ -39,7 +36,7 @@ func benchHandler(b *testing.B) http.Handler {
 		b.Fatal(err)
 	}
 	intake := engine.NewIntake(db, q, 0, nil)
-	b.Cleanup(func() { intake.Close(); db.Close() })
+	b.Cleanup(intake.Close)
 	reg := prometheus.NewRegistry()
 	h, err := api.New(api.Options{
 		Systems:       []api.System{{Name: "bench", Tokens: []string{"bench-token-0123456789"}}},

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +34,8 @@ import (
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/api"
 	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/internal/peertest"
+	"github.com/notifyd/notifyd/internal/testdb"
 	"github.com/notifyd/notifyd/store"
 	"github.com/notifyd/notifyd/subscriptions"
 )
@@ -70,10 +71,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.OpenSQLite(filepath.Join(t.TempDir(), "notifyd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t)
 	q, err := engine.NewQueue(db, log)
 	if err != nil {
 		db.Close()
@@ -454,13 +452,7 @@ func (h *harness) queued(t *testing.T) queued {
 // jobsFor counts the sync_principal jobs of one principal.
 func (h *harness) jobsFor(t *testing.T, system, principal string) int {
 	t.Helper()
-	var n int
-	err := h.db.SQL.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'sync_principal'
-AND json_extract(args, '$.system') = $1 AND json_extract(args, '$.principal') = $2`, system, principal).Scan(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return testdb.SyncJobs(t, h.db, system, principal)
 }
 
 // principals lists the principal_state rows of system, sorted.
@@ -549,7 +541,7 @@ var requiredCoverage = map[string][]int{
 // its required statuses and the responses were checked.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	code := m.Run()
+	code := peertest.WithPostgres(m.Run)
 	if code == 0 && flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.skip").Value.String() == "" {
 		if missing := missingCoverage(); len(missing) > 0 {
 			fmt.Fprintf(os.Stderr, "FAIL: openapi.yaml responses the suite never produced and checked:\n  %s\n",

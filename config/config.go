@@ -71,8 +71,9 @@ type Database struct {
 	// short alias NOTIFYD_DATA_DIR.
 	DataDir string `koanf:"data_dir" envalias:"NOTIFYD_DATA_DIR"`
 	// URL is a database URL. Empty means embedded SQLite in
-	// DataDir/notifyd.db. "postgres://..." is accepted syntactically but
-	// reserved for a later release.
+	// DataDir/notifyd.db; "postgres://user:password@host:port/db?…" is a
+	// PostgreSQL database that several replicas share (the password can
+	// also come from PGPASSWORD or ~/.pgpass).
 	URL string `koanf:"url"`
 }
 
@@ -80,7 +81,7 @@ type Database struct {
 const (
 	// DatabaseSQLite is the embedded SQLite database in DataDir.
 	DatabaseSQLite = "sqlite"
-	// DatabasePostgres is a PostgreSQL database given by URL (reserved).
+	// DatabasePostgres is a PostgreSQL database given by URL.
 	DatabasePostgres = "postgres"
 )
 
@@ -310,6 +311,13 @@ type Jobs struct {
 	// MaxAge is how old a delivery may get while it is retried; older, it
 	// is given up (a dead letter) rather than sent late (default 24h).
 	MaxAge time.Duration `koanf:"max_age"`
+	// Timeout bounds one run of a job (a sync or a delivery); a run that
+	// takes longer is cancelled and retried (default 5m).
+	Timeout time.Duration `koanf:"timeout"`
+	// RescueAfter is how long a job may stay running before it is taken
+	// to belong to a process that died (a replica killed mid-job) and is
+	// run again; it must exceed Timeout (default 10m).
+	RescueAfter time.Duration `koanf:"rescue_after"`
 }
 
 // Default returns a Config with all defaults: listen on 127.0.0.1:8080,
@@ -334,7 +342,8 @@ func Default() *Config {
 			Webhook: Webhook{Timeout: 10 * time.Second},
 		},
 		Jobs: Jobs{Run: true, SyncWorkers: 8, DeliveryWorkers: 16, PollInterval: 200 * time.Millisecond,
-			RetryBase: time.Second, RetryMax: 5 * time.Minute, MaxAttempts: 25, MaxAge: 24 * time.Hour},
+			RetryBase: time.Second, RetryMax: 5 * time.Minute, MaxAttempts: 25, MaxAge: 24 * time.Hour,
+			Timeout: 5 * time.Minute, RescueAfter: 10 * time.Minute},
 	}
 }
 

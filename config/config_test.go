@@ -816,7 +816,7 @@ channels:
 		for _, want := range []string{
 			"environment variable NOTIFYD_HTTP_ADR is not a notifyd setting and is ignored (did you mean NOTIFYD_HTTP_ADDR?)",
 			"environment variable NOTIFYD_SOMETHING_ELSE is not a notifyd setting",
-			"database.url is a PostgreSQL URL",
+			"database.url: the connection to PostgreSQL at db is not verified TLS",
 			"api_keys: key 1 is shorter than 16 characters",
 			"systems.a: no username/password or bearer_token",
 			"systems.a.insecure_skip_verify is true",

@@ -93,7 +93,11 @@ func (c *Config) Warnings() []string {
 	}
 
 	if c.Database.Kind() == DatabasePostgres {
-		add("database.url is a PostgreSQL URL: PostgreSQL is reserved for a later release and this release runs on embedded SQLite only; unset database.url (NOTIFYD_DATABASE_URL)")
+		if u, err := url.Parse(c.Database.URL); err == nil && !isLoopback(u.Hostname()) &&
+			!strings.HasPrefix(u.Query().Get("sslmode"), "verify-") {
+			add("database.url: the connection to PostgreSQL at %s is not verified TLS (sslmode=%q): the password and every notification travel unprotected; add sslmode=verify-full to the URL",
+				u.Hostname(), u.Query().Get("sslmode"))
+		}
 	}
 
 	if len(c.APIKeys) == 0 {

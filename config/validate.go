@@ -63,6 +63,10 @@ func (c *Config) validate(p *problems) {
 		p.add("jobs.max_attempts", "must be between 1 and 1000")
 	}
 	checkPositive(p, "jobs.max_age", c.Jobs.MaxAge)
+	checkPositive(p, "jobs.timeout", c.Jobs.Timeout)
+	if c.Jobs.RescueAfter <= c.Jobs.Timeout {
+		p.add("jobs.rescue_after", "must be longer than jobs.timeout, or jobs still running would be run twice")
+	}
 
 	// database
 	if strings.TrimSpace(c.Database.DataDir) == "" {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/notifyd/notifyd/internal/peertest"
 )
 
 func runNotifyd(t *testing.T, env []string, args ...string) (string, int) {
@@ -70,5 +72,49 @@ func TestCLISecretsNeverLogged(t *testing.T) {
 		if strings.Contains(in.log.String(), secret) {
 			t.Fatalf("the log contains the secret %q:\n%s", secret, in.log)
 		}
+	}
+}
+
+// TestCLIMigratePostgresOnceFromThreeAtOnce runs notifyd migrate from three
+// processes at once against one PostgreSQL database, as replicas starting
+// together do: all succeed, one applies the migrations, and the password
+// in the URL never reaches the log.
+func TestCLIMigratePostgresOnceFromThreeAtOnce(t *testing.T) {
+	pg := peertest.StartPostgres(t)
+	url := pg.Database(t)
+	if _, err := exec.Command("psql", url, "-c", "ALTER USER postgres PASSWORD 'pg-secret-pw'").CombinedOutput(); err != nil {
+		t.Fatal(err)
+	}
+	url = strings.Replace(url, "postgres@", "postgres:pg-secret-pw@", 1)
+	type result struct {
+		out  string
+		code int
+	}
+	results := make(chan result, 3)
+	for range 3 {
+		go func() {
+			out, code := runNotifyd(t, []string{"NOTIFYD_DATABASE_URL=" + url}, "migrate")
+			results <- result{out, code}
+		}()
+	}
+	applied := 0
+	for range 3 {
+		r := <-results
+		if r.code != 0 {
+			t.Fatalf("notifyd migrate: exit %d\n%s", r.code, r.out)
+		}
+		if strings.Contains(r.out, "pg-secret-pw") {
+			t.Fatalf("the database password reached the log:\n%s", r.out)
+		}
+		if !strings.Contains(r.out, `"store_migrations_applied":0`) {
+			applied++
+		}
+	}
+	if applied != 1 {
+		t.Fatalf("%d of the three processes applied migrations, want exactly 1", applied)
+	}
+	out, err := exec.Command("psql", url, "-Atc", "SELECT count(*) FROM goose_db_version WHERE version_id > 0").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "2" {
+		t.Fatalf("goose_db_version rows: %q %v, want 2 (each migration once)", out, err)
 	}
 }

@@ -54,6 +54,8 @@ type instance struct {
 	log     *logBuffer
 	exited  chan error
 	sqldb   *sql.DB
+	// env is added to the process's environment (NOTIFYD_* overrides).
+	env []string
 }
 
 const (
@@ -104,6 +106,7 @@ func (in *instance) start() {
 		in.log = &logBuffer{}
 	}
 	in.cmd = exec.Command(binary, "serve", "-config", in.config)
+	in.cmd.Env = append(os.Environ(), in.env...)
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
 	if err := in.cmd.Start(); err != nil {
 		in.t.Fatal(err)

@@ -16,7 +16,9 @@ import (
 // server is back, not a few jobs per poll interval.
 func TestFinishBacklogDrainsAtWorkerSpeed(t *testing.T) {
 	const n = 80
-	r := newRig(t, engine.PolicyDelete)
+	// Enough attempts that no policy job gives up while the server is
+	// down, however long sending takes (the race detector slows it).
+	r := newRigOpts(t, engine.PolicyDelete, func(o *engine.Options) { o.MaxAttempts = 1000 })
 	r.subscribe(t, principal, "wilma@example.org")
 	for i := range n {
 		r.dav.add(fmt.Sprintf("n%02d.xml", i), inviteXML(fmt.Sprintf("n%02d", i)))

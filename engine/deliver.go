@@ -31,7 +31,17 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 	if store.DeliveryFinal(d.Status) {
 		return nil
 	}
-	log := e.log.With("delivery", d.ID, "system", d.System, "principal", d.Principal, "channel", d.Channel, "attempt", job.Attempt)
+	return e.attempt(ctx, d, job.Attempt, job.MaxAttempts, true)
+}
+
+// attempt makes one attempt at delivery d, the attempt-th of at most
+// maxAttempts, and records its outcome. own says whether the running job
+// is d's own: a temporary failure then returns an error (or a snooze) for
+// River to run the job again with backoff. A batch job (not d's own)
+// instead records the failure together with a job of d's own, scheduled
+// after the backoff, that takes over d's retries.
+func (e *Engine) attempt(ctx context.Context, d *store.DeliveryRecord, attempt, maxAttempts int, own bool) error {
+	log := e.log.With("delivery", d.ID, "system", d.System, "principal", d.Principal, "channel", d.Channel, "attempt", attempt)
 
 	nr, err := e.db.Notification(ctx, d.NotificationID)
 	if err != nil {
@@ -41,7 +51,7 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 		reason := fmt.Sprintf("gave up: the delivery is %s old, more than jobs.max_age (%s); last error: %s",
 			age.Round(time.Second), e.o.MaxAge, d.LastError)
 		log.Error("delivery failed: too old to be sent", "age", age.Round(time.Second))
-		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason}, nil)
 	}
 	req, skip, err := e.request(ctx, d, nr)
 	if err != nil {
@@ -49,26 +59,26 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 	}
 	if skip != "" {
 		log.Info("delivery skipped", "reason", skip)
-		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: skip})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: skip}, nil)
 	}
 	ch := e.o.Channels[notifyd.Channel(d.Channel)]
 	if ch == nil {
 		reason := fmt.Sprintf("channel %s is not configured; configure channels.%s and retry the delivery", d.Channel, d.Channel)
 		log.Error("delivery failed", "reason", reason)
-		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason}, nil)
 	}
 
 	res, sendErr := ch.Send(ctx, req)
 	switch {
 	case sendErr == nil && res.Skipped != "":
 		log.Info("delivery skipped", "reason", res.Skipped)
-		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: res.Skipped})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: res.Skipped}, nil)
 	case sendErr == nil:
 		log.Info("delivered", "provider_id", res.ProviderID)
-		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliverySent, ProviderID: res.ProviderID})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliverySent, ProviderID: res.ProviderID}, nil)
 	case errors.Is(sendErr, delivery.ErrFallback):
 		log.Info("recipient unreachable on this channel; falling back to the subscription's next method", "reason", sendErr)
-		return e.fallBack(ctx, d, sendErr)
+		return e.fallBack(ctx, d, nr, sendErr)
 	}
 	temporary, after := delivery.IsTemporary(sendErr)
 	if !temporary {
@@ -79,18 +89,24 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 			}
 			log.Warn("delivery method disabled: the provider says the recipient is gone", "subscription", d.SubscriptionID, "method", d.MethodID)
 		}
-		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()}, nil)
 	}
-	if job.Attempt >= job.MaxAttempts || time.Since(d.QueuedAt)+after > e.o.MaxAge {
-		reason := fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, sendErr)
-		if job.Attempt < job.MaxAttempts {
+	if attempt >= maxAttempts || time.Since(d.QueuedAt)+after > e.o.MaxAge {
+		reason := fmt.Sprintf("gave up after %d attempts: %v", max(attempt, d.Attempts+1), sendErr)
+		if attempt < maxAttempts {
 			reason = fmt.Sprintf("gave up: jobs.max_age (%s) would pass before the next attempt: %v", e.o.MaxAge, sendErr)
 		}
 		log.Error("delivery failed: out of attempts", "err", sendErr)
-		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
+		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason}, nil)
 	}
 	log.Warn("delivery failed; it will be retried", "err", sendErr, "retry_after", after)
-	if err := e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryRetrying, Error: sendErr.Error()}); err != nil {
+	outcome := store.DeliveryOutcome{Status: store.DeliveryRetrying, Error: sendErr.Error()}
+	if !own {
+		return e.record(ctx, d, nr, outcome, func(tx *sql.Tx) error {
+			return e.queueRetry(context.WithoutCancel(ctx), tx, d, attempt, maxAttempts, after)
+		})
+	}
+	if err := e.record(ctx, d, nr, outcome, nil); err != nil {
 		return err
 	}
 	if after > 0 {
@@ -103,11 +119,7 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 // subscription's next enabled method (in the subscription's order, after
 // this one) that wants the notification, in the same transaction. With no
 // such method, the delivery fails with the reason.
-func (e *Engine) fallBack(ctx context.Context, d *store.DeliveryRecord, reason error) error {
-	nr, err := e.db.Notification(ctx, d.NotificationID)
-	if err != nil {
-		return err
-	}
+func (e *Engine) fallBack(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, reason error) error {
 	sub, err := e.o.Subscriptions.Get(ctx, d.SubscriptionID)
 	if err != nil && !errors.Is(err, notifyd.ErrNotFound) {
 		return err
@@ -125,7 +137,7 @@ func (e *Engine) fallBack(ctx context.Context, d *store.DeliveryRecord, reason e
 	}
 	if next == nil {
 		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed,
-			Error: reason.Error() + "; the subscription has no further method to fall back to"})
+			Error: reason.Error() + "; the subscription has no further method to fall back to"}, nil)
 	}
 	nd := store.DeliveryRecord{ID: deliveryID(d.NotificationID, next.Channel, next.Address), NotificationID: d.NotificationID,
 		SubscriptionID: sub.ID, MethodID: next.ID, Channel: string(next.Channel), Address: next.Address}
@@ -204,28 +216,38 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store
 	return req, "", nil
 }
 
-// record stores an attempt's outcome durably (waiting while the database
-// cannot take writes: see persist) and, when it settles the
-// notification's last delivery, applies the after-delivery policy (see
-// settle).
-func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, o store.DeliveryOutcome) error {
+// record stores an attempt's outcome durably (with also, if not nil, in
+// the same transaction) and, when it settles the notification's last
+// delivery, applies the after-delivery policy (see settle). The write
+// shares its transaction and fsync with other workers' (groupCommit); it
+// is made even if ctx ends (the attempt was made), and while the database
+// cannot take writes it is tried again until ctx ends (see persist): a
+// message the provider accepted must not be sent again for want of its
+// record.
+func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, o store.DeliveryOutcome,
+	also func(*sql.Tx) error) error {
 	o.ID = d.ID
 	o.Now = time.Now()
+	wctx := context.WithoutCancel(ctx)
 	var settled string
 	committed := false
 	err := persist(ctx, e.log.With("delivery", d.ID), func() error {
-		if !committed {
-			err := store.CommitTx(ctx, e.db.SQL, func(tx *sql.Tx) error {
-				var err error
-				settled, err = store.RecordDeliveryAttempt(ctx, tx, o)
-				return err
-			})
-			if err != nil {
+		if committed {
+			return e.db.SyncWAL() // once written, only its sync to disk is tried again
+		}
+		err := e.commits.do(func(tx *sql.Tx) error {
+			var err error
+			if settled, err = store.RecordDeliveryAttempt(wctx, tx, o); err != nil {
 				return err
 			}
-			committed = true // once written, only its sync to disk is tried again
-		}
-		return e.db.SyncWAL()
+			if also != nil {
+				return also(tx)
+			}
+			return nil
+		})
+		var nd notDurable
+		committed = errors.As(err, &nd)
+		return err
 	})
 	if err != nil {
 		return err

@@ -64,6 +64,10 @@ type Options struct {
 	// MaxAge is how old a delivery may get while it is retried; older, it
 	// is given up (default 24h).
 	MaxAge time.Duration
+	// JobTimeout bounds one run of a job (default 5m); RescueAfter is how
+	// long a job may stay running before it is run again, taken to belong
+	// to a process that died (default 10m, more than JobTimeout).
+	JobTimeout, RescueAfter time.Duration
 	// SweepInterval is how often the leader looks for notifications whose
 	// after-delivery policy an interrupted run never applied (default 1m).
 	SweepInterval time.Duration
@@ -87,6 +91,7 @@ type Engine struct {
 	systems map[string]System
 	names   *nameCache
 	metrics *metrics
+	commits *groupCommit
 }
 
 // New builds the engine and its job queue. Start runs the workers.
@@ -115,7 +120,14 @@ func New(o Options) (*Engine, error) {
 	if o.MaxAge <= 0 {
 		o.MaxAge = 24 * time.Hour
 	}
-	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096)}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = 5 * time.Minute
+	}
+	if o.RescueAfter <= o.JobTimeout {
+		o.RescueAfter = max(10*time.Minute, 2*o.JobTimeout)
+	}
+	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096),
+		commits: newGroupCommit(o.DB)}
 	for _, s := range o.Systems {
 		e.systems[s.Name] = s
 	}
@@ -127,20 +139,27 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[DeliverArgs]) error {
 		return e.deliver(ctx, j)
 	}))
+	river.AddWorker(workers, river.WorkFunc(e.deliverBatch))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[FinishArgs]) error {
 		return e.finish(ctx, j)
 	}))
 	river.AddWorker(workers, river.WorkFunc(e.sweep))
-	// Every queue is polled (the embedded database has no push
-	// notification), which costs a query each time: queues with little to
-	// do are polled rarely. The finish queue only gets the policies that
-	// failed for now and the sweep; a channel that is not configured only
-	// gets deliveries that will fail saying so. Only the polling is slow:
-	// once a fetch finds work (a backlog after an outage), the next fetch
-	// comes as soon as a worker is free, as in the other queues.
+	// Every queue is polled, which costs a query each time: queues with
+	// little to do are polled rarely. The finish queue only gets the
+	// policies that failed for now and the sweep; a channel that is not
+	// configured only gets deliveries that will fail saying so. Only the
+	// polling is slow: once a fetch finds work (a backlog after an
+	// outage), the next fetch comes as soon as a worker is free, as in the
+	// other queues. On PostgreSQL, inserted jobs also wake the workers of
+	// every replica (LISTEN/NOTIFY), so polling is only the fallback
+	// there: at most once a second per queue and replica.
+	poll := o.PollInterval
+	if o.DB.Postgres() {
+		poll = max(poll, time.Second)
+	}
 	cooldown := min(50*time.Millisecond, o.PollInterval)
 	slow := func(workers int, every time.Duration) river.QueueConfig {
-		every = max(every, o.PollInterval)
+		every = max(every, poll)
 		return river.QueueConfig{MaxWorkers: workers, FetchPollInterval: every, FetchCooldown: cooldown}
 	}
 	queues := map[string]river.QueueConfig{
@@ -158,12 +177,13 @@ func New(o Options) (*Engine, error) {
 		Workers:           workers,
 		Queues:            queues,
 		FetchCooldown:     cooldown,
-		FetchPollInterval: o.PollInterval,
+		FetchPollInterval: poll,
 		MaxAttempts:       o.MaxAttempts,
 		RetryPolicy:       &retryPolicy{base: o.RetryBase, max: o.RetryMax},
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.SweepInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
-		JobTimeout: 5 * time.Minute,
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: o.RescueAfter,
 	})
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/internal/testdb"
 	"github.com/notifyd/notifyd/store"
 	"github.com/notifyd/notifyd/subscriptions"
 )
@@ -203,10 +203,7 @@ func newRigWith(t *testing.T, policy string, sweep time.Duration) *rig {
 func newRigOpts(t *testing.T, policy string, adjust func(*engine.Options)) *rig {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.OpenSQLite(filepath.Join(t.TempDir(), "notifyd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rig{db: db, dav: newFakeDAV(), email: &fakeChannel{}}
 	r.subs = subscriptions.NewService(db, func(s string) bool { return s == "cal" })

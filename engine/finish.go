@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -43,7 +44,7 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 	}
 	sys, ok := e.systems[n.System]
 	if !ok {
-		return e.db.FinishNotification(ctx, n.ID, "kept: the system is no longer configured", time.Now())
+		return e.finished(ctx, n.ID, "kept: the system is no longer configured")
 	}
 	log := e.log.With("notification", n.ID, "system", n.System, "principal", n.Principal, "href", n.Href)
 	var note string
@@ -77,7 +78,16 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 		note = "kept"
 	}
 	log.Info("after-delivery policy applied", "policy", sys.AfterDelivery, "outcome", note)
-	return e.db.FinishNotification(ctx, n.ID, note, time.Now())
+	return e.finished(ctx, n.ID, note)
+}
+
+// finished records that a notification's after-delivery policy was
+// applied, in a transaction shared with other workers' records. It does
+// not wait for the disk (as store.DB.FinishNotification): if a crash
+// loses the record, the policy is applied again, which is harmless.
+func (e *Engine) finished(ctx context.Context, id, note string) error {
+	ctx, now := context.WithoutCancel(ctx), time.Now()
+	return e.commits.doLazy(func(tx *sql.Tx) error { return store.FinishNotificationTx(ctx, tx, id, note, now) })
 }
 
 // mark rewrites the notification with a <processed> element of notifyd's

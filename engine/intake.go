@@ -89,10 +89,26 @@ func NewIntake(db *store.DB, queue *Queue, maxBatch int, observe IntakeObserver)
 		synced:  make(chan committed, 64),
 		stopped: make(chan struct{}),
 	}
-	go in.run()
+	// SQLite takes one writer at a time: one committer, batching. On
+	// PostgreSQL, transactions commit side by side (the server groups
+	// their WAL flushes), so several committers keep it busy.
+	committers := 1
+	if db.Postgres() {
+		committers = postgresCommitters
+	}
+	var wg sync.WaitGroup
+	for range committers {
+		wg.Add(1)
+		go func() { defer wg.Done(); in.run() }()
+	}
+	go func() { wg.Wait(); close(in.synced) }()
 	go in.sync()
 	return in
 }
+
+// postgresCommitters is how many batches the intake commits at once on
+// PostgreSQL.
+const postgresCommitters = 4
 
 // Enqueue durably marks each principal of system dirty and makes sure a
 // sync job waits for it. When it returns nil, the record survives a crash.
@@ -134,10 +150,9 @@ func (in *Intake) Close() {
 	<-in.stopped
 }
 
-// run is the committer: it gathers what has queued up into one batch,
+// run is a committer: it gathers what has queued up into one batch,
 // commits it and hands it to the syncer.
 func (in *Intake) run() {
-	defer close(in.synced)
 	window := time.NewTimer(0)
 	<-window.C
 	for first := range in.reqs {
@@ -166,7 +181,7 @@ func (in *Intake) run() {
 			}
 		}
 		start := time.Now()
-		if err := in.commit(in.db.SQL, batch); err != nil {
+		if err := in.commit(batch); err != nil {
 			in.answer(batch, err)
 			continue
 		}
@@ -216,7 +231,7 @@ func (in *Intake) answer(batch []*intakeReq, err error) {
 
 // commit writes one batch in one transaction, without waiting for the
 // disk, and works out each request's result.
-func (in *Intake) commit(conn store.TxBeginner, batch []*intakeReq) error {
+func (in *Intake) commit(batch []*intakeReq) error {
 	// The same principal may be in several requests of the batch: write it
 	// once, and credit the new job to the first request that named it.
 	index := make(map[store.PrincipalKey]int)
@@ -231,7 +246,7 @@ func (in *Intake) commit(conn store.TxBeginner, batch []*intakeReq) error {
 	}
 	var needJob []bool
 	ctx := context.Background()
-	err := store.CommitTx(ctx, conn, func(tx *sql.Tx) error {
+	err := in.db.CommitTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if needJob, err = store.MarkDirty(ctx, tx, keys, in.now()); err != nil {
 			return err

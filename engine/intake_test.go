@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/internal/testdb"
 	"github.com/notifyd/notifyd/store"
 )
 
@@ -18,10 +18,7 @@ import (
 // intake.
 func newIntake(tb testing.TB) (*store.DB, *engine.Queue, *engine.Intake) {
 	tb.Helper()
-	db, err := store.OpenSQLite(filepath.Join(tb.TempDir(), "notifyd.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	db := testdb.Open(tb)
 	q, err := engine.NewQueue(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		tb.Fatal(err)
@@ -40,13 +37,7 @@ func newIntake(tb testing.TB) (*store.DB, *engine.Queue, *engine.Intake) {
 
 func jobsFor(t *testing.T, db *store.DB, system, principal string) int {
 	t.Helper()
-	var n int
-	err := db.SQL.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'sync_principal'
-AND json_extract(args, '$.system') = $1 AND json_extract(args, '$.principal') = $2`, system, principal).Scan(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return testdb.SyncJobs(t, db, system, principal)
 }
 
 func TestIntakeCoalescesPingsForAWaitingPrincipal(t *testing.T) {

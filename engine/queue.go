@@ -1,7 +1,8 @@
 // Package engine moves work through notifyd: it takes pings in (marking
 // principals dirty and queueing their sync jobs durably, in one
 // transaction), and runs the jobs. Jobs live in River, on the same database
-// as the rest of notifyd's state.
+// as the rest of notifyd's state (SQLite, or PostgreSQL shared by
+// replicas).
 package engine
 
 import (
@@ -11,7 +12,10 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
@@ -39,11 +43,24 @@ func (SyncPrincipalArgs) Kind() string { return "sync_principal" }
 // than twice as much to insert on SQLite.
 func (SyncPrincipalArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueSync} }
 
-// Queue is notifyd's durable job queue.
+// Queue is notifyd's durable job queue: River on the store's database,
+// through River's SQLite driver or its pgx (PostgreSQL) driver.
 type Queue struct {
 	db     *store.DB
-	client *river.Client[*sql.Tx]
-	driver *riversqlite.Driver
+	client jobClient
+	// migrate applies River's migrations; validate reports whether they
+	// are all applied.
+	migrate  func(context.Context) (int, error)
+	validate func(context.Context) (bool, error)
+}
+
+// jobClient is the part of a River client the engine uses, with job
+// inserts that join a store transaction.
+type jobClient interface {
+	InsertManyFastTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) (int, error)
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
 }
 
 // NewQueue builds the queue on db. It inserts jobs; it does not run them.
@@ -52,38 +69,81 @@ func NewQueue(db *store.DB, logger *slog.Logger) (*Queue, error) {
 }
 
 func newQueue(db *store.DB, cfg *river.Config) (*Queue, error) {
+	if db.Postgres() {
+		driver := riverpgxv5.New(db.Pool)
+		client, err := river.NewClient(driver, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("job queue: %w", err)
+		}
+		q := &Queue{db: db, client: pgJobClient{client, db}}
+		q.migrate, q.validate = migrator(driver)
+		return q, nil
+	}
 	driver := riversqlite.New(db.SQL)
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &Queue{db: db, client: client, driver: driver}, nil
+	q := &Queue{db: db, client: client}
+	q.migrate, q.validate = migrator(driver)
+	return q, nil
+}
+
+// pgJobClient inserts jobs on PostgreSQL through the connection of the
+// store transaction they belong to.
+type pgJobClient struct {
+	*river.Client[pgx.Tx]
+	db *store.DB
+}
+
+// InsertManyFastTx inserts params in tx, a store transaction.
+func (c pgJobClient) InsertManyFastTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) (int, error) {
+	var n int
+	err := c.db.WithPgxConn(tx, func(conn *pgx.Conn) error {
+		var err error
+		n, err = c.Client.InsertManyFastTx(ctx, &sharedTx{conn: conn}, params)
+		return err
+	})
+	return n, err
+}
+
+// migrator returns functions that apply and check River's migrations.
+func migrator[TTx any](driver riverdriver.Driver[TTx]) (apply func(context.Context) (int, error), check func(context.Context) (bool, error)) {
+	apply = func(ctx context.Context) (int, error) {
+		m, err := rivermigrate.New(driver, nil)
+		if err != nil {
+			return 0, err
+		}
+		res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		if err != nil {
+			return 0, fmt.Errorf("migrate job queue: %w", err)
+		}
+		return len(res.Versions), nil
+	}
+	check = func(ctx context.Context) (bool, error) {
+		m, err := rivermigrate.New(driver, nil)
+		if err != nil {
+			return false, err
+		}
+		res, err := m.Validate(ctx, nil)
+		if err != nil {
+			return false, fmt.Errorf("read job queue migrations: %w", err)
+		}
+		return res.OK, nil
+	}
+	return apply, check
 }
 
 // Migrate applies the job queue's pending migrations.
-func (q *Queue) Migrate(ctx context.Context) (int, error) {
-	m, err := rivermigrate.New(q.driver, nil)
-	if err != nil {
-		return 0, err
-	}
-	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	if err != nil {
-		return 0, fmt.Errorf("migrate job queue: %w", err)
-	}
-	return len(res.Versions), nil
-}
+func (q *Queue) Migrate(ctx context.Context) (int, error) { return q.migrate(ctx) }
 
 // Ready reports an error unless every job queue migration is applied.
 func (q *Queue) Ready(ctx context.Context) error {
-	m, err := rivermigrate.New(q.driver, nil)
+	ok, err := q.validate(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := m.Validate(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("read job queue migrations: %w", err)
-	}
-	if !res.OK {
+	if !ok {
 		return errors.New("job queue migrations pending: run `notifyd migrate`")
 	}
 	return nil

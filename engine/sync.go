@@ -113,13 +113,27 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 		if out, err = store.RecordSync(ctx, tx, rec); err != nil {
 			return err
 		}
-		channelOf := make(map[string]notifyd.Channel, len(rec.Deliveries))
+		// The new deliveries of each channel go in batch jobs (in the
+		// order the sync found them).
+		isNew := make(map[string]bool, len(out.NewDeliveries))
+		for _, id := range out.NewDeliveries {
+			isNew[id] = true
+		}
+		byChannel := make(map[notifyd.Channel][]string)
+		var channels []notifyd.Channel
 		for _, d := range rec.Deliveries {
-			channelOf[d.ID] = notifyd.Channel(d.Channel)
+			if !isNew[d.ID] {
+				continue
+			}
+			ch := notifyd.Channel(d.Channel)
+			if byChannel[ch] == nil {
+				channels = append(channels, ch)
+			}
+			byChannel[ch] = append(byChannel[ch], d.ID)
 		}
 		var jobs []river.InsertManyParams
-		for _, id := range out.NewDeliveries {
-			jobs = append(jobs, deliverJob(id, channelOf[id]))
+		for _, ch := range channels {
+			jobs = append(jobs, deliverJobs(byChannel[ch], ch)...)
 		}
 		if len(jobs) == 0 {
 			return nil

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command (make test) and what CI runs: formatting, vet,
 # the static build the Dockerfile makes, the unit and API tests with the
-# race detector, and the end-to-end tests against the real binary.
+# race detector (the store, engine and API suites on SQLite and again on
+# a private PostgreSQL 15 cluster), and the end-to-end tests against the
+# real binary.
 # It installs what the tests need by itself (gcc for -race).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ if ! command -v gcc >/dev/null; then
   apt-get update -qq && apt-get install -y -qq gcc >/dev/null
 fi
 
-say "peers (Cyrus IMAP, SMTP sink) for the end-to-end tests"
+say "peers (Cyrus IMAP, SMTP sink, Prosody, Prism, PostgreSQL) for the end-to-end tests"
 scripts/peers/install.sh
 
 say "gofmt"
@@ -35,6 +37,9 @@ CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /dev/null ./cmd/notifyd
 
 say "unit and API tests, with the race detector"
 go test -race -count=1 $(go list ./... | grep -v /e2e)
+
+say "store, engine and API suites again on PostgreSQL (a private cluster on a loopback port)"
+NOTIFYD_TEST_DATABASE=postgres go test -race -count=1 ./store/ ./engine/ ./api/
 
 say "end-to-end tests against the real binary"
 go test -count=1 -v ./e2e/

@@ -84,13 +84,19 @@ func RecordDeliveryAttempt(ctx context.Context, tx *sql.Tx, o DeliveryOutcome) (
 	}
 	var notificationID string
 	err = tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $2, attempts = attempts + 1, last_error = $3, updated_at = $4,
-sent_at = CASE WHEN $5 > 0 THEN $5 ELSE sent_at END, provider_id = $6
+sent_at = CASE WHEN CAST($5 AS BIGINT) > 0 THEN CAST($5 AS BIGINT) ELSE sent_at END, provider_id = $6
 WHERE id = $1 RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt, o.ProviderID).Scan(&notificationID)
 	if err != nil {
 		return "", notFound(err)
 	}
 	if !DeliveryFinal(o.Status) {
 		return "", nil
+	}
+	// Lock the notification's row before counting: two deliveries of it
+	// settling at once on PostgreSQL would otherwise each count the other
+	// as outstanding, and neither would settle it. (SQLite has one writer.)
+	if _, err := tx.ExecContext(ctx, `UPDATE notifications SET settled_at = settled_at WHERE id = $1`, notificationID); err != nil {
+		return "", err
 	}
 	var outstanding int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE notification_id = $1

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,6 +34,12 @@ func MarkDirty(ctx context.Context, tx *sql.Tx, keys []PrincipalKey, now time.Ti
 	for i, k := range keys {
 		index[k] = i
 	}
+	// Rows are locked in the order written: the same order in every
+	// transaction keeps two replicas marking overlapping principals from
+	// deadlocking on PostgreSQL.
+	keys = slices.SortedFunc(slices.Values(keys), func(a, b PrincipalKey) int {
+		return cmp.Or(strings.Compare(a.System, b.System), strings.Compare(a.Principal, b.Principal))
+	})
 	for start := 0; start < len(keys); start += markDirtyChunk {
 		chunk := keys[start:min(start+markDirtyChunk, len(keys))]
 		var q strings.Builder

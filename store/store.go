@@ -1,7 +1,7 @@
 // Package store keeps notifyd's state in a SQL database: the embedded
-// SQLite file by default. Its queries are portable SQL with $N parameters
-// so that the PostgreSQL store reuses them; its migrations are embedded in
-// the binary and applied with goose.
+// SQLite file by default, or PostgreSQL for several replicas. Its queries
+// are portable SQL with $N parameters, the same on both; its migrations
+// are embedded in the binary and applied with goose.
 package store
 
 import (
@@ -14,8 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -37,10 +39,22 @@ type DB struct {
 	// Read is a pool of read-only connections for queries; in WAL mode
 	// they run alongside the writer.
 	Read *sql.DB
-	// Path is the SQLite file.
-	Path  string
+	// Path is the SQLite file ("" on PostgreSQL).
+	Path string
+	// Pool is the PostgreSQL connection pool (nil on SQLite), which SQL
+	// and Read share.
+	Pool *pgxpool.Pool
+	// Where names the database for logs: the SQLite file, or the
+	// PostgreSQL server and database without credentials.
+	Where string
 	goose *goose.Provider
+	// txConns maps each PostgreSQL transaction in progress to its
+	// connection (see WithPgxConn).
+	txConns sync.Map
 }
+
+// Postgres reports whether the database is PostgreSQL.
+func (db *DB) Postgres() bool { return db.Pool != nil }
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path in
 // WAL mode. It does not migrate.
@@ -56,7 +70,7 @@ func OpenSQLite(path string) (*DB, error) {
 	}
 	common := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	sqldb, err := sql.Open("sqlite", common+"&_txlock=immediate")
+	sqldb, err := sql.Open(SQLiteDriver, common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -67,7 +81,7 @@ func OpenSQLite(path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	readdb, err := sql.Open("sqlite", common+"&_pragma=query_only(1)")
+	readdb, err := sql.Open(SQLiteDriver, common+"&_pragma=query_only(1)")
 	if err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -86,16 +100,17 @@ func OpenSQLite(path string) (*DB, error) {
 		readdb.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &DB{SQL: sqldb, Read: readdb, Path: path, goose: prov}, nil
+	return &DB{SQL: sqldb, Read: readdb, Path: path, Where: path, goose: prov}, nil
 }
 
 // Close closes the connection pools.
 func (db *DB) Close() error {
 	rerr := db.Read.Close()
-	if err := db.SQL.Close(); err != nil {
-		return err
+	err := db.SQL.Close()
+	if db.Pool != nil {
+		db.Pool.Close()
 	}
-	return rerr
+	return errors.Join(err, rerr)
 }
 
 // Migrate applies every pending migration and returns how many it applied.
@@ -126,27 +141,32 @@ func (db *DB) Ready(ctx context.Context) error {
 // InTx runs fn in a write transaction and, if fn returns nil, commits it
 // and makes it durable (SyncWAL) before returning. Errors that mean the
 // database cannot take writes now (disk full, read-only, I/O error, locked
-// for too long) are wrapped in notifyd.ErrUnavailable.
+// for too long, PostgreSQL unreachable) are wrapped in
+// notifyd.ErrUnavailable.
 func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	if err := CommitTx(ctx, db.SQL, fn); err != nil {
+	if err := db.CommitTx(ctx, fn); err != nil {
 		return err
 	}
 	return db.SyncWAL()
 }
 
-// TxBeginner is a *sql.DB or a *sql.Conn.
-type TxBeginner interface {
-	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
-}
-
-// CommitTx runs fn in a write transaction on b and commits it if fn
-// returns nil, WITHOUT waiting for the disk: the caller must call SyncWAL
-// before it reports the write as done. Errors are classified as in InTx.
-func CommitTx(ctx context.Context, b TxBeginner, fn func(*sql.Tx) error) error {
-	tx, err := b.BeginTx(ctx, nil)
+// CommitTx runs fn in a write transaction and commits it if fn returns
+// nil, WITHOUT waiting for SQLite's disk: the caller must call SyncWAL
+// before it reports the write as done. (A PostgreSQL commit is durable by
+// itself.) Errors are classified as in InTx.
+func (db *DB) CommitTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	var tx *sql.Tx
+	var err error
+	done := func() {}
+	if db.Pool != nil {
+		tx, done, err = db.beginPostgres(ctx)
+	} else {
+		tx, err = db.SQL.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return Classify(err)
 	}
+	defer done()
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return Classify(err)
@@ -154,12 +174,16 @@ func CommitTx(ctx context.Context, b TxBeginner, fn func(*sql.Tx) error) error {
 	return Classify(tx.Commit())
 }
 
-// SyncWAL flushes the write-ahead log to stable storage, making every
+// SyncWAL flushes SQLite's write-ahead log to stable storage, making every
 // transaction committed before the call durable. If the log is gone, the
 // last connection checkpointed it into the database file and synced that.
 // (Concurrent calls run their flushes concurrently, which the kernel
-// overlaps; making callers share one flush measured slower.)
+// overlaps; making callers share one flush measured slower.) On PostgreSQL
+// it does nothing: its commits are durable.
 func (db *DB) SyncWAL() error {
+	if db.Pool != nil {
+		return nil
+	}
 	f, err := os.OpenFile(db.Path+"-wal", os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -181,6 +205,9 @@ func Classify(err error) error {
 		return err
 	}
 	if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
+		return fmt.Errorf("%w: %v", notifyd.ErrUnavailable, err)
+	}
+	if classifyPostgres(err) {
 		return fmt.Errorf("%w: %v", notifyd.ErrUnavailable, err)
 	}
 	var se *sqlite.Error

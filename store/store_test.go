@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -13,12 +14,23 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/internal/peertest"
 )
 
-// openDB opens a new SQLite file in a temporary directory, unmigrated.
+func TestMain(m *testing.M) { os.Exit(peertest.WithPostgres(m.Run)) }
+
+// openDB opens a new database, unmigrated: a SQLite file in a temporary
+// directory, or a new PostgreSQL database when the suite runs on
+// PostgreSQL (peertest.EnvTestDatabase).
 func openDB(t *testing.T) *DB {
 	t.Helper()
-	db, err := OpenSQLite(filepath.Join(t.TempDir(), "data", "notifyd.db"))
+	var db *DB
+	var err error
+	if peertest.OnPostgres() {
+		db, err = OpenPostgres(context.Background(), peertest.PostgresDatabase(t))
+	} else {
+		db, err = OpenSQLite(filepath.Join(t.TempDir(), "data", "notifyd.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +38,16 @@ func openDB(t *testing.T) *DB {
 	return db
 }
 
-// migratedDB opens a new SQLite file and migrates it.
+// onlySQLite skips a test of the embedded database's own behaviour when the
+// suite runs on PostgreSQL.
+func onlySQLite(t *testing.T, why string) {
+	t.Helper()
+	if peertest.OnPostgres() {
+		t.Skip("SQLite only: " + why)
+	}
+}
+
+// migratedDB opens a new database and migrates it.
 func migratedDB(t *testing.T) *DB {
 	t.Helper()
 	db := openDB(t)
@@ -86,6 +107,7 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// The schema survives closing and reopening the file.
+	onlySQLite(t, "reopens the database file")
 	path := db.Path
 	db.Close()
 	db2, err := OpenSQLite(path)
@@ -466,7 +488,7 @@ func TestInTxRollsBack(t *testing.T) {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
-VALUES ('x', 's', '/p', 1, '[]', 'en', 'UTC', '[]', 1, 0, 0)`); err != nil {
+VALUES ('x', 's', '/p', TRUE, '[]', 'en', 'UTC', '[]', 1, 0, 0)`); err != nil {
 			return err
 		}
 		return fmt.Errorf("later step: %w", boom)
@@ -525,6 +547,7 @@ func TestClassify(t *testing.T) {
 // opened a second time in SQLite's read-only mode, which holds for root
 // too, unlike file permissions.
 func TestClassifyReadOnly(t *testing.T) {
+	onlySQLite(t, "opens the database file in SQLite's read-only mode")
 	ctx := context.Background()
 	db := migratedDB(t)
 	if err := db.CreateSubscription(ctx, sampleSub("existing")); err != nil {

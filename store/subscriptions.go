@@ -84,11 +84,17 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *notifyd.Subscription, i
 		if ifVersion != 0 && version != ifVersion {
 			return notifyd.ErrConflict
 		}
+		// The version read must still be the stored one when the update
+		// runs: a concurrent update (another replica's) makes this one a
+		// conflict rather than a lost update.
+		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET system = $2, principal = $3, enabled = $4, types = $5,
+locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10 WHERE id = $1 AND version = $11`,
+			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods, version+1, micros(s.UpdatedAt), version)
+		if err != nil {
+			return err
+		}
 		version++
-		_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET system = $2, principal = $3, enabled = $4, types = $5,
-locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10 WHERE id = $1`,
-			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods, version, micros(s.UpdatedAt))
-		return err
+		return oneRow(res)
 	})
 	if err != nil {
 		return err
@@ -108,9 +114,21 @@ func (db *DB) DeleteSubscription(ctx context.Context, id string, ifVersion int64
 		if ifVersion != 0 && version != ifVersion {
 			return notifyd.ErrConflict
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = $1`, id)
-		return err
+		res, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = $1 AND version = $2`, id, version)
+		if err != nil {
+			return err
+		}
+		return oneRow(res)
 	})
+}
+
+// oneRow returns notifyd.ErrConflict unless res changed a row: the row
+// changed since the transaction read it.
+func oneRow(res sql.Result) error {
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	return notifyd.ErrConflict
 }
 
 type scanner interface{ Scan(...any) error }

@@ -278,9 +278,14 @@ WHERE status = $1 AND settled_at < $2 AND NOT finish_queued ORDER BY settled_at 
 // if a crash loses the record, the policy is applied again, which is
 // harmless (a deleted notification is then already gone).
 func (db *DB) FinishNotification(ctx context.Context, id, note string, now time.Time) error {
-	return CommitTx(ctx, db.SQL, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2, error = $3, finished_at = $4 WHERE id = $1`,
-			id, NotificationDone, note, micros(now))
-		return err
+	return db.CommitTx(ctx, func(tx *sql.Tx) error {
+		return FinishNotificationTx(ctx, tx, id, note, now)
 	})
+}
+
+// FinishNotificationTx is FinishNotification in tx.
+func FinishNotificationTx(ctx context.Context, tx *sql.Tx, id, note string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2, error = $3, finished_at = $4 WHERE id = $1`,
+		id, NotificationDone, note, micros(now))
+	return err
 }

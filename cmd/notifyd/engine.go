@@ -61,6 +61,7 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		DB: db, Logger: log, Systems: systems, Subscriptions: subs, Channels: channels,
 		SyncWorkers: cfg.Jobs.SyncWorkers, DeliveryWorkers: cfg.Jobs.DeliveryWorkers, PollInterval: cfg.Jobs.PollInterval,
 		RetryBase: cfg.Jobs.RetryBase, RetryMax: cfg.Jobs.RetryMax, MaxAttempts: cfg.Jobs.MaxAttempts, MaxAge: cfg.Jobs.MaxAge,
+		JobTimeout: cfg.Jobs.Timeout, RescueAfter: cfg.Jobs.RescueAfter,
 		Registerer: reg,
 		// The embedded database belongs to this process alone.
 		OwnsQueue: cfg.Database.Kind() == config.DatabaseSQLite,

@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -103,6 +102,3 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
-
-// errPostgres is returned until the PostgreSQL store lands.
-var errPostgres = errors.New("database.url names PostgreSQL, which this release does not support yet; unset NOTIFYD_DATABASE_URL / database.url to use the embedded SQLite database")

@@ -27,13 +27,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
-	db, q, err := openStore(cfg, log)
+	db, q, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	// The embedded database belongs to this process alone, so it is
-	// migrated at start.
+	// The database is migrated at start (on PostgreSQL, by the first
+	// replica to take the migration lock).
 	if err := applyMigrations(ctx, db, q, log); err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("notifyd is serving", "addr", ln.Addr().String(), "database", db.Path)
+	log.Info("notifyd is serving", "addr", ln.Addr().String(), "database", db.Where)
 
 	select {
 	case err := <-served:

@@ -10,11 +10,14 @@ import (
 )
 
 // openStore opens the configured database and its job queue.
-func openStore(cfg *config.Config, log *slog.Logger) (*store.DB, *engine.Queue, error) {
-	if cfg.Database.Kind() != config.DatabaseSQLite {
-		return nil, nil, errPostgres
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.DB, *engine.Queue, error) {
+	var db *store.DB
+	var err error
+	if cfg.Database.Kind() == config.DatabasePostgres {
+		db, err = store.OpenPostgres(ctx, cfg.Database.URL)
+	} else {
+		db, err = store.OpenSQLite(cfg.Database.SQLitePath())
 	}
-	db, err := store.OpenSQLite(cfg.Database.SQLitePath())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -26,22 +29,27 @@ func openStore(cfg *config.Config, log *slog.Logger) (*store.DB, *engine.Queue, 
 	return db, q, nil
 }
 
-// applyMigrations brings the store and the job queue up to date.
+// applyMigrations brings the store and the job queue up to date. On
+// PostgreSQL, replicas starting together take turns: the first migrates,
+// the others find nothing left to do.
 func applyMigrations(ctx context.Context, db *store.DB, q *engine.Queue, log *slog.Logger) error {
-	n, err := db.Migrate(ctx)
+	var n, m int
+	err := db.WithMigrationLock(ctx, func() (err error) {
+		if n, err = db.Migrate(ctx); err != nil {
+			return err
+		}
+		m, err = q.Migrate(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	m, err := q.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	log.Info("database migrated", "path", db.Path, "store_migrations_applied", n, "queue_migrations_applied", m)
+	log.Info("database migrated", "database", db.Where, "store_migrations_applied", n, "queue_migrations_applied", m)
 	return nil
 }
 
 func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	db, q, err := openStore(cfg, log)
+	db, q, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

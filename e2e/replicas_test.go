@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/notifyd/notifyd/internal/peertest"
+)
+
+// cluster is several notifyd replicas on one PostgreSQL database, with
+// Cyrus and an SMTP sink.
+type cluster struct {
+	pg       *peertest.Postgres
+	cyrus    *peertest.Cyrus
+	smtp     *peertest.SMTP
+	replicas []*instance
+	users    []string
+	// calendars counts the calendars the owner made, to share.
+	calendars int
+}
+
+func newCluster(t *testing.T, replicas, users int) *cluster {
+	t.Helper()
+	c := &cluster{pg: peertest.StartPostgres(t)}
+	for i := 1; i <= users; i++ {
+		c.users = append(c.users, fmt.Sprintf("r%03d", i))
+	}
+	c.cyrus = peertest.StartCyrus(t, append([]string{"owner"}, c.users...)...)
+	c.smtp = peertest.StartSMTP(t)
+	dbURL := c.pg.Database(t)
+	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
+	if err := os.WriteFile(ca, sinkCertPEM(t, c.smtp), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < replicas; i++ {
+		nd := newInstanceWith(t, fmt.Sprintf(`systems:
+  cyrus:
+    caldav_url: %s/
+    tokens: [%s]
+    username: notifier
+    password: notifierpw
+    after_delivery: delete
+    timeout: 5s
+channels:
+  smtp:
+    host: %s
+    port: %d
+    ca_file: %s
+    from: notifyd@localhost
+    timeout: 5s
+jobs:
+  poll_interval: 50ms
+  retry_base: 200ms
+  retry_max: 1s
+  timeout: 5s
+  rescue_after: 8s
+`, c.cyrus.BaseURL, pingToken, c.smtp.Host, c.smtp.Port, ca))
+		nd.env = []string{"NOTIFYD_DATABASE_URL=" + dbURL}
+		c.replicas = append(c.replicas, nd)
+	}
+	// Started together: they race to migrate, and the lock lets one do it.
+	done := make(chan struct{})
+	for _, nd := range c.replicas {
+		go func() { defer func() { done <- struct{}{} }(); nd.start() }()
+	}
+	for range c.replicas {
+		<-done
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, u := range c.users {
+		code, body := c.replicas[0].api(t, http.MethodPost, "/v1/subscriptions", map[string]any{
+			"system": "cyrus", "principal": c.cyrus.PrincipalHref(u),
+			"methods": []map[string]any{{"channel": "email", "address": u + "@example.org"}}})
+		if code != http.StatusCreated {
+			t.Fatalf("subscribe %s: %d %v", u, code, body)
+		}
+	}
+	return c
+}
+
+// share makes n new calendars shared with every user: n new notifications
+// for each.
+func (c *cluster) share(t *testing.T, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		c.calendars++
+		name := fmt.Sprintf("cal%d", c.calendars)
+		mkcalendar(t, c.cyrus, "owner", name)
+		shareWithAll(t, c.cyrus, "owner", name, c.users)
+	}
+}
+
+// pingSpread pings every user through two different live replicas (the
+// same principal through different replicas), a few users per ping. A ping
+// answered 503 (the database away) is sent again after its Retry-After,
+// as a calendar server does; it reports how many 503s it saw.
+func (c *cluster) pingSpread(t *testing.T, live []*instance) (unavailable int) {
+	t.Helper()
+	const perPing = 10
+	for round := 0; round < 2; round++ {
+		for i := 0; i < len(c.users); i += perPing {
+			nd := live[(i/perPing+round)%len(live)]
+			var hrefs []string
+			for _, u := range c.users[i:min(i+perPing, len(c.users))] {
+				hrefs = append(hrefs, c.cyrus.PrincipalHref(u))
+			}
+			body, _ := json.Marshal(map[string]any{"system": "cyrus", "token": pingToken, "hrefs": hrefs})
+			for attempt := 0; ; attempt++ {
+				resp, err := http.Post(nd.baseURL+"/v1/notifications", "application/json", bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted {
+					break
+				}
+				if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || attempt > 120 {
+					t.Fatalf("ping through %s: %d (Retry-After %q), want 202, or 503 with Retry-After while the database is away",
+						nd.baseURL, resp.StatusCode, resp.Header.Get("Retry-After"))
+				}
+				unavailable++
+				time.Sleep(500 * time.Millisecond)
+			}
+		}
+	}
+	return unavailable
+}
+
+// mail counts the messages the sink holds per recipient and per
+// Message-ID (a message sent twice has the same Message-ID).
+func (c *cluster) mail(t *testing.T) (perUser map[string]int, dupes int) {
+	t.Helper()
+	perUser = map[string]int{}
+	seen := map[string]bool{}
+	for _, m := range c.smtp.Messages(t) {
+		id := m.Header.Get("Message-Id")
+		if seen[id] {
+			dupes++
+			continue
+		}
+		seen[id] = true
+		for _, r := range m.RcptTo {
+			perUser[strings.TrimSuffix(r, "@example.org")]++
+		}
+	}
+	return perUser, dupes
+}
+
+// waitMail waits until every user has want distinct messages.
+func (c *cluster) waitMail(t *testing.T, want int, timeout time.Duration) (dupes int) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		perUser, dupes := c.mail(t)
+		short := 0
+		for _, u := range c.users {
+			if perUser[u] < want {
+				short++
+			}
+		}
+		if short == 0 {
+			for _, u := range c.users {
+				if perUser[u] != want {
+					t.Fatalf("%s got %d distinct messages, want exactly %d", u, perUser[u], want)
+				}
+			}
+			return dupes
+		}
+		if time.Now().After(deadline) {
+			var logs strings.Builder
+			for i, nd := range c.replicas {
+				fmt.Fprintf(&logs, "--- replica %d\n%s\n", i, tail(nd.log.String(), 40))
+			}
+			t.Fatalf("after %s, %d users have fewer than %d messages\n%s", timeout, short, want, logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestReplicasOnPostgres runs three replicas on one PostgreSQL database:
+// every notification is delivered exactly once while pings for the same
+// principals arrive through different replicas, when one replica is
+// killed mid-run (only its in-flight deliveries may repeat, and are
+// counted), and across a restart of PostgreSQL.
+func TestReplicasOnPostgres(t *testing.T) {
+	c := newCluster(t, 3, 100)
+	want := 0
+
+	// Three replicas, every principal pinged through two of them.
+	c.share(t, 2)
+	want += 2
+	c.pingSpread(t, c.replicas)
+	if dupes := c.waitMail(t, want, 2*time.Minute); dupes != 0 {
+		t.Fatalf("%d messages sent twice with all replicas up, want 0", dupes)
+	}
+	t.Logf("three replicas: %d notifications delivered exactly once", want*len(c.users))
+
+	// One replica killed mid-run and not restarted.
+	c.share(t, 2)
+	want += 2
+	c.pingSpread(t, c.replicas)
+	victim := c.replicas[2]
+	sentBefore := metric(t, victim, `notifyd_deliveries_total{channel="email",status="sent"}`)
+	deadline := time.Now().Add(time.Minute)
+	for metric(t, victim, `notifyd_deliveries_total{channel="email",status="sent"}`) < sentBefore+5 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	inRound := metric(t, victim, `notifyd_deliveries_total{channel="email",status="sent"}`) - sentBefore
+	victim.kill()
+	t.Logf("killed replica 2 after it sent %v messages in this round", inRound)
+	dupes := c.waitMail(t, want, 3*time.Minute)
+	// Only deliveries the killed replica had in flight can repeat: at most
+	// its delivery workers (16 by default).
+	if dupes > 16 {
+		t.Fatalf("%d messages sent twice after the kill, more than the killed replica's 16 delivery workers had in flight", dupes)
+	}
+	t.Logf("one replica killed: everything delivered; %d messages sent twice (deliveries in flight at the kill)", dupes)
+
+	// PostgreSQL restarted mid-run: pings meanwhile get 503 and are sent
+	// again; nothing is lost.
+	live := c.replicas[:2]
+	c.share(t, 1)
+	want++
+	c.pg.Stop(t)
+	restarted := make(chan struct{})
+	go func() {
+		time.Sleep(3 * time.Second)
+		c.pg.Start(t)
+		close(restarted)
+	}()
+	unavailable := c.pingSpread(t, live)
+	<-restarted
+	if unavailable == 0 {
+		t.Errorf("no ping was answered 503 while PostgreSQL was down")
+	}
+	dupesAfter := c.waitMail(t, want, 3*time.Minute)
+	if dupesAfter != dupes {
+		t.Fatalf("%d more messages sent twice across the PostgreSQL restart, want 0", dupesAfter-dupes)
+	}
+	t.Logf("PostgreSQL restarted: %d pings answered 503 and sent again; every notification delivered exactly once", unavailable)
+}

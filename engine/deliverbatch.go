@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/store"
+)
+
+// DeliverBatchArgs is the job that sends, one after the other, deliveries
+// that one sync created on one channel. One job for several deliveries
+// costs the job queue one insert, fetch and completion instead of one
+// each; every delivery keeps its own row (its ID the idempotency key), its
+// own record of each attempt, and, once it fails for now, a DeliverArgs
+// job of its own for its retries.
+type DeliverBatchArgs struct {
+	DeliveryIDs []string        `json:"delivery_ids"`
+	Channel     notifyd.Channel `json:"channel"`
+}
+
+// Kind is the job's River kind.
+func (DeliverBatchArgs) Kind() string { return "deliver_batch" }
+
+// maxDeliveryBatch caps the deliveries of one batch job, so that a full
+// resync of a large collection still spreads over several workers.
+const maxDeliveryBatch = 25
+
+// deliverJobs are the jobs that send ids, all on channel ch: a
+// DeliverArgs job for a single delivery, DeliverBatchArgs jobs of at most
+// maxDeliveryBatch deliveries otherwise.
+func deliverJobs(ids []string, ch notifyd.Channel) []river.InsertManyParams {
+	var jobs []river.InsertManyParams
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), maxDeliveryBatch)]
+		ids = ids[len(chunk):]
+		if len(chunk) == 1 {
+			jobs = append(jobs, deliverJob(chunk[0], ch))
+			continue
+		}
+		jobs = append(jobs, river.InsertManyParams{Args: DeliverBatchArgs{DeliveryIDs: chunk, Channel: ch},
+			InsertOpts: &river.InsertOpts{Queue: deliverQueue(ch)}})
+	}
+	return jobs
+}
+
+// deliverBatch makes the first attempt at each delivery of the batch that
+// is still as the sync created it. It skips the others: final ones are
+// never sent again, and one that failed for now, or that an operator
+// queued again, has a job of its own. If an attempt could not be made or
+// recorded (the database), the job returns the first such error once it
+// has tried the rest, and River runs it again for what is left.
+func (e *Engine) deliverBatch(ctx context.Context, job *river.Job[DeliverBatchArgs]) error {
+	var firstErr error
+	for _, id := range job.Args.DeliveryIDs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d, err := e.db.Delivery(ctx, id)
+		if errors.Is(err, notifyd.ErrNotFound) {
+			continue
+		}
+		if err == nil && (d.Status != store.DeliveryQueued || !d.QueuedAt.Equal(d.CreatedAt)) {
+			continue
+		}
+		if err == nil {
+			err = e.attempt(ctx, d, d.Attempts+1, job.MaxAttempts, false)
+		}
+		if err != nil {
+			e.log.Warn("delivery attempt not made or not recorded; the batch will be run again for it",
+				"delivery", id, "job", job.ID, "err", err)
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return firstErr
+}
+
+// queueRetry inserts in tx the job of d's own that retries it after a
+// temporary failure of the attempt-th attempt made by a batch: after the
+// provider's delay if it asked for one, else the retry policy's backoff,
+// with the attempts left.
+func (e *Engine) queueRetry(ctx context.Context, tx *sql.Tx, d *store.DeliveryRecord, attempt, maxAttempts int, after time.Duration) error {
+	at := time.Now().Add(after)
+	if after <= 0 {
+		at = (&retryPolicy{base: e.o.RetryBase, max: e.o.RetryMax}).NextRetry(&rivertype.JobRow{Attempt: attempt})
+	}
+	ch := notifyd.Channel(d.Channel)
+	job := deliverJob(d.ID, ch)
+	job.InsertOpts.ScheduledAt = at
+	job.InsertOpts.MaxAttempts = max(1, maxAttempts-attempt)
+	_, err := e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{job})
+	return err
+}

@@ -1,0 +1,17 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/notifyd/notifyd"
+)
+
+// InsertDeliverJobsForTest queues the jobs a sync would for ids (one
+// batch job for several), as a duplicated or re-run job would be.
+func (e *Engine) InsertDeliverJobsForTest(ctx context.Context, ids []string, ch notifyd.Channel) error {
+	return e.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := e.queue.client.InsertManyFastTx(ctx, tx, deliverJobs(ids, ch))
+		return err
+	})
+}
