@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 # The same flags as the Dockerfile: a static, reproducible binary.
 BUILDFLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: run build test bench fuzz lint
+.PHONY: run build test bench soak fuzz lint
 
 ## run: the service on its embedded default (SQLite under ./data, 127.0.0.1:8080)
 run:
@@ -21,6 +21,10 @@ test:
 ## bench: ping intake load test against the real binary (figures, not pass/fail)
 bench:
 	scripts/bench.sh
+
+## soak: 30 minutes of steady load with random faults (SOAK=2h for longer; figures at the end)
+soak:
+	scripts/soak.sh $(SOAK)
 
 ## lint: gofmt and go vet only
 lint:

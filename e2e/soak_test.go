@@ -331,6 +331,9 @@ func (s *soak) finish() {
 		faults = append(faults, fmt.Sprintf("%s ×%d", k, n))
 	}
 	slices.Sort(faults)
+	if len(faults) == 0 {
+		faults = []string{"none"}
+	}
 	t.Logf("soak: faults: %s", strings.Join(faults, ", "))
 	t.Logf("soak: notifications produced %d (+%d poison, set aside), messages due %d: delivered %d, dead-lettered %d, duplicated %d (allowed in flight: %d), missing %d, unexpected %d",
 		tl.produced, len(s.poison), tl.targets, tl.delivered, tl.deadLettered, tl.duplicates, bound, len(tl.missing), len(tl.unexpected))
