@@ -153,8 +153,8 @@ func TestDocsMentionEveryEnvVar(t *testing.T) {
 		if strings.HasSuffix(name, "_") || name == "NOTIFYD_CONFIG" || name == "NOTIFYD_SYSTEMS_<NAME>_<FIELD>" {
 			continue // prefixes in prose, the file path, the pattern
 		}
-		if strings.HasPrefix(name, "NOTIFYD_TEST_") {
-			continue // the test suites' own switches (internal/peertest), not settings
+		if slices.ContainsFunc([]string{"NOTIFYD_TEST_", "NOTIFYD_FAULT_", "NOTIFYD_SOAK"}, func(p string) bool { return strings.HasPrefix(name, p) }) {
+			continue // the test suites' own switches, not settings
 		}
 		if _, ok := globalEnv[name]; ok {
 			continue
