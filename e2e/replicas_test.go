@@ -209,6 +209,14 @@ func TestReplicasOnPostgres(t *testing.T) {
 	c.share(t, 1)
 	want++
 	c.pg.Stop(t)
+	resp, err := http.Get(live[0].baseURL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with PostgreSQL down: %s, want 503", resp.Status)
+	}
 	restarted := make(chan struct{})
 	go func() {
 		time.Sleep(3 * time.Second)
