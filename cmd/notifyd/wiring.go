@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/notifyd/notifyd/config"
@@ -41,6 +42,9 @@ func applyMigrations(ctx context.Context, db *store.DB, q *engine.Queue, log *sl
 		m, err = q.Migrate(ctx)
 		return err
 	})
+	if err != nil && db.Postgres() {
+		return fmt.Errorf("migrate the database at %s (is PostgreSQL up, and database.url / NOTIFYD_DATABASE_URL right?): %w", db.Where, err)
+	}
 	if err != nil {
 		return err
 	}
