@@ -67,6 +67,7 @@ type Client struct {
 
 	stats struct {
 		propfind, report, get, delete, put, other atomic.Uint64
+		connections                               atomic.Uint64
 	}
 
 	// syncLimit, when > 0, asks the server for at most that many results
@@ -141,6 +142,11 @@ func New(cfg Config) (*Client, error) {
 		maxBytes:  cfg.MaxResponseBytes,
 		transport: tr,
 	}
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c.stats.connections.Add(1)
+		return dial(ctx, network, addr)
+	}
 	c.guard = &guardedClient{
 		c: c,
 		hc: &http.Client{
@@ -176,6 +182,10 @@ type Stats struct {
 	Delete   uint64 // DELETE requests
 	Put      uint64 // PUT requests
 	Other    uint64 // any other method (POST, OPTIONS, …)
+	// Connections is how many connections were opened (keep-alive
+	// connections are reused; many more connections than requests in
+	// flight mean they are not).
+	Connections uint64
 }
 
 // Total is the number of requests of every method.
@@ -186,12 +196,13 @@ func (s Stats) Total() uint64 {
 // Stats returns the request counts since the Client was created.
 func (c *Client) Stats() Stats {
 	return Stats{
-		PropFind: c.stats.propfind.Load(),
-		Report:   c.stats.report.Load(),
-		Get:      c.stats.get.Load(),
-		Delete:   c.stats.delete.Load(),
-		Put:      c.stats.put.Load(),
-		Other:    c.stats.other.Load(),
+		PropFind:    c.stats.propfind.Load(),
+		Report:      c.stats.report.Load(),
+		Get:         c.stats.get.Load(),
+		Delete:      c.stats.delete.Load(),
+		Put:         c.stats.put.Load(),
+		Other:       c.stats.other.Load(),
+		Connections: c.stats.connections.Load(),
 	}
 }
 

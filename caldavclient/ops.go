@@ -253,8 +253,10 @@ func samePath(a, b *url.URL) bool {
 }
 
 // Sync reports what changed in collection since token with a
-// sync-collection REPORT (RFC 6578, DAV:sync-level 1, properties
-// DAV:getetag and CS:notificationtype); an empty token is an initial sync.
+// sync-collection REPORT (RFC 6578, DAV:sync-level 1, property
+// DAV:getetag only: the notification's type comes with its body, and
+// asking for CS:notificationtype makes the server read every resource);
+// an empty token is an initial sync.
 // When the server truncates the answer (a 507 for the collection itself)
 // Sync repeats the REPORT from the returned token and merges the answers.
 // Hrefs are paths; the collection itself is not reported, nor anything
@@ -357,7 +359,7 @@ func isMember(m, c *url.URL) bool {
 func (c *Client) syncOnce(ctx context.Context, cu *url.URL, token string) (*multistatus, error) {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>`)
-	b.WriteString(`<D:sync-collection xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/">`)
+	b.WriteString(`<D:sync-collection xmlns:D="DAV:">`)
 	if token == "" {
 		b.WriteString(`<D:sync-token/>`)
 	} else {
@@ -367,7 +369,7 @@ func (c *Client) syncOnce(ctx context.Context, cu *url.URL, token string) (*mult
 	if c.syncLimit > 0 {
 		b.WriteString(`<D:limit><D:nresults>` + strconv.Itoa(c.syncLimit) + `</D:nresults></D:limit>`)
 	}
-	b.WriteString(`<D:prop><D:getetag/><CS:notificationtype/></D:prop></D:sync-collection>`)
+	b.WriteString(`<D:prop><D:getetag/></D:prop></D:sync-collection>`)
 	h := http.Header{}
 	h.Set("Content-Type", xmlContentType)
 	// No Depth header: RFC 6578 §3.2 defines the report for Depth 0 only

@@ -114,7 +114,6 @@ type msProp struct {
 	NotificationURL      *hrefValue `xml:"DAV: notification-URL"`
 	CSNotificationURL    *hrefValue `xml:"http://calendarserver.org/ns/ notification-URL"`
 	CurrentUserPrincipal *hrefValue `xml:"DAV: current-user-principal"`
-	NotificationType     *anyValue  `xml:"http://calendarserver.org/ns/ notificationtype"`
 }
 
 type hrefValue struct {
@@ -132,13 +131,6 @@ func (h *hrefValue) href() string {
 		}
 	}
 	return ""
-}
-
-// anyValue records the child elements of a property.
-type anyValue struct {
-	Children []struct {
-		XMLName xml.Name
-	} `xml:",any"`
 }
 
 // davError is a DAV:error body (RFC 4918 §16) with the preconditions this

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/smtp"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,10 +50,12 @@ func BenchmarkCalDAVToEmail(b *testing.B) {
 		// The floor.
 		share(1, perPrincipal)
 		busy0 := machineBusy(b)
+		cyrus0, sink0 := peersCPU(cyrusComms...), peersCPU(sinkComms...)
 		start := time.Now()
 		n := floor(b, cy, sink, users, concurrency)
 		floorTook := time.Since(start)
 		floorBusy := machineBusy(b).sub(busy0)
+		floorCyrus, floorSink := peersCPU(cyrusComms...)-cyrus0, peersCPU(sinkComms...)-sink0
 		if n != principals*perPrincipal {
 			b.Fatalf("floor handled %d notifications, want %d", n, principals*perPrincipal)
 		}
@@ -67,12 +70,14 @@ func BenchmarkCalDAVToEmail(b *testing.B) {
 		share(perPrincipal+1, 2*perPrincipal)
 		cpu0 := processCPU(b, nd.cmd.Process.Pid)
 		busy0 = machineBusy(b)
+		cyrus0, sink0 = peersCPU(cyrusComms...), peersCPU(sinkComms...)
 		start = time.Now()
 		pingAll(b, nd, cy, users)
 		waitSent(b, nd, principals*perPrincipal, 10*time.Minute)
 		ndTook := time.Since(start)
 		ndCPU := processCPU(b, nd.cmd.Process.Pid) - cpu0
 		ndBusy := machineBusy(b).sub(busy0)
+		ndCyrus, ndSink := peersCPU(cyrusComms...)-cyrus0, peersCPU(sinkComms...)-sink0
 
 		floorRate := float64(n) / floorTook.Seconds()
 		ndRate := float64(principals*perPrincipal) / ndTook.Seconds()
@@ -80,6 +85,14 @@ func BenchmarkCalDAVToEmail(b *testing.B) {
 		b.ReportMetric(ndRate, "notifyd-deliveries/s")
 		b.ReportMetric(ndRate/floorRate*100, "%-of-floor")
 		b.ReportMetric(ndCPU.Seconds()*1000/float64(principals*perPrincipal), "notifyd-cpu-ms/notification")
+		// What the peers (Cyrus, the SMTP sink) spend per notification,
+		// serving the floor and serving notifyd: the same requests should
+		// cost them the same.
+		per := func(d time.Duration, n int) float64 { return d.Seconds() * 1000 / float64(n) }
+		b.ReportMetric(per(floorCyrus, n), "cyrus-cpu-ms/floor-notification")
+		b.ReportMetric(per(ndCyrus, principals*perPrincipal), "cyrus-cpu-ms/notifyd-notification")
+		b.ReportMetric(per(floorSink, n), "sink-cpu-ms/floor-notification")
+		b.ReportMetric(per(ndSink, principals*perPrincipal), "sink-cpu-ms/notifyd-notification")
 		reqs := stats()
 		for m := range reqs {
 			reqs[m] -= before[m]
@@ -134,6 +147,13 @@ func floor(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string
 		if body != "" {
 			req.Header.Set("Content-Type", "application/xml")
 		}
+		// As notifyd: uncompressed, so that the ETag is the strong one
+		// the DELETE's If-Match needs (Cyrus weakens a compressed
+		// answer's).
+		req.Header.Set("Accept-Encoding", "identity")
+		if method == http.MethodGet {
+			req.Header.Set("Accept", "application/xml, text/xml;q=0.9, */*;q=0.1")
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			fail(err)
@@ -173,8 +193,15 @@ func floor(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string
 					req, _ := http.NewRequest(http.MethodDelete, cy.BaseURL+href, nil)
 					req.SetBasicAuth(peertest.CyrusNotifier, cy.Password(peertest.CyrusNotifier))
 					req.Header.Set("If-Match", etag)
-					if r, err := client.Do(req); err == nil {
-						r.Body.Close()
+					r, err := client.Do(req)
+					if err != nil {
+						fail(err)
+						continue
+					}
+					r.Body.Close()
+					if r.StatusCode/100 != 2 {
+						fail(fmt.Errorf("DELETE %s: %s", href, r.Status))
+						continue
 					}
 					mu.Lock()
 					total++
@@ -314,6 +341,7 @@ func caldavRequests(b *testing.B, nd *instance) map[string]float64 {
 	for _, m := range []string{"PROPFIND", "REPORT", "GET", "DELETE", "PUT"} {
 		out[m] = metric(b, nd, `notifyd_caldav_requests_total{method="`+m+`",system="cyrus"}`)
 	}
+	out["connections"] = metric(b, nd, `notifyd_caldav_connections_total{system="cyrus"}`)
 	return out
 }
 
@@ -354,6 +382,27 @@ func scrape(baseURL string) (map[string]float64, error) {
 }
 
 // processCPU is the user+system CPU time a process has used.
+// peersCPU is the CPU time used so far by the processes named in comms
+// (Cyrus's httpd and master, the SMTP sink's python3), with that of their
+// children already reaped.
+func peersCPU(comms ...string) time.Duration {
+	var total int64
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		data, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil || !slices.Contains(comms, string(data[bytes.IndexByte(data, '(')+1:bytes.LastIndexByte(data, ')')])) {
+			continue
+		}
+		f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+		for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
+			var v int64
+			fmt.Sscan(f[i], &v)
+			total += v
+		}
+	}
+	return time.Duration(total) * time.Second / 100 // USER_HZ
+}
+
 func processCPU(b *testing.B, pid int) time.Duration {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -394,3 +443,10 @@ func (j cpuJiffies) sub(o cpuJiffies) cpuJiffies {
 
 // percent is how busy the machine's cores were, all together.
 func (j cpuJiffies) percent() float64 { return float64(j.busy) / float64(j.total) * 100 }
+
+// The process names of the peers the benchmark measures: Cyrus (its
+// master and httpd processes) and the SMTP sink.
+var (
+	cyrusComms = []string{"master", "httpd"}
+	sinkComms  = []string{"python3"}
+)

@@ -31,18 +31,20 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.deliveries, m.syncs, m.notifications, &caldavCollector{systems: systems,
 			desc: prometheus.NewDesc("notifyd_caldav_requests_total", "CalDAV requests sent, by system and method.",
-				[]string{"system", "method"}, nil)})
+				[]string{"system", "method"}, nil),
+			conns: prometheus.NewDesc("notifyd_caldav_connections_total",
+				"Connections opened to each system's CalDAV server (keep-alive connections are reused).", []string{"system"}, nil)})
 	}
 	return m
 }
 
 // caldavCollector reports the request counters of each system's client.
 type caldavCollector struct {
-	systems map[string]System
-	desc    *prometheus.Desc
+	systems     map[string]System
+	desc, conns *prometheus.Desc
 }
 
-func (c *caldavCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *caldavCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.conns }
 
 func (c *caldavCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, sys := range c.systems {
@@ -55,5 +57,6 @@ func (c *caldavCollector) Collect(ch chan<- prometheus.Metric) {
 			"DELETE": s.Delete, "PUT": s.Put, "OTHER": s.Other} {
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), name, method)
 		}
+		ch <- prometheus.MustNewConstMetric(c.conns, prometheus.CounterValue, float64(s.Connections), name)
 	}
 }
