@@ -147,9 +147,9 @@ func floor(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string
 		if body != "" {
 			req.Header.Set("Content-Type", "application/xml")
 		}
-		// As notifyd: uncompressed, so that the ETag is the strong one
-		// the DELETE's If-Match needs (Cyrus weakens a compressed
-		// answer's).
+		// The same headers as notifyd's: uncompressed (notifyd asks so
+		// that the ETag is the strong one the sync reports), and its
+		// Accept for the GET.
 		req.Header.Set("Accept-Encoding", "identity")
 		if method == http.MethodGet {
 			req.Header.Set("Accept", "application/xml, text/xml;q=0.9, */*;q=0.1")
