@@ -25,7 +25,7 @@ func emailReceiver(sink *peertest.SMTP) receiver {
 		var out []arrival
 		for _, m := range sink.Messages(t) {
 			for _, rcpt := range m.RcptTo {
-				out = append(out, arrival{"email", lower(rcpt), m.Header.Get("Subject") + "\n" + m.Text})
+				out = append(out, arrival{"email", strings.ToLower(rcpt), m.Header.Get("Subject") + "\n" + m.Text})
 			}
 		}
 		return out
@@ -51,7 +51,7 @@ func imReceiver(users []*peertest.XMPPUser) receiver {
 		var out []arrival
 		for _, u := range users {
 			for _, m := range u.Messages() {
-				out = append(out, arrival{"im", lower(u.JID), m.Body})
+				out = append(out, arrival{"im", strings.ToLower(u.JID), m.Body})
 			}
 		}
 		return out
@@ -125,8 +125,8 @@ func (r *faultRig) reconcile(t testing.TB) tally {
 	for k, href := range produced {
 		for _, m := range r.methods[k.user] {
 			tl.targets++
-			tg := target{m.channel, lower(m.address), k.calendar}
-			dk := deliveryKey{m.channel, lower(m.address), href}
+			tg := target{m.channel, strings.ToLower(m.address), k.calendar}
+			dk := deliveryKey{m.channel, strings.ToLower(m.address), href}
 			n := got[tg]
 			delete(got, tg)
 			d, isDead := dead[dk]
@@ -183,7 +183,7 @@ func (r *faultRig) listDeliveries(t testing.TB, path string) map[deliveryKey]map
 			href, _ := n["href"].(string)
 			addr, _ := d["address"].(string)
 			ch, _ := d["channel"].(string)
-			out[deliveryKey{ch, lower(addr), href}] = d
+			out[deliveryKey{ch, strings.ToLower(addr), href}] = d
 		}
 		cursor, _ = body["next_cursor"].(string)
 		if cursor == "" {

@@ -48,8 +48,6 @@ type rigOptions struct {
 	policy string
 	// channels is the YAML under "channels:" (indented by 2).
 	channels string
-	// jobs is YAML added under "jobs:" (indented by 2).
-	jobs string
 	// caldav, if not nil, returns the CalDAV URL notifyd is given in place
 	// of Cyrus's (a proxy in front of it).
 	caldav func(cyrusURL string) string
@@ -146,7 +144,7 @@ jobs:
   retry_base: 200ms
   retry_max: 2s
   max_attempts: 100
-%s`, faultSystem, url, pingToken, policy, r.o.channels, faultDeliveryWorkers, r.o.jobs))
+`, faultSystem, url, pingToken, policy, r.o.channels, faultDeliveryWorkers))
 	if r.o.prepare != nil {
 		r.o.prepare(r.nd)
 	}
@@ -184,11 +182,10 @@ const faultDeliveryWorkers = 8
 
 // wave produces one notification per user in users, then pings notifyd
 // for them (retrying until it answers 202, as a calendar server does while
-// notifyd restarts). It returns the calendar's name.
-func (r *faultRig) wave(t testing.TB, users []string) string {
-	cal := r.produce(t, users)
+// notifyd restarts).
+func (r *faultRig) wave(t testing.TB, users []string) {
+	r.produce(t, users)
 	r.ping(t, users)
-	return cal
 }
 
 // produce makes Cyrus produce one notification per user in users (the
@@ -378,6 +375,3 @@ func smtpChannel(t testing.TB, sink *peertest.SMTP) string {
 func emailTo(user string, _ int) []method {
 	return []method{{"email", user + "@example.org"}}
 }
-
-// lower is strings.ToLower, for addresses compared without case.
-func lower(s string) string { return strings.ToLower(s) }

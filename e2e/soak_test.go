@@ -66,13 +66,12 @@ type soak struct {
 	// while Cyrus is down.
 	cyrus sync.RWMutex
 
-	mu          sync.Mutex
-	poison      map[string]string // href -> what is wrong with it
-	poisonNext  []string          // for the next waves
-	faults      map[string]int
-	inFlight    int // faults that may repeat the messages in flight
-	lastRestart time.Time
-	samples     []soakSample
+	mu         sync.Mutex
+	poison     map[string]string // href -> what is wrong with it
+	poisonNext []string          // for the next waves
+	faults     map[string]int
+	inFlight   int // faults that may repeat the messages in flight
+	samples    []soakSample
 }
 
 // soakSample is notifyd's resident memory and goroutines at one time.
@@ -123,7 +122,6 @@ func newSoak(t *testing.T) *soak {
 		s.ims = append(s.ims, s.prosody.Login(t, u))
 	}
 	s.r.start(emailReceiver(s.sink), smsReceiver(s.twilio), imReceiver(s.ims))
-	s.lastRestart = time.Now()
 	return s
 }
 
@@ -262,7 +260,6 @@ func (s *soak) fault(mayKill bool) {
 		r.kill()
 		s.mu.Lock()
 		s.inFlight++
-		s.lastRestart = time.Now()
 		s.mu.Unlock()
 	case "cyrus down":
 		s.cyrus.Lock()

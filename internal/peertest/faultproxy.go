@@ -44,8 +44,6 @@ type Exchange struct {
 	Form url.Values
 	// Status is what the proxy answered.
 	Status int
-	// Header is the answer's header.
-	Header http.Header
 	// Injected is true when the proxy answered with a Fault rather than
 	// the peer's answer.
 	Injected bool
@@ -151,7 +149,7 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.proxy.ServeHTTP(rec, r)
 	}
-	x.Status, x.Header = rec.status, w.Header().Clone()
+	x.Status = rec.status
 	p.mu.Lock()
 	p.exchanges = append(p.exchanges, x)
 	p.mu.Unlock()
