@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,10 +22,11 @@ type DeadLetters interface {
 	RetryDelivery(ctx context.Context, id string) (*store.DeliveryRecord, error)
 }
 
-// DeadLetterLog lists and discards failed deliveries; store.DB implements
-// it.
+// DeadLetterLog lists and discards failed deliveries, and lists the
+// notifications set aside as dead; store.DB implements it.
 type DeadLetterLog interface {
 	DeadLetters(ctx context.Context, f store.DeliveryFilter) ([]store.DeliveryListItem, error)
+	DeadNotifications(ctx context.Context, f store.NotificationFilter) ([]store.NotificationRecord, error)
 	DiscardDelivery(ctx context.Context, id string, now time.Time) error
 	Notification(ctx context.Context, id string) (*store.NotificationRecord, error)
 }
@@ -72,4 +74,57 @@ func (s *Server) deadLetterError(c *gin.Context, err error) {
 		return
 	}
 	writeError(c, s.log, err)
+}
+
+// deadNotificationJSON is a notification set aside as dead, as the API
+// shows it.
+type deadNotificationJSON struct {
+	ID        string    `json:"id"`
+	System    string    `json:"system"`
+	Principal string    `json:"principal"`
+	Href      string    `json:"href"`
+	ETag      string    `json:"etag"`
+	Type      string    `json:"type"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (s *Server) listDeadNotifications(c *gin.Context) {
+	f := store.NotificationFilter{System: c.Query("system"), Limit: 100}
+	if l := c.Query("limit"); l != "" {
+		f.Limit, _ = strconv.Atoi(l) // the contract checked it is an integer in 1..500
+	}
+	if cur := c.Query("cursor"); cur != "" {
+		at, id, ok := parseDeliveryCursor(cur)
+		if !ok {
+			badRequest(c, "The cursor is not one notifyd issued.", notifyd.FieldError{Field: "query.cursor", Detail: "pass next_cursor from the previous page unchanged"})
+			return
+		}
+		f.AfterTime, f.AfterID = at, id
+	}
+	var ok bool
+	if f.Principal, ok = principalFilter(c); !ok {
+		return
+	}
+	limit := f.Limit
+	f.Limit++
+	items, err := s.deadLog.DeadNotifications(c.Request.Context(), f)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	type page struct {
+		Items      []deadNotificationJSON `json:"items"`
+		NextCursor string                 `json:"next_cursor,omitempty"`
+	}
+	out := page{Items: []deadNotificationJSON{}}
+	if len(items) > limit {
+		items = items[:limit]
+		out.NextCursor = deliveryCursor(items[limit-1].CreatedAt, items[limit-1].ID)
+	}
+	for _, n := range items {
+		out.Items = append(out.Items, deadNotificationJSON{ID: n.ID, System: n.System, Principal: n.Principal, Href: n.Href,
+			ETag: n.ETag, Type: n.Type, Reason: n.Error, CreatedAt: n.CreatedAt})
+	}
+	c.JSON(http.StatusOK, out)
 }

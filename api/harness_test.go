@@ -527,6 +527,7 @@ var requiredCoverage = map[string][]int{
 	"GET /v1/dead-letters":             {200, 400, 401, 503},
 	"POST /v1/dead-letters/{id}/retry": {202, 401, 404, 409, 503},
 	"DELETE /v1/dead-letters/{id}":     {204, 401, 404, 409, 503},
+	"GET /v1/dead-notifications":       {200, 400, 401, 503},
 	"GET /v1/unsubscribe/{token}":      {200, 404},
 	"POST /v1/unsubscribe/{token}":     {200, 404, 503},
 	"POST /v1/callbacks/twilio":        {200, 400, 403, 413, 415, 503},

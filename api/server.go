@@ -145,6 +145,7 @@ func New(o Options) (*Server, error) {
 		{http.MethodGet, "/v1/dead-letters", []gin.HandlerFunc{auth, s.listDeadLetters}},
 		{http.MethodPost, "/v1/dead-letters/:id/retry", []gin.HandlerFunc{auth, s.retryDeadLetter}},
 		{http.MethodDelete, "/v1/dead-letters/:id", []gin.HandlerFunc{auth, s.discardDeadLetter}},
+		{http.MethodGet, "/v1/dead-notifications", []gin.HandlerFunc{auth, s.listDeadNotifications}},
 		{http.MethodGet, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribePage}},
 		{http.MethodPost, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribe}},
 		{http.MethodPost, "/v1/callbacks/twilio", []gin.HandlerFunc{s.verifyTwilio(o.TwilioCallbacks, o.MaxBodyBytes), s.twilioCallback(o.TwilioCallbacks)}},

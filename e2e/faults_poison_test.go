@@ -55,6 +55,20 @@ func TestFaultPoisonNotifications(t *testing.T) {
 
 	tl := r.settle(t, time.Minute)
 	r.check(t, tl, 0)
+	// An operator sees them, with the reason, in the dead notifications.
+	code, body := r.nd.api(t, http.MethodGet, "/v1/dead-notifications?system=cal", nil)
+	listed := map[string]string{}
+	if items, ok := body["items"].([]any); code == http.StatusOK && ok {
+		for _, it := range items {
+			n := it.(map[string]any)
+			listed[n["href"].(string)], _ = n["reason"].(string)
+		}
+	}
+	for href, what := range poison {
+		if strings.TrimSpace(listed[href]) == "" {
+			t.Errorf("GET /v1/dead-notifications (%d) does not list the %s notification %s with a reason: %v", code, what, href, body)
+		}
+	}
 	for href, what := range poison {
 		var status, reason string
 		err := r.nd.db().QueryRow(`SELECT status, error FROM notifications WHERE href = $1`, href).Scan(&status, &reason)

@@ -289,3 +289,43 @@ func FinishNotificationTx(ctx context.Context, tx *sql.Tx, id, note string, now 
 		id, NotificationDone, note, micros(now))
 	return err
 }
+
+// NotificationFilter selects notifications; AfterTime and AfterID are the
+// cursor (the creation time and ID of the last one of the previous page).
+type NotificationFilter struct {
+	System, Principal string
+	AfterTime         time.Time
+	AfterID           string
+	Limit             int
+}
+
+// DeadNotifications lists the notifications set aside as dead (not XML,
+// too large, or their rendering failed; Error says why), matching f,
+// oldest first.
+func (db *DB) DeadNotifications(ctx context.Context, f NotificationFilter) ([]NotificationRecord, error) {
+	var w filter
+	w.eq("status", NotificationDead)
+	w.eq("system", f.System)
+	w.eq("principal", f.Principal)
+	if f.AfterID != "" {
+		at, id := w.param(micros(f.AfterTime)), w.param(f.AfterID)
+		w.conds = append(w.conds, "(created_at > "+at+" OR (created_at = "+at+" AND id > "+id+"))")
+	}
+	rows, err := db.Read.QueryContext(ctx, `SELECT id, system, principal, href, etag, type, error, created_at
+FROM notifications`+w.where()+" ORDER BY created_at, id LIMIT "+w.param(f.Limit), w.args...)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	defer rows.Close()
+	var out []NotificationRecord
+	for rows.Next() {
+		n := NotificationRecord{Status: NotificationDead}
+		var created int64
+		if err := rows.Scan(&n.ID, &n.System, &n.Principal, &n.Href, &n.ETag, &n.Type, &n.Error, &created); err != nil {
+			return nil, Classify(err)
+		}
+		n.CreatedAt = fromMicros(created)
+		out = append(out, n)
+	}
+	return out, Classify(rows.Err())
+}
