@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -90,41 +89,12 @@ type deadNotificationJSON struct {
 }
 
 func (s *Server) listDeadNotifications(c *gin.Context) {
-	f := store.NotificationFilter{System: c.Query("system"), Limit: 100}
-	if l := c.Query("limit"); l != "" {
-		f.Limit, _ = strconv.Atoi(l) // the contract checked it is an integer in 1..500
-	}
-	if cur := c.Query("cursor"); cur != "" {
-		at, id, ok := parseDeliveryCursor(cur)
-		if !ok {
-			badRequest(c, "The cursor is not one notifyd issued.", notifyd.FieldError{Field: "query.cursor", Detail: "pass next_cursor from the previous page unchanged"})
-			return
-		}
-		f.AfterTime, f.AfterID = at, id
-	}
-	var ok bool
-	if f.Principal, ok = principalFilter(c); !ok {
-		return
-	}
-	limit := f.Limit
-	f.Limit++
-	items, err := s.deadLog.DeadNotifications(c.Request.Context(), f)
-	if err != nil {
-		writeError(c, s.log, err)
-		return
-	}
-	type page struct {
-		Items      []deadNotificationJSON `json:"items"`
-		NextCursor string                 `json:"next_cursor,omitempty"`
-	}
-	out := page{Items: []deadNotificationJSON{}}
-	if len(items) > limit {
-		items = items[:limit]
-		out.NextCursor = deliveryCursor(items[limit-1].CreatedAt, items[limit-1].ID)
-	}
-	for _, n := range items {
-		out.Items = append(out.Items, deadNotificationJSON{ID: n.ID, System: n.System, Principal: n.Principal, Href: n.Href,
-			ETag: n.ETag, Type: n.Type, Reason: n.Error, CreatedAt: n.CreatedAt})
-	}
-	c.JSON(http.StatusOK, out)
+	listPage(s, c, func(q pageQuery) ([]store.NotificationRecord, error) {
+		return s.deadLog.DeadNotifications(c.Request.Context(), store.NotificationFilter{System: c.Query("system"),
+			Principal: q.Principal, Limit: q.Limit, AfterTime: q.AfterTime, AfterID: q.AfterID})
+	}, func(n store.NotificationRecord) (time.Time, string) { return n.CreatedAt, n.ID },
+		func(n store.NotificationRecord) deadNotificationJSON {
+			return deadNotificationJSON{ID: n.ID, System: n.System, Principal: n.Principal, Href: n.Href,
+				ETag: n.ETag, Type: n.Type, Reason: n.Error, CreatedAt: n.CreatedAt}
+		})
 }
