@@ -97,8 +97,8 @@ func TestFaultDatabaseDiskFull(t *testing.T) {
 		remount(t, data, "ro")
 		out, err := runBriefly(r.nd)
 		var exit *exec.ExitError
-		if !errors.As(err, &exit) || !strings.Contains(out, "notifyd.db") {
-			t.Errorf("notifyd on a read-only database directory: %v; want it to refuse to start, naming the database\n%s", err, tail(out, 10))
+		if !errors.As(err, &exit) || !strings.Contains(out, "notifyd.db") || !strings.Contains(out, "read-only file system") {
+			t.Errorf("notifyd on a read-only database directory: %v; want it to refuse to start, naming the database and saying the file system is read-only\n%s", err, tail(out, 10))
 		}
 		t.Logf("on a read-only file system notifyd says: %s", strings.TrimSpace(tail(out, 1)))
 		remount(t, data, "rw")

@@ -79,7 +79,7 @@ func OpenSQLite(path string) (*DB, error) {
 	sqldb.SetConnMaxIdleTime(0)
 	if err := sqldb.Ping(); err != nil {
 		sqldb.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w%s", path, err, whyNotWritable(filepath.Dir(path)))
 	}
 	readdb, err := sql.Open(SQLiteDriver, common+"&_pragma=query_only(1)")
 	if err != nil {
@@ -101,6 +101,19 @@ func OpenSQLite(path string) (*DB, error) {
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
 	return &DB{SQL: sqldb, Read: readdb, Path: path, Where: path, goose: prov}, nil
+}
+
+// whyNotWritable explains, when dir cannot take a new file (a read-only
+// file system, permissions, a full disk), why SQLite could not open its
+// database there; otherwise it returns "".
+func whyNotWritable(dir string) string {
+	f, err := os.CreateTemp(dir, ".notifyd-write-check-*")
+	if err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		return ""
+	}
+	return fmt.Sprintf(" (the data directory %s cannot be written: %v; make it writable, free space, or set database.data_dir)", dir, errors.Unwrap(err))
 }
 
 // Close closes the connection pools.
