@@ -92,20 +92,40 @@ WHERE id = $1 RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt, 
 	if !DeliveryFinal(o.Status) {
 		return "", nil
 	}
-	// Lock the notification's row before counting: two deliveries of it
-	// settling at once on PostgreSQL would otherwise each count the other
-	// as outstanding, and neither would settle it. (SQLite has one writer.)
+	outstanding := func() (n int, err error) {
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE notification_id = $1
+AND status IN ('queued', 'retrying')`, notificationID).Scan(&n)
+		return n, err
+	}
+	n, err := outstanding()
+	if err != nil {
+		return "", err
+	}
+	if n == 0 {
+		// None outstanding, even among deliveries finishing at this
+		// moment (uncommitted, they still count as outstanding here).
+		return settle(ctx, tx, notificationID, now)
+	}
+	// Others seem outstanding, but may be settling at this moment in
+	// other transactions (PostgreSQL; SQLite has one writer): lock the
+	// notification's row, so that those take turns, and count again
+	// (in PostgreSQL's READ COMMITTED, a new statement sees what the
+	// others committed meanwhile). Without the lock, two deliveries
+	// settling at once would each count the other, and neither would
+	// settle the notification.
 	if _, err := tx.ExecContext(ctx, `UPDATE notifications SET settled_at = settled_at WHERE id = $1`, notificationID); err != nil {
 		return "", err
 	}
-	var outstanding int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE notification_id = $1
-AND status IN ('queued', 'retrying')`, notificationID).Scan(&outstanding); err != nil {
+	if n, err = outstanding(); err != nil || n > 0 {
 		return "", err
 	}
-	if outstanding > 0 {
-		return "", nil
-	}
+	return settle(ctx, tx, notificationID, now)
+}
+
+// settle marks a notification whose deliveries are all final delivered,
+// in tx, and returns its ID; "" when it was settled before (a retried
+// attempt).
+func settle(ctx context.Context, tx *sql.Tx, notificationID string, now int64) (string, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2, settled_at = $4 WHERE id = $1 AND status = $3`,
 		notificationID, NotificationDelivered, NotificationDelivering, now)
 	if err != nil {
