@@ -87,62 +87,57 @@ func NewMetrics(reg prometheus.Registerer, depth func(context.Context) (map[stri
 	reg.MustRegister(m.pingsAccepted, m.pingsRejected, m.principalsQueued, m.pingsCoalesced, m.httpDuration,
 		m.batchSize, m.batchCommit, m.batchSync)
 	if depth != nil {
-		reg.MustRegister(&depthCollector{depth: depth, log: log, desc: prometheus.NewDesc(
-			"notifyd_queue_depth", "Unfinished jobs in the queue, by state.", []string{"state"}, nil)})
+		reg.MustRegister(newCountsCollector("notifyd_queue_depth", "Unfinished jobs in the queue, by state.", "state",
+			"queued jobs", depth, nil, log))
 	}
 	return m
 }
 
-// depthCollector reads the queue depth from the database at scrape time.
-type depthCollector struct {
-	depth func(context.Context) (map[string]int64, error)
-	log   *slog.Logger
-	desc  *prometheus.Desc
+// countsCollector reports gauges by one label, read from the database at
+// each scrape: the queue depth by state, the dead letters by channel. The
+// keys listed are reported as 0 when read finds none.
+type countsCollector struct {
+	read func(context.Context) (map[string]int64, error)
+	keys []string
+	log  *slog.Logger
+	what string // what is counted and the metric's name, for the log
+	name string
+	desc *prometheus.Desc
 }
 
-func (d *depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+func newCountsCollector(name, help, label, what string, read func(context.Context) (map[string]int64, error),
+	keys []string, log *slog.Logger) *countsCollector {
+	return &countsCollector{read: read, keys: keys, log: log, what: what, name: name,
+		desc: prometheus.NewDesc(name, help, []string{label}, nil)}
+}
 
-func (d *depthCollector) Collect(ch chan<- prometheus.Metric) {
+func (d *countsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+
+func (d *countsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	counts, err := d.depth(ctx)
+	counts, err := d.read(ctx)
 	if err != nil {
-		d.log.Warn("metrics: could not count queued jobs; notifyd_queue_depth is missing from this scrape", "err", err)
+		d.log.Warn("metrics: could not count "+d.what+"; "+d.name+" is missing from this scrape", "err", err)
 		return
 	}
-	for state, n := range counts {
-		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.GaugeValue, float64(n), state)
+	for _, k := range d.keys {
+		counts[k] += 0
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.GaugeValue, float64(n), k)
 	}
 }
 
 // RegisterDeadLetters registers the gauge notifyd_dead_letters{channel}:
-// the failed deliveries per channel, which counts reads from the database
-// at each scrape (store.DB.DeadLetterCounts).
+// the failed deliveries per channel (every channel, 0 when none failed),
+// which counts reads from the database at each scrape
+// (store.DB.DeadLetterCounts).
 func RegisterDeadLetters(reg prometheus.Registerer, counts func(context.Context) (map[string]int64, error), log *slog.Logger) {
-	reg.MustRegister(&deadLetterCollector{counts: counts, log: log, desc: prometheus.NewDesc(
-		"notifyd_dead_letters", "Deliveries that failed for good (GET /v1/dead-letters), by channel.", []string{"channel"}, nil)})
-}
-
-type deadLetterCollector struct {
-	counts func(context.Context) (map[string]int64, error)
-	log    *slog.Logger
-	desc   *prometheus.Desc
-}
-
-func (d *deadLetterCollector) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
-
-func (d *deadLetterCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	counts, err := d.counts(ctx)
-	if err != nil {
-		d.log.Warn("metrics: could not count dead letters; notifyd_dead_letters is missing from this scrape", "err", err)
-		return
-	}
+	var channels []string
 	for _, c := range notifyd.Channels {
-		counts[string(c)] += 0 // every channel, 0 when none failed
+		channels = append(channels, string(c))
 	}
-	for channel, n := range counts {
-		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.GaugeValue, float64(n), channel)
-	}
+	reg.MustRegister(newCountsCollector("notifyd_dead_letters", "Deliveries that failed for good (GET /v1/dead-letters), by channel.",
+		"channel", "dead letters", counts, channels, log))
 }
