@@ -188,10 +188,7 @@ func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListI
 	w.eq("d.principal", f.Principal)
 	w.eq("d.status", f.Status)
 	w.eq("d.channel", f.Channel)
-	if f.AfterID != "" {
-		at, id := w.param(micros(f.AfterTime)), w.param(f.AfterID)
-		w.conds = append(w.conds, "(d.created_at > "+at+" OR (d.created_at = "+at+" AND d.id > "+id+"))")
-	}
+	w.after("d.created_at", "d.id", f.AfterTime, f.AfterID)
 	q := `SELECT d.id, d.notification_id, d.system, d.principal, d.subscription_id, d.method_id, d.channel, d.address,
 d.status, d.attempts, d.last_error, d.provider_id, d.created_at, d.updated_at, d.sent_at, n.type, n.href
 FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() +

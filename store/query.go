@@ -3,6 +3,7 @@ package store
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // filter builds a WHERE clause with numbered ($N) parameters, the form
@@ -23,6 +24,17 @@ func (f *filter) eq(column, value string) {
 	if value != "" {
 		f.conds = append(f.conds, column+" = "+f.param(value))
 	}
+}
+
+// after adds the cursor condition of a list ordered by (timeColumn,
+// idColumn): rows after the one created at at with ID id. An empty id
+// adds nothing (the first page).
+func (f *filter) after(timeColumn, idColumn string, at time.Time, id string) {
+	if id == "" {
+		return
+	}
+	t, i := f.param(micros(at)), f.param(id)
+	f.conds = append(f.conds, "("+timeColumn+" > "+t+" OR ("+timeColumn+" = "+t+" AND "+idColumn+" > "+i+"))")
 }
 
 // where returns " WHERE …" for the conditions added, or "".

@@ -307,10 +307,7 @@ func (db *DB) DeadNotifications(ctx context.Context, f NotificationFilter) ([]No
 	w.eq("status", NotificationDead)
 	w.eq("system", f.System)
 	w.eq("principal", f.Principal)
-	if f.AfterID != "" {
-		at, id := w.param(micros(f.AfterTime)), w.param(f.AfterID)
-		w.conds = append(w.conds, "(created_at > "+at+" OR (created_at = "+at+" AND id > "+id+"))")
-	}
+	w.after("created_at", "id", f.AfterTime, f.AfterID)
 	rows, err := db.Read.QueryContext(ctx, `SELECT id, system, principal, href, etag, type, error, created_at
 FROM notifications`+w.where()+" ORDER BY created_at, id LIMIT "+w.param(f.Limit), w.args...)
 	if err != nil {
