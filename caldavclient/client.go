@@ -40,6 +40,9 @@ type Config struct {
 	MaxResponseBytes int64
 	// UserAgent is the User-Agent header (default "notifyd").
 	UserAgent string
+	// MaxConnections caps the connections open to the server at once;
+	// a request beyond it waits for one to be free (0: no cap).
+	MaxConnections int
 }
 
 const (
@@ -133,6 +136,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	tr.MaxIdleConns = 64
 	tr.MaxIdleConnsPerHost = 32
+	if cfg.MaxConnections > 0 {
+		tr.MaxConnsPerHost = cfg.MaxConnections
+		tr.MaxIdleConnsPerHost = cfg.MaxConnections
+	}
 	tr.IdleConnTimeout = 90 * time.Second
 	tr.ResponseHeaderTimeout = cfg.Timeout
 

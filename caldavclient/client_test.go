@@ -1070,3 +1070,51 @@ func TestConnectionReuse(t *testing.T) {
 		t.Errorf("%d connections for 10 sequential requests", n)
 	}
 }
+
+// TestMaxConnections checks that concurrent requests beyond
+// MaxConnections wait for a connection instead of opening more: a server
+// that runs a process per connection (Cyrus) sees at most that many.
+func TestMaxConnections(t *testing.T) {
+	var open, peak atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		_, _ = io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			n := open.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, func(cfg *Config) { cfg.MaxConnections = 2 })
+
+	const requests = 10
+	errs := make(chan error, requests)
+	for i := 0; i < requests; i++ {
+		go func() {
+			_, _, err := c.Get(context.Background(), "/x")
+			errs <- err
+		}()
+	}
+	// Let every request reach the transport before any is answered.
+	time.Sleep(200 * time.Millisecond)
+	close(release)
+	for i := 0; i < requests; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := peak.Load(); p != 2 {
+		t.Errorf("%d connections open at once for %d concurrent requests, want MaxConnections (2)", p, requests)
+	}
+	if n := c.Stats().Connections; n != 2 {
+		t.Errorf("%d connections opened, want 2 (the waiting requests reuse them)", n)
+	}
+}

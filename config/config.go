@@ -170,6 +170,11 @@ type System struct {
 	// InsecureSkipVerify disables TLS certificate verification (default
 	// false).
 	InsecureSkipVerify bool `koanf:"insecure_skip_verify"`
+	// MaxConnections caps the connections open to the CalDAV server at
+	// once (default 8); requests beyond it wait for a free one. Servers
+	// such as Cyrus run a process per connection, so this bounds the
+	// load notifyd puts on them, whatever the number of workers.
+	MaxConnections int `koanf:"max_connections"`
 }
 
 // Channels configures the delivery channels. A channel left unconfigured
@@ -349,5 +354,5 @@ func Default() *Config {
 
 // defaultSystem returns a System with its defaults.
 func defaultSystem(name string) *System {
-	return &System{Name: name, AfterDelivery: AfterDeliveryKeep, Timeout: 30 * time.Second}
+	return &System{Name: name, AfterDelivery: AfterDeliveryKeep, Timeout: 30 * time.Second, MaxConnections: 8}
 }

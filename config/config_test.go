@@ -180,6 +180,7 @@ systems:
     after_delivery: Delete
     timeout: 45s
     insecure_skip_verify: true
+    max_connections: 3
   other.sys:
     caldav_url: http://localhost:8080/
     tokens: ["other-token-1"]
@@ -226,11 +227,11 @@ channels:
 				Name: "localBedework", Tokens: []Secret{"token-0123456789", "token-abcdefghij"},
 				CalDAVURL: "https://cal.example.org/ucaldav/", Username: "svc", Password: "s3cret-pw",
 				PrincipalPrefix: "/ucaldav/principals/", AfterDelivery: "delete", Timeout: 45 * time.Second,
-				InsecureSkipVerify: true,
+				InsecureSkipVerify: true, MaxConnections: 3,
 			},
 			"other.sys": {
 				Name: "other.sys", Tokens: []Secret{"other-token-1"}, CalDAVURL: "http://localhost:8080/",
-				BearerToken: "bearer-xyz", AfterDelivery: "keep", Timeout: 30 * time.Second,
+				BearerToken: "bearer-xyz", AfterDelivery: "keep", Timeout: 30 * time.Second, MaxConnections: 8,
 			},
 		},
 		Channels: Channels{
@@ -347,11 +348,12 @@ func TestSystemFromEnvOnly(t *testing.T) {
 		"NOTIFYD_SYSTEMS_LOCALBEDEWORK_TIMEOUT=5s",
 		"NOTIFYD_SYSTEMS_LOCALBEDEWORK_INSECURE_SKIP_VERIFY=true",
 		"NOTIFYD_SYSTEMS_LOCALBEDEWORK_PRINCIPAL_PREFIX=/ucaldav/principals/",
+		"NOTIFYD_SYSTEMS_LOCALBEDEWORK_MAX_CONNECTIONS=2",
 	)
 	want := map[string]*System{"localbedework": {
 		Name: "localbedework", Tokens: []Secret{"abc-12345", "def-67890"}, CalDAVURL: "http://127.0.0.1:8008/",
 		Username: "admin", Password: "bedework", PrincipalPrefix: "/ucaldav/principals/", AfterDelivery: "mark",
-		Timeout: 5 * time.Second, InsecureSkipVerify: true,
+		Timeout: 5 * time.Second, InsecureSkipVerify: true, MaxConnections: 2,
 	}}
 	if !reflect.DeepEqual(c.Systems, want) {
 		t.Errorf("Systems = %#v", c.Systems["localbedework"])
@@ -670,6 +672,8 @@ func TestValidation(t *testing.T) {
 			[]string{`systems.s1.principal_prefix: must be an absolute path starting with "/"`}},
 		{"system timeout", "systems:\n  s1:\n    caldav_url: http://x/\n    tokens: [token-0123456789]\n    timeout: 0s\n", nil,
 			[]string{"systems.s1.timeout: must be a positive duration"}},
+		{"system max_connections", "systems:\n  s1:\n    caldav_url: http://x/\n    tokens: [token-0123456789]\n    max_connections: 0\n", nil,
+			[]string{"systems.s1.max_connections: must be between 1 and 1000"}},
 		{"bearer and basic", "systems:\n  s1:\n    caldav_url: http://x/\n    tokens: [token-0123456789]\n    username: u\n    password: p\n    bearer_token: b\n", nil,
 			[]string{"systems.s1.bearer_token: use either bearer_token or username/password"}},
 		{"username without password", "systems:\n  s1:\n    caldav_url: http://x/\n    tokens: [token-0123456789]\n    username: u\n", nil,

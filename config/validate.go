@@ -193,6 +193,9 @@ func (c *Config) validateSystem(p *problems, name string, s *System) {
 		p.add(key+".principal_prefix", "must be an absolute path starting with \"/\", e.g. /dav/principals/")
 	}
 	checkPositive(p, key+".timeout", s.Timeout)
+	if s.MaxConnections < 1 || s.MaxConnections > 1000 {
+		p.add(key+".max_connections", "must be between 1 and 1000")
+	}
 	if s.BearerToken != "" && (s.Username != "" || s.Password != "") {
 		p.add(key+".bearer_token", "use either bearer_token or username/password, not both")
 	} else {

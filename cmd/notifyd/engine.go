@@ -32,7 +32,7 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		client, err := caldavclient.New(caldavclient.Config{
 			BaseURL: sys.CalDAVURL, Username: sys.Username, Password: sys.Password.Reveal(),
 			BearerToken: sys.BearerToken.Reveal(), Timeout: sys.Timeout, InsecureSkipVerify: sys.InsecureSkipVerify,
-			UserAgent: "notifyd/" + version,
+			UserAgent: "notifyd/" + version, MaxConnections: sys.MaxConnections,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("systems.%s: %w", name, err)
