@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/smtp"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,86 +24,147 @@ import (
 
 // BenchmarkCalDAVToEmail measures end-to-end delivery against the real
 // peers: 200 principals with 5 sharing invites each in Cyrus, every one
-// to be emailed through the SMTP sink and then deleted. It first runs the
-// floor, a minimal client making the same requests directly at the same
+// to be emailed through the SMTP sink and then deleted. The floor, a
+// minimal client making the same requests directly at the same
 // concurrency (a sync REPORT per principal; a GET, an SMTP message and a
-// DELETE per notification), then notifyd on a fresh set of invites, and
-// reports both rates and notifyd's CalDAV requests per notification.
+// DELETE per notification), and notifyd take turns for benchRounds rounds,
+// each on a fresh set of invites, so that a change in the machine's speed
+// during the run weighs on both alike. It reports both rates over all
+// rounds, their ratio, what each side and the peers spent in CPU, and
+// notifyd's CalDAV requests per notification.
 //
 //	go test -run XXX -bench CalDAVToEmail -benchtime 1x ./e2e/
 func BenchmarkCalDAVToEmail(b *testing.B) {
 	const principals, perPrincipal, concurrency = 200, 5, 8
+	const perRound = principals * perPrincipal
 	users := make([]string, principals)
 	for i := range users {
 		users[i] = fmt.Sprintf("u%03d", i+1)
 	}
 	cy := peertest.StartCyrus(b, append([]string{"owner"}, users...)...)
 	sink := peertest.StartSMTP(b)
-	for i := 1; i <= 2*perPrincipal; i++ {
-		mkcalendar(b, cy, "owner", fmt.Sprintf("cal%d", i))
-	}
-	share := func(from, to int) {
-		for i := from; i <= to; i++ {
-			shareWithAll(b, cy, "owner", fmt.Sprintf("cal%d", i), users)
+	calendars := 0
+	// invite gives every user perPrincipal new invites in Cyrus.
+	invite := func() {
+		for i := 0; i < perPrincipal; i++ {
+			calendars++
+			name := fmt.Sprintf("cal%d", calendars)
+			mkcalendar(b, cy, "owner", name)
+			shareWithAll(b, cy, "owner", name, users)
 		}
 	}
 
 	for i := 0; i < b.N; i++ {
-		// The floor.
-		share(1, perPrincipal)
-		busy0 := machineBusy(b)
-		cyrus0, sink0 := peersCPU(cyrusComms...), peersCPU(sinkComms...)
-		start := time.Now()
-		n := floor(b, cy, sink, users, concurrency)
-		floorTook := time.Since(start)
-		floorBusy := machineBusy(b).sub(busy0)
-		floorCyrus, floorSink := peersCPU(cyrusComms...)-cyrus0, peersCPU(sinkComms...)-sink0
-		if n != principals*perPrincipal {
-			b.Fatalf("floor handled %d notifications, want %d", n, principals*perPrincipal)
-		}
-
 		// notifyd, warmed up as in steady state: each principal pinged
 		// once before (its notification collection found and cached, its
-		// sync token stored), as the floor knows the collections.
+		// sync token stored), as the floor knows the collections. It is
+		// stopped (SIGSTOP) while the floor runs.
 		nd, stats := benchNotifyd(b, cy, sink, users, concurrency)
 		pingAll(b, nd, cy, users)
 		waitMetric(b, nd, `notifyd_syncs_total{outcome="ok",system="cyrus"}`, principals, time.Minute)
 		before := stats()
-		share(perPrincipal+1, 2*perPrincipal)
-		cpu0 := processCPU(b, nd.cmd.Process.Pid)
-		busy0 = machineBusy(b)
-		cyrus0, sink0 = peersCPU(cyrusComms...), peersCPU(sinkComms...)
-		start = time.Now()
-		pingAll(b, nd, cy, users)
-		waitSent(b, nd, principals*perPrincipal, 10*time.Minute)
-		ndTook := time.Since(start)
-		ndCPU := processCPU(b, nd.cmd.Process.Pid) - cpu0
-		ndBusy := machineBusy(b).sub(busy0)
-		ndCyrus, ndSink := peersCPU(cyrusComms...)-cyrus0, peersCPU(sinkComms...)-sink0
+		signal := func(sig syscall.Signal) {
+			if err := nd.cmd.Process.Signal(sig); err != nil {
+				b.Fatal(err)
+			}
+		}
 
-		floorRate := float64(n) / floorTook.Seconds()
-		ndRate := float64(principals*perPrincipal) / ndTook.Seconds()
-		b.ReportMetric(floorRate, "floor-deliveries/s")
-		b.ReportMetric(ndRate, "notifyd-deliveries/s")
-		b.ReportMetric(ndRate/floorRate*100, "%-of-floor")
-		b.ReportMetric(ndCPU.Seconds()*1000/float64(principals*perPrincipal), "notifyd-cpu-ms/notification")
+		var floorSide, ndSide benchSide
+		for r := 0; r < benchRounds; r++ {
+			signal(syscall.SIGSTOP)
+			invite()
+			m := startMeasure(0)
+			if n := floor(b, cy, sink, users, concurrency); n != perRound {
+				b.Fatalf("floor handled %d notifications, want %d", n, perRound)
+			}
+			floorSide.add(m.stop(perRound))
+			signal(syscall.SIGCONT)
+
+			invite()
+			m = startMeasure(nd.cmd.Process.Pid)
+			pingAll(b, nd, cy, users)
+			// The sink holds the floor's messages too.
+			waitSent(b, nd, sink, 2*(r+1)*perRound, (r+1)*perRound, 10*time.Minute)
+			ndSide.add(m.stop(perRound))
+			b.Logf("round %d: floor %.0f/s, notifyd %.0f/s, %.0f%% of the floor", r+1,
+				floorSide.last.rate(), ndSide.last.rate(), ndSide.last.rate()/floorSide.last.rate()*100)
+		}
+
+		b.ReportMetric(floorSide.rate(), "floor-deliveries/s")
+		b.ReportMetric(ndSide.rate(), "notifyd-deliveries/s")
+		b.ReportMetric(ndSide.rate()/floorSide.rate()*100, "%-of-floor")
+		b.ReportMetric(ndSide.perNotification(ndSide.self), "notifyd-cpu-ms/notification")
+		b.ReportMetric(floorSide.perNotification(floorSide.self), "floor-client-cpu-ms/notification")
 		// What the peers (Cyrus, the SMTP sink) spend per notification,
 		// serving the floor and serving notifyd: the same requests should
 		// cost them the same.
-		per := func(d time.Duration, n int) float64 { return d.Seconds() * 1000 / float64(n) }
-		b.ReportMetric(per(floorCyrus, n), "cyrus-cpu-ms/floor-notification")
-		b.ReportMetric(per(ndCyrus, principals*perPrincipal), "cyrus-cpu-ms/notifyd-notification")
-		b.ReportMetric(per(floorSink, n), "sink-cpu-ms/floor-notification")
-		b.ReportMetric(per(ndSink, principals*perPrincipal), "sink-cpu-ms/notifyd-notification")
+		b.ReportMetric(floorSide.perNotification(floorSide.cyrus), "cyrus-cpu-ms/floor-notification")
+		b.ReportMetric(ndSide.perNotification(ndSide.cyrus), "cyrus-cpu-ms/notifyd-notification")
+		b.ReportMetric(floorSide.perNotification(floorSide.sink), "sink-cpu-ms/floor-notification")
+		b.ReportMetric(ndSide.perNotification(ndSide.sink), "sink-cpu-ms/notifyd-notification")
 		reqs := stats()
 		for m := range reqs {
 			reqs[m] -= before[m]
-			b.ReportMetric(reqs[m]/float64(principals*perPrincipal), m+"/notification")
+			b.ReportMetric(reqs[m]/float64(ndSide.n), m+"/notification")
 		}
-		b.Logf("floor %.0f/s (%s, machine %.0f%% busy), notifyd %.0f/s (%s, %s of its own CPU, machine %.0f%% busy), %.0f%% of the floor; CalDAV requests %v",
-			floorRate, floorTook.Round(time.Millisecond), floorBusy.percent(), ndRate, ndTook.Round(time.Millisecond),
-			ndCPU.Round(time.Millisecond), ndBusy.percent(), ndRate/floorRate*100, reqs)
+		b.Logf("floor %.0f/s (%d notifications in %s, machine %.0f%% busy), notifyd %.0f/s (%d in %s, %s of its own CPU, machine %.0f%% busy), %.0f%% of the floor; CalDAV requests %v",
+			floorSide.rate(), floorSide.n, floorSide.took.Round(time.Millisecond), floorSide.busy.percent(),
+			ndSide.rate(), ndSide.n, ndSide.took.Round(time.Millisecond), ndSide.self.Round(time.Millisecond), ndSide.busy.percent(),
+			ndSide.rate()/floorSide.rate()*100, reqs)
 	}
+}
+
+// benchRounds is how many turns the floor and notifyd each take.
+const benchRounds = 3
+
+// measure is a measurement in progress of one side's turn.
+type measure struct {
+	pid                  int // notifyd's, or 0 for the floor (in this process)
+	start                time.Time
+	busy                 cpuJiffies
+	self, cyrus, sinkCPU time.Duration
+}
+
+func startMeasure(pid int) *measure {
+	return &measure{pid: pid, start: time.Now(), busy: machineBusy(), self: processCPU(pid),
+		cyrus: peersCPU(cyrusComms...), sinkCPU: peersCPU(sinkComms...)}
+}
+
+// stop ends the measurement of a turn that handled n notifications.
+func (m *measure) stop(n int) turn {
+	return turn{n: n, took: time.Since(m.start), busy: machineBusy().sub(m.busy), self: processCPU(m.pid) - m.self,
+		cyrus: peersCPU(cyrusComms...) - m.cyrus, sink: peersCPU(sinkComms...) - m.sinkCPU}
+}
+
+// turn is what one side did in one round.
+type turn struct {
+	n                 int
+	took              time.Duration
+	busy              cpuJiffies
+	self, cyrus, sink time.Duration
+}
+
+func (t turn) rate() float64 { return float64(t.n) / t.took.Seconds() }
+
+// benchSide adds up one side's turns.
+type benchSide struct {
+	turn
+	last turn
+}
+
+func (s *benchSide) add(t turn) {
+	s.last = t
+	s.n += t.n
+	s.took += t.took
+	s.busy.busy += t.busy.busy
+	s.busy.total += t.busy.total
+	s.self += t.self
+	s.cyrus += t.cyrus
+	s.sink += t.sink
+}
+
+func (s *benchSide) perNotification(d time.Duration) float64 {
+	return d.Seconds() * 1000 / float64(s.n)
 }
 
 func mkcalendar(b testing.TB, cy *peertest.Cyrus, owner, name string) {
@@ -304,9 +367,7 @@ func pingAll(b *testing.B, nd *instance, cy *peertest.Cyrus, users []string) {
 	resp.Body.Close()
 }
 
-// metricPoll is how often the benchmark reads notifyd's /metrics while it
-// waits: each read costs notifyd about half a millisecond of CPU, which
-// at 20ms was a tax of several percent on what is measured.
+// metricPoll is how often the benchmark checks whether a wait is over.
 const metricPoll = 50 * time.Millisecond
 
 // waitMetric polls the metrics until series reaches n.
@@ -320,20 +381,45 @@ func waitMetric(b testing.TB, nd *instance, series string, n int, timeout time.D
 	}
 }
 
-// waitSent polls the metrics until n deliveries were sent and n
-// notifications deleted (the floor's work includes the DELETE too).
-func waitSent(b *testing.B, nd *instance, n int, timeout time.Duration) {
-	waitMetric(b, nd, `notifyd_deliveries_total{channel="email",status="sent"}`, n, timeout)
+// waitSent waits until the sink holds messages messages and notifyd has
+// deleted deleted notifications (the floor's work includes the DELETE
+// too). It watches the sink's Maildir, which costs notifyd nothing, and
+// reads notifyd's metrics only once the messages are all there: a scrape
+// costs notifyd over a millisecond of CPU, a tax that polling /metrics
+// would add to what is measured.
+func waitSent(b *testing.B, nd *instance, sink *peertest.SMTP, messages, deleted int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for {
-		if metric(b, nd, `notifyd_caldav_requests_total{method="DELETE",system="cyrus"}`) >= float64(n) {
+		if sinkCount(b, sink) >= messages && metric(b, nd, `notifyd_caldav_requests_total{method="DELETE",system="cyrus"}`) >= float64(deleted) {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("fewer than %d deliveries sent after %s\n%s", n, timeout, nd.log)
+			b.Fatalf("fewer than %d messages in the sink and %d notifications deleted after %s\n%s", messages, deleted, timeout, nd.log)
 		}
 		time.Sleep(metricPoll)
 	}
+}
+
+// sinkCount is how many messages the sink has stored.
+func sinkCount(b *testing.B, sink *peertest.SMTP) int {
+	n := 0
+	for _, sub := range []string{"new", "cur"} {
+		f, err := os.Open(filepath.Join(sink.Dir, "maildir", sub))
+		if err != nil {
+			b.Fatal(err)
+		}
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, name := range names {
+			if !strings.HasPrefix(name, ".") {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func caldavRequests(b *testing.B, nd *instance) map[string]float64 {
@@ -354,10 +440,15 @@ func metric(b testing.TB, nd *instance, series string) float64 {
 	return m[series]
 }
 
+// scrapeClient asks for /metrics uncompressed, as a scraper on the same
+// host would: compressing each answer would cost notifyd CPU that the
+// benchmark then counts against it.
+var scrapeClient = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+
 // scrape reads every sample of notifyd's /metrics at baseURL, by series
 // (name and labels as written).
 func scrape(baseURL string) (map[string]float64, error) {
-	resp, err := http.Get(baseURL + "/metrics")
+	resp, err := scrapeClient.Get(baseURL + "/metrics")
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +472,6 @@ func scrape(baseURL string) (map[string]float64, error) {
 	return out, sc.Err()
 }
 
-// processCPU is the user+system CPU time a process has used.
 // peersCPU is the CPU time used so far by the processes named in comms
 // (Cyrus's httpd and master, the SMTP sink's python3), with that of their
 // children already reaped.
@@ -403,10 +493,16 @@ func peersCPU(comms ...string) time.Duration {
 	return time.Duration(total) * time.Second / 100 // USER_HZ
 }
 
-func processCPU(b *testing.B, pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// processCPU is the user+system CPU time process pid (0: this one) has
+// used.
+func processCPU(pid int) time.Duration {
+	stat := "/proc/self/stat"
+	if pid != 0 {
+		stat = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	data, err := os.ReadFile(stat)
 	if err != nil {
-		b.Fatal(err)
+		panic(err)
 	}
 	// Fields after the command (which may contain spaces) start after ")".
 	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
@@ -419,10 +515,10 @@ func processCPU(b *testing.B, pid int) time.Duration {
 // cpuJiffies are the machine's CPU counters from /proc/stat.
 type cpuJiffies struct{ busy, total uint64 }
 
-func machineBusy(b *testing.B) cpuJiffies {
+func machineBusy() cpuJiffies {
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		b.Fatal(err)
+		panic(err)
 	}
 	line := strings.SplitN(string(data), "\n", 2)[0] // "cpu  user nice system idle iowait ..."
 	var j cpuJiffies
