@@ -56,6 +56,8 @@ func deliverJobs(ids []string, ch notifyd.Channel) []river.InsertManyParams {
 // recorded (the database), the job returns the first such error once it
 // has tried the rest, and River runs it again for what is left.
 func (e *Engine) deliverBatch(ctx context.Context, job *river.Job[DeliverBatchArgs]) error {
+	ctx, writeFinished := e.deferFinished(ctx)
+	defer writeFinished()
 	var firstErr error
 	for _, id := range job.Args.DeliveryIDs {
 		if err := ctx.Err(); err != nil {

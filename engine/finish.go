@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -46,8 +48,11 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 	if !ok {
 		return e.finished(ctx, n.ID, "kept: the system is no longer configured")
 	}
-	log := e.log.With("notification", n.ID, "system", n.System, "principal", n.Principal, "href", n.Href)
+	attrs := []any{"notification", n.ID, "system", n.System, "principal", n.Principal, "href", n.Href}
 	var note string
+	// routine: the policy did what it says; logged at debug level only,
+	// since the delivery log already has a line per message.
+	routine := true
 	switch sys.AfterDelivery {
 	case PolicyDelete:
 		err := sys.CalDAV.Delete(ctx, n.Href, n.ETag)
@@ -55,12 +60,12 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 		case err == nil:
 			note = "deleted from the collection"
 		case errors.Is(err, caldavclient.ErrPreconditionFailed):
-			note = "kept: it changed on the server since it was read (the new version is synced on its own)"
+			note, routine = "kept: it changed on the server since it was read (the new version is synced on its own)", false
 		case caldavclient.IsTemporary(err):
-			log.Warn("could not delete a delivered notification; will retry", "err", err)
+			e.log.Warn("could not delete a delivered notification; will retry", append(attrs, "err", err)...)
 			return err
 		default:
-			note = "kept: delete refused: " + err.Error()
+			note, routine = "kept: delete refused: "+err.Error(), false
 		}
 	case PolicyMark:
 		err := e.mark(ctx, sys, n)
@@ -68,26 +73,85 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 		case err == nil:
 			note = "marked as processed"
 		case errors.Is(err, caldavclient.ErrNotSupported):
-			note = "kept: the server does not accept changes to notifications"
+			note, routine = "kept: the server does not accept changes to notifications", false
 		case caldavclient.IsTemporary(err):
 			return err
 		default:
-			note = "kept: mark refused: " + err.Error()
+			note, routine = "kept: mark refused: "+err.Error(), false
 		}
 	default:
 		note = "kept"
 	}
-	log.Info("after-delivery policy applied", "policy", sys.AfterDelivery, "outcome", note)
+	level := slog.LevelInfo
+	if routine {
+		level = slog.LevelDebug
+	}
+	e.log.Log(ctx, level, "after-delivery policy applied", append(attrs, "policy", sys.AfterDelivery, "outcome", note)...)
 	return e.finished(ctx, n.ID, note)
 }
 
 // finished records that a notification's after-delivery policy was
-// applied, in a transaction shared with other workers' records. It does
-// not wait for the disk (as store.DB.FinishNotification): if a crash
-// loses the record, the policy is applied again, which is harmless.
+// applied, in a transaction shared with other workers' records, or, within
+// a batch job (see laterFinished), with the batch's others once it is
+// done. It does not wait for the disk (as store.DB.FinishNotification):
+// if a crash loses the record, the policy is applied again, which is
+// harmless.
 func (e *Engine) finished(ctx context.Context, id, note string) error {
-	ctx, now := context.WithoutCancel(ctx), time.Now()
+	now := time.Now()
+	if later, ok := ctx.Value(laterFinishedKey{}).(*laterFinished); ok {
+		later.add(id, note, now)
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
 	return e.commits.doLazy(func(tx *sql.Tx) error { return store.FinishNotificationTx(ctx, tx, id, note, now) })
+}
+
+// laterFinished holds the records of finished (the policy applied) of a
+// batch job's notifications, to write them in one transaction when the
+// batch is done rather than one each.
+type laterFinished struct {
+	mu   sync.Mutex
+	recs []finishedRecord
+}
+
+type finishedRecord struct {
+	id, note string
+	at       time.Time
+}
+
+type laterFinishedKey struct{}
+
+func (l *laterFinished) add(id, note string, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, finishedRecord{id, note, at})
+}
+
+// deferFinished returns ctx with a laterFinished that collects the
+// records of finished, and the func that writes them.
+func (e *Engine) deferFinished(ctx context.Context) (context.Context, func()) {
+	later := &laterFinished{}
+	return context.WithValue(ctx, laterFinishedKey{}, later), func() {
+		later.mu.Lock()
+		recs := later.recs
+		later.mu.Unlock()
+		if len(recs) == 0 {
+			return
+		}
+		wctx := context.WithoutCancel(ctx)
+		err := e.commits.doLazy(func(tx *sql.Tx) error {
+			for _, r := range recs {
+				if err := store.FinishNotificationTx(wctx, tx, r.id, r.note, r.at); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			e.log.Warn("could not record that the after-delivery policy was applied; the sweep will apply it again",
+				"notifications", len(recs), "err", err)
+		}
+	}
 }
 
 // mark rewrites the notification with a <processed> element of notifyd's
