@@ -97,13 +97,26 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 // if a crash loses the record, the policy is applied again, which is
 // harmless.
 func (e *Engine) finished(ctx context.Context, id, note string) error {
-	now := time.Now()
+	rec := finishedRecord{id, note, time.Now()}
 	if later, ok := ctx.Value(laterFinishedKey{}).(*laterFinished); ok {
-		later.add(id, note, now)
+		later.add(rec)
 		return nil
 	}
+	return e.writeFinished(ctx, []finishedRecord{rec})
+}
+
+// writeFinished writes recs in a transaction shared with other workers'
+// records, without waiting for the disk.
+func (e *Engine) writeFinished(ctx context.Context, recs []finishedRecord) error {
 	ctx = context.WithoutCancel(ctx)
-	return e.commits.doLazy(func(tx *sql.Tx) error { return store.FinishNotificationTx(ctx, tx, id, note, now) })
+	return e.commits.doLazy(func(tx *sql.Tx) error {
+		for _, r := range recs {
+			if err := store.FinishNotificationTx(ctx, tx, r.id, r.note, r.at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // laterFinished holds the records of finished (the policy applied) of a
@@ -121,10 +134,10 @@ type finishedRecord struct {
 
 type laterFinishedKey struct{}
 
-func (l *laterFinished) add(id, note string, at time.Time) {
+func (l *laterFinished) add(r finishedRecord) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.recs = append(l.recs, finishedRecord{id, note, at})
+	l.recs = append(l.recs, r)
 }
 
 // deferFinished returns ctx with a laterFinished that collects the
@@ -138,16 +151,7 @@ func (e *Engine) deferFinished(ctx context.Context) (context.Context, func()) {
 		if len(recs) == 0 {
 			return
 		}
-		wctx := context.WithoutCancel(ctx)
-		err := e.commits.doLazy(func(tx *sql.Tx) error {
-			for _, r := range recs {
-				if err := store.FinishNotificationTx(wctx, tx, r.id, r.note, r.at); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := e.writeFinished(ctx, recs); err != nil {
 			e.log.Warn("could not record that the after-delivery policy was applied; the sweep will apply it again",
 				"notifications", len(recs), "err", err)
 		}
