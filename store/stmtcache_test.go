@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 func openCached(t *testing.T) *sql.DB {
@@ -120,5 +122,53 @@ func TestStmtCacheErrorsAndScripts(t *testing.T) {
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM t`).Scan(&n); err != nil || n != 6 {
 		t.Fatalf("%d %v", n, err)
+	}
+}
+
+// Every connection has SQLite's query planner stability guarantee on, so
+// that a cached statement whose LIMIT is a parameter is not parsed and
+// planned again each time it is bound (see enableQPSG).
+func TestQueryPlannerStability(t *testing.T) {
+	db := openCached(t)
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		inner := dc.(*cachingConn).inner
+		tls, handle, err := sqliteHandle(inner)
+		if err != nil {
+			return err
+		}
+		on, err := dbConfigBool(tls, handle, sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, -1)
+		if err == nil && !on {
+			err = fmt.Errorf("SQLITE_DBCONFIG_ENABLE_QPSG is off on a connection of %s", SQLiteDriver)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkLimitParameter runs a cached statement whose LIMIT is a
+// parameter with changing values, as River's job fetch does.
+func BenchmarkLimitParameter(b *testing.B) {
+	db, err := sql.Open(SQLiteDriver, "file:"+filepath.Join(b.TempDir(), "c.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, queue TEXT NOT NULL, v TEXT NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; b.Loop(); i++ {
+		rows, err := db.Query(`SELECT id, v FROM t WHERE queue = $1 AND id > $2 ORDER BY id LIMIT $3`, "q", 0, 1+i%8)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows.Close()
 	}
 }
