@@ -137,21 +137,28 @@ func settle(ctx context.Context, tx *sql.Tx, notificationID string, now int64) (
 	return notificationID, nil
 }
 
+// deliveryByProviderID finds an SMS delivery by its provider ID; the
+// literal channel = 'sms' lets the planner use the partial index
+// deliveries_by_sms_provider_id.
+const deliveryByProviderID = `SELECT id FROM deliveries WHERE channel = 'sms' AND channel = $1 AND provider_id = $2`
+
 // ProviderStatus records what a provider later reported about a message
 // it accepted (a Twilio status callback): status is DeliverySent,
 // DeliveryDelivered, DeliveryUndelivered or DeliveryFailed, reason the
 // provider's error if any. It returns the delivery, or notifyd.ErrNotFound
 // when no delivery has that provider ID. A status never goes back: a
-// "sent" arriving after "delivered" changes nothing.
+// "sent" arriving after "delivered" changes nothing. Only SMS providers
+// report so: only SMS deliveries are indexed by provider ID, and another
+// channel finds nothing.
 func (db *DB) ProviderStatus(ctx context.Context, channel, providerID, status, reason string, now time.Time) (*DeliveryRecord, error) {
 	var id string
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $3, last_error = $4, updated_at = $5
-WHERE channel = $1 AND provider_id = $2 AND status NOT IN ('delivered', 'undelivered')
+WHERE channel = 'sms' AND channel = $1 AND provider_id = $2 AND status NOT IN ('delivered', 'undelivered')
   AND NOT (status = 'failed' AND $3 = 'sent') RETURNING id`, channel, providerID, status, reason, micros(now)).Scan(&id)
 		if err == sql.ErrNoRows {
 			// Unknown, or already final: find out which.
-			err = tx.QueryRowContext(ctx, `SELECT id FROM deliveries WHERE channel = $1 AND provider_id = $2`, channel, providerID).Scan(&id)
+			err = tx.QueryRowContext(ctx, deliveryByProviderID, channel, providerID).Scan(&id)
 		}
 		return err
 	})

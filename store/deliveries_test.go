@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/notifyd/notifyd"
+)
+
+// An SMS provider's status callback finds its delivery by the message's
+// SID through an index, and a callback naming another channel's provider
+// ID (an email's Message-ID) finds nothing.
+func TestProviderStatus(t *testing.T) {
+	ctx := context.Background()
+	db := migratedDB(t)
+	now := time.Now()
+	rec := SyncRecord{System: "cal", Principal: "/p/wilma/", Token: "t1", Now: now,
+		Notifications: []NotificationRecord{{ID: "n1", Href: "/n/1.xml", ETag: `"1"`, Type: "invite", Parsed: []byte("{}")}},
+		Deliveries: []DeliveryRecord{
+			{ID: "d-sms", NotificationID: "n1", SubscriptionID: "s", MethodID: "m1", Channel: "sms", Address: "+15550100"},
+			{ID: "d-email", NotificationID: "n1", SubscriptionID: "s", MethodID: "m2", Channel: "email", Address: "w@example.org"},
+		}}
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := RecordSync(ctx, tx, rec); err != nil {
+			return err
+		}
+		for id, provider := range map[string]string{"d-sms": "SM123", "d-email": "<m1@example.org>"} {
+			if _, err := RecordDeliveryAttempt(ctx, tx, DeliveryOutcome{ID: id, Status: DeliverySent, ProviderID: provider, Now: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := db.ProviderStatus(ctx, "sms", "SM123", DeliveryDelivered, "", now)
+	if err != nil || d.ID != "d-sms" || d.Status != DeliveryDelivered {
+		t.Fatalf("ProviderStatus(sms) = %+v, %v; want d-sms delivered", d, err)
+	}
+	if _, err := db.ProviderStatus(ctx, "email", "<m1@example.org>", DeliveryDelivered, "", now); !errors.Is(err, notifyd.ErrNotFound) {
+		t.Errorf("ProviderStatus(email) = %v, want not found (no email provider reports back)", err)
+	}
+
+	onlySQLite(t, "reads SQLite's query plan")
+	var plan strings.Builder
+	rows, err := db.Read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+deliveryByProviderID, "sms", "SM123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(detail + "\n")
+	}
+	if !strings.Contains(plan.String(), "deliveries_by_sms_provider_id") {
+		t.Errorf("a status callback's lookup does not use the SMS provider index; plan:\n%s", plan.String())
+	}
+}
