@@ -107,8 +107,14 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 		}
 	}
 
+	// The sync's transaction does not wait for the disk: if a crash loses
+	// it, the write-ahead log loses everything after it too (the job's
+	// completion, any record of a delivery), so the job runs again and
+	// finds the same notifications; nothing is lost or recorded twice.
+	// What must be durable, a delivery's record, waits for the disk and
+	// takes this transaction along.
 	var out store.SyncOutcome
-	err = e.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = e.db.CommitTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if out, err = store.RecordSync(ctx, tx, rec); err != nil {
 			return err
