@@ -31,29 +31,30 @@ func (e *Engine) deliver(ctx context.Context, job *river.Job[DeliverArgs]) error
 	if store.DeliveryFinal(d.Status) {
 		return nil
 	}
-	return e.attempt(ctx, d, job.Attempt, job.MaxAttempts, true)
-}
-
-// attempt makes one attempt at delivery d, the attempt-th of at most
-// maxAttempts, and records its outcome. own says whether the running job
-// is d's own: a temporary failure then returns an error (or a snooze) for
-// River to run the job again with backoff. A batch job (not d's own)
-// instead records the failure together with a job of d's own, scheduled
-// after the backoff, that takes over d's retries.
-func (e *Engine) attempt(ctx context.Context, d *store.DeliveryRecord, attempt, maxAttempts int, own bool) error {
-	log := e.log.With("delivery", d.ID, "system", d.System, "principal", d.Principal, "channel", d.Channel, "attempt", attempt)
-
 	nr, err := e.db.Notification(ctx, d.NotificationID)
 	if err != nil {
 		return err
 	}
+	return e.attempt(ctx, d, nr, &subscriptionCache{store: e.o.Subscriptions}, job.Attempt, job.MaxAttempts, true)
+}
+
+// attempt makes one attempt at delivery d of notification nr, the
+// attempt-th of at most maxAttempts, with d's subscription from subs, and
+// records its outcome. own says whether the running job
+// is d's own: a temporary failure then returns an error (or a snooze) for
+// River to run the job again with backoff. A batch job (not d's own)
+// instead records the failure together with a job of d's own, scheduled
+// after the backoff, that takes over d's retries.
+func (e *Engine) attempt(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, subs *subscriptionCache,
+	attempt, maxAttempts int, own bool) error {
+	log := e.log.With("delivery", d.ID, "system", d.System, "principal", d.Principal, "channel", d.Channel, "attempt", attempt)
 	if age := time.Since(d.QueuedAt); age > e.o.MaxAge {
 		reason := fmt.Sprintf("gave up: the delivery is %s old, more than jobs.max_age (%s); last error: %s",
 			age.Round(time.Second), e.o.MaxAge, d.LastError)
 		log.Error("delivery failed: too old to be sent", "age", age.Round(time.Second))
 		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason}, nil)
 	}
-	req, skip, err := e.request(ctx, d, nr)
+	req, skip, err := e.request(ctx, d, nr, subs)
 	if err != nil {
 		return err
 	}
@@ -87,6 +88,7 @@ func (e *Engine) attempt(ctx context.Context, d *store.DeliveryRecord, attempt, 
 			if _, err := e.o.Subscriptions.DisableMethod(ctx, d.SubscriptionID, d.MethodID); err != nil && !errors.Is(err, notifyd.ErrNotFound) {
 				return err
 			}
+			subs.forget(d.SubscriptionID)
 			log.Warn("delivery method disabled: the provider says the recipient is gone", "subscription", d.SubscriptionID, "method", d.MethodID)
 		}
 		return e.record(ctx, d, nr, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()}, nil)
@@ -174,12 +176,12 @@ func wants(sub *notifyd.Subscription, m notifyd.DeliveryMethod, t notifyd.Notifi
 
 // request builds what the channel sends, or says why the delivery is to be
 // skipped (the subscription or method was removed or switched off since).
-func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord) (*delivery.Request, string, error) {
+func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, subs *subscriptionCache) (*delivery.Request, string, error) {
 	var n notifyd.Notification
 	if err := json.Unmarshal(nr.Parsed, &n); err != nil {
 		return nil, "", fmt.Errorf("stored notification %s: %w", nr.ID, err)
 	}
-	sub, err := e.o.Subscriptions.Get(ctx, d.SubscriptionID)
+	sub, err := subs.get(ctx, d.SubscriptionID)
 	if errors.Is(err, notifyd.ErrNotFound) {
 		return nil, "the subscription was deleted", nil
 	}

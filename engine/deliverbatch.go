@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -54,24 +54,29 @@ func deliverJobs(ids []string, ch notifyd.Channel) []river.InsertManyParams {
 // never sent again, and one that failed for now, or that an operator
 // queued again, has a job of its own. If an attempt could not be made or
 // recorded (the database), the job returns the first such error once it
-// has tried the rest, and River runs it again for what is left.
+// has tried the rest, and River runs it again for what is left. The
+// deliveries, their notifications and their subscriptions (usually one)
+// are read once for the batch.
 func (e *Engine) deliverBatch(ctx context.Context, job *river.Job[DeliverBatchArgs]) error {
 	ctx, writeFinished := e.deferFinished(ctx)
 	defer writeFinished()
+	deliveries, notifications, err := e.db.DeliveriesToSend(ctx, job.Args.DeliveryIDs)
+	if err != nil {
+		return err
+	}
+	subs := &subscriptionCache{store: e.o.Subscriptions}
 	var firstErr error
 	for _, id := range job.Args.DeliveryIDs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		d, err := e.db.Delivery(ctx, id)
-		if errors.Is(err, notifyd.ErrNotFound) {
+		d := deliveries[id]
+		if d == nil || d.Status != store.DeliveryQueued || !d.QueuedAt.Equal(d.CreatedAt) {
 			continue
 		}
-		if err == nil && (d.Status != store.DeliveryQueued || !d.QueuedAt.Equal(d.CreatedAt)) {
-			continue
-		}
-		if err == nil {
-			err = e.attempt(ctx, d, d.Attempts+1, job.MaxAttempts, false)
+		err := fmt.Errorf("notification %s of delivery %s: %w", d.NotificationID, id, notifyd.ErrNotFound)
+		if nr := notifications[d.NotificationID]; nr != nil {
+			err = e.attempt(ctx, d, nr, subs, d.Attempts+1, job.MaxAttempts, false)
 		}
 		if err != nil {
 			e.log.Warn("delivery attempt not made or not recorded; the batch will be run again for it",

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +134,39 @@ AND scheduled_at > ` + inFifty).Scan(&later); err != nil || later != 1 {
 	r.email.mu.Unlock()
 	if tries != 1 {
 		t.Errorf("later tried %d times, want once (its retry waits for its own job)", tries)
+	}
+}
+
+// A batch reads its subscription once, but a method the provider reports
+// gone is switched off for the rest of the batch too: the batch's next
+// message to that address is skipped, not sent.
+func TestBatchStopsAtARecipientGone(t *testing.T) {
+	r := newRig(t, engine.PolicyKeep)
+	r.subscribe(t, principal, "gone@example.org", "ok@example.org")
+	r.email.fail = func(req *delivery.Request, attempt int) error {
+		if req.Address == "gone@example.org" {
+			return fmt.Errorf("550 5.1.1 no such user: %w", delivery.ErrRecipientGone)
+		}
+		return nil
+	}
+	r.dav.add("n1.xml", inviteXML("n1"))
+	r.dav.add("n2.xml", inviteXML("n2"))
+	r.ping(t, principal)
+	log := r.settle(t)
+	if n := r.jobs(t, "deliver_batch", "completed"); n != 1 {
+		t.Fatalf("%d batch jobs, want the four deliveries in one", n)
+	}
+	var gone []string
+	for _, d := range log {
+		if d.Address == "gone@example.org" {
+			gone = append(gone, d.Status+": "+d.LastError)
+		}
+	}
+	slices.Sort(gone)
+	if len(gone) != 2 || !strings.HasPrefix(gone[0], "failed: ") || !strings.Contains(gone[1], "skipped: the delivery method is disabled") {
+		t.Errorf("deliveries to the gone address: %q, want one failed, then one skipped as disabled", gone)
+	}
+	if sent := r.email.sentTo(); strings.Join(sent, ",") != "ok@example.org,ok@example.org" {
+		t.Errorf("sent %v, want both notifications to ok@ only", sent)
 	}
 }

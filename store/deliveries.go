@@ -56,6 +56,47 @@ func (db *DB) Delivery(ctx context.Context, id string) (*DeliveryRecord, error) 
 	return d, nil
 }
 
+// DeliveriesToSend returns the stored deliveries among ids (a batch job's,
+// a few dozen at most) by ID, and their notifications by ID: two queries
+// for the whole batch instead of two per delivery.
+func (db *DB) DeliveriesToSend(ctx context.Context, ids []string) (map[string]*DeliveryRecord, map[string]*NotificationRecord, error) {
+	deliveries := make(map[string]*DeliveryRecord, len(ids))
+	notifications := make(map[string]*NotificationRecord, len(ids))
+	if len(ids) == 0 {
+		return deliveries, notifications, nil
+	}
+	var w filter
+	w.in("id", ids)
+	err := db.each(ctx, `SELECT `+deliveryColumns+` FROM deliveries`+w.where(), w.args, func(r scanner) error {
+		d, err := scanDelivery(r)
+		if err == nil {
+			deliveries[d.ID] = d
+		}
+		return err
+	})
+	if err != nil || len(deliveries) == 0 {
+		return deliveries, notifications, err
+	}
+	var nids []string
+	seen := make(map[string]bool, len(deliveries))
+	for _, d := range deliveries {
+		if !seen[d.NotificationID] {
+			seen[d.NotificationID] = true
+			nids = append(nids, d.NotificationID)
+		}
+	}
+	w = filter{}
+	w.in("id", nids)
+	err = db.each(ctx, `SELECT `+notificationColumns+` FROM notifications`+w.where(), w.args, func(r scanner) error {
+		n, err := scanNotification(r)
+		if err == nil {
+			notifications[n.ID] = n
+		}
+		return err
+	})
+	return deliveries, notifications, err
+}
+
 // Statuses a provider reports after it accepted a message.
 const (
 	DeliveryDelivered   = "delivered"

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,15 @@ func (f *filter) eq(column, value string) {
 	}
 }
 
+// in adds "column IN (values…)"; values must not be empty.
+func (f *filter) in(column string, values []string) {
+	marks := make([]string, len(values))
+	for i, v := range values {
+		marks[i] = f.param(v)
+	}
+	f.conds = append(f.conds, column+" IN ("+strings.Join(marks, ", ")+")")
+}
+
 // after adds the cursor condition of a list ordered by (timeColumn,
 // idColumn): rows after the one created at at with ID id. An empty id
 // adds nothing (the first page).
@@ -43,4 +53,19 @@ func (f *filter) where() string {
 		return ""
 	}
 	return " WHERE " + strings.Join(f.conds, " AND ")
+}
+
+// each runs a read query and calls fn on each row.
+func (db *DB) each(ctx context.Context, query string, args []any, fn func(scanner) error) error {
+	rows, err := db.Read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return Classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return Classify(err)
+		}
+	}
+	return Classify(rows.Err())
 }

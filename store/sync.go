@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -65,27 +63,16 @@ func (db *DB) KnownNotifications(ctx context.Context, ids []string) (map[string]
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), 500)]
 		ids = ids[len(chunk):]
-		args := make([]any, len(chunk))
-		marks := make([]string, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-			marks[i] = "$" + strconv.Itoa(i+1)
-		}
-		rows, err := db.Read.QueryContext(ctx, `SELECT id FROM notifications WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...)
-		if err != nil {
-			return nil, Classify(err)
-		}
-		for rows.Next() {
+		var w filter
+		w.in("id", chunk)
+		err := db.each(ctx, `SELECT id FROM notifications`+w.where(), w.args, func(r scanner) error {
 			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
+			err := r.Scan(&id)
 			known[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, Classify(err)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return known, nil
@@ -219,16 +206,15 @@ func (db *DB) ForgetCollection(ctx context.Context, system, principal string) er
 	})
 }
 
-// Notification returns a stored notification.
-func (db *DB) Notification(ctx context.Context, id string) (*NotificationRecord, error) {
+const notificationColumns = `id, system, principal, href, etag, type, parsed, status, error, created_at, finished_at`
+
+func scanNotification(r scanner) (*NotificationRecord, error) {
 	var n NotificationRecord
 	var parsed string
 	var created, finished int64
-	err := db.Read.QueryRowContext(ctx, `SELECT id, system, principal, href, etag, type, parsed, status, error, created_at, finished_at
-FROM notifications WHERE id = $1`, id).Scan(&n.ID, &n.System, &n.Principal, &n.Href, &n.ETag, &n.Type, &parsed,
-		&n.Status, &n.Error, &created, &finished)
-	if err != nil {
-		return nil, notFound(err)
+	if err := r.Scan(&n.ID, &n.System, &n.Principal, &n.Href, &n.ETag, &n.Type, &parsed,
+		&n.Status, &n.Error, &created, &finished); err != nil {
+		return nil, err
 	}
 	n.Parsed = []byte(parsed)
 	n.CreatedAt = fromMicros(created)
@@ -236,6 +222,15 @@ FROM notifications WHERE id = $1`, id).Scan(&n.ID, &n.System, &n.Principal, &n.H
 		n.FinishedAt = fromMicros(finished)
 	}
 	return &n, nil
+}
+
+// Notification returns a stored notification.
+func (db *DB) Notification(ctx context.Context, id string) (*NotificationRecord, error) {
+	n, err := scanNotification(db.Read.QueryRowContext(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return n, nil
 }
 
 // ClaimFinish marks, in tx, that a finish job is being queued for
