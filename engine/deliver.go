@@ -225,19 +225,25 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store
 // is made even if ctx ends (the attempt was made), and while the database
 // cannot take writes it is tried again until ctx ends (see persist): a
 // message the provider accepted must not be sent again for want of its
-// record.
+// record. Within a batch job, the write is committed but flushed to disk
+// with the batch's others, and the policy waits for that (see batchEnd).
 func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, o store.DeliveryOutcome,
 	also func(*sql.Tx) error) error {
 	o.ID = d.ID
 	o.Now = time.Now()
 	wctx := context.WithoutCancel(ctx)
+	batch := batchOf(ctx)
+	write := e.commits.do
+	if batch != nil {
+		write = e.commits.doLazy
+	}
 	var settled string
 	committed := false
 	err := persist(ctx, e.log.With("delivery", d.ID), func() error {
 		if committed {
 			return e.db.SyncWAL() // once written, only its sync to disk is tried again
 		}
-		err := e.commits.do(func(tx *sql.Tx) error {
+		err := write(func(tx *sql.Tx) error {
 			var err error
 			if settled, err = store.RecordDeliveryAttempt(wctx, tx, o); err != nil {
 				return err
@@ -255,7 +261,13 @@ func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, nr *store.
 		return err
 	}
 	e.metrics.deliveries.WithLabelValues(d.Channel, o.Status).Inc()
-	if settled != "" {
+	switch {
+	case batch != nil:
+		batch.unflushed = true
+		if settled != "" {
+			batch.settled = append(batch.settled, nr)
+		}
+	case settled != "":
 		e.settle(ctx, nr)
 	}
 	return nil

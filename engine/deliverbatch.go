@@ -56,14 +56,25 @@ func deliverJobs(ids []string, ch notifyd.Channel) []river.InsertManyParams {
 // recorded (the database), the job returns the first such error once it
 // has tried the rest, and River runs it again for what is left. The
 // deliveries, their notifications and their subscriptions (usually one)
-// are read once for the batch.
+// are read once for the batch, and its records flushed to disk once,
+// before the after-delivery policies are applied (see batchEnd).
 func (e *Engine) deliverBatch(ctx context.Context, job *river.Job[DeliverBatchArgs]) error {
-	ctx, writeFinished := e.deferFinished(ctx)
-	defer writeFinished()
 	deliveries, notifications, err := e.db.DeliveriesToSend(ctx, job.Args.DeliveryIDs)
 	if err != nil {
 		return err
 	}
+	ctx, end := e.startBatch(ctx)
+	firstErr := e.sendBatch(ctx, job, deliveries, notifications)
+	if err := end(); firstErr == nil {
+		firstErr = err
+	}
+	return firstErr
+}
+
+// sendBatch attempts the deliveries of a batch job that are as the sync
+// created them, in order, and returns the first error.
+func (e *Engine) sendBatch(ctx context.Context, job *river.Job[DeliverBatchArgs],
+	deliveries map[string]*store.DeliveryRecord, notifications map[string]*store.NotificationRecord) error {
 	subs := &subscriptionCache{store: e.o.Subscriptions}
 	var firstErr error
 	for _, id := range job.Args.DeliveryIDs {

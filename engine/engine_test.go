@@ -44,6 +44,7 @@ type fakeDAV struct {
 	requests   map[string]int
 	deleted    []string
 	badTokens  map[string]bool
+	onDelete   func(href string) // called before each DELETE, if set
 }
 
 type fakeResource struct {
@@ -129,6 +130,9 @@ func (f *fakeDAV) Get(ctx context.Context, href string) ([]byte, string, error) 
 func (f *fakeDAV) Delete(ctx context.Context, href, etag string) error {
 	if err := f.hit("DELETE"); err != nil {
 		return err
+	}
+	if f.onDelete != nil {
+		f.onDelete(href)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -91,18 +90,23 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 }
 
 // finished records that a notification's after-delivery policy was
-// applied, in a transaction shared with other workers' records, or, within
-// a batch job (see laterFinished), with the batch's others once it is
+// applied, in a transaction shared with other workers' records, or,
+// within a batch job (see batchEnd), with the batch's others once it is
 // done. It does not wait for the disk (as store.DB.FinishNotification):
 // if a crash loses the record, the policy is applied again, which is
 // harmless.
 func (e *Engine) finished(ctx context.Context, id, note string) error {
 	rec := finishedRecord{id, note, time.Now()}
-	if later, ok := ctx.Value(laterFinishedKey{}).(*laterFinished); ok {
-		later.add(rec)
+	if b := batchOf(ctx); b != nil {
+		b.finished = append(b.finished, rec)
 		return nil
 	}
 	return e.writeFinished(ctx, []finishedRecord{rec})
+}
+
+type finishedRecord struct {
+	id, note string
+	at       time.Time
 }
 
 // writeFinished writes recs in a transaction shared with other workers'
@@ -117,45 +121,6 @@ func (e *Engine) writeFinished(ctx context.Context, recs []finishedRecord) error
 		}
 		return nil
 	})
-}
-
-// laterFinished holds the records of finished (the policy applied) of a
-// batch job's notifications, to write them in one transaction when the
-// batch is done rather than one each.
-type laterFinished struct {
-	mu   sync.Mutex
-	recs []finishedRecord
-}
-
-type finishedRecord struct {
-	id, note string
-	at       time.Time
-}
-
-type laterFinishedKey struct{}
-
-func (l *laterFinished) add(r finishedRecord) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.recs = append(l.recs, r)
-}
-
-// deferFinished returns ctx with a laterFinished that collects the
-// records of finished, and the func that writes them.
-func (e *Engine) deferFinished(ctx context.Context) (context.Context, func()) {
-	later := &laterFinished{}
-	return context.WithValue(ctx, laterFinishedKey{}, later), func() {
-		later.mu.Lock()
-		recs := later.recs
-		later.mu.Unlock()
-		if len(recs) == 0 {
-			return
-		}
-		if err := e.writeFinished(ctx, recs); err != nil {
-			e.log.Warn("could not record that the after-delivery policy was applied; the sweep will apply it again",
-				"notifications", len(recs), "err", err)
-		}
-	}
 }
 
 // mark rewrites the notification with a <processed> element of notifyd's
