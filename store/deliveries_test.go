@@ -48,21 +48,24 @@ func TestProviderStatus(t *testing.T) {
 	}
 
 	onlySQLite(t, "reads SQLite's query plan")
+	if plan := queryPlan(t, db, deliveryByProviderID, "sms", "SM123"); !strings.Contains(plan, "deliveries_by_sms_provider_id") {
+		t.Errorf("a status callback's lookup does not use the SMS provider index; plan:\n%s", plan)
+	}
+}
+
+// queryPlan returns SQLite's plan for query.
+func queryPlan(t *testing.T, db *DB, query string, args ...any) string {
+	t.Helper()
 	var plan strings.Builder
-	rows, err := db.Read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+deliveryByProviderID, "sms", "SM123")
+	err := db.each(context.Background(), "EXPLAIN QUERY PLAN "+query, args, func(r scanner) error {
+		var id, parent, unused int
+		var detail string
+		err := r.Scan(&id, &parent, &unused, &detail)
+		plan.WriteString(detail + "\n")
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan.WriteString(detail + "\n")
-	}
-	if !strings.Contains(plan.String(), "deliveries_by_sms_provider_id") {
-		t.Errorf("a status callback's lookup does not use the SMS provider index; plan:\n%s", plan.String())
-	}
+	return plan.String()
 }

@@ -250,23 +250,20 @@ func ClaimFinish(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
 // after-delivery policy was neither applied nor queued: the settling
 // delivery was interrupted (a crash) before it applied it.
 func (db *DB) Unfinished(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
-	rows, err := db.Read.QueryContext(ctx, `SELECT id FROM notifications
-WHERE status = $1 AND settled_at < $2 AND NOT finish_queued ORDER BY settled_at LIMIT $3`,
-		NotificationDelivered, micros(cutoff), limit)
-	if err != nil {
-		return nil, Classify(err)
-	}
-	defer rows.Close()
 	var ids []string
-	for rows.Next() {
+	err := db.each(ctx, unfinishedQuery, []any{micros(cutoff), limit}, func(r scanner) error {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&id)
 		ids = append(ids, id)
-	}
-	return ids, Classify(rows.Err())
+		return err
+	})
+	return ids, err
 }
+
+// unfinishedQuery names the status as a literal, for the planner to use
+// the partial index notifications_settled.
+const unfinishedQuery = `SELECT id FROM notifications
+WHERE status = '` + NotificationDelivered + `' AND settled_at < $1 AND NOT finish_queued ORDER BY settled_at LIMIT $2`
 
 // FinishNotification records that a notification's after-delivery policy
 // was applied, with a note of what happened. It does not wait for the disk:
@@ -298,13 +295,8 @@ type NotificationFilter struct {
 // too large, or their rendering failed; Error says why), matching f,
 // oldest first.
 func (db *DB) DeadNotifications(ctx context.Context, f NotificationFilter) ([]NotificationRecord, error) {
-	var w filter
-	w.eq("status", NotificationDead)
-	w.eq("system", f.System)
-	w.eq("principal", f.Principal)
-	w.after("created_at", "id", f.AfterTime, f.AfterID)
-	rows, err := db.Read.QueryContext(ctx, `SELECT id, system, principal, href, etag, type, error, created_at
-FROM notifications`+w.where()+" ORDER BY created_at, id LIMIT "+w.param(f.Limit), w.args...)
+	q, args := deadNotificationsQuery(f)
+	rows, err := db.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -320,4 +312,15 @@ FROM notifications`+w.where()+" ORDER BY created_at, id LIMIT "+w.param(f.Limit)
 		out = append(out, n)
 	}
 	return out, Classify(rows.Err())
+}
+
+// deadNotificationsQuery is DeadNotifications' query. The literal status
+// lets the planner use the partial index notifications_dead.
+func deadNotificationsQuery(f NotificationFilter) (string, []any) {
+	w := filter{conds: []string{"status = '" + NotificationDead + "'"}}
+	w.eq("system", f.System)
+	w.eq("principal", f.Principal)
+	w.after("created_at", "id", f.AfterTime, f.AfterID)
+	return `SELECT id, system, principal, href, etag, type, error, created_at
+FROM notifications` + w.where() + " ORDER BY created_at, id LIMIT " + w.param(f.Limit), w.args
 }
