@@ -221,6 +221,11 @@ type DeliveryFilter struct {
 	Limit     int
 }
 
+// inStatusIndex is the condition of the partial index deliveries_by_status
+// (every status but the common final ones), which a query must state
+// literally for the planner to use the index.
+const inStatusIndex = "d.status NOT IN ('sent', 'delivered')"
+
 // DeliveryListItem is a delivery with what the log shows of its
 // notification.
 type DeliveryListItem struct {
@@ -231,17 +236,8 @@ type DeliveryListItem struct {
 
 // Deliveries lists deliveries matching f, oldest first.
 func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListItem, error) {
-	var w filter
-	w.eq("d.system", f.System)
-	w.eq("d.principal", f.Principal)
-	w.eq("d.status", f.Status)
-	w.eq("d.channel", f.Channel)
-	w.after("d.created_at", "d.id", f.AfterTime, f.AfterID)
-	q := `SELECT d.id, d.notification_id, d.system, d.principal, d.subscription_id, d.method_id, d.channel, d.address,
-d.status, d.attempts, d.last_error, d.provider_id, d.created_at, d.updated_at, d.sent_at, n.type, n.href
-FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() +
-		" ORDER BY d.created_at, d.id LIMIT " + w.param(f.Limit)
-	rows, err := db.Read.QueryContext(ctx, q, w.args...)
+	q, args := deliveriesQuery(f)
+	rows, err := db.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -262,6 +258,25 @@ FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() 
 		out = append(out, it)
 	}
 	return out, Classify(rows.Err())
+}
+
+// deliveriesQuery is Deliveries' query. A status other than the common
+// final ones is looked up in the partial index deliveries_by_status; the
+// sent, most of the table, are found in time order.
+func deliveriesQuery(f DeliveryFilter) (string, []any) {
+	var w filter
+	w.eq("d.system", f.System)
+	w.eq("d.principal", f.Principal)
+	w.eq("d.status", f.Status)
+	if f.Status != "" && f.Status != DeliverySent && f.Status != DeliveryDelivered {
+		w.conds = append(w.conds, inStatusIndex)
+	}
+	w.eq("d.channel", f.Channel)
+	w.after("d.created_at", "d.id", f.AfterTime, f.AfterID)
+	return `SELECT d.id, d.notification_id, d.system, d.principal, d.subscription_id, d.method_id, d.channel, d.address,
+d.status, d.attempts, d.last_error, d.provider_id, d.created_at, d.updated_at, d.sent_at, n.type, n.href
+FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() +
+		" ORDER BY d.created_at, d.id LIMIT " + w.param(f.Limit), w.args
 }
 
 // DeadLetters lists the deliveries that failed for good (status failed),
@@ -312,9 +327,12 @@ queued_at = CASE WHEN $2 = 'queued' THEN $3 ELSE queued_at END WHERE id = $1 AND
 	return notifyd.ErrConflict
 }
 
+const deadLetterCountsQuery = `SELECT d.channel, count(*) FROM deliveries d WHERE d.status = $1 AND ` + inStatusIndex +
+	` GROUP BY d.channel`
+
 // DeadLetterCounts counts the failed deliveries by channel.
 func (db *DB) DeadLetterCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := db.Read.QueryContext(ctx, `SELECT channel, count(*) FROM deliveries WHERE status = $1 GROUP BY channel`, DeliveryFailed)
+	rows, err := db.Read.QueryContext(ctx, deadLetterCountsQuery, DeliveryFailed)
 	if err != nil {
 		return nil, Classify(err)
 	}

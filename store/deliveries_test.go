@@ -69,3 +69,56 @@ func queryPlan(t *testing.T, db *DB, query string, args ...any) string {
 	}
 	return plan.String()
 }
+
+// The delivery log filters by status: the statuses operators look for
+// (queued, retrying, failed) through the partial status index, the sent
+// ones (most of the table) in time order; and the dead letters are
+// counted by channel through the index.
+func TestDeliveriesByStatus(t *testing.T) {
+	ctx := context.Background()
+	db := migratedDB(t)
+	now := time.Now()
+	var ds []DeliveryRecord
+	for _, id := range []string{"d-sent", "d-failed", "d-queued"} {
+		ds = append(ds, DeliveryRecord{ID: id, NotificationID: "n1", SubscriptionID: "s", MethodID: id, Channel: "email", Address: id + "@example.org"})
+	}
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := RecordSync(ctx, tx, SyncRecord{System: "cal", Principal: "/p/wilma/", Token: "t1", Now: now,
+			Notifications: []NotificationRecord{{ID: "n1", Href: "/n/1.xml", ETag: `"1"`, Type: "invite", Parsed: []byte("{}")}},
+			Deliveries:    ds})
+		if err != nil {
+			return err
+		}
+		for id, status := range map[string]string{"d-sent": DeliverySent, "d-failed": DeliveryFailed} {
+			if _, err := RecordDeliveryAttempt(ctx, tx, DeliveryOutcome{ID: id, Status: status, Now: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for status, want := range map[string]string{DeliverySent: "d-sent", DeliveryFailed: "d-failed", DeliveryQueued: "d-queued", DeliveryRetrying: ""} {
+		got, err := db.Deliveries(ctx, DeliveryFilter{Status: status, Limit: 10})
+		var ids []string
+		for _, d := range got {
+			ids = append(ids, d.ID)
+		}
+		if err != nil || strings.Join(ids, ",") != want {
+			t.Errorf("deliveries %s = %v, %v; want [%s]", status, ids, err, want)
+		}
+	}
+	if counts, err := db.DeadLetterCounts(ctx); err != nil || len(counts) != 1 || counts["email"] != 1 {
+		t.Errorf("DeadLetterCounts = %v, %v; want email: 1", counts, err)
+	}
+
+	onlySQLite(t, "reads SQLite's query plan")
+	q, args := deliveriesQuery(DeliveryFilter{System: "cal", Status: DeliveryFailed, Limit: 10})
+	if plan := queryPlan(t, db, q, args...); !strings.Contains(plan, "deliveries_by_status") {
+		t.Errorf("listing the failed deliveries does not use deliveries_by_status; plan:\n%s", plan)
+	}
+	if plan := queryPlan(t, db, deadLetterCountsQuery, DeliveryFailed); !strings.Contains(plan, "deliveries_by_status") {
+		t.Errorf("counting the dead letters does not use deliveries_by_status; plan:\n%s", plan)
+	}
+}
