@@ -24,20 +24,9 @@ func TestProviderStatus(t *testing.T) {
 			{ID: "d-sms", NotificationID: "n1", SubscriptionID: "s", MethodID: "m1", Channel: "sms", Address: "+15550100"},
 			{ID: "d-email", NotificationID: "n1", SubscriptionID: "s", MethodID: "m2", Channel: "email", Address: "w@example.org"},
 		}}
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := RecordSync(ctx, tx, rec); err != nil {
-			return err
-		}
-		for id, provider := range map[string]string{"d-sms": "SM123", "d-email": "<m1@example.org>"} {
-			if _, err := RecordDeliveryAttempt(ctx, tx, DeliveryOutcome{ID: id, Status: DeliverySent, ProviderID: provider, Now: now}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recordSync(t, db, rec,
+		DeliveryOutcome{ID: "d-sms", Status: DeliverySent, ProviderID: "SM123", Now: now},
+		DeliveryOutcome{ID: "d-email", Status: DeliverySent, ProviderID: "<m1@example.org>", Now: now})
 
 	d, err := db.ProviderStatus(ctx, "sms", "SM123", DeliveryDelivered, "", now)
 	if err != nil || d.ID != "d-sms" || d.Status != DeliveryDelivered {
@@ -50,6 +39,27 @@ func TestProviderStatus(t *testing.T) {
 	onlySQLite(t, "reads SQLite's query plan")
 	if plan := queryPlan(t, db, deliveryByProviderID, "sms", "SM123"); !strings.Contains(plan, "deliveries_by_sms_provider_id") {
 		t.Errorf("a status callback's lookup does not use the SMS provider index; plan:\n%s", plan)
+	}
+}
+
+// recordSync writes a sync's outcome, then the outcomes of attempts at
+// its deliveries, in one transaction.
+func recordSync(t *testing.T, db *DB, rec SyncRecord, outcomes ...DeliveryOutcome) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := RecordSync(ctx, tx, rec); err != nil {
+			return err
+		}
+		for _, o := range outcomes {
+			if _, err := RecordDeliveryAttempt(ctx, tx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -82,23 +92,11 @@ func TestDeliveriesByStatus(t *testing.T) {
 	for _, id := range []string{"d-sent", "d-failed", "d-queued"} {
 		ds = append(ds, DeliveryRecord{ID: id, NotificationID: "n1", SubscriptionID: "s", MethodID: id, Channel: "email", Address: id + "@example.org"})
 	}
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := RecordSync(ctx, tx, SyncRecord{System: "cal", Principal: "/p/wilma/", Token: "t1", Now: now,
-			Notifications: []NotificationRecord{{ID: "n1", Href: "/n/1.xml", ETag: `"1"`, Type: "invite", Parsed: []byte("{}")}},
-			Deliveries:    ds})
-		if err != nil {
-			return err
-		}
-		for id, status := range map[string]string{"d-sent": DeliverySent, "d-failed": DeliveryFailed} {
-			if _, err := RecordDeliveryAttempt(ctx, tx, DeliveryOutcome{ID: id, Status: status, Now: now}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recordSync(t, db, SyncRecord{System: "cal", Principal: "/p/wilma/", Token: "t1", Now: now,
+		Notifications: []NotificationRecord{{ID: "n1", Href: "/n/1.xml", ETag: `"1"`, Type: "invite", Parsed: []byte("{}")}},
+		Deliveries:    ds},
+		DeliveryOutcome{ID: "d-sent", Status: DeliverySent, Now: now},
+		DeliveryOutcome{ID: "d-failed", Status: DeliveryFailed, Now: now})
 	for status, want := range map[string]string{DeliverySent: "d-sent", DeliveryFailed: "d-failed", DeliveryQueued: "d-queued", DeliveryRetrying: ""} {
 		got, err := db.Deliveries(ctx, DeliveryFilter{Status: status, Limit: 10})
 		var ids []string

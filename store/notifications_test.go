@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -15,16 +14,10 @@ func TestSettledAndDeadNotifications(t *testing.T) {
 	ctx := context.Background()
 	db := migratedDB(t)
 	now := time.Now()
-	rec := func(principal string, ns []NotificationRecord, ds []DeliveryRecord) {
+	rec := func(principal string, ns []NotificationRecord, ds []DeliveryRecord, outcomes ...DeliveryOutcome) {
 		t.Helper()
-		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			_, err := RecordSync(ctx, tx, SyncRecord{System: "cal", Principal: principal, Token: "t", Now: now,
-				Notifications: ns, Deliveries: ds})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		recordSync(t, db, SyncRecord{System: "cal", Principal: principal, Token: "t", Now: now,
+			Notifications: ns, Deliveries: ds}, outcomes...)
 	}
 	rec("/p/wilma/", []NotificationRecord{
 		{ID: "settled", Href: "/n/1.xml", ETag: `"1"`, Type: "invite", Parsed: []byte("{}")},
@@ -33,17 +26,10 @@ func TestSettledAndDeadNotifications(t *testing.T) {
 	}, []DeliveryRecord{
 		{ID: "d1", NotificationID: "settled", SubscriptionID: "s", MethodID: "m", Channel: "email", Address: "w@example.org"},
 		{ID: "d2", NotificationID: "waiting", SubscriptionID: "s", MethodID: "m", Channel: "email", Address: "w@example.org"},
-	})
+	}, DeliveryOutcome{ID: "d1", Status: DeliverySent, Now: now})
 	rec("/p/fred/", []NotificationRecord{
 		{ID: "dead-f", Href: "/n/4.xml", ETag: `"1"`, Type: "other", Parsed: []byte("{}"), Status: NotificationDead, Error: "too large"},
 	}, nil)
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := RecordDeliveryAttempt(ctx, tx, DeliveryOutcome{ID: "d1", Status: DeliverySent, Now: now})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	ids, err := db.Unfinished(ctx, now.Add(time.Second), 10)
 	if err != nil || strings.Join(ids, ",") != "settled" {
