@@ -178,10 +178,13 @@ func settle(ctx context.Context, tx *sql.Tx, notificationID string, now int64) (
 	return notificationID, nil
 }
 
-// deliveryByProviderID finds an SMS delivery by its provider ID; the
-// literal channel = 'sms' lets the planner use the partial index
+// byProviderID matches an SMS delivery by its channel ($1) and provider ID
+// ($2); the literal channel = 'sms' lets the planner use the partial index
 // deliveries_by_sms_provider_id.
-const deliveryByProviderID = `SELECT id FROM deliveries WHERE channel = 'sms' AND channel = $1 AND provider_id = $2`
+const (
+	byProviderID         = `channel = 'sms' AND channel = $1 AND provider_id = $2`
+	deliveryByProviderID = `SELECT id FROM deliveries WHERE ` + byProviderID
+)
 
 // ProviderStatus records what a provider later reported about a message
 // it accepted (a Twilio status callback): status is DeliverySent,
@@ -195,7 +198,7 @@ func (db *DB) ProviderStatus(ctx context.Context, channel, providerID, status, r
 	var id string
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $3, last_error = $4, updated_at = $5
-WHERE channel = 'sms' AND channel = $1 AND provider_id = $2 AND status NOT IN ('delivered', 'undelivered')
+WHERE `+byProviderID+` AND status NOT IN ('delivered', 'undelivered')
   AND NOT (status = 'failed' AND $3 = 'sent') RETURNING id`, channel, providerID, status, reason, micros(now)).Scan(&id)
 		if err == sql.ErrNoRows {
 			// Unknown, or already final: find out which.
@@ -237,27 +240,26 @@ type DeliveryListItem struct {
 // Deliveries lists deliveries matching f, oldest first.
 func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListItem, error) {
 	q, args := deliveriesQuery(f)
-	rows, err := db.Read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, Classify(err)
-	}
-	defer rows.Close()
 	var out []DeliveryListItem
-	for rows.Next() {
+	err := db.each(ctx, q, args, func(r scanner) error {
 		var it DeliveryListItem
 		var created, updated, sent int64
 		d := &it.DeliveryRecord
-		if err := rows.Scan(&d.ID, &d.NotificationID, &d.System, &d.Principal, &d.SubscriptionID, &d.MethodID, &d.Channel,
+		if err := r.Scan(&d.ID, &d.NotificationID, &d.System, &d.Principal, &d.SubscriptionID, &d.MethodID, &d.Channel,
 			&d.Address, &d.Status, &d.Attempts, &d.LastError, &d.ProviderID, &created, &updated, &sent, &it.NotificationType, &it.NotificationHref); err != nil {
-			return nil, err
+			return err
 		}
 		d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
 		if sent != 0 {
 			d.SentAt = fromMicros(sent)
 		}
 		out = append(out, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, Classify(rows.Err())
+	return out, nil
 }
 
 // deliveriesQuery is Deliveries' query. A status other than the common
@@ -332,21 +334,18 @@ const deadLetterCountsQuery = `SELECT d.channel, count(*) FROM deliveries d WHER
 
 // DeadLetterCounts counts the failed deliveries by channel.
 func (db *DB) DeadLetterCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := db.Read.QueryContext(ctx, deadLetterCountsQuery, DeliveryFailed)
-	if err != nil {
-		return nil, Classify(err)
-	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
+	err := db.each(ctx, deadLetterCountsQuery, []any{DeliveryFailed}, func(r scanner) error {
 		var ch string
 		var n int64
-		if err := rows.Scan(&ch, &n); err != nil {
-			return nil, Classify(err)
-		}
+		err := r.Scan(&ch, &n)
 		out[ch] = n
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, Classify(rows.Err())
+	return out, nil
 }
 
 // Setting returns a stored setting, or "" if it is not set.

@@ -296,22 +296,21 @@ type NotificationFilter struct {
 // oldest first.
 func (db *DB) DeadNotifications(ctx context.Context, f NotificationFilter) ([]NotificationRecord, error) {
 	q, args := deadNotificationsQuery(f)
-	rows, err := db.Read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, Classify(err)
-	}
-	defer rows.Close()
 	var out []NotificationRecord
-	for rows.Next() {
+	err := db.each(ctx, q, args, func(r scanner) error {
 		n := NotificationRecord{Status: NotificationDead}
 		var created int64
-		if err := rows.Scan(&n.ID, &n.System, &n.Principal, &n.Href, &n.ETag, &n.Type, &n.Error, &created); err != nil {
-			return nil, Classify(err)
+		if err := r.Scan(&n.ID, &n.System, &n.Principal, &n.Href, &n.ETag, &n.Type, &n.Error, &created); err != nil {
+			return err
 		}
 		n.CreatedAt = fromMicros(created)
 		out = append(out, n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, Classify(rows.Err())
+	return out, nil
 }
 
 // deadNotificationsQuery is DeadNotifications' query. The literal status
