@@ -299,6 +299,7 @@ type problem struct {
 		Field  string `json:"field"`
 		Detail string `json:"detail"`
 	} `json:"errors"`
+	ErrorsOmitted int `json:"errors_omitted"`
 }
 
 func (p problem) fields() []string {

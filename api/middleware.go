@@ -80,7 +80,8 @@ func (s *Server) observe() gin.HandlerFunc {
 			}
 			status := c.Writer.Status()
 			elapsed := time.Since(start)
-			s.metrics.httpDuration.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Observe(elapsed.Seconds())
+			method := methodLabel(c.Request.Method)
+			s.metrics.httpDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(elapsed.Seconds())
 			level := slog.LevelDebug
 			switch {
 			case status >= 500:
@@ -90,7 +91,7 @@ func (s *Server) observe() gin.HandlerFunc {
 			}
 			if s.log.Enabled(c, level) {
 				s.log.LogAttrs(c, level, "http request",
-					slog.String("request_id", id), slog.String("method", c.Request.Method),
+					slog.String("request_id", id), slog.String("method", method),
 					slog.String("route", route), slog.Int("status", status),
 					slog.String("problem", c.GetString(ctxProblem)),
 					slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
@@ -99,4 +100,16 @@ func (s *Server) observe() gin.HandlerFunc {
 		}()
 		c.Next()
 	}
+}
+
+// methodLabel is the method as metrics and logs name it: one of HTTP's
+// standard methods, else "other". Go accepts any token as a method, so a
+// label taken as sent would let any client add series without end.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }

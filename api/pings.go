@@ -21,7 +21,7 @@ type pingBody struct {
 	ResourceName string   `json:"resourceName"`
 }
 
-// postPing authenticates the system, checks every href and durably queues
+// postPing checks every href of an authenticated ping and durably queues
 // the distinct principals before answering 202.
 func (s *Server) postPing(c *gin.Context) {
 	body, ok := validatedPing(c)
@@ -29,36 +29,9 @@ func (s *Server) postPing(c *gin.Context) {
 		return
 	}
 
-	token := body.Token
-	if bearer, ok := bearerToken(c); ok {
-		if token != "" && token != bearer {
-			s.rejectPing(c, rejectBadToken)
-			unauthorized(c, "The token in the body and the bearer token differ; send one of them.")
-			return
-		}
-		token = bearer
-	}
-	if token == "" {
-		s.rejectPing(c, rejectMissingToken)
-		unauthorized(c, "Send the system's ping token as \"token\" in the body or as \"Authorization: Bearer <token>\".")
-		return
-	}
-	sys, known := s.systems[body.System]
-	tokens := decoyDigest
-	if known {
-		tokens = sys.tokens
-	}
-	if !tokens.contains(token) || !known {
-		reason := rejectBadToken
-		if !known {
-			reason = rejectUnknownSystem
-		}
-		s.rejectPing(c, reason)
-		s.log.Warn("ping refused: unknown system or wrong token; check the calendar server's notifyd settings against systems in notifyd's config",
-			"request_id", c.GetString(ctxRequestID), "system", body.System, "reason", reason, "remote", c.ClientIP())
-		unauthorized(c, "Unknown system or wrong token.")
-		return
-	}
+	// authenticatePing checked the system and token before the body was
+	// validated.
+	sys := s.systems[c.GetString(ctxPingSystem)]
 
 	hrefs, field := body.Hrefs, "/hrefs"
 	switch {

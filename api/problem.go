@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -37,6 +38,49 @@ type Problem struct {
 	Instance  string               `json:"instance,omitempty"`
 	RequestID string               `json:"request_id,omitempty"`
 	Errors    []notifyd.FieldError `json:"errors,omitempty"`
+	// ErrorsOmitted counts the field errors left out of Errors, which
+	// names at most maxProblemErrors.
+	ErrorsOmitted int `json:"errors_omitted,omitempty"`
+}
+
+// Bounds of a problem body, whatever the request: at most 20 field errors
+// of at most 256 bytes each part, a detail of at most 1 KiB. A problem is
+// thus always under 16 KiB, and a request with a million bad values gets
+// no bigger an answer than one with 21.
+const (
+	maxProblemErrors = 20
+	maxProblemField  = 256
+	maxProblemDetail = 1024
+)
+
+// bounded returns p within the bounds above.
+func (p Problem) bounded() Problem {
+	p.Detail = truncate(p.Detail, maxProblemDetail)
+	p.Instance = truncate(p.Instance, maxProblemField)
+	if n := len(p.Errors); n > maxProblemErrors {
+		p.ErrorsOmitted += n - maxProblemErrors
+		p.Errors = p.Errors[:maxProblemErrors]
+	}
+	errs := make([]notifyd.FieldError, len(p.Errors))
+	for i, e := range p.Errors {
+		errs[i] = notifyd.FieldError{Field: truncate(e.Field, maxProblemField), Detail: truncate(e.Detail, maxProblemField)}
+	}
+	p.Errors = errs
+	return p
+}
+
+// truncate shortens s to at most max bytes, cutting at a rune boundary and
+// ending with "…" when it cuts.
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const ellipsis = "…"
+	cut := max - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
 }
 
 // retryAfterSeconds is what a 503 asks clients to wait.
@@ -54,7 +98,7 @@ func writeProblem(c *gin.Context, p Problem) {
 	if p.Status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="notifyd"`)
 	}
-	body, _ := json.Marshal(p)
+	body, _ := json.Marshal(p.bounded())
 	c.Set(ctxProblem, p.Type)
 	c.Data(p.Status, "application/problem+json", body)
 	c.Abort()

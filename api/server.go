@@ -64,6 +64,9 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	Metrics  *Metrics
 	Logger   *slog.Logger
+	// TrustedProxies are the reverse proxies (addresses or CIDR ranges)
+	// whose X-Forwarded-For and X-Real-IP name the client; none by default.
+	TrustedProxies []string
 }
 
 // Server is the HTTP API.
@@ -108,6 +111,11 @@ func New(o Options) (*Server, error) {
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false // the contract has no redirects: 404 problem instead
 	e.ContextWithFallback = true
+	// Without trusted proxies, the client is the connection's peer: any
+	// caller could otherwise choose the address logged as "remote".
+	if err := e.SetTrustedProxies(o.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
 	e.Use(s.observe())
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
@@ -119,22 +127,26 @@ func New(o Options) (*Server, error) {
 	})
 
 	// route registers a handler behind the contract validator.
-	route := func(method, path string, handlers ...gin.HandlerFunc) error {
+	route := func(method, path string, authenticate gin.HandlerFunc, handlers ...gin.HandlerFunc) error {
 		r, err := ct.route(method, path)
 		if err != nil {
 			return err
 		}
 		n := len(handlers)
-		chain := append(append(handlers[:n-1:n-1], ct.validator(r, o.MaxBodyBytes)), handlers[n-1])
+		chain := append(append(handlers[:n-1:n-1], ct.validator(r, o.MaxBodyBytes, authenticate)), handlers[n-1])
 		e.Handle(method, path, chain...)
 		return nil
+	}
+	// A ping carries its credentials in its body: they are checked before
+	// the rest of the body is validated.
+	if err := route(http.MethodPost, "/v1/notifications", ct.authenticatePing(s), s.countPings(), s.postPing); err != nil {
+		return nil, fmt.Errorf("route POST /v1/notifications: %w", err)
 	}
 	auth := s.requireAPIKey()
 	for _, r := range []struct {
 		method, path string
 		handlers     []gin.HandlerFunc
 	}{
-		{http.MethodPost, "/v1/notifications", []gin.HandlerFunc{s.countPings(), s.postPing}},
 		{http.MethodPost, "/v1/subscriptions", []gin.HandlerFunc{auth, s.createSubscription}},
 		{http.MethodGet, "/v1/subscriptions", []gin.HandlerFunc{auth, s.listSubscriptions}},
 		{http.MethodGet, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.getSubscription}},
@@ -153,7 +165,7 @@ func New(o Options) (*Server, error) {
 		{http.MethodGet, "/readyz", []gin.HandlerFunc{s.readyz}},
 		{http.MethodGet, "/openapi.yaml", []gin.HandlerFunc{s.openapi}},
 	} {
-		if err := route(r.method, r.path, r.handlers...); err != nil {
+		if err := route(r.method, r.path, nil, r.handlers...); err != nil {
 			return nil, fmt.Errorf("route %s %s: %w", r.method, r.path, err)
 		}
 	}

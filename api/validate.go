@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,7 +60,10 @@ func (ct *contract) route(method, ginPath string) (*routers.Route, error) {
 
 // validator returns the middleware that checks a request against route:
 // body size, media type, then parameters and body against the schemas.
-func (ct *contract) validator(route *routers.Route, maxBody int64) gin.HandlerFunc {
+// authenticate, if not nil, runs once the body is read and before it is
+// validated (a ping carries its credentials in its body); it answers and
+// aborts when it refuses the request.
+func (ct *contract) validator(route *routers.Route, maxBody int64, authenticate gin.HandlerFunc) gin.HandlerFunc {
 	var mediaTypes []string
 	bodyRequired := false
 	if rb := route.Operation.RequestBody; rb != nil && rb.Value != nil {
@@ -94,6 +98,17 @@ func (ct *contract) validator(route *routers.Route, maxBody int64) gin.HandlerFu
 				return
 			}
 			c.Set(ctxBody, body)
+		}
+		if authenticate != nil {
+			if authenticate(c); c.IsAborted() {
+				return
+			}
+		}
+		if body, ok := c.Value(ctxBody).([]byte); ok && json.Valid(body) {
+			if fe := checkShape(body, defaultShape); fe != nil {
+				badRequest(c, "The body is larger than any valid request; see errors.", *fe)
+				return
+			}
 		}
 		params := make(map[string]string, len(c.Params))
 		for _, p := range c.Params {

@@ -57,6 +57,13 @@ type HTTP struct {
 	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
 	// IdleTimeout bounds idle keep-alive connections (default 120s).
 	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// WriteTimeout bounds writing a response (default 30s), so that a
+	// client that does not read cannot hold the server's memory.
+	WriteTimeout time.Duration `koanf:"write_timeout"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
+	// whose X-Forwarded-For and X-Real-IP headers name the client. Empty
+	// (the default): no proxy is trusted, the client is the peer address.
+	TrustedProxies []string `koanf:"trusted_proxies"`
 	// MaxBodyBytes is the largest accepted request body (default 1048576).
 	MaxBodyBytes int64 `koanf:"max_body_bytes"`
 	// PublicURL is the base URL at which people reach notifyd, used for
@@ -335,6 +342,7 @@ func Default() *Config {
 			ShutdownTimeout:   15 * time.Second,
 			ReadHeaderTimeout: 5 * time.Second,
 			IdleTimeout:       120 * time.Second,
+			WriteTimeout:      30 * time.Second,
 			MaxBodyBytes:      1 << 20,
 		},
 		Database: Database{DataDir: "./data"},

@@ -218,7 +218,7 @@ channels:
     burst: 20
 `)
 	want := &Config{
-		HTTP:     HTTP{Addr: "0.0.0.0:9090", ShutdownTimeout: 20 * time.Second, ReadHeaderTimeout: 2 * time.Second, IdleTimeout: time.Minute, MaxBodyBytes: 2048},
+		HTTP:     HTTP{Addr: "0.0.0.0:9090", ShutdownTimeout: 20 * time.Second, ReadHeaderTimeout: 2 * time.Second, IdleTimeout: time.Minute, WriteTimeout: 30 * time.Second, MaxBodyBytes: 2048},
 		Database: Database{DataDir: "/var/lib/notifyd"},
 		Log:      Log{Level: "debug", Format: "text"},
 		APIKeys:  []Secret{"api-key-0123456789abcdef", "api-key-fedcba9876543210"},
@@ -282,6 +282,7 @@ channels:
 		{"env nested channel key", base, []string{"NOTIFYD_CHANNELS_SMTP_HOST=env.example.org"}, func(c *Config) any { return c.Channels.SMTP.Host }, "env.example.org"},
 		{"env float", base, []string{"NOTIFYD_CHANNELS_WEBHOOK_RATE_LIMIT=0.5"}, func(c *Config) any { return c.Channels.Webhook.RateLimit }, 0.5},
 		{"env rate sets burst 1", base, []string{"NOTIFYD_CHANNELS_WEBHOOK_RATE_LIMIT=0.5"}, func(c *Config) any { return c.Channels.Webhook.Burst }, 1},
+		{"env string list", base, []string{"NOTIFYD_HTTP_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7"}, func(c *Config) any { return c.HTTP.TrustedProxies }, []string{"10.0.0.0/8", "192.0.2.7"}},
 		{"env bool", base, []string{"NOTIFYD_CHANNELS_WEBHOOK_ALLOW_PRIVATE=1"}, func(c *Config) any { return c.Channels.Webhook.AllowPrivate }, true},
 		{"env secret", base, []string{"NOTIFYD_CHANNELS_TWILIO_AUTH_TOKEN=tok"}, func(c *Config) any { return c.Channels.Twilio.AuthToken.Reveal() }, "tok"},
 		{"env api keys comma-separated", base, []string{"NOTIFYD_API_KEYS= k1-0123456789abcdef , k2-0123456789abcdef,,"}, func(c *Config) any { return c.APIKeys }, []Secret{"k1-0123456789abcdef", "k2-0123456789abcdef"}},
@@ -684,6 +685,10 @@ func TestValidation(t *testing.T) {
 		{"max_body_bytes", "http:\n  max_body_bytes: 0\n", nil, []string{"http.max_body_bytes: must be greater than 0"}},
 		{"http timeouts", "http:\n  shutdown_timeout: -1s\n  read_header_timeout: 0s\n  idle_timeout: 0s\n", nil,
 			[]string{"http.shutdown_timeout: must be a positive duration", "http.read_header_timeout", "http.idle_timeout"}},
+		{"write_timeout", "http:\n  write_timeout: 0s\n", nil, []string{"http.write_timeout: must be a positive duration"}},
+		{"trusted_proxies", "http:\n  trusted_proxies: [10.0.0.0/8, proxy.example.org, 10.0.0.1/33]\n", nil,
+			[]string{`http.trusted_proxies[1]: "proxy.example.org" is not an IP address or CIDR range`, `http.trusted_proxies[2]: "10.0.0.1/33"`}},
+		{"trusted_proxies not a list", "http:\n  trusted_proxies: 10.0.0.0/8\n", nil, []string{"http.trusted_proxies: must be a list of strings"}},
 		{"log", "log:\n  level: verbose\n  format: xml\n", nil, []string{"log.level: must be one of debug, info, warn, error", "log.format: must be json or text"}},
 		{"database.url", "database:\n  url: mysql://x/db\n", nil, []string{"database.url: must be empty (embedded SQLite in data_dir) or a postgres://"}},
 		{"database.data_dir", "database:\n  data_dir: \"\"\n", nil, []string{"database.data_dir: must not be empty"}},

@@ -56,7 +56,7 @@ func defaultText(l *leaf, v reflect.Value) string {
 			return "—"
 		}
 		return v.String()
-	case kindSecretList:
+	case kindSecretList, kindStringList:
 		return "—"
 	case kindDuration:
 		return time.Duration(v.Int()).String()

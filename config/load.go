@@ -262,6 +262,20 @@ func decodeYAML(l *leaf, v any) (any, error) {
 			out = append(out, Secret(s))
 		}
 		return out, nil
+	case kindStringList:
+		items, ok := v.([]any)
+		if !ok {
+			return nil, errors.New(`must be a list of strings, e.g. ["first", "second"]`)
+		}
+		var out []string // nil for an empty list, as when the key is unset
+		for i, it := range items {
+			s, ok := it.(string)
+			if !ok {
+				return nil, fmt.Errorf("item %d must be a string; put it in quotes", i)
+			}
+			out = append(out, s)
+		}
+		return out, nil
 	case kindDuration:
 		s, ok := v.(string)
 		if !ok {
@@ -329,6 +343,14 @@ func parseEnv(l *leaf, name, v string) (any, error) {
 		for _, s := range strings.Split(v, ",") {
 			if s = strings.TrimSpace(s); s != "" {
 				out = append(out, Secret(s))
+			}
+		}
+		return out, nil
+	case kindStringList:
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
 			}
 		}
 		return out, nil
@@ -504,7 +526,7 @@ func (ld *loader) apply(v reflect.Value, leaves []*leaf, prefix string, fileSet,
 		switch x := val.(type) {
 		case string:
 			f.SetString(x)
-		case []Secret:
+		case []Secret, []string:
 			f.Set(reflect.ValueOf(x))
 		case time.Duration:
 			f.SetInt(int64(x))

@@ -29,6 +29,7 @@ const (
 	kindString valueKind = iota
 	kindSecret
 	kindSecretList
+	kindStringList
 	kindDuration
 	kindInt
 	kindFloat
@@ -59,6 +60,7 @@ type node struct {
 var (
 	secretType     = reflect.TypeFor[Secret]()
 	secretListType = reflect.TypeFor[[]Secret]()
+	stringListType = reflect.TypeFor[[]string]()
 	durationType   = reflect.TypeFor[time.Duration]()
 	systemsType    = reflect.TypeFor[map[string]*System]()
 
@@ -134,6 +136,8 @@ func kindOf(t reflect.Type) valueKind {
 		return kindSecret
 	case t == secretListType:
 		return kindSecretList
+	case t == stringListType:
+		return kindStringList
 	case t == durationType:
 		return kindDuration
 	}

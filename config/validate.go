@@ -1,9 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -31,6 +33,12 @@ func (c *Config) validate(p *problems) {
 	checkPositive(p, "http.shutdown_timeout", c.HTTP.ShutdownTimeout)
 	checkPositive(p, "http.read_header_timeout", c.HTTP.ReadHeaderTimeout)
 	checkPositive(p, "http.idle_timeout", c.HTTP.IdleTimeout)
+	checkPositive(p, "http.write_timeout", c.HTTP.WriteTimeout)
+	for i, tp := range c.HTTP.TrustedProxies {
+		if !validProxy(tp) {
+			p.add(fmt.Sprintf("http.trusted_proxies[%d]", i), "%q is not an IP address or CIDR range, e.g. 10.0.0.0/8 or 192.0.2.7", tp)
+		}
+	}
 	if c.HTTP.MaxBodyBytes <= 0 {
 		p.add("http.max_body_bytes", "must be greater than 0 (bytes), e.g. 1048576")
 	}
@@ -278,4 +286,13 @@ func checkHTTPURL(p *problems, key, raw string, strict bool) {
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		p.add(key, "must not have a fragment")
 	}
+}
+
+// validProxy reports whether s is an IP address or a CIDR range.
+func validProxy(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	_, err := netip.ParsePrefix(s)
+	return err == nil
 }

@@ -67,9 +67,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			{Name: "database", Check: db.Ready},
 			{Name: "job_queue", Check: q.Ready},
 		},
-		Gatherer: reg,
-		Metrics:  metrics,
-		Logger:   log,
+		Gatherer:       reg,
+		Metrics:        metrics,
+		Logger:         log,
+		TrustedProxies: cfg.HTTP.TrustedProxies,
 	}
 	if tw := cfg.Channels.Twilio; tw.AccountSID != "" {
 		// Twilio signs its status callbacks for the URL notifyd gave it.
@@ -91,6 +92,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTP.ReadHeaderTimeout + 30*time.Second,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
