@@ -15,7 +15,6 @@ package config
 
 import (
 	"log/slog"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -105,15 +104,6 @@ func (d Database) Kind() string {
 		return DatabaseSQLite
 	}
 	return DatabasePostgres
-}
-
-// redactedURL returns URL with any password replaced, for logs.
-func (d Database) redactedURL() string {
-	u, err := url.Parse(d.URL)
-	if err != nil {
-		return "[unparsable]"
-	}
-	return u.Redacted()
 }
 
 // Log configures logging.

@@ -66,7 +66,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 }
 
 // secretConfig returns a loaded config with a secret in every Secret field.
-// (database.url is a plain string; Summary redacts its password.)
+// database.url and channels.twilio.base_url, plain strings, carry secrets
+// in their user info and query.
 func secretConfig(t *testing.T) *Config {
 	t.Helper()
 	return mustLoad(t, `
@@ -83,9 +84,10 @@ systems:
     bearer_token: "`+plain+`-bearer"
 channels:
   smtp: {host: smtp.example.org, from: a@example.org, username: u, password: "`+plain+`-smtp"}
-  twilio: {account_sid: AC1, auth_token: "`+plain+`-tw", from: "+15550000000"}
+  twilio: {account_sid: AC1, auth_token: "`+plain+`-tw", from: "+15550000000",
+    base_url: "https://`+plain+`-twuser:`+plain+`-twpw@mock.example.org/twilio?token=`+plain+`-twq&x=`+plain+`-twx#`+plain+`-twf"}
   xmpp: {jid: a@example.org, password: "`+plain+`-xmpp"}
-`, "NOTIFYD_DATABASE_URL=postgres://user:dbpw-in-url@db/notifyd")
+`, "NOTIFYD_DATABASE_URL=postgres://user:"+plain+"-dbpw@db/notifyd?sslmode=verify-full&password="+plain+"-dbq&sslpassword="+plain+"-dbssl")
 }
 
 func TestConfigNeverPrintsSecrets(t *testing.T) {
@@ -129,6 +131,20 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	if !strings.Contains(outputs["%+v"], "[redacted]") {
 		t.Errorf("%%+v output has no [redacted] marker: %s", outputs["%+v"])
 	}
+	// The structs holding URLs still print as themselves.
+	for name, want := range map[string]string{
+		"%+v":          "Database:{DataDir:./data URL:postgres://user:[redacted]@db/notifyd?sslmode=verify-full&password=[redacted]&sslpassword=[redacted]}",
+		"%#v":          `Database:config.Database{DataDir:"./data", URL:"postgres://user:[redacted]@db/notifyd?`,
+		"channels %+v": "Twilio:{AccountSID:AC1 AuthToken:[redacted] From:+15550000000",
+		"json":         `"Database":{"DataDir":"./data","URL":"postgres://user:[redacted]@db/notifyd?`,
+	} {
+		if !strings.Contains(outputs[name], want) {
+			t.Errorf("%s output lacks %s:\n%s", name, want, outputs[name])
+		}
+	}
+	if got := fmt.Sprintf("%#v", c.Channels.Twilio); !strings.HasPrefix(got, "config.Twilio{") {
+		t.Errorf("%%#v of Twilio = %s", got)
+	}
 }
 
 func TestSummary(t *testing.T) {
@@ -156,8 +172,14 @@ func TestSummary(t *testing.T) {
 	if got.HTTPAddr != "127.0.0.1:8080" || got.APIKeys != 1 || got.SystemCount != 2 {
 		t.Errorf("summary = %s", buf.Bytes())
 	}
-	if got.Database.Kind != "postgres" || !strings.Contains(got.Database.URL, "xxxxx") || strings.Contains(buf.String(), "dbpw-in-url") {
-		t.Errorf("database = %+v", got.Database)
+	if want := "postgres://user:[redacted]@db/notifyd?sslmode=verify-full&password=[redacted]&sslpassword=[redacted]"; got.Database.Kind != "postgres" || got.Database.URL != want {
+		t.Errorf("database = %+v, want url %s", got.Database, want)
+	}
+	if want := "https://[redacted]@mock.example.org/twilio?token=[redacted]&x=[redacted]#[redacted]"; got.Channels["twilio"]["base_url"] != want {
+		t.Errorf("twilio base_url = %v, want %s", got.Channels["twilio"]["base_url"], want)
+	}
+	if strings.Contains(buf.String(), plain) {
+		t.Errorf("the summary reveals a secret: %s", buf.Bytes())
 	}
 	s1 := got.Systems["s1"]
 	if s1.CalDAVHost != "cal.example.org" || s1.Tokens != 1 || s1.Auth != "basic" || s1.AfterDelivery != "keep" {
@@ -179,5 +201,47 @@ func TestSummary(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("default summary lacks %s: %s", want, buf.String())
 		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"postgres://notifyd:s3cret@db.example.org:5432/notifyd?sslmode=verify-full",
+			"postgres://notifyd:[redacted]@db.example.org:5432/notifyd?sslmode=verify-full"},
+		{"postgres://notifyd@db/notifyd", "postgres://notifyd@db/notifyd"},
+		{"postgresql://db/notifyd?user=notifyd&password=s3cret&application_name=notifyd&SSLPassword=s3cret",
+			"postgresql://db/notifyd?user=[redacted]&password=[redacted]&application_name=notifyd&SSLPassword=[redacted]"},
+		{"postgres://u:p%40ss@db/x?pass%77ord=s3cret&sslkey=/etc/key.pem", "postgres://u:[redacted]@db/x?pass%77ord=[redacted]&sslkey=/etc/key.pem"},
+		// Any other scheme: the whole user info, which may be a token.
+		{"https://AC123:s3cret@mock.example.org/base/", "https://[redacted]@mock.example.org/base/"},
+		{"https://s3cret@mock.example.org", "https://[redacted]@mock.example.org"},
+		{"https://mock.example.org/?sig=s3cret&region=s3cret&s3cret", "https://mock.example.org/?sig=[redacted]&region=[redacted]&[redacted]"},
+		{"https://mock.example.org/p%2Fq?#s3cret", "https://mock.example.org/p%2Fq?#[redacted]"},
+		{"https://notifyd.example.org", "https://notifyd.example.org"},
+		// Not a URL that can be taken apart: nothing of it is shown.
+		{"postgres:s3cret@db", "postgres:[redacted]"},
+		{"host=db password=s3cret", "[not an absolute URL; redacted]"},
+		{"://s3cret", "[not an absolute URL; redacted]"},
+		{"postgres://u:s3cret@db:port/x", "[not an absolute URL; redacted]"},
+	}
+	for _, tt := range tests {
+		got := RedactURL(tt.in)
+		if got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if strings.Contains(got, "s3cret") {
+			t.Errorf("RedactURL(%q) reveals the secret: %q", tt.in, got)
+		}
+	}
+}
+
+func TestPublicURLWithCredentialsRefused(t *testing.T) {
+	// Credentials in http.public_url would be in every unsubscribe link
+	// sent, and in the log.
+	_, err := loadYAML(t, "http:\n  public_url: https://user:s3cret@notifyd.example.org\n")
+	wantProblems(t, err, "http.public_url: must be an absolute http or https URL without credentials")
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("the error reveals the secret: %v", err)
 	}
 }

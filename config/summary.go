@@ -24,7 +24,7 @@ func (c *Config) Summary() []slog.Attr {
 	if c.Database.Kind() == DatabaseSQLite {
 		db = slog.Group("database", "kind", DatabaseSQLite, "path", c.Database.SQLitePath())
 	} else {
-		db = slog.Group("database", "kind", c.Database.Kind(), "url", c.Database.redactedURL())
+		db = slog.Group("database", "kind", c.Database.Kind(), "url", RedactURL(c.Database.URL))
 	}
 
 	var systems []any
@@ -48,7 +48,7 @@ func (c *Config) Summary() []slog.Attr {
 	}
 	twAttrs := []any{"enabled", tw.AccountSID != ""}
 	if tw.BaseURL != "" {
-		twAttrs = append(twAttrs, "base_url", tw.BaseURL)
+		twAttrs = append(twAttrs, "base_url", RedactURL(tw.BaseURL))
 	}
 	xAttrs := []any{"enabled", x.JID != ""}
 	if x.JID != "" {

@@ -44,8 +44,9 @@ func (c *Config) validate(p *problems) {
 	}
 	if c.HTTP.PublicURL != "" {
 		u, err := url.Parse(c.HTTP.PublicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			p.add("http.public_url", "must be an absolute http or https URL without query or fragment, e.g. https://notifyd.example.org")
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			// Credentials would go into every unsubscribe link sent.
+			p.add("http.public_url", "must be an absolute http or https URL without credentials, query or fragment, e.g. https://notifyd.example.org")
 		}
 	}
 

@@ -32,11 +32,11 @@ func init() {
 			return nil, err
 		}
 		if log != nil {
-			log.Info("sms channel ready", "api", ch.apiBase(), "from", tw.From, "messaging_service_sid", tw.MessagingServiceSID,
-				"status_callback", callback, "max_segments", ch.maxSegments, "rate_limit", tw.RateLimit)
+			log.Info("sms channel ready", "api", config.RedactURL(ch.apiBase()), "from", tw.From, "messaging_service_sid", tw.MessagingServiceSID,
+				"status_callback", config.RedactURL(callback), "max_segments", ch.maxSegments, "rate_limit", tw.RateLimit)
 			if u, err := url.Parse(callback); err == nil && isLocal(u.Hostname()) {
 				log.Warn("Twilio cannot reach notifyd's status callback URL on a loopback or unqualified host: SMS deliveries will stay 'sent' and never become 'delivered'; set http.public_url to the URL Twilio can reach",
-					"status_callback", callback)
+					"status_callback", config.RedactURL(callback))
 			}
 		}
 		return ch, nil
