@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -74,4 +75,36 @@ func BenchmarkPing(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkHostilePing measures the 1 MiB pings of the hardening probe
+// through the whole handler: 349,000 wrong hrefs or 60,000 unknown
+// members, without a valid token and with one.
+func BenchmarkHostilePing(b *testing.B) {
+	h := benchHandler(b)
+	const token = `"token":"bench-token-0123456789",`
+	for _, bc := range []struct {
+		name string
+		body []byte
+		want int
+	}{
+		{"unknown-system/hrefs", hostileBody(`{"system":"nosuch","hrefs":[`, "1", "]}", false), http.StatusUnauthorized},
+		{"unknown-system/members", hostileBody(`{"system":"nosuch",`, "1", "}", true), http.StatusUnauthorized},
+		{"valid-token/hrefs", hostileBody(`{"system":"bench",`+token+`"hrefs":[`, "1", "]}", false), http.StatusBadRequest},
+		{"valid-token/members", hostileBody(`{"system":"bench",`+token, "1", "}", true), http.StatusBadRequest},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.body)))
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/v1/notifications", bytes.NewReader(bc.body))
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != bc.want {
+					b.Fatalf("status %d: %.300s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
 }
