@@ -102,8 +102,17 @@ type DeliveryMethod struct {
 	Presence string `json:"presence,omitempty"`
 	// Secret signs the webhook method's requests (Standard Webhooks,
 	// "whsec_" and base64); notifyd generates it when none is given.
-	// Empty for other channels.
+	// Empty for other channels. The API shows it only in the answer to
+	// the request that set it.
 	Secret string `json:"secret,omitempty"`
+	// PreviousSecret is the webhook method's secret before its last
+	// rotation: requests are signed with it too until
+	// PreviousSecretExpires, so receivers can switch to the new secret
+	// without refusing requests meanwhile.
+	PreviousSecret string `json:"previous_secret,omitempty"`
+	// PreviousSecretExpires is when notifyd stops signing with
+	// PreviousSecret.
+	PreviousSecretExpires time.Time `json:"previous_secret_expires,omitzero"`
 }
 
 // IM presence policies (DeliveryMethod.Presence).

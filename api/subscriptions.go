@@ -31,6 +31,9 @@ type subscriptionJSON struct {
 	UpdatedAt time.Time                  `json:"updated_at"`
 }
 
+// methodJSON is a delivery method as the API shows it. A webhook method's
+// signing secret is shown only in the answer to the request that set it;
+// every other answer says only that it has one.
 type methodJSON struct {
 	ID       string                     `json:"id"`
 	Channel  notifyd.Channel            `json:"channel"`
@@ -38,10 +41,16 @@ type methodJSON struct {
 	Types    []notifyd.NotificationType `json:"types"`
 	Enabled  bool                       `json:"enabled"`
 	Presence string                     `json:"presence,omitempty"`
-	Secret   string                     `json:"secret,omitempty"`
+	// Secret is the webhook method's secret, in the answer that set it.
+	Secret    string `json:"secret,omitempty"`
+	SecretSet bool   `json:"secret_set,omitempty"`
+	// PreviousSecretExpiresAt is when notifyd stops signing with the
+	// secret a rotation replaced.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 }
 
-func toJSON(s *notifyd.Subscription) subscriptionJSON {
+// toJSON shows sub at now, with the secrets of the methods in newSecrets.
+func toJSON(s *notifyd.Subscription, newSecrets map[string]bool, now time.Time) subscriptionJSON {
 	out := subscriptionJSON{
 		ID: s.ID, System: s.System, Principal: s.Principal, Enabled: s.Enabled, Types: orEmpty(s.Types),
 		Locale: s.Locale, TimeZone: s.TimeZone, Methods: make([]methodJSON, len(s.Methods)),
@@ -49,7 +58,14 @@ func toJSON(s *notifyd.Subscription) subscriptionJSON {
 	}
 	for i, m := range s.Methods {
 		out.Methods[i] = methodJSON{ID: m.ID, Channel: m.Channel, Address: m.Address, Types: orEmpty(m.Types), Enabled: m.Enabled,
-			Presence: m.Presence, Secret: m.Secret}
+			Presence: m.Presence, SecretSet: m.Secret != ""}
+		if newSecrets[m.ID] {
+			out.Methods[i].Secret = m.Secret
+		}
+		if m.PreviousSecret != "" && now.Before(m.PreviousSecretExpires) {
+			exp := m.PreviousSecretExpires
+			out.Methods[i].PreviousSecretExpiresAt = &exp
+		}
 	}
 	return out
 }
@@ -81,9 +97,11 @@ func ifMatch(c *gin.Context) int64 {
 	return v
 }
 
-func (s *Server) sendSubscription(c *gin.Context, status int, sub *notifyd.Subscription) {
+// sendSubscription answers with sub, showing the secrets in newSecrets
+// (those the request set; nil when it set none).
+func (s *Server) sendSubscription(c *gin.Context, status int, sub *notifyd.Subscription, newSecrets map[string]bool) {
 	c.Header("ETag", etag(sub.Version))
-	c.JSON(status, toJSON(sub))
+	c.JSON(status, toJSON(sub, newSecrets, time.Now()))
 }
 
 func (s *Server) createSubscription(c *gin.Context) {
@@ -97,7 +115,7 @@ func (s *Server) createSubscription(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/v1/subscriptions/"+sub.ID)
-	s.sendSubscription(c, http.StatusCreated, sub)
+	s.sendSubscription(c, http.StatusCreated, sub.Subscription, sub.NewSecrets)
 }
 
 func (s *Server) getSubscription(c *gin.Context) {
@@ -106,7 +124,7 @@ func (s *Server) getSubscription(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
-	s.sendSubscription(c, http.StatusOK, sub)
+	s.sendSubscription(c, http.StatusOK, sub, nil)
 }
 
 func (s *Server) listSubscriptions(c *gin.Context) {
@@ -143,8 +161,9 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 		NextCursor string             `json:"next_cursor,omitempty"`
 	}
 	out := page{Items: make([]subscriptionJSON, len(subs))}
+	now := time.Now()
 	for i, sub := range subs {
-		out.Items[i] = toJSON(sub)
+		out.Items[i] = toJSON(sub, nil, now)
 	}
 	if next != "" {
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(next))
@@ -163,7 +182,7 @@ func (s *Server) replaceSubscription(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
-	s.sendSubscription(c, http.StatusOK, sub)
+	s.sendSubscription(c, http.StatusOK, sub.Subscription, sub.NewSecrets)
 }
 
 func (s *Server) patchSubscription(c *gin.Context) {
@@ -177,7 +196,7 @@ func (s *Server) patchSubscription(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
-	s.sendSubscription(c, http.StatusOK, sub)
+	s.sendSubscription(c, http.StatusOK, sub.Subscription, sub.NewSecrets)
 }
 
 func (s *Server) deleteSubscription(c *gin.Context) {

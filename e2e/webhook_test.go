@@ -148,8 +148,9 @@ func webhookVerify(secret string, h http.Header, body []byte, now time.Time) err
 }
 
 // webhookSubscribe subscribes user to a webhook at url and returns the
-// method's signing secret, as the API shows it.
-func webhookSubscribe(t *testing.T, nd *instance, cy *peertest.Cyrus, user, url string) string {
+// subscription's ID and the method's signing secret, as the answer to the
+// create shows it (the only answer that does).
+func webhookSubscribe(t *testing.T, nd *instance, cy *peertest.Cyrus, user, url string) (id, secret string) {
 	t.Helper()
 	code, body := nd.api(t, http.MethodPost, "/v1/subscriptions", map[string]any{
 		"system": "cyrus", "principal": cy.PrincipalHref(user), "time_zone": "Europe/Paris",
@@ -162,11 +163,12 @@ func webhookSubscribe(t *testing.T, nd *instance, cy *peertest.Cyrus, user, url 
 	if len(methods) != 1 {
 		t.Fatalf("subscription methods: %v", body)
 	}
-	secret, _ := methods[0].(map[string]any)["secret"].(string)
+	secret, _ = methods[0].(map[string]any)["secret"].(string)
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("the API shows no whsec_ secret for the webhook method: %v", methods[0])
 	}
-	return secret
+	id, _ = body["id"].(string)
+	return id, secret
 }
 
 func webhookPing(t *testing.T, nd *instance, cy *peertest.Cyrus, user string) {
@@ -239,7 +241,8 @@ jobs:
 
 	t.Run("share and ping: one signed POST", func(t *testing.T) {
 		const path = "/hooks/wilma"
-		rc.setSecret(path, webhookSubscribe(t, nd, cy, "wilma", rc.url(path)))
+		_, secret := webhookSubscribe(t, nd, cy, "wilma", rc.url(path))
+		rc.setSecret(path, secret)
 		cy.Share(t, "fred", "wilma", true)
 		webhookPing(t, nd, cy, "wilma")
 		ds := webhookWaitDeliveries(t, nd, cy, "wilma", 1)
@@ -292,7 +295,8 @@ jobs:
 
 	t.Run("503 then 200: retried with the same webhook-id, one delivery", func(t *testing.T) {
 		const path = "/hooks/betty"
-		rc.setSecret(path, webhookSubscribe(t, nd, cy, "betty", rc.url(path)))
+		_, secret := webhookSubscribe(t, nd, cy, "betty", rc.url(path))
+		rc.setSecret(path, secret)
 		rc.answer(path, http.StatusServiceUnavailable) // then 200
 		cy.Share(t, "fred", "betty", false)
 		webhookPing(t, nd, cy, "betty")
@@ -327,6 +331,64 @@ jobs:
 		}
 		if hits[0].header.Get("webhook-timestamp") == hits[1].header.Get("webhook-timestamp") {
 			t.Error("the retry has the first attempt's webhook-timestamp")
+		}
+	})
+
+	t.Run("rotated secret: both sign; no secret shown again or logged", func(t *testing.T) {
+		const path = "/hooks/fred"
+		id, old := webhookSubscribe(t, nd, cy, "fred", rc.url(path))
+		rc.setSecret(path, old) // the receiver has not switched yet
+		code, body := nd.api(t, http.MethodPatch, "/v1/subscriptions/"+id, map[string]any{
+			"methods": []map[string]any{{"channel": "webhook", "address": rc.url(path), "rotate_secret": true}}})
+		methods, _ := body["methods"].([]any)
+		if code != http.StatusOK || len(methods) != 1 {
+			t.Fatalf("rotate: %d %v", code, body)
+		}
+		rotated, _ := methods[0].(map[string]any)["secret"].(string)
+		if !strings.HasPrefix(rotated, "whsec_") || rotated == old {
+			t.Fatalf("rotate: secret %q, want a new one", rotated)
+		}
+		cy.Share(t, "wilma", "fred", false)
+		webhookPing(t, nd, cy, "fred")
+		if ds := webhookWaitDeliveries(t, nd, cy, "fred", 1); len(ds) != 1 || ds[0]["status"] != "sent" {
+			t.Fatalf("deliveries %v", ds)
+		}
+		hits := rc.hitsFor(path)
+		if len(hits) != 1 {
+			t.Fatalf("the receiver got %d requests, want 1", len(hits))
+		}
+		h := hits[0]
+		if h.verified != nil {
+			t.Errorf("the previous secret does not verify the request: %v", h.verified)
+		}
+		if err := webhookVerify(rotated, h.header, h.body, h.at); err != nil {
+			t.Errorf("the new secret does not verify the request: %v", err)
+		}
+
+		// Every secret notifyd made is absent from what the API shows and
+		// from notifyd's log.
+		secrets := []string{rotated}
+		rc.mu.Lock()
+		for _, s := range rc.secrets {
+			secrets = append(secrets, s)
+		}
+		rc.mu.Unlock()
+		for _, get := range []string{"/v1/subscriptions/" + id, "/v1/subscriptions", "/v1/deliveries"} {
+			code, body := nd.api(t, http.MethodGet, get, nil)
+			raw, _ := json.Marshal(body)
+			if code != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", get, code, raw)
+			}
+			for _, s := range secrets {
+				if strings.Contains(string(raw), strings.TrimPrefix(s, "whsec_")) {
+					t.Errorf("GET %s shows a secret: %s", get, raw)
+				}
+			}
+		}
+		for _, s := range secrets {
+			if strings.Contains(nd.log.String(), strings.TrimPrefix(s, "whsec_")) {
+				t.Errorf("notifyd's log shows a secret:\n%s", nd.log)
+			}
 		}
 	})
 }

@@ -74,7 +74,8 @@ func sampleSub(id string) *notifyd.Subscription {
 			{ID: "m_0000000000000002", Channel: notifyd.ChannelSMS, Address: "+14155550100", Enabled: false,
 				Types: []notifyd.NotificationType{notifyd.TypeReminder}},
 			{ID: "m_0000000000000003", Channel: notifyd.ChannelWebhook, Address: "https://hooks.example.org/n?a=\"b\"&c=<d>",
-				Enabled: true},
+				Enabled: true, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+				PreviousSecret: "whsec_u6iX8/+XbWcSNl9o/gXqB0Ck0yXzDGfNx8tFfDWWnXs=", PreviousSecretExpires: at.Add(24 * time.Hour)},
 		},
 		CreatedAt: at,
 	}

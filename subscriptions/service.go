@@ -44,7 +44,13 @@ type MethodInput struct {
 	Types    []notifyd.NotificationType `json:"types"`
 	Enabled  *bool                      `json:"enabled"`
 	Presence string                     `json:"presence"`
-	Secret   string                     `json:"secret"`
+	// Secret is the webhook method's signing secret when the client
+	// chooses it; left out, a new method gets one notifyd makes and an
+	// existing one keeps its own.
+	Secret string `json:"secret"`
+	// RotateSecret has notifyd make a new secret for an existing webhook
+	// method (see SecretRotationGrace).
+	RotateSecret bool `json:"rotate_secret"`
 }
 
 // Patch is a JSON Merge Patch of a subscription: nil fields are kept.
@@ -75,17 +81,28 @@ func NewService(store Store, knownSystem func(string) bool) *Service {
 	return &Service{store: store, knownSystem: knownSystem, now: time.Now}
 }
 
+// Written is a subscription as Create, Replace or Patch stored it.
+type Written struct {
+	*notifyd.Subscription
+	// NewSecrets holds the IDs of the webhook methods whose signing secret
+	// this write set: made for a new method or by a rotation, or given by
+	// the client. Only the answer to this write shows those secrets.
+	NewSecrets map[string]bool
+}
+
 // Create validates in and stores it as a new subscription.
-func (s *Service) Create(ctx context.Context, in Input) (*notifyd.Subscription, error) {
+func (s *Service) Create(ctx context.Context, in Input) (*Written, error) {
 	sub := &notifyd.Subscription{ID: uuid.Must(uuid.NewV7()).String()}
-	if err := s.apply(sub, in); err != nil {
+	now := s.clock()
+	newSecrets, err := s.apply(sub, in, now)
+	if err != nil {
 		return nil, err
 	}
-	sub.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
+	sub.CreatedAt = now
 	if err := s.store.CreateSubscription(ctx, sub); err != nil {
 		return nil, err
 	}
-	return sub, nil
+	return &Written{sub, newSecrets}, nil
 }
 
 // Get returns the subscription with id.
@@ -114,8 +131,10 @@ func (s *Service) List(ctx context.Context, f notifyd.SubscriptionFilter) ([]*no
 }
 
 // Replace validates in and stores it over the subscription with id, if its
-// version is still ifVersion (0: whatever it is).
-func (s *Service) Replace(ctx context.Context, id string, in Input, ifVersion int64) (*notifyd.Subscription, error) {
+// version is still ifVersion (0: whatever it is). Methods kept (the same
+// channel and address) keep their IDs and, unless in says otherwise,
+// their webhook secrets.
+func (s *Service) Replace(ctx context.Context, id string, in Input, ifVersion int64) (*Written, error) {
 	cur, err := s.store.Subscription(ctx, id)
 	if err != nil {
 		return nil, err
@@ -123,16 +142,26 @@ func (s *Service) Replace(ctx context.Context, id string, in Input, ifVersion in
 	if ifVersion != 0 && cur.Version != ifVersion {
 		return nil, notifyd.ErrConflict
 	}
-	next := &notifyd.Subscription{ID: id, CreatedAt: cur.CreatedAt, Methods: cur.Methods}
-	if err := s.apply(next, in); err != nil {
+	return s.write(ctx, cur, in)
+}
+
+// write validates in and stores it over cur.
+func (s *Service) write(ctx context.Context, cur *notifyd.Subscription, in Input) (*Written, error) {
+	next := &notifyd.Subscription{ID: cur.ID, CreatedAt: cur.CreatedAt, Methods: cur.Methods}
+	now := s.clock()
+	newSecrets, err := s.apply(next, in, now)
+	if err != nil {
 		return nil, err
 	}
-	return next, s.update(ctx, next, cur.Version)
+	if err := s.update(ctx, next, cur.Version, now); err != nil {
+		return nil, err
+	}
+	return &Written{next, newSecrets}, nil
 }
 
 // Patch applies p to the subscription with id, if its version is still
 // ifVersion (0: whatever it is).
-func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64) (*notifyd.Subscription, error) {
+func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64) (*Written, error) {
 	cur, err := s.store.Subscription(ctx, id)
 	if err != nil {
 		return nil, err
@@ -144,7 +173,7 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 		Locale: cur.Locale, TimeZone: cur.TimeZone}
 	for _, m := range cur.Methods {
 		in.Methods = append(in.Methods, MethodInput{Channel: m.Channel, Address: m.Address, Types: m.Types, Enabled: &m.Enabled,
-			Presence: m.Presence, Secret: m.Secret})
+			Presence: m.Presence})
 	}
 	if p.Enabled != nil {
 		in.Enabled = p.Enabled
@@ -161,11 +190,7 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 	if p.Methods != nil {
 		in.Methods = *p.Methods
 	}
-	next := &notifyd.Subscription{ID: id, CreatedAt: cur.CreatedAt, Methods: cur.Methods}
-	if err := s.apply(next, in); err != nil {
-		return nil, err
-	}
-	return next, s.update(ctx, next, cur.Version)
+	return s.write(ctx, cur, in)
 }
 
 // Delete removes the subscription with id, if its version is still
@@ -174,14 +199,21 @@ func (s *Service) Delete(ctx context.Context, id string, ifVersion int64) error 
 	return s.store.DeleteSubscription(ctx, id, ifVersion)
 }
 
-func (s *Service) update(ctx context.Context, next *notifyd.Subscription, version int64) error {
-	next.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
+// update stores next over version, as changed at now.
+func (s *Service) update(ctx context.Context, next *notifyd.Subscription, version int64, now time.Time) error {
+	next.UpdatedAt = now
 	return s.store.UpdateSubscription(ctx, next, version)
 }
 
+// clock is the time of a write: now, in UTC, to the microsecond the store
+// keeps.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
 // apply validates in and, if it is valid, writes it into sub. Methods
-// already in sub keep their generated webhook secrets.
-func (s *Service) apply(sub *notifyd.Subscription, in Input) error {
+// already in sub keep their webhook secrets unless in changes them. It
+// returns the IDs of the methods whose secret it set; now is the time of
+// the write.
+func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map[string]bool, error) {
 	current := make(map[string]notifyd.DeliveryMethod, len(sub.Methods))
 	for _, m := range sub.Methods {
 		current[m.ID] = m
@@ -216,6 +248,7 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input) error {
 	}
 
 	seen := make(map[string]int)
+	newSecrets := make(map[string]bool)
 	methods := make([]notifyd.DeliveryMethod, 0, len(in.Methods))
 	for i, m := range in.Methods {
 		at := fmt.Sprintf("/methods/%d", i)
@@ -235,27 +268,29 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input) error {
 		}
 		seen[key] = i
 		checkTypes(m.Types, at+"/types", bad)
-		enabled := m.Enabled == nil || *m.Enabled
-		id := methodID(m.Channel, addr)
-		presence, secret, problem := methodOptions(m, current[id])
+		method := notifyd.DeliveryMethod{
+			ID: methodID(m.Channel, addr), Channel: m.Channel, Address: addr, Types: m.Types,
+			Enabled: m.Enabled == nil || *m.Enabled,
+		}
+		newSecret, problem := methodOptions(&method, m, current[method.ID], now)
 		if problem != nil {
 			bad(at+"/"+problem.field, problem.detail)
 			continue
 		}
-		methods = append(methods, notifyd.DeliveryMethod{
-			ID: id, Channel: m.Channel, Address: addr, Types: m.Types, Enabled: enabled,
-			Presence: presence, Secret: secret,
-		})
+		if newSecret {
+			newSecrets[method.ID] = true
+		}
+		methods = append(methods, method)
 	}
 	if len(errs) > 0 {
-		return errs
+		return nil, errs
 	}
 	sub.System, sub.Principal = in.System, principal
 	sub.Enabled = in.Enabled == nil || *in.Enabled
 	sub.Types = in.Types
 	sub.Locale, sub.TimeZone = locale, tz
 	sub.Methods = methods
-	return nil
+	return newSecrets, nil
 }
 
 func checkTypes(types []notifyd.NotificationType, at string, bad func(string, string)) {

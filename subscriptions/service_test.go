@@ -212,7 +212,7 @@ func TestCreateAppliesDefaults(t *testing.T) {
 	if !sub.CreatedAt.Equal(want) || sub.CreatedAt.Location() != time.UTC {
 		t.Errorf("CreatedAt = %v, want %v in UTC, truncated to the microsecond", sub.CreatedAt, want)
 	}
-	if got := st.stored(t, sub.ID); !reflect.DeepEqual(got, sub) {
+	if got := st.stored(t, sub.ID); !reflect.DeepEqual(got, sub.Subscription) {
 		t.Errorf("stored %+v\nreturned %+v", got, sub)
 	}
 }
@@ -442,7 +442,7 @@ func TestReplaceKeepsMethodIDs(t *testing.T) {
 		}
 		return m
 	}
-	before := idOf(created)
+	before := idOf(created.Subscription)
 
 	in.Locale = "de"
 	in.Methods = []MethodInput{
@@ -455,7 +455,7 @@ func TestReplaceKeepsMethodIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := idOf(replaced)
+	after := idOf(replaced.Subscription)
 	for _, k := range []string{"sms +14155550100", "email fred@example.org"} {
 		if before[k] == "" || after[k] != before[k] {
 			t.Errorf("method %s: ID %q before, %q after; want it kept", k, before[k], after[k])
@@ -477,7 +477,7 @@ func TestReplaceKeepsMethodIDs(t *testing.T) {
 		t.Errorf("CreatedAt %v -> %v, UpdatedAt %v -> %v; want CreatedAt kept, UpdatedAt later",
 			created.CreatedAt, replaced.CreatedAt, created.UpdatedAt, replaced.UpdatedAt)
 	}
-	if got := st.stored(t, created.ID); !reflect.DeepEqual(got, replaced) {
+	if got := st.stored(t, created.ID); !reflect.DeepEqual(got, replaced.Subscription) {
 		t.Errorf("stored %+v\nreturned %+v", got, replaced)
 	}
 
@@ -513,7 +513,7 @@ func TestReplaceFailures(t *testing.T) {
 	if _, err := svc.Replace(ctx, created.ID, bad, created.Version); !slices.Equal(fieldsOf(t, err), []string{"/time_zone"}) {
 		t.Errorf("Replace with a bad time zone: %v", err)
 	}
-	if got := st.stored(t, created.ID); !reflect.DeepEqual(got, created) {
+	if got := st.stored(t, created.ID); !reflect.DeepEqual(got, created.Subscription) {
 		t.Errorf("failed replaces changed the subscription:\n%+v\nwas %+v", got, created)
 	}
 }
@@ -542,17 +542,17 @@ func TestPatchKeepsUnspecifiedFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := cloneSub(created)
+	want := cloneSub(created.Subscription)
 	want.Locale = "de-AT"
 	want.Version = 2
 	want.UpdatedAt = patched.UpdatedAt
-	if !reflect.DeepEqual(patched, want) {
+	if !reflect.DeepEqual(patched.Subscription, want) {
 		t.Errorf("after patching locale:\ngot  %+v\nwant %+v", patched, want)
 	}
 	if !patched.UpdatedAt.After(created.UpdatedAt) {
 		t.Errorf("UpdatedAt %v not after %v", patched.UpdatedAt, created.UpdatedAt)
 	}
-	if got := st.stored(t, created.ID); !reflect.DeepEqual(got, patched) {
+	if got := st.stored(t, created.ID); !reflect.DeepEqual(got, patched.Subscription) {
 		t.Errorf("stored %+v\nreturned %+v", got, patched)
 	}
 
@@ -600,7 +600,7 @@ func TestPatchFailures(t *testing.T) {
 	if got := fieldsOf(t, err); !slices.Equal(got, []string{"/time_zone", "/methods"}) {
 		t.Errorf("fields = %v, want /time_zone and /methods", got)
 	}
-	if got := st.stored(t, created.ID); !reflect.DeepEqual(got, created) {
+	if got := st.stored(t, created.ID); !reflect.DeepEqual(got, created.Subscription) {
 		t.Errorf("failed patches changed the subscription:\n%+v\nwas %+v", got, created)
 	}
 }

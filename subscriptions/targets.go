@@ -93,7 +93,7 @@ func (s *Service) DisableMethod(ctx context.Context, subscriptionID, methodID st
 		if !changed {
 			return sub, nil
 		}
-		if err := s.update(ctx, sub, sub.Version); err != notifyd.ErrConflict {
+		if err := s.update(ctx, sub, sub.Version, s.clock()); err != notifyd.ErrConflict {
 			return sub, err
 		}
 		// Changed meanwhile: read again and retry.

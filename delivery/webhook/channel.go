@@ -110,7 +110,8 @@ func defaultUserAgent() string {
 }
 
 // Send POSTs req's Payload to req.Address, signed with req.Method.Secret
-// (delivery.Channel). A 2xx answer is success; 408, 429, 5xx, timeouts and
+// and, until req.Method.PreviousSecretExpires, req.Method.PreviousSecret
+// too (delivery.Channel). A 2xx answer is success; 408, 429, 5xx, timeouts and
 // connection errors are wrapped with delivery.Temporary (with the
 // receiver's Retry-After); an address that is not allowed, a missing
 // secret, a 3xx and any other answer are permanent failures.
@@ -147,7 +148,11 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 	h.Set("User-Agent", c.userAgent)
 	h.Set(HeaderID, req.DeliveryID)
 	h.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	h.Set(HeaderSignature, sign(key, req.DeliveryID, now.Unix(), body))
+	sig := sign(key, req.DeliveryID, now.Unix(), body)
+	if prev := previousKey(req.Method, now); prev != nil {
+		sig += " " + sign(prev, req.DeliveryID, now.Unix(), body)
+	}
+	h.Set(HeaderSignature, sig)
 
 	resp, err := c.client.Do(hreq)
 	if err != nil {
@@ -158,6 +163,20 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 		return delivery.Result{}, err
 	}
 	return delivery.Result{}, nil
+}
+
+// previousKey is the key of the method's previous secret while requests
+// are still signed with it too (after a rotation, see
+// subscriptions.SecretRotationGrace), else nil.
+func previousKey(m notifyd.DeliveryMethod, now time.Time) []byte {
+	if m.PreviousSecret == "" || !now.Before(m.PreviousSecretExpires) {
+		return nil
+	}
+	key, err := DecodeSecret(m.PreviousSecret)
+	if err != nil {
+		return nil // checked when it was set; the current signature is there anyway
+	}
+	return key
 }
 
 // transportError words a failure to get an answer: a refused destination

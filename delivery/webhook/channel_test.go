@@ -522,3 +522,57 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestSendSignsWithPreviousSecretDuringGrace checks the rotation grace
+// period: until PreviousSecretExpires a request carries a second
+// signature, made with the previous secret, so receivers still configured
+// with it accept the request; afterwards only the current secret signs.
+func TestSendSignsWithPreviousSecretDuringGrace(t *testing.T) {
+	const previous = "whsec_u6iX8/+XbWcSNl9o/gXqB0Ck0yXzDGfNx8tFfDWWnXs="
+	rc := newReceiver(t, false, nil)
+	ch := newTestChannel(t, rc, config.Webhook{})
+	now := time.Now()
+	ch.now = func() time.Time { return now }
+	for _, tc := range []struct {
+		name       string
+		expires    time.Time
+		signatures int
+	}{
+		{"within the grace period", now.Add(time.Second), 2},
+		{"once it ended", now, 1},
+	} {
+		req := testRequest(rc.URL)
+		req.Method.PreviousSecret, req.Method.PreviousSecretExpires = previous, tc.expires
+		if _, err := ch.Send(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		got := rc.requests()
+		r := got[len(got)-1]
+		sigs := strings.Fields(r.header.Get("webhook-signature"))
+		if len(sigs) != tc.signatures {
+			t.Errorf("%s: webhook-signature %q, want %d signatures", tc.name, sigs, tc.signatures)
+		}
+		if err := verifyStandardWebhook(specSecret, r.header, r.body, now); err != nil {
+			t.Errorf("%s: the current secret does not verify: %v", tc.name, err)
+		}
+		err := verifyStandardWebhook(previous, r.header, r.body, now)
+		if tc.signatures == 2 && err != nil {
+			t.Errorf("%s: the previous secret does not verify: %v", tc.name, err)
+		}
+		if tc.signatures == 1 && err == nil {
+			t.Errorf("%s: the previous secret still verifies", tc.name)
+		}
+		if len(sigs) > 0 && sigs[0] != sign(mustKey(t, specSecret), testDeliveryID, now.Unix(), r.body) {
+			t.Errorf("%s: the first signature is not the current secret's", tc.name)
+		}
+	}
+}
+
+func mustKey(t *testing.T, secret string) []byte {
+	t.Helper()
+	key, err := DecodeSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}

@@ -14,13 +14,18 @@
 //	webhook-signature  "v1," + base64(HMAC-SHA256(key,
 //	                   "{webhook-id}.{webhook-timestamp}.{body}")), where
 //	                   key is the base64-decoded part of the method's
-//	                   secret after "whsec_"
+//	                   secret after "whsec_"; for a day after the
+//	                   secret was rotated, a second signature made
+//	                   with the previous secret follows, separated by
+//	                   a space
 //
 // A receiver verifies the signature over the raw body it received (not a
 // re-serialization of it), with a constant-time comparison, rejects
 // timestamps too far from its clock (five minutes is usual), and uses
 // webhook-id as an idempotency key. Any Standard Webhooks library does all
-// of this given the secret.
+// of this given the secret, and accepts a request when any one of the
+// signatures verifies, so a receiver can switch to a rotated secret at any
+// time within the day both are signed with.
 //
 // # Body
 //
