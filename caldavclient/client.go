@@ -1,7 +1,6 @@
 package caldavclient
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -418,74 +417,4 @@ type bearerAuthClient struct {
 func (b *bearerAuthClient) Do(req *http.Request) (*http.Response, error) {
 	req.Header.Set("Authorization", "Bearer "+b.token)
 	return b.c.Do(req)
-}
-
-// response is a response whose body was read whole (within the cap).
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-	url    *url.URL
-	method string
-}
-
-// do sends method to u with body and headers and reads the whole response
-// body (at most MaxResponseBytes: beyond that, ErrTooLarge).
-func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte, header http.Header) (*response, error) {
-	var reqBody io.Reader
-	if body != nil {
-		reqBody = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), reqBody)
-	if err != nil {
-		return nil, fmt.Errorf("caldav: %s %s: %w", method, redact(u), err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var rd io.Reader = resp.Body
-	if resp.StatusCode/100 != 2 {
-		// Only the start of an error body is used: do not let a long error
-		// page turn a status into ErrTooLarge.
-		rd = io.LimitReader(resp.Body, min(maxErrorRead, c.maxBytes))
-	}
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, fmt.Errorf("%w: %s %s: body over %d bytes", ErrTooLarge, method, redact(u), c.maxBytes)
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("caldav: %s %s: %w", method, redact(u), ctxErr)
-		}
-		return nil, &transportError{method: method, url: redact(u), err: err}
-	}
-	final := u
-	if resp.Request != nil && resp.Request.URL != nil {
-		final = resp.Request.URL
-	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: data, url: final, method: method}, nil
-}
-
-// httpError builds the HTTPError for r.
-func (r *response) httpError() *HTTPError {
-	he := &HTTPError{
-		Method: r.method,
-		URL:    redact(r.url),
-		Status: r.status,
-		Body:   sanitizeBody(r.body),
-	}
-	if r.status == http.StatusTooManyRequests || r.status == http.StatusServiceUnavailable || r.status/100 == 5 {
-		he.RetryAfter = parseRetryAfter(r.header.Get("Retry-After"), time.Now())
-	}
-	return he
-}
-
-// wrap returns sentinel wrapping r's HTTPError.
-func (r *response) wrap(sentinel error) error {
-	return fmt.Errorf("%w: %w", sentinel, r.httpError())
 }

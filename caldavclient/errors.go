@@ -138,8 +138,8 @@ func protoErrorf(format string, args ...any) error {
 // and 507 (507 counts as temporary only for a REPORT, i.e. within a sync).
 // It is false for nil, other 4xx statuses, the sentinel errors (ErrNotFound,
 // ErrInvalidSyncToken, ErrPreconditionFailed, ErrNotSupported, ErrTooLarge,
-// ErrOffOrigin), malformed responses, TLS certificate errors, a cancelled
-// context and configuration errors.
+// ErrOffOrigin), malformed or refused responses, TLS certificate errors, a
+// cancelled context and configuration errors.
 func IsTemporary(err error) bool {
 	if err == nil {
 		return false
