@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -42,6 +43,9 @@ type Config struct {
 	// MaxConnections caps the connections open to the server at once;
 	// a request beyond it waits for one to be free (0: no cap).
 	MaxConnections int
+	// Logger gets the warnings about what the server sent that the client
+	// ignores (slog.Default() when nil).
+	Logger *slog.Logger
 }
 
 const (
@@ -64,6 +68,7 @@ type Client struct {
 	transport *http.Transport
 	guard     *guardedClient
 	http      webdav.HTTPClient // guard with authentication added
+	log       *slog.Logger
 
 	notifURLs sync.Map // resolved principal URL → notification collection path
 
@@ -127,6 +132,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = defaultUserAgent
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{
@@ -147,6 +155,7 @@ func New(cfg Config) (*Client, error) {
 		origin:    originOf(base),
 		maxBytes:  cfg.MaxResponseBytes,
 		transport: tr,
+		log:       cfg.Logger,
 	}
 	dial := tr.DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -248,8 +257,23 @@ func originOf(u *url.URL) string {
 
 // resolve resolves ref (an href from the server or an argument) against
 // from (the URL it was found in; the base URL when nil) and refuses it
-// unless it stays on the base URL's origin.
+// unless it stays on the base URL's origin (ErrOffOrigin) and its path has
+// no dot segment left that the server could resolve elsewhere ("." or
+// "..", percent-encoded or followed by ";…"; literal ones are resolved
+// here).
 func (c *Client) resolve(from *url.URL, ref string) (*url.URL, error) {
+	u, err := c.resolveOrigin(from, ref)
+	if err != nil {
+		return nil, err
+	}
+	if unsafePath(u.EscapedPath(), false) {
+		return nil, protoErrorf("href %q refused: it has a dot segment (\".\" or \"..\", encoded or with \";\" parameters)", ref)
+	}
+	return u, nil
+}
+
+// resolveOrigin is resolve without the dot-segment check.
+func (c *Client) resolveOrigin(from *url.URL, ref string) (*url.URL, error) {
 	if from == nil {
 		from = c.base
 	}

@@ -40,7 +40,9 @@ type SyncResult struct {
 // When the server truncates the answer (a 507 for the collection itself)
 // Sync repeats the REPORT from the returned token and merges the answers.
 // Hrefs are paths; the collection itself is not reported, nor anything
-// outside it. It fails with ErrInvalidSyncToken when the server refuses
+// outside it: a member outside it, or whose path has a dot segment or an
+// encoded slash a server could resolve outside it, is skipped with a
+// warning (Config.Logger), never to be fetched or deleted. It fails with ErrInvalidSyncToken when the server refuses
 // the token (DAV:valid-sync-token with 403, 409 or another 4xx: sync again
 // from ""), ErrNotFound when the collection is 404 or 410, and ErrOffOrigin
 // when the server names a member on another origin.
@@ -67,6 +69,8 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 	for round := 0; round < maxSyncRounds; round++ {
 		truncated := false
 		responses := 0
+		var outside []string // hrefs of members outside the collection (the first few)
+		nOutside := 0
 		newToken, err := c.syncOnce(ctx, cu, token, func(resp *msResponse) error {
 			responses++
 			if len(resp.Hrefs) == 0 {
@@ -74,7 +78,7 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 			}
 			status := statusCode(resp.Status)
 			for _, h := range resp.Hrefs {
-				hu, err := c.resolve(cu, h)
+				hu, err := c.resolveOrigin(cu, h)
 				if err != nil {
 					return fmt.Errorf("sync %s: member %q: %w", redact(cu), h, err)
 				}
@@ -85,6 +89,9 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 					continue
 				}
 				if !isMember(hu, cu) {
+					if nOutside++; len(outside) < maxReportedOutside {
+						outside = append(outside, h)
+					}
 					continue
 				}
 				href := hu.EscapedPath()
@@ -108,6 +115,11 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 		if err != nil {
 			return nil, err
 		}
+		if nOutside > 0 {
+			c.log.Warn("the CalDAV server sent sync members outside the collection; they are ignored (never fetched or deleted). "+
+				"A notification collection reports only its own members: check the server, it may be compromised or misbehaving",
+				"collection", redact(cu), "members_outside", nOutside, "first_hrefs", outside)
+		}
 		newToken = strings.TrimSpace(newToken)
 		if newToken == "" {
 			return nil, protoErrorf("sync %s: the multistatus has no DAV:sync-token", redact(cu))
@@ -130,6 +142,10 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 	}
 	return nil, protoErrorf("sync %s: still truncated after %d rounds", redact(cu), maxSyncRounds)
 }
+
+// maxReportedOutside is how many of the members outside a collection a
+// sync's warning quotes.
+const maxReportedOutside = 5
 
 // syncOnce sends one sync-collection REPORT, calls each for every
 // response of the answer and returns its sync token.
