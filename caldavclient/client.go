@@ -71,6 +71,7 @@ type Client struct {
 	log       *slog.Logger
 
 	notifURLs sync.Map // resolved principal URL → notification collection path
+	homes     sync.Map // resolved principal URL → []string, its calendar homes' paths (decoded)
 
 	stats struct {
 		propfind, report, get, delete, put, other atomic.Uint64

@@ -110,30 +110,55 @@ func (r *recordingClient) wrap(err error) error {
 	return last
 }
 
+// principalPropfind asks a principal for its notification collection and
+// its calendar homes in one request.
+const principalPropfind = `<?xml version="1.0" encoding="utf-8"?>` +
+	`<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>` +
+	`<D:notification-URL/><CS:notification-URL/><C:calendar-home-set/>` +
+	`</D:prop></D:propfind>`
+
 // NotificationURL returns the path of principal's notification collection:
 // the {DAV:}notification-URL or {http://calendarserver.org/ns/}notification-URL
-// property (PROPFIND, Depth 0). The answer is cached per principal until
-// ForgetNotificationURL. It fails with ErrNotFound when the principal is
-// 404 or 410 or has neither property, and with ErrOffOrigin when principal
-// or the property's href is outside the base URL's origin.
+// property (PROPFIND, Depth 0). The same PROPFIND asks for the principal's
+// CALDAV:calendar-home-set, for CalendarName. The answer is cached per
+// principal until ForgetNotificationURL. It fails with ErrNotFound when the
+// principal is 404 or 410 or has neither property, and with ErrOffOrigin
+// when principal or the property's href is outside the base URL's origin.
 func (c *Client) NotificationURL(ctx context.Context, principal string) (string, error) {
 	pu, err := c.resolve(nil, principal)
 	if err != nil {
 		return "", err
 	}
-	key := pu.String()
-	if v, ok := c.notifURLs.Load(key); ok {
+	if v, ok := c.notifURLs.Load(pu.String()); ok {
 		return v.(string), nil
 	}
-	const body = `<?xml version="1.0" encoding="utf-8"?>` +
-		`<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop>` +
-		`<D:notification-URL/><CS:notification-URL/>` +
-		`</D:prop></D:propfind>`
-	r, err := c.propfind(ctx, pu, body)
+	return c.discover(ctx, pu)
+}
+
+// discover PROPFINDs principal pu for its notification collection and
+// calendar homes, caches them, and returns the collection's path. The
+// homes are cached once the server answered (an empty list when it named
+// none, leaving out any on another origin), even when the principal has
+// no notification collection.
+func (c *Client) discover(ctx context.Context, pu *url.URL) (string, error) {
+	props, err := c.propfind(ctx, pu, principalPropfind)
 	if err != nil {
 		return "", err
 	}
-	for _, p := range r {
+	key := pu.String()
+	homes := []string{}
+	for _, p := range props {
+		if p.CalendarHomeSet == nil {
+			continue
+		}
+		for _, h := range p.CalendarHomeSet.Hrefs {
+			if hu, err := c.resolve(pu, h); err == nil {
+				homes = append(homes, hu.Path)
+			}
+		}
+	}
+	c.homes.Store(key, homes)
+	for _, p := range props {
 		href := p.NotificationURL.href()
 		if href == "" {
 			href = p.CSNotificationURL.href()
@@ -152,17 +177,20 @@ func (c *Client) NotificationURL(ctx context.Context, principal string) (string,
 	return "", fmt.Errorf("%w: %s has no notification-URL", ErrNotFound, redact(pu))
 }
 
-// ForgetNotificationURL drops principal's cached notification-URL, so the
-// next NotificationURL asks the server again (call it when the collection
-// answers 404 or 410).
+// ForgetNotificationURL drops principal's cached notification-URL and
+// calendar homes, so the next NotificationURL asks the server again (call
+// it when the collection answers 404 or 410).
 func (c *Client) ForgetNotificationURL(principal string) {
 	if pu, err := c.resolve(nil, principal); err == nil {
 		c.notifURLs.Delete(pu.String())
+		c.homes.Delete(pu.String())
 	}
 }
 
 // DisplayName returns href's {DAV:}displayname (PROPFIND, Depth 0), "" when
-// the resource has none; ErrNotFound when it is 404 or 410.
+// the resource has none; ErrNotFound when it is 404 or 410. It reads any
+// resource the service account may read: for a name that comes from a
+// notification, use CalendarName.
 func (c *Client) DisplayName(ctx context.Context, href string) (string, error) {
 	u, err := c.resolve(nil, href)
 	if err != nil {
@@ -180,6 +208,71 @@ func (c *Client) DisplayName(ctx context.Context, href string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// CalendarName returns the {DAV:}displayname of href ("" when it has
+// none), a calendar a notification to principal names, only when href is
+// a calendar collection directly in one of principal's calendar homes
+// (CALDAV:calendar-home-set, found by the PROPFIND that finds the
+// notification collection and cached with it). For any other href it
+// sends no request for href and fails with ErrNotCalendar, so that a
+// notification cannot make the client read, with the service account's
+// rights, a resource that is not such a calendar: name the calendar by
+// the last segment of its href instead. The homes are asked for (one
+// PROPFIND of the principal) when they are not cached yet.
+func (c *Client) CalendarName(ctx context.Context, principal, href string) (string, error) {
+	pu, err := c.resolve(nil, principal)
+	if err != nil {
+		return "", err
+	}
+	hu, err := c.resolve(nil, href)
+	if err != nil {
+		return "", err
+	}
+	homes, err := c.calendarHomes(ctx, pu)
+	if err != nil {
+		return "", err
+	}
+	inside := false
+	for _, h := range homes {
+		inside = inside || inHome(hu, h)
+	}
+	if !inside {
+		return "", fmt.Errorf("%w: %s is not a collection of %s's calendar home", ErrNotCalendar, redact(hu), redact(pu))
+	}
+	const body = `<?xml version="1.0" encoding="utf-8"?>` +
+		`<D:propfind xmlns:D="DAV:"><D:prop><D:displayname/><D:resourcetype/></D:prop></D:propfind>`
+	props, err := c.propfind(ctx, hu, body)
+	if err != nil {
+		return "", err
+	}
+	calendar, name := false, ""
+	for _, p := range props {
+		calendar = calendar || p.isCalendar()
+		if p.DisplayName != nil && name == "" {
+			name = strings.TrimSpace(*p.DisplayName)
+		}
+	}
+	if !calendar {
+		return "", fmt.Errorf("%w: %s is not a calendar", ErrNotCalendar, redact(hu))
+	}
+	return name, nil
+}
+
+// calendarHomes returns the paths (decoded) of pu's calendar homes, from
+// the cache or else asked for with the notification collection.
+func (c *Client) calendarHomes(ctx context.Context, pu *url.URL) ([]string, error) {
+	key := pu.String()
+	if v, ok := c.homes.Load(key); ok {
+		return v.([]string), nil
+	}
+	_, err := c.discover(ctx, pu)
+	if v, ok := c.homes.Load(key); ok {
+		// The server answered, with or without a notification
+		// collection.
+		return v.([]string), nil
+	}
+	return nil, err
 }
 
 // propfind sends a Depth 0 PROPFIND to u and returns the 2xx properties of

@@ -31,6 +31,10 @@ type msProp struct {
 	NotificationURL      *hrefValue
 	CSNotificationURL    *hrefValue
 	CurrentUserPrincipal *hrefValue
+	CalendarHomeSet      *hrefValue
+	// ResourceType is nil when DAV:resourcetype is absent, else its
+	// children's names (empty for a plain resource).
+	ResourceType []xml.Name
 }
 
 // hrefValue is a property whose value is DAV:href elements.
@@ -49,6 +53,16 @@ func (h *hrefValue) href() string {
 		}
 	}
 	return ""
+}
+
+// isCalendar reports whether p's DAV:resourcetype names a CALDAV:calendar.
+func (p *msProp) isCalendar() bool {
+	for _, n := range p.ResourceType {
+		if n.Space == nsCalDAV && n.Local == "calendar" {
+			return true
+		}
+	}
+	return false
 }
 
 // readMultistatus reads a DAV:multistatus from r one DAV:response at a
@@ -146,6 +160,14 @@ func (x *xmlReader) prop(p *msProp) error {
 			target = &p.CSNotificationURL
 		case xml.Name{Space: nsDAV, Local: "current-user-principal"}:
 			target = &p.CurrentUserPrincipal
+		case xml.Name{Space: nsCalDAV, Local: "calendar-home-set"}:
+			target = &p.CalendarHomeSet
+		case xml.Name{Space: nsDAV, Local: "resourcetype"}:
+			p.ResourceType = []xml.Name{}
+			return x.children(func(el xml.StartElement) error {
+				p.ResourceType = append(p.ResourceType, el.Name)
+				return x.skip()
+			})
 		default:
 			return x.skip()
 		}

@@ -58,3 +58,18 @@ func unsafePath(p string, strict bool) bool {
 	}
 	return false
 }
+
+// inHome reports whether u is a collection directly in the calendar home
+// whose (decoded) path is home: one plain segment below it, with or
+// without a final slash.
+func inHome(u *url.URL, home string) bool {
+	if unsafePath(u.EscapedPath(), true) {
+		return false
+	}
+	home = strings.TrimSuffix(home, "/") + "/"
+	if !strings.HasPrefix(u.Path, home) {
+		return false
+	}
+	rest := strings.TrimSuffix(u.Path[len(home):], "/")
+	return rest != "" && !strings.Contains(rest, "/")
+}
