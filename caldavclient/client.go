@@ -1,12 +1,12 @@
 package caldavclient
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,6 +43,9 @@ type Config struct {
 	// MaxConnections caps the connections open to the server at once;
 	// a request beyond it waits for one to be free (0: no cap).
 	MaxConnections int
+	// Logger gets the warnings about what the server sent that the client
+	// ignores (slog.Default() when nil).
+	Logger *slog.Logger
 }
 
 const (
@@ -65,8 +68,10 @@ type Client struct {
 	transport *http.Transport
 	guard     *guardedClient
 	http      webdav.HTTPClient // guard with authentication added
+	log       *slog.Logger
 
 	notifURLs sync.Map // resolved principal URL → notification collection path
+	homes     sync.Map // resolved principal URL → []string, its calendar homes' paths (decoded)
 
 	stats struct {
 		propfind, report, get, delete, put, other atomic.Uint64
@@ -128,6 +133,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = defaultUserAgent
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{
@@ -148,6 +156,7 @@ func New(cfg Config) (*Client, error) {
 		origin:    originOf(base),
 		maxBytes:  cfg.MaxResponseBytes,
 		transport: tr,
+		log:       cfg.Logger,
 	}
 	dial := tr.DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -249,8 +258,23 @@ func originOf(u *url.URL) string {
 
 // resolve resolves ref (an href from the server or an argument) against
 // from (the URL it was found in; the base URL when nil) and refuses it
-// unless it stays on the base URL's origin.
+// unless it stays on the base URL's origin (ErrOffOrigin) and its path has
+// no dot segment left that the server could resolve elsewhere ("." or
+// "..", percent-encoded or followed by ";…"; literal ones are resolved
+// here).
 func (c *Client) resolve(from *url.URL, ref string) (*url.URL, error) {
+	u, err := c.resolveOrigin(from, ref)
+	if err != nil {
+		return nil, err
+	}
+	if unsafePath(u.EscapedPath(), false) {
+		return nil, protoErrorf("href %q refused: it has a dot segment (\".\" or \"..\", encoded or with \";\" parameters)", ref)
+	}
+	return u, nil
+}
+
+// resolveOrigin is resolve without the dot-segment check.
+func (c *Client) resolveOrigin(from *url.URL, ref string) (*url.URL, error) {
 	if from == nil {
 		from = c.base
 	}
@@ -418,74 +442,4 @@ type bearerAuthClient struct {
 func (b *bearerAuthClient) Do(req *http.Request) (*http.Response, error) {
 	req.Header.Set("Authorization", "Bearer "+b.token)
 	return b.c.Do(req)
-}
-
-// response is a response whose body was read whole (within the cap).
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-	url    *url.URL
-	method string
-}
-
-// do sends method to u with body and headers and reads the whole response
-// body (at most MaxResponseBytes: beyond that, ErrTooLarge).
-func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte, header http.Header) (*response, error) {
-	var reqBody io.Reader
-	if body != nil {
-		reqBody = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), reqBody)
-	if err != nil {
-		return nil, fmt.Errorf("caldav: %s %s: %w", method, redact(u), err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var rd io.Reader = resp.Body
-	if resp.StatusCode/100 != 2 {
-		// Only the start of an error body is used: do not let a long error
-		// page turn a status into ErrTooLarge.
-		rd = io.LimitReader(resp.Body, min(maxErrorRead, c.maxBytes))
-	}
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, fmt.Errorf("%w: %s %s: body over %d bytes", ErrTooLarge, method, redact(u), c.maxBytes)
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("caldav: %s %s: %w", method, redact(u), ctxErr)
-		}
-		return nil, &transportError{method: method, url: redact(u), err: err}
-	}
-	final := u
-	if resp.Request != nil && resp.Request.URL != nil {
-		final = resp.Request.URL
-	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: data, url: final, method: method}, nil
-}
-
-// httpError builds the HTTPError for r.
-func (r *response) httpError() *HTTPError {
-	he := &HTTPError{
-		Method: r.method,
-		URL:    redact(r.url),
-		Status: r.status,
-		Body:   sanitizeBody(r.body),
-	}
-	if r.status == http.StatusTooManyRequests || r.status == http.StatusServiceUnavailable || r.status/100 == 5 {
-		he.RetryAfter = parseRetryAfter(r.header.Get("Retry-After"), time.Now())
-	}
-	return he
-}
-
-// wrap returns sentinel wrapping r's HTTPError.
-func (r *response) wrap(sentinel error) error {
-	return fmt.Errorf("%w: %w", sentinel, r.httpError())
 }

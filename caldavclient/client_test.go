@@ -20,8 +20,10 @@ import (
 // recorded is one request a fake server received.
 type recorded struct {
 	Method, Path string
-	Header       http.Header
-	Body         string
+	// RequestURI is the target as sent, escapes and all.
+	RequestURI string
+	Header     http.Header
+	Body       string
 }
 
 // fake is an httptest server that records requests and answers with a
@@ -41,7 +43,7 @@ func newFake(t *testing.T, serve func(w http.ResponseWriter, r *http.Request, bo
 		f.hits.Add(1)
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
-		f.reqs = append(f.reqs, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: string(b)})
+		f.reqs = append(f.reqs, recorded{Method: r.Method, Path: r.URL.Path, RequestURI: r.RequestURI, Header: r.Header.Clone(), Body: string(b)})
 		f.mu.Unlock()
 		if f.serve != nil {
 			f.serve(w, r, string(b))

@@ -67,6 +67,19 @@ func TestCyrusNotificationLifecycle(t *testing.T) {
 	if name, err := c.DisplayName(ctx, coll); err != nil || name != "" {
 		t.Errorf("DisplayName(collection) = %q, %v", name, err)
 	}
+	// An invite to wilma names fred's calendar, not one of wilma's home
+	// (Cyrus names the notifier's home as every principal's): its name is
+	// not read. A calendar of the home named is.
+	before := c.Stats().PropFind
+	if _, err := c.CalendarName(ctx, cy.PrincipalHref("wilma"), cy.CalendarHome("fred")+"Default/"); !errors.Is(err, ErrNotCalendar) {
+		t.Errorf("CalendarName(fred's calendar) for wilma: %v", err)
+	}
+	if n := c.Stats().PropFind - before; n != 0 {
+		t.Errorf("%d PROPFINDs for a calendar outside the home (discovered with the notification-URL)", n)
+	}
+	if name, err := c.CalendarName(ctx, me, cy.CalendarHome(peertest.CyrusNotifier)+"Default/"); err != nil || name == "" {
+		t.Errorf("CalendarName(the notifier's Default calendar) = %q, %v", name, err)
+	}
 
 	initial, err := c.Sync(ctx, coll, "")
 	if err != nil {

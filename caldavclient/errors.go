@@ -38,6 +38,11 @@ var (
 	// server, a redirect, or an argument) whose scheme, host or port differs
 	// from the base URL's. The request was not sent.
 	ErrOffOrigin = errors.New("caldav: URL outside the configured origin refused")
+	// ErrNotCalendar reports that CalendarName was asked for something
+	// other than a calendar collection directly in the principal's
+	// calendar home; nothing was read. Name the calendar by the last
+	// segment of its href.
+	ErrNotCalendar = errors.New("caldav: not a calendar of the principal's calendar home")
 )
 
 // HTTPError is an unexpected HTTP status from the CalDAV server. Errors
@@ -138,13 +143,13 @@ func protoErrorf(format string, args ...any) error {
 // and 507 (507 counts as temporary only for a REPORT, i.e. within a sync).
 // It is false for nil, other 4xx statuses, the sentinel errors (ErrNotFound,
 // ErrInvalidSyncToken, ErrPreconditionFailed, ErrNotSupported, ErrTooLarge,
-// ErrOffOrigin), malformed responses, TLS certificate errors, a cancelled
-// context and configuration errors.
+// ErrOffOrigin, ErrNotCalendar), malformed or refused responses, TLS
+// certificate errors, a cancelled context and configuration errors.
 func IsTemporary(err error) bool {
 	if err == nil {
 		return false
 	}
-	for _, s := range []error{ErrNotFound, ErrInvalidSyncToken, ErrPreconditionFailed, ErrNotSupported, ErrTooLarge, ErrOffOrigin} {
+	for _, s := range []error{ErrNotFound, ErrInvalidSyncToken, ErrPreconditionFailed, ErrNotSupported, ErrTooLarge, ErrOffOrigin, ErrNotCalendar} {
 		if errors.Is(err, s) {
 			return false
 		}

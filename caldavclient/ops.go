@@ -2,17 +2,11 @@ package caldavclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
-
-	"github.com/emersion/go-webdav"
-	"github.com/emersion/go-webdav/caldav"
 )
 
 const xmlContentType = `application/xml; charset="utf-8"`
@@ -38,220 +32,6 @@ type SyncResult struct {
 	Deleted []string
 }
 
-// CurrentUserPrincipal returns the path of the authenticated user's
-// principal: DAV:current-user-principal (RFC 5397) of the base URL.
-func (c *Client) CurrentUserPrincipal(ctx context.Context) (string, error) {
-	// Not go-webdav's FindCurrentUserPrincipal: it drops the base URL's
-	// final slash, and Cyrus answers 405 to a PROPFIND on "/dav".
-	const body = `<?xml version="1.0" encoding="utf-8"?>` +
-		`<D:propfind xmlns:D="DAV:"><D:prop><D:current-user-principal/></D:prop></D:propfind>`
-	props, err := c.propfind(ctx, c.base, body)
-	if err != nil {
-		return "", err
-	}
-	for _, p := range props {
-		if href := p.CurrentUserPrincipal.href(); href != "" {
-			u, err := c.resolve(c.base, href)
-			if err != nil {
-				return "", fmt.Errorf("current-user-principal: %w", err)
-			}
-			return u.EscapedPath(), nil
-		}
-	}
-	return "", fmt.Errorf("%w: no current-user-principal at %s (unauthenticated?)", ErrNotFound, redact(c.base))
-}
-
-// CalendarHomeSet returns the path of principal's calendar home
-// (CALDAV:calendar-home-set), using go-webdav's discovery. Cyrus answers
-// with the authenticated user's home whichever principal is asked.
-func (c *Client) CalendarHomeSet(ctx context.Context, principal string) (string, error) {
-	pu, err := c.resolve(nil, principal)
-	if err != nil {
-		return "", err
-	}
-	rec := &recordingClient{c: c.http}
-	cc, err := caldav.NewClient(rec, c.base.String())
-	if err != nil {
-		return "", err
-	}
-	home, err := cc.FindCalendarHomeSet(ctx, pu.EscapedPath())
-	if err != nil {
-		return "", rec.wrap(err)
-	}
-	if home == "" {
-		return "", fmt.Errorf("%w: %s has no calendar-home-set", ErrNotFound, redact(pu))
-	}
-	u, err := c.resolve(pu, home)
-	if err != nil {
-		return "", err
-	}
-	return u.EscapedPath(), nil
-}
-
-// recordingClient remembers the last response's status, so that the errors
-// of go-webdav (whose error type is internal) can be mapped to HTTPError.
-type recordingClient struct {
-	c webdav.HTTPClient
-
-	mu   sync.Mutex
-	last *HTTPError
-}
-
-func (r *recordingClient) Do(req *http.Request) (*http.Response, error) {
-	resp, err := r.c.Do(req)
-	if err == nil {
-		r.mu.Lock()
-		r.last = &HTTPError{Method: req.Method, URL: redact(req.URL), Status: resp.StatusCode}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode/100 == 5 {
-			r.last.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		}
-		r.mu.Unlock()
-	}
-	return resp, err
-}
-
-// wrap maps err, returned by go-webdav, to this package's errors.
-func (r *recordingClient) wrap(err error) error {
-	r.mu.Lock()
-	last := r.last
-	r.mu.Unlock()
-	if last == nil || last.Status/100 == 2 {
-		// A transport error from the guard, or a malformed answer.
-		var pe *protocolError
-		if last != nil && !errors.As(err, &pe) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrOffOrigin) {
-			return protoErrorf("%s %s: %v", last.Method, last.URL, err)
-		}
-		return err
-	}
-	msg := err.Error()
-	// go-webdav's message starts with the status: keep what follows.
-	msg = strings.TrimPrefix(msg, fmt.Sprintf("%d %s", last.Status, http.StatusText(last.Status)))
-	msg = strings.TrimPrefix(msg, ": ")
-	last.Body = sanitizeBody([]byte(msg))
-	if last.Status == http.StatusNotFound || last.Status == http.StatusGone {
-		return fmt.Errorf("%w: %w", ErrNotFound, last)
-	}
-	return last
-}
-
-// NotificationURL returns the path of principal's notification collection:
-// the {DAV:}notification-URL or {http://calendarserver.org/ns/}notification-URL
-// property (PROPFIND, Depth 0). The answer is cached per principal until
-// ForgetNotificationURL. It fails with ErrNotFound when the principal is
-// 404 or 410 or has neither property, and with ErrOffOrigin when principal
-// or the property's href is outside the base URL's origin.
-func (c *Client) NotificationURL(ctx context.Context, principal string) (string, error) {
-	pu, err := c.resolve(nil, principal)
-	if err != nil {
-		return "", err
-	}
-	key := pu.String()
-	if v, ok := c.notifURLs.Load(key); ok {
-		return v.(string), nil
-	}
-	const body = `<?xml version="1.0" encoding="utf-8"?>` +
-		`<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop>` +
-		`<D:notification-URL/><CS:notification-URL/>` +
-		`</D:prop></D:propfind>`
-	r, err := c.propfind(ctx, pu, body)
-	if err != nil {
-		return "", err
-	}
-	for _, p := range r {
-		href := p.NotificationURL.href()
-		if href == "" {
-			href = p.CSNotificationURL.href()
-		}
-		if href == "" {
-			continue
-		}
-		u, err := c.resolve(pu, href)
-		if err != nil {
-			return "", fmt.Errorf("notification-URL of %s: %w", redact(pu), err)
-		}
-		path := u.EscapedPath()
-		c.notifURLs.Store(key, path)
-		return path, nil
-	}
-	return "", fmt.Errorf("%w: %s has no notification-URL", ErrNotFound, redact(pu))
-}
-
-// ForgetNotificationURL drops principal's cached notification-URL, so the
-// next NotificationURL asks the server again (call it when the collection
-// answers 404 or 410).
-func (c *Client) ForgetNotificationURL(principal string) {
-	if pu, err := c.resolve(nil, principal); err == nil {
-		c.notifURLs.Delete(pu.String())
-	}
-}
-
-// DisplayName returns href's {DAV:}displayname (PROPFIND, Depth 0), "" when
-// the resource has none; ErrNotFound when it is 404 or 410.
-func (c *Client) DisplayName(ctx context.Context, href string) (string, error) {
-	u, err := c.resolve(nil, href)
-	if err != nil {
-		return "", err
-	}
-	const body = `<?xml version="1.0" encoding="utf-8"?>` +
-		`<D:propfind xmlns:D="DAV:"><D:prop><D:displayname/></D:prop></D:propfind>`
-	props, err := c.propfind(ctx, u, body)
-	if err != nil {
-		return "", err
-	}
-	for _, p := range props {
-		if p.DisplayName != nil {
-			return strings.TrimSpace(*p.DisplayName), nil
-		}
-	}
-	return "", nil
-}
-
-// propfind sends a Depth 0 PROPFIND to u and returns the 2xx properties of
-// the response for u (or of the only response).
-func (c *Client) propfind(ctx context.Context, u *url.URL, body string) ([]msProp, error) {
-	h := http.Header{}
-	h.Set("Content-Type", xmlContentType)
-	h.Set("Depth", "0")
-	r, err := c.do(ctx, "PROPFIND", u, []byte(body), h)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case r.status == http.StatusNotFound || r.status == http.StatusGone:
-		return nil, r.wrap(ErrNotFound)
-	case r.status != http.StatusMultiStatus:
-		return nil, r.httpError()
-	}
-	ms, err := parseMultistatus(r.body)
-	if err != nil {
-		return nil, fmt.Errorf("PROPFIND %s: %w", redact(u), err)
-	}
-	var resp *msResponse
-	for i := range ms.Responses {
-		for _, h := range ms.Responses[i].Hrefs {
-			if hu, err := c.resolve(r.url, h); err == nil && samePath(hu, r.url) {
-				resp = &ms.Responses[i]
-			}
-		}
-	}
-	if resp == nil && len(ms.Responses) == 1 {
-		resp = &ms.Responses[0]
-	}
-	if resp == nil {
-		return nil, protoErrorf("PROPFIND %s: no response for the resource", redact(u))
-	}
-	if code := statusCode(resp.Status); code == http.StatusNotFound || code == http.StatusGone {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, redact(u))
-	}
-	return resp.okProps(), nil
-}
-
-// samePath reports whether a and b name the same path, ignoring a final
-// slash and percent-encoding differences.
-func samePath(a, b *url.URL) bool {
-	return strings.TrimSuffix(a.Path, "/") == strings.TrimSuffix(b.Path, "/")
-}
-
 // Sync reports what changed in collection since token with a
 // sync-collection REPORT (RFC 6578, DAV:sync-level 1, property
 // DAV:getetag only: the notification's type comes with its body, and
@@ -260,7 +40,9 @@ func samePath(a, b *url.URL) bool {
 // When the server truncates the answer (a 507 for the collection itself)
 // Sync repeats the REPORT from the returned token and merges the answers.
 // Hrefs are paths; the collection itself is not reported, nor anything
-// outside it. It fails with ErrInvalidSyncToken when the server refuses
+// outside it: a member outside it, or whose path has a dot segment or an
+// encoded slash a server could resolve outside it, is skipped with a
+// warning (Config.Logger), never to be fetched or deleted. It fails with ErrInvalidSyncToken when the server refuses
 // the token (DAV:valid-sync-token with 403, 409 or another 4xx: sync again
 // from ""), ErrNotFound when the collection is 404 or 410, and ErrOffOrigin
 // when the server names a member on another origin.
@@ -285,21 +67,20 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 	}
 
 	for round := 0; round < maxSyncRounds; round++ {
-		ms, err := c.syncOnce(ctx, cu, token)
-		if err != nil {
-			return nil, err
-		}
 		truncated := false
-		for i := range ms.Responses {
-			resp := &ms.Responses[i]
+		responses := 0
+		var outside []string // hrefs of members outside the collection (the first few)
+		nOutside := 0
+		newToken, err := c.syncOnce(ctx, cu, token, func(resp *msResponse) error {
+			responses++
 			if len(resp.Hrefs) == 0 {
-				continue
+				return nil
 			}
 			status := statusCode(resp.Status)
 			for _, h := range resp.Hrefs {
-				hu, err := c.resolve(cu, h)
+				hu, err := c.resolveOrigin(cu, h)
 				if err != nil {
-					return nil, fmt.Errorf("sync %s: member %q: %w", redact(cu), h, err)
+					return fmt.Errorf("sync %s: member %q: %w", redact(cu), h, err)
 				}
 				if samePath(hu, cu) {
 					if status == http.StatusInsufficientStorage {
@@ -308,6 +89,9 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 					continue
 				}
 				if !isMember(hu, cu) {
+					if nOutside++; len(outside) < maxReportedOutside {
+						outside = append(outside, h)
+					}
 					continue
 				}
 				href := hu.EscapedPath()
@@ -326,8 +110,17 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 					put(href, entry{etag: etag})
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		newToken := strings.TrimSpace(ms.SyncToken)
+		if nOutside > 0 {
+			c.log.Warn("the CalDAV server sent sync members outside the collection; they are ignored (never fetched or deleted). "+
+				"A notification collection reports only its own members: check the server, it may be compromised or misbehaving",
+				"collection", redact(cu), "members_outside", nOutside, "first_hrefs", outside)
+		}
+		newToken = strings.TrimSpace(newToken)
 		if newToken == "" {
 			return nil, protoErrorf("sync %s: the multistatus has no DAV:sync-token", redact(cu))
 		}
@@ -342,7 +135,7 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 			}
 			return res, nil
 		}
-		if newToken == token && len(ms.Responses) <= 1 {
+		if newToken == token && responses <= 1 {
 			return nil, protoErrorf("sync %s: truncated answer without progress (token %q)", redact(cu), newToken)
 		}
 		token = newToken
@@ -350,13 +143,13 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 	return nil, protoErrorf("sync %s: still truncated after %d rounds", redact(cu), maxSyncRounds)
 }
 
-// isMember reports whether m lies inside collection c.
-func isMember(m, c *url.URL) bool {
-	return strings.HasPrefix(m.Path, strings.TrimSuffix(c.Path, "/")+"/")
-}
+// maxReportedOutside is how many of the members outside a collection a
+// sync's warning quotes.
+const maxReportedOutside = 5
 
-// syncOnce sends one sync-collection REPORT.
-func (c *Client) syncOnce(ctx context.Context, cu *url.URL, token string) (*multistatus, error) {
+// syncOnce sends one sync-collection REPORT, calls each for every
+// response of the answer and returns its sync token.
+func (c *Client) syncOnce(ctx context.Context, cu *url.URL, token string, each func(*msResponse) error) (string, error) {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>`)
 	b.WriteString(`<D:sync-collection xmlns:D="DAV:">`)
@@ -374,24 +167,21 @@ func (c *Client) syncOnce(ctx context.Context, cu *url.URL, token string) (*mult
 	h.Set("Content-Type", xmlContentType)
 	// No Depth header: RFC 6578 §3.2 defines the report for Depth 0 only
 	// (the default); DAV:sync-level says how deep to go.
-	r, err := c.do(ctx, "REPORT", cu, []byte(b.String()), h)
+	r, newToken, err := c.multistatus(ctx, "REPORT", cu, b.String(), h, c.maxBytes, func(_ *url.URL, m *msResponse) error {
+		return each(m)
+	})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	switch {
 	case r.status == http.StatusMultiStatus:
+		return newToken, nil
 	case r.status >= 400 && r.status <= 499 && hasValidSyncTokenError(r.body):
-		return nil, r.wrap(ErrInvalidSyncToken)
+		return "", r.wrap(ErrInvalidSyncToken)
 	case r.status == http.StatusNotFound || r.status == http.StatusGone:
-		return nil, r.wrap(ErrNotFound)
-	default:
-		return nil, r.httpError()
+		return "", r.wrap(ErrNotFound)
 	}
-	ms, err := parseMultistatus(r.body)
-	if err != nil {
-		return nil, fmt.Errorf("sync %s: %w", redact(cu), err)
-	}
-	return ms, nil
+	return "", r.httpError()
 }
 
 // Get fetches href and returns its body and ETag ("" when the server sent

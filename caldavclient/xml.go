@@ -1,11 +1,11 @@
 package caldavclient
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -15,6 +15,25 @@ const (
 	nsDAV    = "DAV:"
 	nsCS     = "http://calendarserver.org/ns/"
 	nsCalDAV = "urn:ietf:params:xml:ns:caldav"
+)
+
+// Bounds on a multistatus (the answer to a PROPFIND or REPORT), so that a
+// hostile or broken server cannot make parsing it costly. Depth and
+// elements are bounded as in a notification body (package notification):
+// 64 levels, 10000 elements in one DAV:response and 10000 outside any.
+// The body itself is bounded by Config.MaxResponseBytes, and a Depth 0
+// PROPFIND's answer by maxPropfindBytes.
+const (
+	maxXMLDepth         = 64
+	maxResponseElements = 10000
+	maxOuterElements    = 10000
+	// maxResponses bounds the DAV:response elements of one answer: a
+	// sync answer has one per changed member (a few hundred bytes each,
+	// so a 10 MiB answer holds fewer than 100000).
+	maxResponses = 100000
+	// maxPropfindBytes caps the answer to a Depth 0 PROPFIND (a few
+	// properties of one resource: a few kilobytes).
+	maxPropfindBytes = 1 << 20
 )
 
 // undeclaredPrefixes maps the prefixes servers use without declaring them
@@ -28,46 +47,6 @@ var undeclaredPrefixes = map[string]string{
 	"cs": nsCS,
 	"C":  nsCalDAV,
 	"c":  nsCalDAV,
-}
-
-// nsFixer is a token reader that gives elements with an undeclared prefix
-// the namespace that prefix usually stands for.
-type nsFixer struct{ d *xml.Decoder }
-
-func (f nsFixer) Token() (xml.Token, error) {
-	t, err := f.d.Token()
-	switch v := t.(type) {
-	case xml.StartElement:
-		if ns, ok := undeclaredPrefixes[v.Name.Space]; ok {
-			v.Name.Space = ns
-		}
-		// The namespaces are resolved: drop the declarations so the outer
-		// decoder does not resolve prefixes a second time.
-		attrs := v.Attr[:0:0]
-		for _, a := range v.Attr {
-			if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-				continue
-			}
-			attrs = append(attrs, a)
-		}
-		v.Attr = attrs
-		return v, err
-	case xml.EndElement:
-		if ns, ok := undeclaredPrefixes[v.Name.Space]; ok {
-			v.Name.Space = ns
-		}
-		return v, err
-	}
-	return t, err
-}
-
-// newDecoder returns a decoder for a server's XML body that matches
-// elements by namespace URI and tolerates undeclared well-known prefixes.
-func newDecoder(body []byte) *xml.Decoder {
-	inner := xml.NewDecoder(bytes.NewReader(body))
-	inner.Strict = true
-	inner.CharsetReader = charsetReader
-	return xml.NewTokenDecoder(nsFixer{inner})
 }
 
 // charsetReader accepts the few non-UTF-8 encodings a server might declare.
@@ -89,98 +68,144 @@ func charsetReader(label string, in io.Reader) (io.Reader, error) {
 	return nil, fmt.Errorf("unsupported charset %q", label)
 }
 
-// multistatus is a DAV:multistatus (RFC 4918 §14.16, RFC 6578 §6.4).
-type multistatus struct {
-	XMLName   xml.Name     `xml:"DAV: multistatus"`
-	Responses []msResponse `xml:"DAV: response"`
-	SyncToken string       `xml:"DAV: sync-token"`
+// xmlReader reads the tokens of a server's XML body with its bounds:
+// elements nested at most maxXMLDepth deep, at most budget elements (the
+// caller sets it per part), and no DOCTYPE or other directive. It matches
+// elements by namespace URI and gives undeclared well-known prefixes their
+// usual namespace.
+type xmlReader struct {
+	d      *xml.Decoder
+	depth  int
+	budget int
+	// limit and what describe the budget's bound for the error.
+	limit int
+	what  string
 }
 
-type msResponse struct {
-	Hrefs     []string     `xml:"DAV: href"`
-	Status    string       `xml:"DAV: status"`
-	Propstats []msPropstat `xml:"DAV: propstat"`
-}
-
-type msPropstat struct {
-	Prop   msProp `xml:"DAV: prop"`
-	Status string `xml:"DAV: status"`
-}
-
-// msProp holds the properties this client asks for.
-type msProp struct {
-	GetETag              *string    `xml:"DAV: getetag"`
-	DisplayName          *string    `xml:"DAV: displayname"`
-	NotificationURL      *hrefValue `xml:"DAV: notification-URL"`
-	CSNotificationURL    *hrefValue `xml:"http://calendarserver.org/ns/ notification-URL"`
-	CurrentUserPrincipal *hrefValue `xml:"DAV: current-user-principal"`
-}
-
-type hrefValue struct {
-	Hrefs []string `xml:"DAV: href"`
-}
-
-// href returns the first non-empty href child.
-func (h *hrefValue) href() string {
-	if h == nil {
-		return ""
+// newXMLReader returns a reader of r (a UTF-8 byte order mark is skipped).
+func newXMLReader(r io.Reader) *xmlReader {
+	br := bufio.NewReaderSize(r, 1024)
+	if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
+		_, _ = br.Discard(3)
 	}
-	for _, s := range h.Hrefs {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
+	d := xml.NewDecoder(br)
+	d.Strict = true
+	d.CharsetReader = charsetReader
+	return &xmlReader{d: d}
+}
+
+// limited sets the element budget of the next part: n elements of a
+// bound of limit, described by what.
+func (x *xmlReader) limited(n, limit int, what string) { x.budget, x.limit, x.what = n, limit, what }
+
+// next returns the next token. Character data is only valid until the
+// following call.
+func (x *xmlReader) next() (xml.Token, error) {
+	tok, err := x.d.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		x.depth++
+		if x.depth > maxXMLDepth {
+			return nil, protoErrorf("XML elements nested deeper than %d levels", maxXMLDepth)
+		}
+		if x.budget--; x.budget < 0 {
+			return nil, protoErrorf("more than %d XML elements %s", x.limit, x.what)
+		}
+		if ns, ok := undeclaredPrefixes[t.Name.Space]; ok {
+			t.Name.Space = ns
+			return t, nil
+		}
+	case xml.EndElement:
+		x.depth--
+	case xml.Directive:
+		return nil, protoErrorf("DOCTYPE and other <!...> declarations are not allowed")
+	}
+	return tok, nil
+}
+
+// skip reads up to the end of the element whose start was just read.
+func (x *xmlReader) skip() error {
+	for depth := 1; depth > 0; {
+		tok, err := x.next()
+		if err != nil {
+			return err
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
 		}
 	}
-	return ""
+	return nil
 }
 
-// davError is a DAV:error body (RFC 4918 §16) with the preconditions this
-// client looks for.
-type davError struct {
-	XMLName        xml.Name  `xml:"DAV: error"`
-	ValidSyncToken *struct{} `xml:"DAV: valid-sync-token"`
-}
-
-func parseMultistatus(body []byte) (*multistatus, error) {
-	var ms multistatus
-	if err := newDecoder(body).Decode(&ms); err != nil {
-		return nil, protoErrorf("malformed multistatus: %v", err)
-	}
-	return &ms, nil
-}
-
-// hasValidSyncTokenError reports whether body is a DAV:error with the
-// DAV:valid-sync-token precondition.
-func hasValidSyncTokenError(body []byte) bool {
-	var e davError
-	if err := newDecoder(body).Decode(&e); err != nil {
-		return false
-	}
-	return e.ValidSyncToken != nil
-}
-
-// statusCode reads the code of a DAV:status line ("HTTP/1.1 404 Not
-// Found"); 0 when absent or malformed.
-func statusCode(line string) int {
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return 0
-	}
-	n, err := strconv.Atoi(f[1])
-	if err != nil || n < 100 || n > 999 {
-		return 0
-	}
-	return n
-}
-
-// okProp returns the merged properties of r's 2xx propstats.
-func (r *msResponse) okProps() []msProp {
-	var out []msProp
-	for _, ps := range r.Propstats {
-		if c := statusCode(ps.Status); c >= 200 && c <= 299 {
-			out = append(out, ps.Prop)
+// text reads up to the end of the element whose start was just read and
+// returns its own character data (that of child elements is skipped).
+func (x *xmlReader) text() (string, error) {
+	var buf []byte
+	for {
+		tok, err := x.next()
+		if err != nil {
+			return "", err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			buf = append(buf, t...)
+		case xml.StartElement:
+			if err := x.skip(); err != nil {
+				return "", err
+			}
+		case xml.EndElement:
+			return string(buf), nil
 		}
 	}
-	return out
+}
+
+// children calls f for each child element of the element whose start was
+// just read, up to its end; f must read the child to its end.
+func (x *xmlReader) children(f func(xml.StartElement) error) error {
+	for {
+		tok, err := x.next()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if err := f(t); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil
+		}
+	}
+}
+
+// root reads up to the root element and checks that it is space:local.
+func (x *xmlReader) root(space, local string) error {
+	for {
+		tok, err := x.next()
+		if err == io.EOF {
+			return protoErrorf("no XML element in the body")
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Space != space || t.Name.Local != local {
+				return protoErrorf("the root element is {%s}%s, not {%s}%s", t.Name.Space, t.Name.Local, space, local)
+			}
+			return nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return protoErrorf("text outside of any XML element")
+			}
+		}
+	}
 }
 
 // escapeText returns s escaped for XML character data.

@@ -28,7 +28,10 @@ type CalDAV interface {
 	Get(ctx context.Context, href string) (body []byte, etag string, err error)
 	Delete(ctx context.Context, href, etag string) error
 	Put(ctx context.Context, href, etag string, body []byte, contentType string) error
-	DisplayName(ctx context.Context, href string) (string, error)
+	// CalendarName reads the display name of a calendar a notification
+	// to principal names; caldavclient.ErrNotCalendar when href is not a
+	// calendar of the principal's calendar home (nothing is read).
+	CalendarName(ctx context.Context, principal, href string) (string, error)
 }
 
 // System is a calendar system as the engine sees it.

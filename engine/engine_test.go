@@ -147,7 +147,7 @@ func (f *fakeDAV) Put(context.Context, string, string, []byte, string) error {
 	f.hit("PUT")
 	return caldavclient.ErrNotSupported
 }
-func (f *fakeDAV) DisplayName(ctx context.Context, href string) (string, error) {
+func (f *fakeDAV) CalendarName(ctx context.Context, p, href string) (string, error) {
 	if err := f.hit("PROPFIND"); err != nil {
 		return "", err
 	}

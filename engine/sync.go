@@ -213,7 +213,7 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 			rec.Notifications = append(rec.Notifications, deadNotification(id, r.Href, etag, perr))
 			continue
 		}
-		e.fillCalendarName(ctx, sys, n)
+		e.fillCalendarName(ctx, log, sys, args.Principal, n)
 		parsed, err := json.Marshal(n)
 		if err != nil {
 			return err
@@ -239,15 +239,24 @@ func deadNotification(id, href, etag string, reason error) store.NotificationRec
 }
 
 // fillCalendarName reads the display name of the calendar a notification
-// names, when the notification does not carry it and the service account
-// may read it. Names are cached; failures leave it empty.
-func (e *Engine) fillCalendarName(ctx context.Context, sys System, n *notifyd.Notification) {
+// names, when the notification does not carry it, the calendar is one of
+// the principal's calendar home and the service account may read it: a
+// notification's href is the sender's to choose, and must not make notifyd
+// read (and mail) the name of anything else on the server. Otherwise the
+// name stays empty and the message names the calendar by the last segment
+// of its href. Names are cached; failures leave it empty.
+func (e *Engine) fillCalendarName(ctx context.Context, log *slog.Logger, sys System, principal string, n *notifyd.Notification) {
 	href := n.Calendar.Href
 	if href == "" || n.Calendar.DisplayName != "" {
 		return
 	}
-	n.Calendar.DisplayName = e.names.get(ctx, sys.Name+"\x00"+href, func() (string, error) {
-		return sys.CalDAV.DisplayName(ctx, href)
+	n.Calendar.DisplayName = e.names.get(ctx, sys.Name+"\x00"+principal+"\x00"+href, func() (string, error) {
+		name, err := sys.CalDAV.CalendarName(ctx, principal, href)
+		if errors.Is(err, caldavclient.ErrNotCalendar) {
+			log.Debug("the calendar a notification names is not one of the principal's calendar home; "+
+				"its name is not looked up, the message uses the last segment of its href", "calendar", href)
+		}
+		return name, err
 	})
 }
 

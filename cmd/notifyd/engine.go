@@ -33,6 +33,7 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 			BaseURL: sys.CalDAVURL, Username: sys.Username, Password: sys.Password.Reveal(),
 			BearerToken: sys.BearerToken.Reveal(), Timeout: sys.Timeout, InsecureSkipVerify: sys.InsecureSkipVerify,
 			UserAgent: "notifyd/" + version, MaxConnections: sys.MaxConnections,
+			Logger: log.With("system", name),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("systems.%s: %w", name, err)
