@@ -15,7 +15,8 @@ const MaxHrefLength = 1024
 // unreserved characters decoded), so that two spellings of one path compare
 // equal. It refuses what could make a request leave the intended path or
 // server: a scheme or host, a query or fragment, "." and ".." segments
-// (also percent-encoded, double-encoded or spelt with Unicode look-alikes),
+// (also percent-encoded, double-encoded, spelt with Unicode look-alikes,
+// or followed by a ";" path parameter, as in "..;x": see [checkSegment]),
 // backslashes, control and invisible formatting characters, raw non-ASCII
 // (it must be percent-encoded UTF-8) and invalid UTF-8.
 func CleanHref(href string) (string, error) {
@@ -75,18 +76,21 @@ func CleanHref(href string) (string, error) {
 }
 
 // checkSegment checks one path segment once percent-decoded.
+//
+// A segment is judged by what precedes its first ";" (raw or encoded as
+// %3B, or a look-alike of it): servers that take ";" as the start of path
+// parameters (Tomcat and other servlet containers) strip them before
+// resolving dot segments, so "..;x", ".;" and "%2e%2e;" are ".." or "."
+// there and would lead out of the intended path.
 func checkSegment(seg string) error {
 	dec, err := percentDecode(seg)
 	if err != nil {
 		return err
 	}
-	if dec == "." || dec == ".." {
-		return errors.New("must not contain \".\" or \"..\" segments")
-	}
 	if !utf8.ValidString(dec) {
 		return errors.New("percent-encodes invalid UTF-8")
 	}
-	dots, others := 0, 0
+	dots, others, params := 0, 0, false
 	for _, r := range dec {
 		switch {
 		case r == '/' || r == '\\':
@@ -99,6 +103,10 @@ func checkSegment(seg string) error {
 			return errors.New("must not contain invisible formatting characters")
 		case isSlashLookalike(r):
 			return errors.New("must not contain characters that look like a slash")
+		case params:
+			// A path parameter: not part of the segment's name.
+		case r == ';' || isSemicolonLookalike(r):
+			params = true
 		case r == '.' || isDotLookalike(r):
 			dots++
 		case r == '\u2025' || r == '\uFE30': // (vertical) two dot leader, ".." under NFKC
@@ -113,6 +121,12 @@ func checkSegment(seg string) error {
 	// An empty segment (a trailing slash, as in "/principals/users/fred/")
 	// has no dots and is fine.
 	if dots > 0 && others == 0 && dots <= 2 {
+		switch name, _, _ := strings.Cut(dec, ";"); {
+		case params:
+			return errors.New("must not contain \".\" or \"..\" segments, even followed by \";\" parameters (\"..;x\")")
+		case name == "." || name == "..":
+			return errors.New("must not contain \".\" or \"..\" segments")
+		}
 		return errors.New("must not contain \".\" or \"..\" segments, nor look-alikes of them")
 	}
 	return nil
@@ -151,6 +165,13 @@ func isDotLookalike(r rune) bool {
 func invisible(r rune) bool {
 	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Zs, unicode.Variation_Selector) ||
 		r == '\u3164' || r == '\uFFA0' || r == '\u115F' || r == '\u1160'
+}
+
+// isSemicolonLookalike reports runes that Unicode compatibility
+// normalisation (NFKC) turns into ";": the Greek question mark, the
+// vertical presentation form, the small and the fullwidth semicolon.
+func isSemicolonLookalike(r rune) bool {
+	return r == '\u037E' || r == '\uFE14' || r == '\uFE54' || r == '\uFF1B'
 }
 
 // isSlashLookalike reports runes that some servers fold to a slash or a

@@ -37,6 +37,11 @@ var cleanHrefAccepted = []struct {
 	{"encoded dot in a name", "/p/fred%2ejones", "/p/fred.jones"},
 	{"ellipsis is a name", "/p/%E2%80%A6", "/p/%E2%80%A6"},
 	{"two-dot leader and dot is \"...\", a name", "/p/%E2%80%A5.", "/p/%E2%80%A5."},
+	{"path parameter on a name", "/p/fred;v=1", "/p/fred;v=1"},
+	{"path parameter after three dots", "/p/...;x", "/p/...;x"},
+	{"dots in a path parameter", "/p/fred;..", "/p/fred;.."},
+	{"path parameter alone", "/p/;x", "/p/;x"},
+	{"encoded semicolon in a name, upper hex", "/p/a%3bb", "/p/a%3Bb"},
 	{"1024 bytes", "/" + strings.Repeat("a", MaxHrefLength-1), "/" + strings.Repeat("a", MaxHrefLength-1)},
 }
 
@@ -63,6 +68,25 @@ var cleanHrefRefused = []struct {
 	{"encoded dot", "/p/%2e/admin"},
 	{"double-encoded dot-dot", "/p/%252e%252e/admin"},
 	{"double-encoded anything", "/p/a%2541"},
+	{"dot-dot with an empty path parameter", "/principals/..;/admin"},
+	{"dot-dot with path parameters, twice", "/principals/users/..;foo/..;bar/admin"},
+	{"dot-dot with two path parameters", "/p/..;a;b/admin"},
+	{"dot-dot with a path parameter at end", "/principals/users/..;x"},
+	{"dot with a path parameter", "/p/.;/admin"},
+	{"dot with a path parameter at end", "/p/.;"},
+	{"encoded dot-dot with a path parameter", "/p/%2e%2e;x/admin"},
+	{"encoded dot-dot upper with a path parameter", "/p/%2E%2E;x/admin"},
+	{"half-encoded dot-dot with a path parameter", "/p/.%2e;/admin"},
+	{"encoded dot with a path parameter", "/p/%2e;x/admin"},
+	{"dot-dot with an encoded semicolon", "/p/..%3b/admin"},
+	{"encoded dot-dot with an encoded semicolon", "/p/%2e%2e%3Bjsessionid=1/admin"},
+	{"dot-dot with a path parameter holding an encoded slash", "/p/..;a%2fb"},
+	{"fullwidth dot-dot with a path parameter", "/p/%EF%BC%8E%EF%BC%8E;x/admin"},
+	{"two-dot leader with a path parameter", "/p/%E2%80%A5;/admin"},
+	{"dots around a combining grapheme joiner with a path parameter", "/p/.%CD%8F.;x/admin"},
+	{"dot-dot with a Greek question mark (NFKC \";\")", "/p/..%CD%BE/admin"},
+	{"dot-dot with a fullwidth semicolon", "/p/..%EF%BC%9Bx/admin"},
+	{"dot-dot with a small semicolon", "/p/..%EF%B9%94x/admin"},
 	{"query", "/p/fred?q"},
 	{"empty query", "/p/fred?"},
 	{"fragment", "/p/fred#f"},
@@ -206,6 +230,7 @@ func TestCleanHrefMessages(t *testing.T) {
 		{"/p?q", "query"},
 		{"/p#f", "fragment"},
 		{"/p/..", ".."},
+		{"/p/..;x", "\";\""},
 		{"/p/%zz", "percent-encoding"},
 		{"/p/%FF", "UTF-8"},
 		{"/p/\u00fc", "non-ASCII"},
@@ -222,9 +247,10 @@ func TestCleanHrefMessages(t *testing.T) {
 
 // TestCleanHrefRefusesNFKCLookalikes tries every non-ASCII character that
 // Unicode compatibility normalisation (NFKC, which some servers and file
-// systems apply) turns into ".", "..", "/" or "\\", alone and next to a
-// full stop, and checks that no segment that would become "." or ".." gets
-// through, nor a character that becomes a lone slash or backslash.
+// systems apply) turns into ".", "..", "/", "\\" or ";", alone and next to
+// a full stop, and checks that no segment that would become "." or ".."
+// (also once a ";" path parameter is stripped) gets through, nor a
+// character that becomes a lone slash or backslash.
 func TestCleanHrefRefusesNFKCLookalikes(t *testing.T) {
 	checked := 0
 	for r := rune(0x80); r <= utf8.MaxRune; r++ {
@@ -244,10 +270,22 @@ func TestCleanHrefRefusesNFKCLookalikes(t *testing.T) {
 				if ns := norm.NFKC.String(seg); ns != "." && ns != ".." {
 					continue
 				}
+				for _, param := range []string{"", ";", ";x"} {
+					checked++
+					href := "/p/" + percentEncodeForTest(seg) + param + "/admin"
+					if out, err := CleanHref(href); err == nil {
+						t.Errorf("%U: segment %q is %q under NFKC, but CleanHref(%q) = %q", r, seg, norm.NFKC.String(seg), href, out)
+					}
+				}
+			}
+		case n == ";":
+			// A server that normalises, then strips path parameters,
+			// sees "..".
+			for _, dots := range []string{".", ".."} {
 				checked++
-				href := "/p/" + percentEncodeForTest(seg) + "/admin"
+				href := "/p/" + dots + percentEncodeForTest(string(r)) + "x/admin"
 				if out, err := CleanHref(href); err == nil {
-					t.Errorf("%U: segment %q is %q under NFKC, but CleanHref(%q) = %q", r, seg, norm.NFKC.String(seg), href, out)
+					t.Errorf("%U (\";\" under NFKC): CleanHref(%q) = %q, want it refused", r, href, out)
 				}
 			}
 		}
@@ -288,8 +326,8 @@ func checkCleanHrefOutput(t *testing.T, in, out string) {
 		t.Fatalf("CleanHref(%q) = %q: has \"?\", \"#\" or \"\\\"", in, out)
 	}
 	for _, seg := range strings.Split(out[1:], "/") {
-		if seg == "." || seg == ".." {
-			t.Fatalf("CleanHref(%q) = %q: has a %q segment", in, out, seg)
+		if name, _, _ := strings.Cut(seg, ";"); name == "." || name == ".." {
+			t.Fatalf("CleanHref(%q) = %q: has a %q segment (before its \";\" parameters)", in, out, seg)
 		}
 		dec, ok := decodeForTest(seg)
 		if !ok {
@@ -300,6 +338,13 @@ func checkCleanHrefOutput(t *testing.T, in, out string) {
 		}
 		if n := norm.NFKC.String(dec); n == "." || n == ".." {
 			t.Fatalf("CleanHref(%q) = %q: segment %q is %q under NFKC", in, out, seg, n)
+		}
+		// Servers that strip ";" path parameters (decoded or not, before
+		// or after NFKC) must not find a dot segment either.
+		for _, s := range []string{dec, norm.NFKC.String(dec)} {
+			if name, _, _ := strings.Cut(s, ";"); name == "." || name == ".." || norm.NFKC.String(name) == "." || norm.NFKC.String(name) == ".." {
+				t.Fatalf("CleanHref(%q) = %q: segment %q is %q once its \";\" parameters are stripped", in, out, seg, name)
+			}
 		}
 	}
 	again, err := CleanHref(out)

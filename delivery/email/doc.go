@@ -55,6 +55,23 @@
 // NewRenderer renders every template once with sample data, so a broken
 // override is reported when the templates load.
 //
+// # Size
+//
+// A notification may hold up to 1 MiB of text, and one value can appear
+// many times in a message (a resource change's event summary once per
+// change, in both parts, escaped in HTML). Each free-text field templates
+// see is cut to message.MaxFieldRunes (2000) characters; the text part is
+// at most [MaxTextBytes] (64 KiB), the HTML part at most [MaxHTMLBytes]
+// (96 KiB, under the 102 KB beyond which Gmail clips a message) and the
+// subject 200 characters, so a message stays under 512 KiB once encoded.
+// A message over a limit is rendered again with fields cut to
+// message.TightFieldRunes (200) characters and as many changes and
+// fields as fit; when even that is too large (an override template that
+// writes far more than its data), the text part is cut at a line and the
+// HTML part left out. A shortened message says so in its language, before
+// the text's signature and at the end of the HTML body: "(Shortened: the
+// full notification is 480 KB; open the calendar “Work” to read it all.)".
+//
 // # Sending
 //
 // A [Sender] sends a batch of messages over one SMTP connection (STARTTLS,

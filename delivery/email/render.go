@@ -1,11 +1,11 @@
 package email
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"io"
 	"io/fs"
 	"net/mail"
 	"net/url"
@@ -21,8 +21,24 @@ import (
 //go:embed all:templates
 var builtinTemplates embed.FS
 
-// maxSubjectRunes caps a subject's length; longer ones are cut with "…".
-const maxSubjectRunes = 200
+// Size limits of a rendered email: a notification may hold up to 1 MiB
+// of text, and a value can be shown many times over (see the package
+// documentation).
+const (
+	// MaxTextBytes caps the text/plain part, shortening note included.
+	MaxTextBytes = 64 << 10
+	// MaxHTMLBytes caps the text/html part, shortening note included:
+	// under the 102 KB beyond which Gmail clips a message.
+	MaxHTMLBytes = 96 << 10
+	// maxSubjectRunes caps a subject's length; longer ones are cut with
+	// "…".
+	maxSubjectRunes = 200
+	// maxSubjectBytes bounds the subject template's output before it is
+	// cut to maxSubjectRunes.
+	maxSubjectBytes = 4 << 10
+	// noteRoom is kept free in each part for the shortening note.
+	noteRoom = 1 << 10
+)
 
 // RenderInput is everything a message is written from.
 type RenderInput struct {
@@ -193,28 +209,32 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	if !lt.files[typ] {
 		typ = message.Generic
 	}
-	v := newView(in, lt.lang, tag)
+	v, shortened := newView(in, lt.lang, tag, message.MaxFieldRunes)
 
-	var buf bytes.Buffer
-	if err := lt.text[typ].ExecuteTemplate(&buf, "subject", v); err != nil {
+	subject, _, err := message.Execute(maxSubjectBytes, func(w io.Writer) error {
+		return lt.text[typ].ExecuteTemplate(w, "subject", v)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("email: render %s subject: %w", typ, err)
 	}
-	v.Subject = message.Truncate(clean.Line(buf.String()), maxSubjectRunes)
+	v.Subject = message.Truncate(clean.Line(subject), maxSubjectRunes)
 	if v.Subject == "" {
 		return nil, fmt.Errorf("email: render %s: empty subject", typ)
 	}
-	buf.Reset()
-	if err := lt.text[typ].ExecuteTemplate(&buf, "text", v); err != nil {
-		return nil, fmt.Errorf("email: render %s text: %w", typ, err)
+	p, err := lt.body(typ, v)
+	if err != nil {
+		return nil, err
 	}
-	text := tidyText(buf.String())
-	buf.Reset()
-	if err := lt.html[typ].ExecuteTemplate(&buf, "html", v); err != nil {
-		return nil, fmt.Errorf("email: render %s html: %w", typ, err)
+	if !p.fit() {
+		shortened = true
+		if p, err = lt.fit(typ, in, tag, v.Subject); err != nil {
+			return nil, err
+		}
 	}
-	html := strings.TrimSpace(buf.String())
-	if html != "" {
-		html += "\n"
+	text, html := p.text, p.html
+	if shortened {
+		note := message.ShortenedNote(lt.lang, message.TextSize(n), v.Calendar)
+		text, html = noteText(text, note), noteHTML(html, note)
 	}
 	m := &Message{
 		To:        to,
@@ -325,13 +345,16 @@ type view struct {
 	Subject        string
 }
 
-func newView(in RenderInput, lang, tag string) *view {
+// newView is the view of in with each free-text field cut to maxRunes
+// characters; shortened reports whether one was.
+func newView(in RenderInput, lang, tag string, maxRunes int) (v *view, shortened bool) {
 	tf := message.NewTimeFormat(message.Long, lang, tag, in.TimeZone)
+	mv, shortened := clean.ShortView(in.Notification, in.System, in.Principal, in.CalendarName, tf, lang, tag, maxRunes)
 	return &view{
-		View:           clean.View(in.Notification, in.System, in.Principal, in.CalendarName, tf, lang, tag),
+		View:           mv,
 		Recipient:      clean.Line(in.Recipient),
 		UnsubscribeURL: in.UnsubscribeURL,
-	}
+	}, shortened
 }
 
 // clean cleans the text templates see.

@@ -785,7 +785,7 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 	if err := c.limiter.Wait(ctx, "im to "+bare); err != nil {
 		return delivery.Result{}, err
 	}
-	hint := "no-store"
+	hint := hintNoStore
 	if pol == notifyd.PresenceStore {
 		hint = "store"
 	}

@@ -105,4 +105,18 @@
 // functions join, lower, upper, truncate (N, then the string), ical (an
 // iCalendar TEXT value), icalUTC and icalDate. The calendar object's lines
 // are folded at 75 octets and end with CRLF.
+//
+// # Size
+//
+// Each free-text field templates see is cut to message.MaxFieldRunes
+// (2000) characters. The body is at most 1000 characters; the calendar
+// object at most [MaxCalendarBytes] (8 KiB) once escaped for XML, else it
+// is written again with fields of message.TightFieldRunes (200)
+// characters, else left out; the whole stanza stays within
+// [MaxStanzaBytes] (32 KiB), under the limits servers put on a client's
+// stanzas (Prosody's is 256 KiB, ejabberd's has been 64 KiB; a stanza over
+// it makes the server close the stream).
+// A shortened message ends its body with a note in its language:
+// "(Shortened: the full notification is 480 KB; open the calendar “Work”
+// to read it all.)".
 package im

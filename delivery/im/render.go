@@ -1,16 +1,17 @@
 package im
 
 import (
-	"bytes"
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 	"text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/delivery/message"
@@ -18,10 +19,6 @@ import (
 
 //go:embed all:templates
 var builtinTemplates embed.FS
-
-// maxBodyRunes caps a message body; longer ones are cut with "…". A
-// pop-up is a glance, not a letter.
-const maxBodyRunes = 1000
 
 // RenderInput is everything an instant message is written from.
 type RenderInput struct {
@@ -176,23 +173,25 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	if !lt.files[typ] {
 		typ = message.Generic
 	}
-	v := newView(in, lt.lang, tag)
+	v, shortened := newView(in, lt.lang, tag, message.MaxFieldRunes)
 
-	var buf bytes.Buffer
-	if err := lt.tmpl[typ].ExecuteTemplate(&buf, "text", v); err != nil {
+	out, full, err := message.Execute(maxBodyBytes, func(w io.Writer) error {
+		return lt.tmpl[typ].ExecuteTemplate(w, "text", v)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("im: render %s text: %w", typ, err)
 	}
-	body := truncate(tidyText(buf.String()), maxBodyRunes)
+	body := tidyText(out)
 	if body == "" {
 		return nil, fmt.Errorf("im: render %s: empty text", typ)
 	}
-	buf.Reset()
-	if err := lt.tmpl[typ].ExecuteTemplate(&buf, "calendar", v); err != nil {
-		return nil, fmt.Errorf("im: render %s calendar: %w", typ, err)
-	}
-	cal, err := tidyCalendar(buf.String())
+	cal, calShortened, err := lt.calendar(typ, in, tag, v)
 	if err != nil {
 		return nil, fmt.Errorf("im: render %s calendar: %w", typ, err)
+	}
+	if shortened || calShortened || full || utf8.RuneCountInString(body) > maxBodyRunes {
+		note := message.ShortenedNote(lt.lang, message.TextSize(n), v.Calendar)
+		body = truncate(body, maxBodyRunes-utf8.RuneCountInString(note)-1) + "\n" + note
 	}
 	id := in.DeliveryID
 	if id == "" {
@@ -200,7 +199,11 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 		rand.Read(b)
 		id = hex.EncodeToString(b)
 	}
-	return &Message{To: strings.TrimSpace(in.Recipient), ID: "notifyd-" + clean.Line(id), Lang: lt.lang, Body: body, Calendar: cal}, nil
+	m := &Message{To: strings.TrimSpace(in.Recipient), ID: "notifyd-" + clean.Line(id), Lang: lt.lang, Body: body, Calendar: cal}
+	if size := len(messageStanza(m, hintNoStore)); size > MaxStanzaBytes {
+		return nil, fmt.Errorf("im: the message stanza would be %d bytes, over the %d-byte limit", size, MaxStanzaBytes)
+	}
+	return m, nil
 }
 
 // pick returns the templates for a locale (see [message.Pick]) and the
@@ -224,11 +227,14 @@ type view struct {
 	Stamp time.Time
 }
 
-func newView(in RenderInput, lang, tag string) *view {
-	n := in.Notification
+// newView is the view of in with each free-text field cut to maxRunes
+// characters; shortened reports whether one was.
+func newView(in RenderInput, lang, tag string, maxRunes int) (_ *view, shortened bool) {
 	tf := message.NewTimeFormat(message.Long, lang, tag, in.TimeZone)
+	mv, shortened := clean.ShortView(in.Notification, in.System, in.Principal, in.CalendarName, tf, lang, tag, maxRunes)
+	n := mv.Notification
 	v := &view{
-		View:      clean.View(n, in.System, in.Principal, in.CalendarName, tf, lang, tag),
+		View:      mv,
 		Recipient: clean.Line(in.Recipient),
 		Stamp:     n.DTStamp,
 	}
@@ -255,5 +261,5 @@ func newView(in RenderInput, lang, tag string) *view {
 		allDeleted = allDeleted && c.Kind == "deleted"
 	}
 	v.Cancelled = n.Type == notifyd.TypeEventRegCancelled || (n.Type == notifyd.TypeResourceChange && allDeleted)
-	return v
+	return v, shortened
 }

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery/message"
 )
 
 var newYork, _ = time.LoadLocation("America/New_York")
@@ -215,8 +216,8 @@ func TestRenderLimits(t *testing.T) {
 		n.Fields[strings.Repeat("f", i+1)] = strings.Repeat("value ", 10)
 	}
 	m := renderBody(t, r, n, "en")
-	if c := utf8.RuneCountInString(m.Body); c > maxBodyRunes || !strings.HasSuffix(m.Body, "…") {
-		t.Errorf("body of %d characters", c)
+	if c := utf8.RuneCountInString(m.Body); c > maxBodyRunes || !strings.HasSuffix(m.Body, "…\n"+message.ShortenedNote("en", message.TextSize(n), "")) {
+		t.Errorf("body of %d characters, ending %q", c, m.Body[len(m.Body)-100:])
 	}
 	if _, err := r.Render(RenderInput{Recipient: "wilma@example.org"}); err == nil {
 		t.Error("no notification: no error")

@@ -1,7 +1,11 @@
 // Package message is what every channel needs to write a message: times
 // in the recipient's zone and language, readable names for people and
 // calendars, templates per notification type and language with an
-// override directory, and text clean-up.
+// override directory, text clean-up, and the size limits that keep a
+// large notification from making a larger message: each free-text field
+// cut ([Shorten], [MaxFieldRunes]), template output bounded as it is
+// written ([Execute]) and a note saying a message was shortened
+// ([ShortenedNote]).
 //
 // The channels (email, sms, im) keep what is theirs: their template files
 // (embedded in each channel and handed over as an [io/fs.FS]), the data

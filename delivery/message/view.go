@@ -175,6 +175,18 @@ func (c Cleaner) View(n *notifyd.Notification, system, principal, calendarName s
 	return v
 }
 
+// ShortView is [Cleaner.View] of n with each free-text field, the
+// calendar name included, cut to at most maxRunes characters (see
+// [Shorten]); shortened reports whether anything was cut. The View's
+// Notification is the shortened copy.
+func (c Cleaner) ShortView(n *notifyd.Notification, system, principal, calendarName string, tf TimeFormat, lang, tag string, maxRunes int) (v View, shortened bool) {
+	n, shortened = Shorten(n, maxRunes)
+	if name := Truncate(calendarName, maxRunes); name != calendarName {
+		calendarName, shortened = name, true
+	}
+	return c.View(n, system, principal, calendarName, tf, lang, tag), shortened
+}
+
 // Date writes t's date in the recipient's zone and language.
 func (v View) Date(t time.Time) string { return v.tf.Date(t) }
 

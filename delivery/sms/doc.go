@@ -35,7 +35,12 @@
 // code units in one segment, 67 beyond, an emoji taking two. A text longer
 // than channels.twilio.max_segments is shortened at a word boundary and
 // ends with "..." (GSM-7; the alphabet has no "…", and adding one would
-// halve the capacity) or "…" (UCS-2).
+// halve the capacity) or "…" (UCS-2). The ellipsis is the only mark of a
+// shortened text: a sentence saying so would take a segment of its own.
+// Before that, each free-text field templates see is cut to
+// message.MaxFieldRunes (2000) characters and the rendered text to
+// [MaxRenderBytes] (8 KiB, more than 10 segments hold), so that a
+// notification of up to 1 MiB costs no more to write than a short one.
 //
 // # Sending
 //

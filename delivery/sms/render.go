@@ -1,10 +1,10 @@
 package sms
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 	"text/template"
@@ -103,11 +103,18 @@ var sampleInput = RenderInput{
 // ([message.Funcs], with a truncate that ends with "..." in GSM-7).
 var funcs = template.FuncMap(message.Funcs(truncate))
 
+// MaxRenderBytes caps a rendered text before it is shortened to a number
+// of segments: more than 10 segments (the most channels.twilio.max_segments
+// allows) can hold, so that [Shorten] still cuts it at a word.
+const MaxRenderBytes = 8 << 10
+
 // Render writes the text for in: the template of the notification's type
 // (generic.tmpl for a type without one) in the recipient's language, with
 // blank lines dropped, spaces tidied and typographic characters replaced
-// by plain ones where the GSM-7 alphabet has them. The text is not
-// shortened to a number of segments: see [Shorten].
+// by plain ones where the GSM-7 alphabet has them. Each free-text field
+// the template sees is cut to message.MaxFieldRunes characters, and the
+// text to MaxRenderBytes; it is not shortened to a number of segments:
+// see [Shorten].
 func (r *Renderer) Render(in RenderInput) (string, error) {
 	n := in.Notification
 	if n == nil {
@@ -120,11 +127,16 @@ func (r *Renderer) Render(in RenderInput) (string, error) {
 		typ = message.Generic
 		t = types[typ]
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, newView(in, lang, tag)); err != nil {
+	v := newView(in, lang, tag)
+	out, full, err := message.Execute(MaxRenderBytes-len(ellipsisUCS2), func(w io.Writer) error { return t.Execute(w, v) })
+	if err != nil {
 		return "", fmt.Errorf("sms: render %s/%s: %w", lang, typ, err)
 	}
-	text := tidy(gsmFriendly(buf.String()))
+	text := tidy(gsmFriendly(out))
+	if full {
+		// Cut: end with an ellipsis even if tidying made it short.
+		text = strings.TrimRight(text, " ,;:.-(") + ellipsis(text)
+	}
 	if text == "" {
 		return "", fmt.Errorf("sms: render %s/%s: the text is empty", lang, typ)
 	}
@@ -155,7 +167,8 @@ type view struct{ message.View }
 
 func newView(in RenderInput, lang, tag string) *view {
 	tf := message.NewTimeFormat(message.Short, lang, tag, in.TimeZone)
-	return &view{clean.View(in.Notification, in.System, in.Principal, in.CalendarName, tf, lang, tag)}
+	v, _ := clean.ShortView(in.Notification, in.System, in.Principal, in.CalendarName, tf, lang, tag, message.MaxFieldRunes)
+	return &view{v}
 }
 
 // clean cleans the text templates see, keeping the joiners of emoji
@@ -168,9 +181,14 @@ func truncate(s string, n int) string {
 	if n < 4 {
 		return s
 	}
-	ell := ellipsisGSM
-	if !IsGSM7(s) {
-		ell = ellipsisUCS2
+	return message.TruncateWith(s, n, ellipsis(s), " ")
+}
+
+// ellipsis is the ellipsis that ends s once shortened: "..." if s is
+// GSM-7, else "…".
+func ellipsis(s string) string {
+	if IsGSM7(s) {
+		return ellipsisGSM
 	}
-	return message.TruncateWith(s, n, ell, " ")
+	return ellipsisUCS2
 }

@@ -62,6 +62,19 @@
 // notifyd parsed it (the JSON form of notifyd.Notification: fields a type
 // does not carry are left out) and repeats the delivery ID of webhook-id.
 //
+// The body is at most [MaxPayloadBytes] (64 KiB, under the 100 KB that
+// common receivers accept by default). A notification too large for it is
+// shortened, and data then has "truncated": true (the member is absent
+// otherwise): each free-text value (summary, status, names, location,
+// changed properties, field values) is cut to 2000 characters
+// (message.MaxFieldRunes) and ends with "…", and an identifier (href,
+// UID, element, field name) over 4096 bytes is left out rather than cut;
+// if that is not enough, values are cut to 200 characters and only the
+// first changes and fields (by name) that fit are kept; at worst only the
+// notification's type, dtstamp and (if short) element remain. What is kept is always
+// the notification's own data or its beginning: the whole is in the
+// notification collection on the CalDAV server.
+//
 // # Outcomes
 //
 // A 2xx answer means delivered. 408, 429 and 5xx answers, timeouts

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -13,7 +12,8 @@ import (
 // rely on (see the package documentation for an example):
 //
 //	{"type": "notification.TYPE", "timestamp": RFC 3339,
-//	 "data": {"system", "principal", "notification", "delivery_id"}}
+//	 "data": {"system", "principal", "notification", "delivery_id",
+//	          "truncated" (only when true)}}
 //
 // Fields may be added in later versions; none will be removed or change
 // meaning.
@@ -38,6 +38,10 @@ type Data struct {
 	Notification *notifyd.Notification `json:"notification"`
 	// DeliveryID is the webhook-id header's value: stable across retries.
 	DeliveryID string `json:"delivery_id"`
+	// Truncated is true when notifyd shortened the notification to keep
+	// the body within MaxPayloadBytes (see the package documentation);
+	// the member is left out otherwise.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // EventType is the Payload type for notifications of type t:
@@ -72,11 +76,13 @@ func NewPayload(req *delivery.Request, at time.Time) (*Payload, error) {
 	}, nil
 }
 
-// Render returns the request body for req: its Payload in compact JSON.
+// Render returns the request body for req: its Payload in compact JSON,
+// at most MaxPayloadBytes, the notification shortened to fit as the
+// package documentation says (Data.Truncated is then true).
 func Render(req *delivery.Request, at time.Time) ([]byte, error) {
 	p, err := NewPayload(req, at)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(p)
+	return p.fit()
 }

@@ -1,0 +1,82 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery/message"
+)
+
+// MaxPayloadBytes caps a request body: under the 100 KB that common
+// receivers accept by default (Express's JSON body parser), and some 30
+// times what a notification usually takes.
+const MaxPayloadBytes = 64 << 10
+
+// maxElementBytes is the longest element name kept when nothing but the
+// notification's type and time fit.
+const maxElementBytes = 1024
+
+// fit marshals p, its notification shortened as far as needed for the
+// body to fit in MaxPayloadBytes: free-text fields cut to
+// message.MaxFieldRunes characters and overlong identifiers left out;
+// then fields cut to message.TightFieldRunes and only as many changes
+// and fields (by name) as fit (nearly: see message.MostThatFit); at last
+// only the notification's type, time and element (if short).
+// Data.Truncated says whether any of it was done.
+func (p *Payload) fit() ([]byte, error) {
+	full := p.Data.Notification
+	try := func(n *notifyd.Notification, truncated bool) ([]byte, bool, error) {
+		p.Data.Notification, p.Data.Truncated = n, truncated
+		b, err := json.Marshal(p)
+		return b, len(b) <= MaxPayloadBytes, err
+	}
+	n, cut := message.Shorten(full, message.MaxFieldRunes)
+	if b, ok, err := try(n, cut); err != nil || ok {
+		return b, err
+	}
+
+	tight, _ := message.Shorten(full, message.TightFieldRunes)
+	names := make([]string, 0, len(tight.Fields))
+	for name := range tight.Fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	first := func(k int) *notifyd.Notification {
+		c := *tight
+		c.Changes = tight.Changes[:min(k, len(tight.Changes))]
+		c.Fields = nil
+		for _, name := range names[:min(k, len(names))] {
+			if c.Fields == nil {
+				c.Fields = map[string]string{}
+			}
+			c.Fields[name] = tight.Fields[name]
+		}
+		return &c
+	}
+	var best []byte
+	k, err := message.MostThatFit(max(len(tight.Changes), len(names)), func(k int) (bool, error) {
+		b, ok, err := try(first(k), true)
+		if ok {
+			best = b
+		}
+		return ok, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if k >= 0 {
+		return best, nil
+	}
+
+	bare := &notifyd.Notification{Type: full.Type, DTStamp: full.DTStamp}
+	if len(full.Element) <= maxElementBytes {
+		bare.Element = full.Element
+	}
+	b, ok, err := try(bare, true)
+	if err == nil && !ok {
+		err = fmt.Errorf("webhook: the body is %d bytes even without the notification's content, over the %d-byte limit", len(b), MaxPayloadBytes)
+	}
+	return b, err
+}
