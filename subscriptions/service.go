@@ -255,6 +255,7 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input) error {
 	sub.Types = in.Types
 	sub.Locale, sub.TimeZone = locale, tz
 	sub.Methods = methods
+	setEpochs(sub.Methods, current)
 	return nil
 }
 
