@@ -108,7 +108,7 @@ func New(o Options) (*Server, error) {
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false // the contract has no redirects: 404 problem instead
 	e.ContextWithFallback = true
-	e.Use(s.observe())
+	e.Use(s.observe(), securityHeaders)
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
 			Detail: "No such endpoint; see /openapi.yaml."})

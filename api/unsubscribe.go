@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"time"
 
@@ -13,17 +12,21 @@ import (
 	"github.com/notifyd/notifyd/subscriptions"
 )
 
-var unsubscribeHTML = template.Must(template.New("unsubscribe").Parse(`<!doctype html>
+// unsubscribeCSS is the style of the unsubscribe pages (allowed by its
+// hash: see htmlPage).
+const unsubscribeCSS = `body{font-family:sans-serif;max-width:36em;margin:3em auto;padding:0 1em;line-height:1.5}`
+
+var unsubscribeHTML = newHTMLPage("unsubscribe", unsubscribeCSS, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{{.Title}}</title></head>
-<body style="font-family: sans-serif; max-width: 36em; margin: 3em auto; line-height: 1.5">
+<title>{{.Title}}</title>{{stylesheet}}</head>
+<body>
 <h1>{{.Title}}</h1>
 <p>{{.Text}}</p>
 {{with .Next}}<p>{{.}}</p>
 {{end}}{{if .Confirm}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
 <button type="submit">Stop these messages</button></form>{{end}}
 </body></html>
-`))
+`)
 
 type pageData struct {
 	Title, Text string
@@ -34,10 +37,7 @@ type pageData struct {
 
 // showPage answers the unsubscribe page with status and d.
 func showPage(c *gin.Context, status int, d pageData) {
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Header("Cache-Control", "no-store")
-	c.Status(status)
-	unsubscribeHTML.Execute(c.Writer, d)
+	unsubscribeHTML.render(c, status, d)
 }
 
 // invalidLinkPage answers a token that is not one notifyd signed.
