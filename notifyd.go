@@ -93,6 +93,13 @@ type DeliveryMethod struct {
 	// Enabled is false once the method was switched off, for example by a
 	// one-click unsubscribe or a provider reporting the recipient gone.
 	Enabled bool `json:"enabled"`
+	// Epoch names the method's current enabled period: a new random value
+	// each time the method becomes enabled (created, added back or
+	// re-enabled), kept while it stays enabled or is switched off.
+	// Unsubscribe links carry it, so a link from an earlier period cannot
+	// switch the method off again. Empty for methods stored before
+	// notifyd had it, until they are next re-enabled.
+	Epoch string `json:"epoch,omitempty"`
 	// Presence is the IM method's policy for a recipient who is offline:
 	// PresenceOnlineOnly (the message is discarded and recorded as
 	// skipped, as Oracle's calendar agent does), PresenceStore (the

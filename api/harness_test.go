@@ -62,8 +62,11 @@ type harness struct {
 	db     *store.DB
 	queue  *engine.Queue
 	intake *engine.Intake
-	// unsub signs the tokens of unsubscribe links, with the server's key.
-	unsub *subscriptions.Unsubscriber
+	// unsub signs the tokens of unsubscribe links, with the server's key
+	// (unsubKey) and clock, which tests move forward.
+	unsub    *subscriptions.Unsubscriber
+	unsubKey []byte
+	clock    *testClock
 }
 
 // newHarness builds the API as serve.go does, on a fresh database.
@@ -104,7 +107,10 @@ func newHarness(t testing.TB) *harness {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	unsub := subscriptions.NewUnsubscriber(key)
+	clock := newTestClock()
+	// As serve.go: version 1 links work for one lifetime from the start.
+	unsub := subscriptions.NewUnsubscriber(key, subscriptions.WithClock(clock.now),
+		subscriptions.AcceptV1LinksUntil(clock.now().Add(subscriptions.LinkLifetime)))
 	handler, err := api.New(api.Options{
 		Systems:       systems,
 		APIKeys:       []string{apiKey, apiKey2},
@@ -131,7 +137,7 @@ func newHarness(t testing.TB) *harness {
 		db.Close()
 		t.Fatal(err)
 	}
-	h := &harness{t: t, db: db, queue: q, intake: intake, unsub: unsub}
+	h := &harness{t: t, db: db, queue: q, intake: intake, unsub: unsub, unsubKey: key, clock: clock}
 	h.srv = httptest.NewServer(&contractChecker{t: t, next: handler})
 	t.Cleanup(func() {
 		h.srv.Close()
@@ -534,8 +540,8 @@ var requiredCoverage = map[string][]int{
 	"POST /v1/dead-letters/{id}/retry": {202, 401, 404, 409, 503},
 	"DELETE /v1/dead-letters/{id}":     {204, 401, 404, 409, 503},
 	"GET /v1/dead-notifications":       {200, 400, 401, 503},
-	"GET /v1/unsubscribe/{token}":      {200, 404},
-	"POST /v1/unsubscribe/{token}":     {200, 404, 503},
+	"GET /v1/unsubscribe/{token}":      {200, 404, 410},
+	"POST /v1/unsubscribe/{token}":     {200, 404, 410, 503},
 	"POST /v1/callbacks/twilio":        {200, 400, 403, 413, 415, 503},
 	"GET /healthz":                     {200},
 	"GET /readyz":                      {200, 503},

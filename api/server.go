@@ -116,7 +116,7 @@ func New(o Options) (*Server, error) {
 	if err := e.SetTrustedProxies(o.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	e.Use(s.observe())
+	e.Use(s.observe(), securityHeaders)
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
 			Detail: "No such endpoint; see /openapi.yaml."})

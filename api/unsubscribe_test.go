@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/subscriptions"
 )
 
@@ -94,7 +95,7 @@ func sameExceptMethods(t *testing.T, got, want subscription) {
 func TestUnsubscribe(t *testing.T) {
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
-	token := h.unsub.Token(s.ID, s.Methods[0].ID)
+	token := h.token(t, s.ID, s.Methods[0].ID)
 
 	// The page asks to confirm with a form POSTing back here, and
 	// changes nothing: mail scanners follow links.
@@ -136,7 +137,7 @@ func TestUnsubscribe(t *testing.T) {
 	wantHTML(t, h.unsubPage(t, token), http.StatusOK)
 
 	// The other method's link, POSTed without a body, disables it too.
-	res := h.do(t, request{method: http.MethodPost, path: "/v1/unsubscribe/" + h.unsub.Token(s.ID, s.Methods[1].ID)})
+	res := h.do(t, request{method: http.MethodPost, path: "/v1/unsubscribe/" + h.token(t, s.ID, s.Methods[1].ID)})
 	wantHTML(t, res, http.StatusOK)
 	last := h.get(t, s.ID)
 	if last.Methods[0].Enabled || last.Methods[1].Enabled || last.Version != s.Version+2 {
@@ -156,7 +157,7 @@ func TestUnsubscribe(t *testing.T) {
 func TestUnsubscribeNeedsNoAPIKey(t *testing.T) {
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
-	token := h.unsub.Token(s.ID, s.Methods[1].ID)
+	token := h.token(t, s.ID, s.Methods[1].ID)
 	for _, hdr := range []map[string]string{nil, {"Authorization": "Bearer not-a-key"}, {"Authorization": "Bearer " + apiKey}} {
 		wantHTML(t, h.do(t, request{method: http.MethodGet, path: "/v1/unsubscribe/" + token, header: hdr}), http.StatusOK)
 		wantHTML(t, h.do(t, request{method: http.MethodPost, path: "/v1/unsubscribe/" + token, header: hdr,
@@ -175,7 +176,7 @@ func TestUnsubscribeMultipart(t *testing.T) {
 	w := multipart.NewWriter(&buf)
 	w.WriteField("List-Unsubscribe", "One-Click")
 	w.Close()
-	res := h.do(t, request{method: http.MethodPost, path: "/v1/unsubscribe/" + h.unsub.Token(s.ID, s.Methods[0].ID),
+	res := h.do(t, request{method: http.MethodPost, path: "/v1/unsubscribe/" + h.token(t, s.ID, s.Methods[0].ID),
 		body: &buf, contentType: w.FormDataContentType()})
 	wantHTML(t, res, http.StatusOK)
 	if got := h.get(t, s.ID); got.Methods[0].Enabled || !got.Methods[1].Enabled {
@@ -186,7 +187,7 @@ func TestUnsubscribeMultipart(t *testing.T) {
 func TestUnsubscribeInvalidTokens(t *testing.T) {
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
-	token := h.unsub.Token(s.ID, s.Methods[0].ID)
+	token := h.token(t, s.ID, s.Methods[0].ID)
 	payload, sig, ok := strings.Cut(token, ".")
 	if !ok || payload == "" || sig == "" {
 		t.Fatalf("token %q: want payload.signature", token)
@@ -199,7 +200,7 @@ func TestUnsubscribeInvalidTokens(t *testing.T) {
 		return s[:i] + string(c) + s[i+1:]
 	}
 	// A token for another subscription, its payload with this signature.
-	otherPayload, _, _ := strings.Cut(h.unsub.Token("0190a3c4-0000-7000-8000-000000000000", s.Methods[0].ID), ".")
+	otherPayload, _, _ := strings.Cut(h.token(t, "0190a3c4-0000-7000-8000-000000000000", s.Methods[0].ID), ".")
 	other := subscriptions.NewUnsubscriber(bytes.Repeat([]byte{7}, 32))
 	for name, bad := range map[string]string{
 		"signature's first char flipped": payload + "." + flip(sig, 0),
@@ -212,7 +213,7 @@ func TestUnsubscribeInvalidTokens(t *testing.T) {
 		"no signature":                   payload + ".",
 		"no dot":                         payload + sig,
 		"only a signature":               "." + sig,
-		"signed with another key":        other.Token(s.ID, s.Methods[0].ID),
+		"signed with another key":        other.Token(s.ID, notifyd.DeliveryMethod{ID: s.Methods[0].ID}),
 		"not base64":                     "%21%21%21.%21%21%21",
 		"garbage":                        "hello",
 		"longer than the contract":       strings.Repeat("A", 600),
@@ -235,7 +236,7 @@ func TestUnsubscribeGone(t *testing.T) {
 	h := newHarness(t)
 	keep := h.twoMethodSub(t, "/p/keep")
 	gone := h.twoMethodSub(t, "/p/gone")
-	goneToken := h.unsub.Token(gone.ID, gone.Methods[0].ID)
+	goneToken := h.token(t, gone.ID, gone.Methods[0].ID)
 	wantHTML(t, h.unsubPage(t, goneToken), http.StatusOK)
 	if res := h.sub(t, http.MethodDelete, "/v1/subscriptions/"+gone.ID, nil, nil); res.status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", res.status, res.body)
@@ -254,10 +255,10 @@ func TestUnsubscribeGone(t *testing.T) {
 	}
 	for name, token := range map[string]string{
 		"deleted subscription":        goneToken,
-		"method removed since":        h.unsub.Token(trimmed.ID, removed),
-		"subscription that never was": h.unsub.Token("0190a3c4-0000-7000-8000-000000000000", keep.Methods[0].ID),
-		"no such method":              h.unsub.Token(keep.ID, "m_0000000000000000"),
-		"method id of another shape":  h.unsub.Token(keep.ID, "x"),
+		"method removed since":        h.token(t, trimmed.ID, removed),
+		"subscription that never was": h.token(t, "0190a3c4-0000-7000-8000-000000000000", keep.Methods[0].ID),
+		"no such method":              h.token(t, keep.ID, "m_0000000000000000"),
+		"method id of another shape":  h.token(t, keep.ID, "x"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			body := wantHTML(t, h.unsubPage(t, token), http.StatusNotFound)
@@ -284,7 +285,7 @@ func TestUnsubscribeUnavailable(t *testing.T) {
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	h.db.Close()
-	res := h.unsubPost(t, h.unsub.Token(s.ID, s.Methods[0].ID))
+	res := h.unsubPost(t, h.token(t, s.ID, s.Methods[0].ID))
 	if res.status != http.StatusServiceUnavailable {
 		t.Fatalf("status %d %s, want 503", res.status, res.body)
 	}

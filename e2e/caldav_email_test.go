@@ -332,6 +332,46 @@ func TestCalDAVToEmail(t *testing.T) {
 			t.Fatalf("dave got %d emails after unsubscribing, want still 1", n)
 		}
 	})
+
+	t.Run("a link from before the method was switched on again does nothing", func(t *testing.T) {
+		old := strings.Trim(w.mailTo(t, "dave@example.org")[0].Header.Get("List-Unsubscribe"), "<>")
+		code, list := w.api(t, http.MethodGet, "/v1/subscriptions?system=cyrus&principal="+w.cyrus.PrincipalHref("dave"), nil)
+		if code != http.StatusOK || len(list["items"].([]any)) != 1 {
+			t.Fatalf("dave's subscriptions: %d %v", code, list)
+		}
+		id := list["items"].([]any)[0].(map[string]any)["id"].(string)
+		code, body := w.api(t, http.MethodPatch, "/v1/subscriptions/"+id, map[string]any{
+			"methods": []map[string]any{{"channel": "email", "address": "dave@example.org", "enabled": true}}})
+		if code != http.StatusOK {
+			t.Fatalf("re-enable: %d %v", code, body)
+		}
+		post := func(link string) int {
+			resp, err := http.Post(link, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if code := post(old); code != http.StatusGone {
+			t.Fatalf("the old link: %d, want 410", code)
+		}
+		w.cyrus.Share(t, "wilma", "dave", false)
+		w.ping(t, "cyrus", "dave")
+		w.waitDeliveries(t, "cyrus", "dave", 2, 20*time.Second)
+		var fresh string
+		for _, m := range w.mailTo(t, "dave@example.org") {
+			if l := strings.Trim(m.Header.Get("List-Unsubscribe"), "<>"); l != old {
+				fresh = l
+			}
+		}
+		if fresh == "" {
+			t.Fatal("no message with a new link after re-enabling")
+		}
+		if code := post(fresh); code != http.StatusOK {
+			t.Fatalf("the new link: %d, want 200", code)
+		}
+	})
 }
 
 func waitFor(t *testing.T, timeout time.Duration, ok func() bool) {

@@ -213,7 +213,7 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store
 		Method: *method,
 	}
 	if e.o.UnsubscribeURL != nil {
-		req.UnsubscribeURL = e.o.UnsubscribeURL(sub.ID, method.ID)
+		req.UnsubscribeURL = e.o.UnsubscribeURL(sub.ID, *method)
 	}
 	return req, "", nil
 }

@@ -52,8 +52,9 @@ type Options struct {
 	// Channels are the configured delivery channels by name.
 	Channels map[notifyd.Channel]delivery.Channel
 	// UnsubscribeURL builds the one-click unsubscribe link of a delivery
-	// method; nil for none.
-	UnsubscribeURL func(subscriptionID, methodID string) string
+	// method as stored now (the link is bound to its enabled period); nil
+	// for none.
+	UnsubscribeURL func(subscriptionID string, method notifyd.DeliveryMethod) string
 	// SyncWorkers and DeliveryWorkers size the worker pools (defaults 8
 	// and 16 per channel).
 	SyncWorkers, DeliveryWorkers int

@@ -290,6 +290,7 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map
 	sub.Types = in.Types
 	sub.Locale, sub.TimeZone = locale, tz
 	sub.Methods = methods
+	setEpochs(sub.Methods, current)
 	return newSecrets, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -66,8 +67,8 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		Registerer: reg,
 		// The embedded database belongs to this process alone.
 		OwnsQueue: cfg.Database.Kind() == config.DatabaseSQLite,
-		UnsubscribeURL: func(subID, methodID string) string {
-			return base + "/v1/unsubscribe/" + unsub.Token(subID, methodID)
+		UnsubscribeURL: func(subID string, method notifyd.DeliveryMethod) string {
+			return base + "/v1/unsubscribe/" + unsub.Token(subID, method)
 		},
 	})
 }
@@ -87,5 +88,17 @@ func unsubscriber(ctx context.Context, db *store.DB) (*subscriptions.Unsubscribe
 	if err != nil || len(raw) < 32 {
 		return nil, fmt.Errorf("unsubscribe key in the database is damaged; delete the settings row 'unsubscribe_key' to make a new one (old links stop working)")
 	}
-	return subscriptions.NewUnsubscriber(raw), nil
+	// Links made before tokens expired (version 1) work for one
+	// lifetime after the first start that makes version 2 ones.
+	v1, err := db.SettingOrInit(ctx, "unsubscribe_v1_links_until", func() string {
+		return time.Now().Add(subscriptions.LinkLifetime).UTC().Format(time.RFC3339)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unsubscribe links: %w", err)
+	}
+	v1Until, err := time.Parse(time.RFC3339, v1)
+	if err != nil {
+		return nil, fmt.Errorf("the settings row 'unsubscribe_v1_links_until' is damaged (%q): delete it", v1)
+	}
+	return subscriptions.NewUnsubscriber(raw, subscriptions.AcceptV1LinksUntil(v1Until)), nil
 }
