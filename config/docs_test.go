@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -17,10 +18,14 @@ import (
 
 const (
 	examplePath = "../notifyd.example.yaml"
-	docsPath    = "../README.md"
+	// docsPath holds the configuration reference table.
+	docsPath = "../docs/configuration.md"
 )
 
-// docRow is one expected row of the reference table in README.md.
+// proseDocs are the other documents that may name environment variables.
+var proseDocs = []string{"../README.md", "../docs/*.md"}
+
+// docRow is one expected row of the reference table in docs/configuration.md.
 type docRow struct {
 	key  string
 	envs []string
@@ -110,19 +115,19 @@ func TestDocsReferenceTableMatchesStructs(t *testing.T) {
 		seen[w.key] = true
 		g, ok := got[w.key]
 		if !ok {
-			t.Errorf("README.md: key %s is not documented (env %s, default %s)", w.key, w.envs[0], w.def)
+			t.Errorf("%s: key %s is not documented (env %s, default %s)", docsPath, w.key, w.envs[0], w.def)
 			continue
 		}
 		if !slices.Equal(g.envs, w.envs) {
-			t.Errorf("README.md: %s env vars = %v, want %v", w.key, g.envs, w.envs)
+			t.Errorf("%s: %s env vars = %v, want %v", docsPath, w.key, g.envs, w.envs)
 		}
 		if !sameDefault(w.def, g.def) {
-			t.Errorf("README.md: %s default = %q, want %q", w.key, g.def, w.def)
+			t.Errorf("%s: %s default = %q, want %q", docsPath, w.key, g.def, w.def)
 		}
 	}
 	for k := range got {
 		if !seen[k] {
-			t.Errorf("README.md documents %s, which is not a configuration key", k)
+			t.Errorf("%s documents %s, which is not a configuration key", docsPath, k)
 		}
 	}
 }
@@ -142,30 +147,54 @@ func TestDocsMentionEveryEnvVar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := string(b)
 	for _, name := range envVarNames() {
-		if !strings.Contains(doc, name) {
-			t.Errorf("README.md does not mention %s", name)
+		if !strings.Contains(string(b), name) {
+			t.Errorf("%s does not mention %s", docsPath, name)
 		}
 	}
-	// And every variable the docs mention exists.
-	for _, name := range envNameRE.FindAllString(doc, -1) {
-		if strings.HasSuffix(name, "_") || name == "NOTIFYD_CONFIG" || name == "NOTIFYD_SYSTEMS_<NAME>_<FIELD>" {
-			continue // prefixes in prose, the file path, the pattern
+}
+
+// TestDocsMentionOnlyRealEnvVars checks every variable named in the README
+// and in docs/ exists, so that moving or renaming a key cannot leave a
+// stale name anywhere.
+func TestDocsMentionOnlyRealEnvVars(t *testing.T) {
+	var paths []string
+	for _, pattern := range proseDocs {
+		m, err := filepath.Glob(pattern)
+		if err != nil || len(m) == 0 {
+			t.Fatalf("no document matches %s (%v)", pattern, err)
 		}
-		if slices.ContainsFunc([]string{"NOTIFYD_TEST_", "NOTIFYD_FAULT_", "NOTIFYD_SOAK"}, func(p string) bool { return strings.HasPrefix(name, p) }) {
-			continue // the test suites' own switches, not settings
-		}
-		if _, ok := globalEnv[name]; ok {
-			continue
-		}
-		if rest, ok := strings.CutPrefix(name, systemsEnvPrefix); ok && slices.ContainsFunc(systemEnvSuffixes, func(s systemSuffix) bool {
-			return len(rest) > len(s.suffix) && strings.HasSuffix(rest, s.suffix)
-		}) {
-			continue
-		}
-		t.Errorf("README.md mentions %s, which notifyd does not read", name)
+		paths = append(paths, m...)
 	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range envNameRE.FindAllString(string(b), -1) {
+			if !knownEnvName(name) {
+				t.Errorf("%s mentions %s, which notifyd does not read", p, name)
+			}
+		}
+	}
+}
+
+// knownEnvName reports whether a NOTIFYD_ name found in the docs is one
+// notifyd reads, or a prefix, pattern or test switch the docs may name.
+func knownEnvName(name string) bool {
+	if strings.HasSuffix(name, "_") || name == "NOTIFYD_CONFIG" || name == "NOTIFYD_SYSTEMS_<NAME>_<FIELD>" {
+		return true // prefixes in prose, the file path, the pattern
+	}
+	if slices.ContainsFunc([]string{"NOTIFYD_TEST_", "NOTIFYD_FAULT_", "NOTIFYD_SOAK"}, func(p string) bool { return strings.HasPrefix(name, p) }) {
+		return true // the test suites' own switches, not settings
+	}
+	if _, ok := globalEnv[name]; ok {
+		return true
+	}
+	rest, ok := strings.CutPrefix(name, systemsEnvPrefix)
+	return ok && slices.ContainsFunc(systemEnvSuffixes, func(s systemSuffix) bool {
+		return len(rest) > len(s.suffix) && strings.HasSuffix(rest, s.suffix)
+	})
 }
 
 func TestExampleLoads(t *testing.T) {
