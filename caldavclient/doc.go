@@ -4,6 +4,7 @@
 // the notifications, and deletes or marks them once delivered. Every
 // request goes to the system's configured base URL only.
 //
-// This package is built with the CalDAV sync worker; until then the sync
-// jobs queued by the ping intake wait in the queue.
+// The engine's sync jobs use it: cmd/notifyd makes one Client per system,
+// shared by the sync and delivery workers, and a Client keeps at most the
+// system's max_connections connections open to the server.
 package caldavclient

@@ -9,8 +9,8 @@
 // [Config]: a key such as channels.smtp.host maps to
 // NOTIFYD_CHANNELS_SMTP_HOST. Every [Secret] key x also accepts x_file
 // (NOTIFYD_..._X_FILE) naming a file that holds the value. Systems are
-// configured through NOTIFYD_SYSTEMS_<NAME>_<FIELD>. README.md is the
-// operator reference; the tests keep it in sync with the structs below.
+// configured through NOTIFYD_SYSTEMS_<NAME>_<FIELD>. docs/configuration.md is
+// the operator reference; the tests keep it in sync with the structs below.
 package config
 
 import (

@@ -156,7 +156,7 @@ func (ld *loader) walk(m map[string]any, n *node, prefix string, ly *layer, dst 
 		full := prefix + k
 		c, ok := n.children[k]
 		if !ok {
-			ld.p.add(full, "unknown key%s; see README.md for the valid keys", suggest(k, n.children))
+			ld.p.add(full, "unknown key%s; see docs/configuration.md for the valid keys", suggest(k, n.children))
 			continue
 		}
 		switch {

@@ -8,7 +8,7 @@
 //	notifyd version                  print the version and exit
 //
 // The configuration file may also be named by NOTIFYD_CONFIG; every key can
-// be set by an environment variable (see README.md, Configuration). With no file at
+// be set by an environment variable (see docs/configuration.md). With no file at
 // all, notifyd runs on an embedded SQLite database under ./data.
 package main
 
