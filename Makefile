@@ -26,6 +26,10 @@ bench:
 soak:
 	scripts/soak.sh $(SOAK)
 
+## fuzz: the API's request fuzzer for FUZZTIME (default 2m): no 5xx, bounded answers and memory
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzRequests -fuzztime $(or $(FUZZTIME),2m) ./api/
+
 ## lint: gofmt and go vet only
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
