@@ -57,11 +57,12 @@ func (b *book) presence(id uint64, from, typ string) []string {
 }
 
 // loggedIn applies the roster session id asked for at login; false: it
-// is not the current session.
+// is not the current session, or its roster has arrived already (a
+// second result with the roster's ID is not the server's).
 func (b *book) loggedIn(id uint64, items []rosterItem, usable bool) ([]string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.sess != id {
+	if b.sess != id || b.r.loaded {
 		return nil, false
 	}
 	out := b.r.loggedIn(items, usable, time.Now())

@@ -27,9 +27,20 @@ func (c *Channel) handle(s *session, st any) {
 	s.enqueueAll(c.ctx, out)
 }
 
+// fromServer reports whether a stanza from from comes from notifyd's
+// server or account (the roster, roster pushes, the answers to pings),
+// not from a contact.
+func (c *Channel) fromServer(from string) bool {
+	key := bareKey(from)
+	return key == "" || key == c.bareKey || key == c.domain
+}
+
 func (c *Channel) onIQ(s *session, iq xmpp.IQ) []string {
 	switch iq.Type {
 	case "result", "error":
+		if !c.fromServer(iq.From) {
+			return nil // an answer to nothing notifyd asked
+		}
 		if iq.ID == s.rosterID() {
 			var items []rosterItem
 			usable := false

@@ -173,3 +173,56 @@ func TestConnectionLostBeforeConfirmation(t *testing.T) {
 		}
 	})
 }
+
+// A forged answer from a contact, with the ID of the roster request, is
+// not the server's roster: it changes nothing.
+func TestForgedRosterIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFakeServer()
+		srv.mutual("fred@example.org", true)
+		c := fakeChannel(t, srv)
+		c.refreshWith(t, "fred@example.org")
+		srv.mu.Lock()
+		var id string
+		for _, w := range srv.written {
+			if st, ok := parseStanza(w); ok && st.Query != nil && st.Type == "get" {
+				id = st.ID
+			}
+		}
+		// An empty roster, from a contact, then from the server again.
+		srv.conn.push(xmppIQ(id, "result", "mallory@example.org/x", `<query xmlns="jabber:iq:roster"/>`))
+		srv.conn.push(xmppIQ(id, "result", "", `<query xmlns="jabber:iq:roster"/>`))
+		srv.mu.Unlock()
+		c.refreshWith(t, "fred@example.org")
+		if ct, _ := c.contactOf("fred@example.org"); ct.sub != subBoth {
+			t.Errorf("fred's subscription is %s after forged rosters, want both", ct.sub)
+		}
+		if n := srv.wrote("to='fred@example.org'", "type='subscribe'"); n != 0 {
+			t.Errorf("fred, mutual, was asked %d times after forged rosters", n)
+		}
+	})
+}
+
+// A forged answer from a contact to the ping that confirms a message
+// does not confirm it.
+func TestForgedConfirmationIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newFakeServer()
+		srv.silent = true
+		c := fakeChannel(t, srv)
+		go func() {
+			srv.waitFor("id='ack-")
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			for _, w := range srv.written {
+				if st, ok := parseStanza(w); ok && st.Ping != nil {
+					srv.conn.push(xmppIQ(st.ID, "result", "mallory@example.org/x", ""))
+				}
+			}
+		}()
+		_, err := c.Send(context.Background(), request(wilmaJID, notifyd.PresenceStore))
+		if tmp, _ := delivery.IsTemporary(err); !tmp || !strings.Contains(err.Error(), "no confirmation") {
+			t.Fatalf("Send: %v, want no confirmation", err)
+		}
+	})
+}
