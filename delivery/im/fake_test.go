@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	xmpp "github.com/xmppo/go-xmpp"
@@ -29,9 +30,11 @@ type fakeServer struct {
 	bounce   map[string]string    // contacts messages to whom bounce: error type "/" condition
 	silent   bool                 // pings get no answer
 	dialErr  error                // dialling fails
+	gate     chan struct{}        // if set, dialling waits for it to close
 	conn     *fakeConn            // the current connection
-	dials    int
-	written  []string // every stanza, in order
+	conns    []*fakeConn          // every connection, in order
+	dials    []time.Time          // when the channel dialled
+	written  []string             // every stanza, in order
 	messages []fakeMessage
 	changed  chan struct{}
 }
@@ -95,15 +98,26 @@ func (f *fakeConn) push(st any) {
 // dial is the channel's dialFunc: like a real server, it answers the
 // probes of the initial presence (the visible contacts' presence) before
 // anything else.
-func (s *fakeServer) dial(context.Context) (xmppConn, error) {
+func (s *fakeServer) dial(ctx context.Context) (xmppConn, error) {
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.dials++
+	s.dials = append(s.dials, time.Now())
 	if s.dialErr != nil {
 		return nil, s.dialErr
 	}
 	c := &fakeConn{srv: s, in: make(chan any, 1000), closed: make(chan struct{})}
 	s.conn = c
+	s.conns = append(s.conns, c)
 	for jid, it := range s.roster {
 		if it.sub == "to" || it.sub == "both" {
 			c.in <- s.presenceOf(jid)
@@ -302,24 +316,64 @@ outer:
 	return n
 }
 
-// waitWrote waits until the channel wrote a stanza with all of parts.
+// waitWrote waits until the channel is idle (in a synctest bubble), and
+// checks that it wrote a stanza with all of parts.
 func (s *fakeServer) waitWrote(t *testing.T, parts ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	synctest.Wait()
+	if s.wrote(parts...) == 0 {
+		s.mu.Lock()
+		written := strings.Join(s.written, "\n")
+		s.mu.Unlock()
+		t.Fatalf("the channel wrote no stanza with %q; it wrote:\n%s", parts, written)
+	}
+}
+
+// waitFor blocks until the channel wrote a stanza with all of parts.
+func (s *fakeServer) waitFor(parts ...string) {
 	for s.wrote(parts...) == 0 {
-		if time.Now().After(deadline) {
-			s.mu.Lock()
-			written := strings.Join(s.written, "\n")
-			s.mu.Unlock()
-			t.Fatalf("the channel wrote no stanza with %q; it wrote:\n%s", parts, written)
+		s.mu.Lock()
+		ch := s.changed
+		s.mu.Unlock()
+		if s.wrote(parts...) != 0 {
+			return
 		}
-		time.Sleep(5 * time.Millisecond)
+		<-ch
+	}
+}
+
+// parseStanza reads a stanza the channel wrote.
+func parseStanza(raw string) (stanza, bool) {
+	var st stanza
+	err := xml.Unmarshal([]byte(raw), &st)
+	return st, err == nil
+}
+
+// dialled returns when the channel dialled.
+func (s *fakeServer) dialled() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.dials...)
+}
+
+// isClosed reports whether connection i (from 0) is closed.
+func (s *fakeServer) isClosed(i int) bool {
+	s.mu.Lock()
+	c := s.conns[i]
+	s.mu.Unlock()
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
 	}
 }
 
 // fakeChannel returns a started channel talking to srv, with short
 // timings (tweak adjusts them before the start), connected (roster
-// loaded).
+// loaded) unless srv refuses or holds connections. It must be called in a
+// synctest bubble: the channel then runs on the bubble's clock, and
+// synctest.Wait waits until it has handled everything it was sent.
 func fakeChannel(t *testing.T, srv *fakeServer, tweak ...func(*Channel)) *Channel {
 	t.Helper()
 	cfg := config.XMPP{JID: "notifyd@example.org", Password: "pw", TLS: config.TLSStartTLS}
@@ -335,8 +389,12 @@ func fakeChannel(t *testing.T, srv *fakeServer, tweak ...func(*Channel)) *Channe
 	}
 	c.start()
 	t.Cleanup(func() { c.Close() })
-	if srv.dialErr == nil {
-		waitUntil(t, 5*time.Second, "the channel connects", c.connected)
+	synctest.Wait()
+	srv.mu.Lock()
+	refused := srv.dialErr != nil || srv.gate != nil
+	srv.mu.Unlock()
+	if !refused && !c.connected() {
+		t.Fatal("the channel did not connect")
 	}
 	return c
 }

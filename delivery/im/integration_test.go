@@ -35,23 +35,6 @@ func prosodyChannel(t *testing.T, p *peertest.Prosody, tlsMode string) *Channel 
 	return c
 }
 
-// reachOf returns what the channel knows of addr's presence right now.
-func (c *Channel) reachOf(addr string) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ct := c.contacts[bareKey(addr)]
-	switch {
-	case ct == nil:
-		return "unknown"
-	case len(ct.resources) > 0:
-		return "online"
-	case ct.visible() && ct.heard:
-		return "offline"
-	default:
-		return "undecided"
-	}
-}
-
 func waitUntil(t *testing.T, timeout time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
