@@ -1,16 +1,17 @@
 // Package delivery is the contract between the engine and the delivery
-// channels. A channel (email, sms, im, webhook) lives in a subpackage,
-// implements Channel, and registers a Factory under its name, so that
-// adding a channel means writing one package.
+// channels. A channel (email, sms, im, webhook) lives in a subpackage that
+// implements Channel and offers a Factory, FromConfig, which cmd/notifyd
+// wires explicitly. Adding a channel thus means: its package here, its
+// name in notifyd.Channels, its address rules in subscriptions, its
+// configuration section in config, its name in openapi.yaml's channel
+// enum, and one line in cmd/notifyd's channel list (tests check that
+// these agree).
 package delivery
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/notifyd/notifyd"
@@ -110,40 +111,5 @@ type AddressWatcher interface {
 
 // Factory builds a channel from notifyd's configuration (each channel
 // reads its own section). It returns (nil, nil) when the channel is not
-// configured (disabled).
+// configured (disabled). Each channel package's FromConfig is one.
 type Factory func(cfg *config.Config, log *slog.Logger) (Channel, error)
-
-var (
-	mu        sync.RWMutex
-	factories = map[notifyd.Channel]Factory{}
-)
-
-// Register makes a channel available by name. It panics if name is taken.
-func Register(name notifyd.Channel, f Factory) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := factories[name]; dup {
-		panic(fmt.Sprintf("delivery: channel %q registered twice", name))
-	}
-	factories[name] = f
-}
-
-// Lookup returns the factory registered under name.
-func Lookup(name notifyd.Channel) (Factory, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	f, ok := factories[name]
-	return f, ok
-}
-
-// Registered lists the registered channel names, sorted.
-func Registered() []notifyd.Channel {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]notifyd.Channel, 0, len(factories))
-	for name := range factories {
-		out = append(out, name)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}

@@ -30,8 +30,12 @@ func NormalizeAddress(channel notifyd.Channel, address string) (string, error) {
 	case notifyd.ChannelWebhook:
 		return normalizeWebhookURL(address)
 	}
-	return "", errors.New("unknown channel")
+	return "", ErrUnknownChannel
 }
+
+// ErrUnknownChannel is NormalizeAddress's error for a channel it has no
+// rules for.
+var ErrUnknownChannel = errors.New("unknown channel")
 
 func normalizeEmail(address string) (string, error) {
 	a, err := mail.ParseAddress(address)

@@ -15,17 +15,26 @@ import (
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
-	_ "github.com/notifyd/notifyd/delivery/email"   // registers the email channel
-	_ "github.com/notifyd/notifyd/delivery/im"      // registers the im channel
-	_ "github.com/notifyd/notifyd/delivery/sms"     // registers the sms channel
-	_ "github.com/notifyd/notifyd/delivery/webhook" // registers the webhook channel
+	"github.com/notifyd/notifyd/delivery/email"
+	"github.com/notifyd/notifyd/delivery/im"
+	"github.com/notifyd/notifyd/delivery/sms"
+	"github.com/notifyd/notifyd/delivery/webhook"
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/store"
 	"github.com/notifyd/notifyd/subscriptions"
 )
 
+// channelFactories are the delivery channels, one per notifyd.Channels
+// entry (TestEveryChannelIsWired checks it).
+var channelFactories = map[notifyd.Channel]delivery.Factory{
+	notifyd.ChannelEmail:   email.FromConfig,
+	notifyd.ChannelSMS:     sms.FromConfig,
+	notifyd.ChannelIM:      im.FromConfig,
+	notifyd.ChannelWebhook: webhook.FromConfig,
+}
+
 // newEngine builds the engine: a CalDAV client per system and every
-// registered channel that is configured.
+// channel that is configured.
 func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscriptions.Service,
 	unsub *subscriptions.Unsubscriber, reg prometheus.Registerer) (*engine.Engine, error) {
 	var systems []engine.System
@@ -42,9 +51,8 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		systems = append(systems, engine.System{Name: name, CalDAV: client, AfterDelivery: sys.AfterDelivery})
 	}
 	channels := make(map[notifyd.Channel]delivery.Channel)
-	for _, name := range delivery.Registered() {
-		f, _ := delivery.Lookup(name)
-		ch, err := f(cfg, log)
+	for _, name := range notifyd.Channels {
+		ch, err := channelFactories[name](cfg, log)
 		if err != nil {
 			return nil, fmt.Errorf("channels: %s: %w", name, err)
 		}

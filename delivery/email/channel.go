@@ -4,27 +4,26 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
 )
 
-func init() {
-	delivery.Register(notifyd.ChannelEmail, func(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
-		smtp := cfg.Channels.SMTP
-		if smtp.Host == "" {
-			return nil, nil // email is not configured
-		}
-		ch, err := NewChannel(smtp, smtp.TemplatesDir)
-		if err != nil {
-			return nil, err
-		}
-		if log != nil {
-			log.Info("email channel ready", "addr", ch.sender.addr, "tls", smtp.TLS,
-				"from", smtp.From, "auth", smtp.Username != "", "rate_limit", smtp.RateLimit, "templates_dir", smtp.TemplatesDir)
-		}
-		return ch, nil
-	})
+// FromConfig builds the email channel from channels.smtp; (nil, nil)
+// when no SMTP host is configured (email disabled).
+func FromConfig(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
+	smtp := cfg.Channels.SMTP
+	if smtp.Host == "" {
+		return nil, nil // email is not configured
+	}
+	ch, err := NewChannel(smtp, smtp.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	if log != nil {
+		log.Info("email channel ready", "addr", ch.sender.addr, "tls", smtp.TLS,
+			"from", smtp.From, "auth", smtp.Username != "", "rate_limit", smtp.RateLimit, "templates_dir", smtp.TemplatesDir)
+	}
+	return ch, nil
 }
 
 // Channel is notifyd's email delivery channel (registered as "email"): it

@@ -16,11 +16,8 @@ import (
 	"github.com/notifyd/notifyd/delivery"
 )
 
-func TestChannelRegistered(t *testing.T) {
-	f, ok := delivery.Lookup(notifyd.ChannelEmail)
-	if !ok {
-		t.Fatal("the email channel is not registered")
-	}
+func TestFromConfig(t *testing.T) {
+	f := FromConfig
 	cfg := config.Default()
 	if ch, err := f(cfg, nil); ch != nil || err != nil {
 		t.Errorf("unconfigured: %v, %v; want nil, nil", ch, err)

@@ -11,33 +11,32 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
 )
 
-func init() {
-	delivery.Register(notifyd.ChannelIM, func(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
-		x := cfg.Channels.XMPP
-		if x.JID == "" {
-			return nil, nil // XMPP is not configured
-		}
-		var opts []Option
-		if x.CAFile != "" {
-			roots, err := delivery.RootCAs(nil, x.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("channels.xmpp.ca_file: %w", err)
-			}
-			opts = append(opts, WithRootCAs(roots))
-		}
-		ch, err := NewChannel(x, log, opts...)
+// FromConfig builds the IM channel from channels.xmpp; (nil, nil) when
+// no JID is configured (XMPP disabled).
+func FromConfig(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
+	x := cfg.Channels.XMPP
+	if x.JID == "" {
+		return nil, nil // XMPP is not configured
+	}
+	var opts []Option
+	if x.CAFile != "" {
+		roots, err := delivery.RootCAs(nil, x.CAFile)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("channels.xmpp.ca_file: %w", err)
 		}
-		ch.log.Info("im channel ready (connecting in the background)", "jid", ch.bare, "server", ch.serverName(),
-			"tls", x.TLS, "rate_limit", x.RateLimit)
-		return ch, nil
-	})
+		opts = append(opts, WithRootCAs(roots))
+	}
+	ch, err := NewChannel(x, log, opts...)
+	if err != nil {
+		return nil, err
+	}
+	ch.log.Info("im channel ready (connecting in the background)", "jid", ch.bare, "server", ch.serverName(),
+		"tls", x.TLS, "rate_limit", x.RateLimit)
+	return ch, nil
 }
 
 // Timings; tests shorten them.

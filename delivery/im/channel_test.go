@@ -102,11 +102,8 @@ func TestCloseSaysGoodbye(t *testing.T) {
 	})
 }
 
-func TestRegistered(t *testing.T) {
-	f, ok := delivery.Lookup(notifyd.ChannelIM)
-	if !ok {
-		t.Fatal(`"im" is not registered`)
-	}
+func TestFromConfig(t *testing.T) {
+	f := FromConfig
 	ch, err := f(&config.Config{}, nil)
 	if ch != nil || err != nil {
 		t.Fatalf("unconfigured: %v %v, want nil, nil", ch, err)

@@ -15,32 +15,31 @@ import (
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
-	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
 )
 
-func init() {
-	delivery.Register(notifyd.ChannelSMS, func(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
-		tw := cfg.Channels.Twilio
-		if tw.AccountSID == "" {
-			return nil, nil // SMS is not configured
+// FromConfig builds the SMS channel from channels.twilio; (nil, nil)
+// when no account SID is configured (SMS disabled).
+func FromConfig(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
+	tw := cfg.Channels.Twilio
+	if tw.AccountSID == "" {
+		return nil, nil // SMS is not configured
+	}
+	callback := CallbackURL(cfg)
+	ch, err := NewChannel(tw, callback)
+	if err != nil {
+		return nil, err
+	}
+	if log != nil {
+		log.Info("sms channel ready", "api", config.RedactURL(ch.apiBase()), "from", tw.From, "messaging_service_sid", tw.MessagingServiceSID,
+			"status_callback", config.RedactURL(callback), "max_segments", ch.maxSegments, "rate_limit", tw.RateLimit)
+		if u, err := url.Parse(callback); err == nil && isLocal(u.Hostname()) {
+			log.Warn("Twilio cannot reach notifyd's status callback URL on a loopback or unqualified host: SMS deliveries will stay 'sent' and never become 'delivered'; set http.public_url to the URL Twilio can reach",
+				"status_callback", config.RedactURL(callback))
 		}
-		callback := CallbackURL(cfg)
-		ch, err := NewChannel(tw, callback)
-		if err != nil {
-			return nil, err
-		}
-		if log != nil {
-			log.Info("sms channel ready", "api", config.RedactURL(ch.apiBase()), "from", tw.From, "messaging_service_sid", tw.MessagingServiceSID,
-				"status_callback", config.RedactURL(callback), "max_segments", ch.maxSegments, "rate_limit", tw.RateLimit)
-			if u, err := url.Parse(callback); err == nil && isLocal(u.Hostname()) {
-				log.Warn("Twilio cannot reach notifyd's status callback URL on a loopback or unqualified host: SMS deliveries will stay 'sent' and never become 'delivered'; set http.public_url to the URL Twilio can reach",
-					"status_callback", config.RedactURL(callback))
-			}
-		}
-		return ch, nil
-	})
+	}
+	return ch, nil
 }
 
 // CallbackPath is the path of notifyd's endpoint for Twilio's message

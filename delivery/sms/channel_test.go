@@ -427,12 +427,9 @@ func TestNewChannelChecksConfiguration(t *testing.T) {
 	}
 }
 
-// The package registers "sms", enabled by channels.twilio.account_sid.
-func TestRegistered(t *testing.T) {
-	f, ok := delivery.Lookup(notifyd.ChannelSMS)
-	if !ok {
-		t.Fatal("sms is not registered")
-	}
+// FromConfig enables SMS by channels.twilio.account_sid.
+func TestFromConfig(t *testing.T) {
+	f := sms.FromConfig
 	cfg := config.Default()
 	if ch, err := f(cfg, nil); ch != nil || err != nil {
 		t.Errorf("unconfigured: %v, %v; want nil, nil", ch, err)

@@ -6,15 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
-	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/delivery/sms"
 )
 
 // "sms channel ready" names the API base URL without the user info and
 // query values channels.twilio.base_url may carry.
 func TestReadyLogRedactsTheBaseURL(t *testing.T) {
-	f, _ := delivery.Lookup(notifyd.ChannelSMS)
+	f := sms.FromConfig
 	cfg := config.Default()
 	cfg.Channels.Twilio = twilioConfig("https://twuser-secret:twpw-secret@mock.example.org/twilio?token=twq-secret")
 	var buf bytes.Buffer

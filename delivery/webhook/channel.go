@@ -20,16 +20,16 @@ import (
 	"github.com/notifyd/notifyd/delivery"
 )
 
-func init() {
-	delivery.Register(notifyd.ChannelWebhook, func(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
-		wh := cfg.Channels.Webhook
-		ch := New(wh)
-		if log != nil {
-			log.Info("webhook channel ready", "timeout", ch.timeout, "allow_private", wh.AllowPrivate,
-				"rate_limit", wh.RateLimit)
-		}
-		return ch, nil // always available: the URLs come from subscriptions
-	})
+// FromConfig builds the webhook channel from channels.webhook; it is
+// always enabled, the URLs come from subscriptions.
+func FromConfig(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) {
+	wh := cfg.Channels.Webhook
+	ch := New(wh)
+	if log != nil {
+		log.Info("webhook channel ready", "timeout", ch.timeout, "allow_private", wh.AllowPrivate,
+			"rate_limit", wh.RateLimit)
+	}
+	return ch, nil // always available: the URLs come from subscriptions
 }
 
 // defaultTimeout bounds a request when the configuration gives no timeout.

@@ -474,11 +474,8 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	f, ok := delivery.Lookup(notifyd.ChannelWebhook)
-	if !ok {
-		t.Fatal("webhook is not registered")
-	}
+func TestFromConfig(t *testing.T) {
+	f := FromConfig
 	ch, err := f(config.Default(), nil)
 	if err != nil || ch == nil {
 		t.Fatalf("factory with the default configuration: %v, %v (the webhook channel is always available)", ch, err)
