@@ -171,6 +171,7 @@ func badInputs() []badInput {
 // problem, that nothing was queued or stored, and that the rejection was
 // counted under the right reason.
 func TestBadInputsQueueNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	inputs := badInputs()
 	if n := len(inputs); n < 30 {

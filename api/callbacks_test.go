@@ -127,6 +127,7 @@ const (
 // The signature these tests compute is Twilio's: twilio-go's validator
 // accepts it.
 func TestTwilioSignHelperMatchesTwilio(t *testing.T) {
+	t.Parallel()
 	form := statusForm(sid1, "delivered")
 	v := client.NewRequestValidator(twilioToken)
 	params := map[string]string{}
@@ -142,6 +143,7 @@ func TestTwilioSignHelperMatchesTwilio(t *testing.T) {
 }
 
 func TestTwilioCallbackRecordsStatus(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := h.seedSMS(t, sid1)
 	if d := h.smsDelivery(t, id); d.Status != store.DeliverySent {
@@ -194,6 +196,7 @@ func TestTwilioCallbackRecordsStatus(t *testing.T) {
 }
 
 func TestTwilioCallbackFailed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := h.seedSMS(t, sid1)
 	if res := h.signedCallback(t, statusForm(sid1, "failed", "ErrorCode", "30007")); res.status != http.StatusOK {
@@ -207,6 +210,7 @@ func TestTwilioCallbackFailed(t *testing.T) {
 // A message notifyd has no delivery of is acknowledged: Twilio must not
 // retry it for ever.
 func TestTwilioCallbackUnknownMessage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := h.seedSMS(t, sid1)
 	if res := h.signedCallback(t, statusForm(sid2, "delivered")); res.status != http.StatusOK {
@@ -220,6 +224,7 @@ func TestTwilioCallbackUnknownMessage(t *testing.T) {
 // Only Twilio's signature, over the public URL and the form as sent,
 // with notifyd's auth token, is accepted.
 func TestTwilioCallbackSignature(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	id := h.seedSMS(t, sid1)
 	form := statusForm(sid1, "delivered")
@@ -264,6 +269,7 @@ func TestTwilioCallbackSignature(t *testing.T) {
 // Twilio signs the URL as it was given, with or without the default port,
 // query string included.
 func TestTwilioCallbackURLVariants(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.seedSMS(t, sid1)
 	form := statusForm(sid1, "delivered")
@@ -286,6 +292,7 @@ func TestTwilioCallbackURLVariants(t *testing.T) {
 }
 
 func TestTwilioCallbackBadRequests(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.seedSMS(t, sid1)
 
@@ -330,6 +337,7 @@ func TestTwilioCallbackBadRequests(t *testing.T) {
 // A database that cannot take the update answers 503, which Twilio may
 // retry.
 func TestTwilioCallbackUnavailable(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.seedSMS(t, sid1)
 	h.db.Close()
@@ -342,6 +350,7 @@ func TestTwilioCallbackUnavailable(t *testing.T) {
 // Without the SMS channel there is no token to check signatures with:
 // every callback is refused.
 func TestTwilioCallbackNotConfigured(t *testing.T) {
+	t.Parallel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	handler, err := api.New(api.Options{MaxBodyBytes: maxBody, Gatherer: reg, Logger: log,

@@ -12,6 +12,7 @@ import (
 // its address rules: adding a channel in one place and not the others
 // fails here.
 func TestChannelsAgreeEverywhere(t *testing.T) {
+	t.Parallel()
 	doc, _ := spec()
 	var inSpec []string
 	for _, v := range doc.Components.Schemas["Channel"].Value.Enum {

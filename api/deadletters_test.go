@@ -103,6 +103,7 @@ func deadIDs(ds []dead, keep func(dead) bool) []string {
 }
 
 func TestDeadLettersRequireAPIKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	all := h.seedDeadLetters(t, deadSpec)
 	id := all[0].id
@@ -130,6 +131,7 @@ func TestDeadLettersRequireAPIKey(t *testing.T) {
 }
 
 func TestDeadLettersList(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	if res := h.do(t, request{method: http.MethodGet, path: "/v1/dead-letters", bearer: apiKey}); res.status != 200 || string(res.body) != `{"items":[]}` {
 		t.Errorf("empty: %d %s", res.status, res.body)
@@ -167,6 +169,7 @@ func TestDeadLettersList(t *testing.T) {
 }
 
 func TestDeadLettersPagination(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	all := h.seedDeadLetters(t, deadSpec)
 	want := deadIDs(all, func(dead) bool { return true })
@@ -202,6 +205,7 @@ func TestDeadLettersPagination(t *testing.T) {
 }
 
 func TestDeadLettersBadQuery(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.seedDeadLetters(t, deadSpec)
 	for _, tt := range []struct{ query, field string }{
@@ -225,6 +229,7 @@ func TestDeadLettersBadQuery(t *testing.T) {
 }
 
 func TestDeadLetterRetry(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	all := h.seedDeadLetters(t, deadSpec)
 	target := all[2] // failed sms of bob
@@ -265,6 +270,7 @@ func TestDeadLetterRetry(t *testing.T) {
 }
 
 func TestDeadLetterDiscard(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	all := h.seedDeadLetters(t, deadSpec)
 	target := all[0]
@@ -308,6 +314,7 @@ func TestDeadLetterDiscard(t *testing.T) {
 
 // With the database gone, dead letters are unavailable (503).
 func TestDeadLettersUnavailable(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	all := h.seedDeadLetters(t, deadSpec)
 	h.db.Close()

@@ -69,6 +69,7 @@ func (h *harness) listDeadNotifications(t *testing.T, query string) (items []dea
 // only those), with their reason, filtered and page by page; the API key
 // is required, and bad queries and an unavailable database are refused.
 func TestDeadNotifications(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	if items, next := h.listDeadNotifications(t, ""); len(items) != 0 || next != "" {
 		t.Fatalf("empty: %v %q", items, next)

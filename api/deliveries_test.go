@@ -193,6 +193,7 @@ func sortedIDs(ds []delivery) []string {
 }
 
 func TestDeliveriesRequireAPIKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.seedDeliveries(t)
 	for name, hdr := range map[string]map[string]string{
@@ -221,6 +222,7 @@ func TestDeliveriesRequireAPIKey(t *testing.T) {
 }
 
 func TestDeliveriesEmpty(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for _, q := range []string{"", "system=" + sysCal, "status=failed&limit=1"} {
 		res := h.do(t, request{method: http.MethodGet, path: "/v1/deliveries?" + q, bearer: apiKey})
@@ -237,6 +239,7 @@ func TestDeliveriesEmpty(t *testing.T) {
 }
 
 func TestDeliveriesFields(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	want := h.seedDeliveries(t)
 	page := h.listDeliveries(t, "")
@@ -292,6 +295,7 @@ func TestDeliveriesFields(t *testing.T) {
 }
 
 func TestDeliveriesFilters(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	all := h.seedDeliveries(t)
 	for _, tt := range []struct {
@@ -332,6 +336,7 @@ func TestDeliveriesFilters(t *testing.T) {
 }
 
 func TestDeliveriesBadQuery(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.seedDeliveries(t)
 	for _, tt := range []struct{ query, field string }{
@@ -360,6 +365,7 @@ func TestDeliveriesBadQuery(t *testing.T) {
 }
 
 func TestDeliveriesPagination(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	all := h.seedDeliveries(t)
 	every := seededIDs(all, func(seeded) bool { return true })
@@ -431,6 +437,7 @@ func TestDeliveriesPagination(t *testing.T) {
 
 // With the database gone the log is unavailable (503), not empty.
 func TestDeliveriesUnavailable(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.seedDeliveries(t)
 	h.db.Close()

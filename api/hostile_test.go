@@ -43,6 +43,8 @@ const maxProblemBytes = 16 << 10
 // 60,000 unknown members) gets a small answer for little work, with or
 // without credentials: before, it got a 20 MB answer after seconds of
 // CPU and hundreds of MB of memory.
+//
+// It measures the process's allocations, so it does not run in parallel.
 func TestHostileBodiesCostLittle(t *testing.T) {
 	h := newHarness(t)
 	cases := []struct {
@@ -101,6 +103,7 @@ func TestHostileBodiesCostLittle(t *testing.T) {
 // Many offending values within the contract's bounds are named up to 20,
 // with a count of the rest.
 func TestProblemNamesAtMost20Errors(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	hrefs := make([]string, 1000)
 	for i := range hrefs {
@@ -135,6 +138,7 @@ func TestProblemNamesAtMost20Errors(t *testing.T) {
 // Go accepts any token as a method; metrics name the standard ones and
 // count the rest as "other", so that invented methods add no series.
 func TestMetricsMethodLabelIsBounded(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for i := range 50 {
 		h.do(t, request{method: "INVENTED" + strconv.Itoa(i), path: "/v1/notifications"})
@@ -167,6 +171,7 @@ func filterKeys(m map[string]float64, prefix string) []string {
 // the request came through a configured proxy: a client cannot choose it
 // with X-Forwarded-For or X-Real-IP.
 func TestRemoteAddressTrustsOnlyConfiguredProxies(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		proxies []string

@@ -22,6 +22,7 @@ type health struct {
 }
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	res := h.do(t, request{method: http.MethodGet, path: "/healthz"})
 	if res.status != http.StatusOK {
@@ -40,6 +41,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestReadyz(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	res := h.do(t, request{method: http.MethodGet, path: "/readyz"})
 	if res.status != http.StatusOK {
@@ -67,6 +69,7 @@ func TestReadyz(t *testing.T) {
 
 // Readiness also needs every migration applied.
 func TestReadyzPendingMigrations(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	if _, err := h.db.SQL.Exec(`DELETE FROM goose_db_version WHERE version_id > 0`); err != nil {
 		t.Fatal(err)
@@ -81,6 +84,7 @@ func TestReadyzPendingMigrations(t *testing.T) {
 }
 
 func TestOpenAPIDocumentServed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	res := h.do(t, request{method: http.MethodGet, path: "/openapi.yaml"})
 	if res.status != http.StatusOK {
@@ -114,6 +118,7 @@ func TestOpenAPIDocumentServed(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.ping(t, hrefsPing(sysCal, tokenCal, "/p/a", "/p/b"), "")
 	h.ping(t, hrefsPing(sysCal, tokenCal, "/p/a"), "")
@@ -156,6 +161,7 @@ func TestMetrics(t *testing.T) {
 
 // Errors outside the contract's operations are problems too.
 func TestUnknownRoutes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for _, tt := range []struct {
 		method, path string
@@ -185,6 +191,7 @@ func TestUnknownRoutes(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	res := h.do(t, request{method: http.MethodGet, path: "/healthz", header: map[string]string{"X-Request-Id": "caller-id_1.2:3"}})
 	if got := res.header.Get("X-Request-Id"); got != "caller-id_1.2:3" {
@@ -211,6 +218,7 @@ func TestRequestID(t *testing.T) {
 // status it documents (but the 503s of the subscription API, which need a
 // failing database under a live request), and nothing the document lacks.
 func TestContractOperationsCovered(t *testing.T) {
+	t.Parallel()
 	doc, _ := spec()
 	seen := map[string]bool{}
 	for path, item := range doc.Paths.Map() {
@@ -268,6 +276,7 @@ func contains(list []int, n int) bool {
 // TestContractCheckerCatchesViolations makes sure the response checker
 // that every test relies on does fail on what it must.
 func TestContractCheckerCatchesViolations(t *testing.T) {
+	t.Parallel()
 	_, router := spec()
 	mk := func(method, path string) *http.Request {
 		r, _ := http.NewRequest(method, "http://notifyd.test"+path, nil)

@@ -39,6 +39,7 @@ func hrefsPing(system, token string, hrefs ...string) map[string]any {
 }
 
 func TestPingBedeworkShapeQueuesEachPrincipal(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	got := h.ping(t, hrefsPing(sysCal, tokenCal, "/principals/users/fred", "/principals/users/jim"), "")
 	if want := (accepted{Queued: 2, NewJobs: 2}); got != want {
@@ -92,6 +93,7 @@ func TestPingBedeworkShapeQueuesEachPrincipal(t *testing.T) {
 }
 
 func TestPingSingleShape(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	got := h.ping(t, map[string]any{"system": sysCal, "token": tokenCal, "href": "/principals/users/fred", "resourceName": "9f1c2a.xml"}, "")
 	if want := (accepted{Queued: 1, NewJobs: 1}); got != want {
@@ -111,6 +113,7 @@ func TestPingSingleShape(t *testing.T) {
 }
 
 func TestPingBearerToken(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	// Any of the system's tokens, as a bearer token instead of in the body.
 	if got := h.ping(t, hrefsPing(sysCal, "", "/p/a"), tokenCal2); got != (accepted{Queued: 1, NewJobs: 1}) {
@@ -140,6 +143,7 @@ func TestPingBearerToken(t *testing.T) {
 }
 
 func TestPingDuplicateHrefsCountOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	got := h.ping(t, hrefsPing(sysCal, tokenCal, "/p/fred", "/p/jim", "/p/fred", "/p/%7efred", "/p/%7Efred", "/p/~fred", "/p/fred"), "")
 	// /p/fred, /p/jim and /p/~fred.
@@ -159,6 +163,7 @@ func TestPingDuplicateHrefsCountOnce(t *testing.T) {
 }
 
 func TestPingCoalescesIntoWaitingJob(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	if got := h.ping(t, hrefsPing(sysCal, tokenCal, "/p/fred"), ""); got != (accepted{Queued: 1, NewJobs: 1}) {
 		t.Fatalf("first: %+v", got)
@@ -200,6 +205,7 @@ func TestPingCoalescesIntoWaitingJob(t *testing.T) {
 
 // Concurrent pings for one principal make one job: the others join it.
 func TestPingConcurrentPingsMakeOneJob(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	const n = 24
 	results := make([]accepted, n)
@@ -231,6 +237,7 @@ func TestPingConcurrentPingsMakeOneJob(t *testing.T) {
 // Spellings of one path are one principal: unreserved characters are
 // decoded and hex digits upper-cased before the principal is recorded.
 func TestPingPercentEncodingNormalised(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	if got := h.ping(t, hrefsPing(sysCal, tokenCal, "/p/%7efred"), ""); got != (accepted{Queued: 1, NewJobs: 1}) {
 		t.Fatalf("%%7efred: %+v", got)
@@ -256,6 +263,7 @@ func TestPingPercentEncodingNormalised(t *testing.T) {
 }
 
 func TestPingPrincipalPrefix(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	if got := h.ping(t, hrefsPing(sysPrefixed, tokenPrefixed, prefix+"fred", prefix+"jim"), ""); got != (accepted{Queued: 2, NewJobs: 2}) {
 		t.Fatalf("under the prefix: %+v", got)
@@ -286,6 +294,7 @@ func TestPingPrincipalPrefix(t *testing.T) {
 }
 
 func TestPingLimits(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	hrefs := make([]string, 1000)
 	for i := range hrefs {
@@ -311,6 +320,7 @@ func TestPingLimits(t *testing.T) {
 // A ping that cannot be recorded is a 503 with Retry-After, and nothing is
 // queued.
 func TestPingUnavailable(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.ping(t, hrefsPing(sysCal, tokenCal, "/p/fred"), "")
 	before := h.queued(t)
@@ -335,6 +345,7 @@ func TestPingUnavailable(t *testing.T) {
 
 // The reasons operators alert on move when pings are refused for them.
 func TestPingRejectedMetrics(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	send := func(body any, bearer string) {
 		t.Helper()

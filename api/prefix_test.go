@@ -3,6 +3,7 @@ package api
 import "testing"
 
 func TestUnderPrefixMatchesWholeSegments(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		href, prefix string
 		want         bool

@@ -93,6 +93,7 @@ func wantPageHeaders(t *testing.T, res response) {
 // Every unsubscribe page (valid, invalid, expired, stale, gone) carries
 // the security headers of a web page.
 func TestUnsubscribePagesSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	valid := h.token(t, s.ID, s.Methods[0].ID)
@@ -132,6 +133,7 @@ func TestUnsubscribePagesSecurityHeaders(t *testing.T) {
 // JSON answers, problems and the other documents get the headers too,
 // with a CSP that allows nothing.
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	for name, req := range map[string]request{

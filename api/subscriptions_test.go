@@ -109,6 +109,7 @@ func simpleSub(system, principal string) map[string]any {
 var methodIDRE = regexp.MustCompile(`^m_[0-9a-f]{16}$`)
 
 func TestSubscriptionsRequireAPIKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.create(t, simpleSub(sysCal, "/p/fred"))
 	path := "/v1/subscriptions/" + s.ID
@@ -167,6 +168,7 @@ func TestSubscriptionsRequireAPIKey(t *testing.T) {
 }
 
 func TestSubscriptionRoundTrip(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	start := time.Now().UTC().Add(-time.Second)
 
@@ -383,6 +385,7 @@ func (h *harness) list(t *testing.T, query string) subscriptionList {
 }
 
 func TestSubscriptionValidation(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	method := func(channel, address string) map[string]any {
 		return map[string]any{"system": sysCal, "principal": "/p/fred",
@@ -499,6 +502,7 @@ func TestSubscriptionValidation(t *testing.T) {
 }
 
 func TestSubscriptionPagination(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var all []string
 	byPrincipal := map[string][]string{}
@@ -606,6 +610,7 @@ func TestSubscriptionPagination(t *testing.T) {
 }
 
 func TestSubscriptionIfMatch(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.create(t, simpleSub(sysCal, "/p/fred"))
 	path := "/v1/subscriptions/" + s.ID
@@ -693,6 +698,7 @@ func TestSubscriptionIfMatch(t *testing.T) {
 }
 
 func TestSubscriptionNotFound(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.create(t, simpleSub(sysCal, "/p/fred"))
 	for _, id := range []string{"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "nope", "%2e%2e", strings.Repeat("f", 64),
@@ -725,6 +731,7 @@ func TestSubscriptionNotFound(t *testing.T) {
 // Bodies of replace and patch are held to the same size and media type
 // rules as the others.
 func TestSubscriptionBodyLimits(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.create(t, simpleSub(sysCal, "/p/fred"))
 	path := "/v1/subscriptions/" + s.ID

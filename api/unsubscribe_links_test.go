@@ -88,6 +88,7 @@ func wantGone(t *testing.T, res response) {
 // A person unsubscribes, is subscribed again, and the old message's link
 // must not switch the method off again; a newer message's link does.
 func TestUnsubscribeLinkAfterReenabling(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	old := h.token(t, s.ID, s.Methods[0].ID)
@@ -120,6 +121,7 @@ func TestUnsubscribeLinkAfterReenabling(t *testing.T) {
 // Switched off by the operator and on again, or removed and added back:
 // the links of messages sent before are no longer valid either.
 func TestUnsubscribeLinkAfterOperatorChanges(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 
@@ -149,6 +151,7 @@ func TestUnsubscribeLinkAfterOperatorChanges(t *testing.T) {
 // the subscription's other fields, the other method, the whole
 // subscription switched off and on.
 func TestUnsubscribeLinkSurvivesOtherChanges(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	token := h.token(t, s.ID, s.Methods[0].ID)
@@ -173,6 +176,7 @@ func TestUnsubscribeLinkSurvivesOtherChanges(t *testing.T) {
 // A link works for LinkLifetime (at least the 30 days of CAN-SPAM), then
 // shows the page saying it is no longer valid and changes nothing.
 func TestUnsubscribeLinkExpires(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	token := h.token(t, s.ID, s.Methods[0].ID)
@@ -201,6 +205,7 @@ func TestUnsubscribeLinkExpires(t *testing.T) {
 // Links made before tokens expired (version 1) work for one lifetime
 // after the upgrade, for methods not enabled again since.
 func TestUnsubscribeV1Links(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	s := h.twoMethodSub(t, "/p/fred")

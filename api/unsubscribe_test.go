@@ -93,6 +93,7 @@ func sameExceptMethods(t *testing.T, got, want subscription) {
 }
 
 func TestUnsubscribe(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	token := h.token(t, s.ID, s.Methods[0].ID)
@@ -155,6 +156,7 @@ func TestUnsubscribe(t *testing.T) {
 
 // The endpoints take no API key, and ignore one.
 func TestUnsubscribeNeedsNoAPIKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	token := h.token(t, s.ID, s.Methods[1].ID)
@@ -170,6 +172,7 @@ func TestUnsubscribeNeedsNoAPIKey(t *testing.T) {
 
 // RFC 8058 lets mail clients send the body as multipart/form-data too.
 func TestUnsubscribeMultipart(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	var buf bytes.Buffer
@@ -185,6 +188,7 @@ func TestUnsubscribeMultipart(t *testing.T) {
 }
 
 func TestUnsubscribeInvalidTokens(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	token := h.token(t, s.ID, s.Methods[0].ID)
@@ -233,6 +237,7 @@ func TestUnsubscribeInvalidTokens(t *testing.T) {
 
 // Genuine tokens for what is gone: 404, and nothing written.
 func TestUnsubscribeGone(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	keep := h.twoMethodSub(t, "/p/keep")
 	gone := h.twoMethodSub(t, "/p/gone")
@@ -282,6 +287,7 @@ func TestUnsubscribeGone(t *testing.T) {
 // With the database gone, unsubscribing is unavailable (503): the person
 // must be able to tell it did not work.
 func TestUnsubscribeUnavailable(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	s := h.twoMethodSub(t, "/p/fred")
 	h.db.Close()

@@ -51,6 +51,7 @@ func (h *harness) storedSecret(t *testing.T, id string) string {
 }
 
 func TestWebhookSecretShownOnlyWhenSet(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	hook := map[string]any{"channel": "webhook", "address": "https://hooks.example.org/n"}
 
@@ -163,6 +164,7 @@ func TestWebhookSecretShownOnlyWhenSet(t *testing.T) {
 }
 
 func TestWebhookSecretRefusesGuessableSecrets(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	b64 := func(key []byte) string { return "whsec_" + base64.StdEncoding.EncodeToString(key) }
 	counting := make([]byte, 32)
