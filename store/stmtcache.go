@@ -82,10 +82,6 @@ func newCachingConn(c driver.Conn) (driver.Conn, error) {
 		c.Close()
 		return nil, errors.New("store: the SQLite driver's connections lack the context methods")
 	}
-	if err := enableQPSG(c); err != nil {
-		c.Close()
-		return nil, err
-	}
 	return &cachingConn{inner: ic, bySQL: make(map[string]*list.Element)}, nil
 }
 

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 func openCached(t *testing.T) *sql.DB {
@@ -122,33 +120,6 @@ func TestStmtCacheErrorsAndScripts(t *testing.T) {
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM t`).Scan(&n); err != nil || n != 6 {
 		t.Fatalf("%d %v", n, err)
-	}
-}
-
-// Every connection has SQLite's query planner stability guarantee on, so
-// that a cached statement whose LIMIT is a parameter is not parsed and
-// planned again each time it is bound (see enableQPSG).
-func TestQueryPlannerStability(t *testing.T) {
-	db := openCached(t)
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		inner := dc.(*cachingConn).inner
-		tls, handle, err := sqliteHandle(inner)
-		if err != nil {
-			return err
-		}
-		on, err := dbConfigBool(tls, handle, sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, -1)
-		if err == nil && !on {
-			err = fmt.Errorf("SQLITE_DBCONFIG_ENABLE_QPSG is off on a connection of %s", SQLiteDriver)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
