@@ -124,7 +124,8 @@ func TestStmtCacheErrorsAndScripts(t *testing.T) {
 }
 
 // BenchmarkLimitParameter runs a cached statement whose LIMIT is a
-// parameter with changing values, as River's job fetch does.
+// parameter with changing values, as River's job fetch does (see
+// limitAsExpression).
 func BenchmarkLimitParameter(b *testing.B) {
 	db, err := sql.Open(SQLiteDriver, "file:"+filepath.Join(b.TempDir(), "c.db"))
 	if err != nil {
