@@ -16,7 +16,8 @@ import (
 // SQLite database with: modernc.org/sqlite with a cache of prepared
 // statements per connection. Without it every query is parsed and planned
 // again, which measured as a third of notifyd's CPU time under load
-// (River's queries are long).
+// (River's queries are long). A LIMIT parameter is prepared as an
+// expression so that its statement stays planned (see limitAsExpression).
 const SQLiteDriver = "sqlite-stmtcache"
 
 // stmtCacheSize bounds the prepared statements kept per connection.
@@ -82,10 +83,6 @@ func newCachingConn(c driver.Conn) (driver.Conn, error) {
 		c.Close()
 		return nil, errors.New("store: the SQLite driver's connections lack the context methods")
 	}
-	if err := enableQPSG(c); err != nil {
-		c.Close()
-		return nil, err
-	}
 	return &cachingConn{inner: ic, bySQL: make(map[string]*list.Element)}, nil
 }
 
@@ -110,7 +107,7 @@ func (c *cachingConn) take(ctx context.Context, query string) (*cachedStmt, erro
 		c.lru.MoveToFront(el)
 		return cs, nil
 	}
-	s, err := c.inner.PrepareContext(ctx, query)
+	s, err := c.inner.PrepareContext(ctx, limitAsExpression(query))
 	if err != nil {
 		return nil, err
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 func openCached(t *testing.T) *sql.DB {
@@ -125,35 +123,9 @@ func TestStmtCacheErrorsAndScripts(t *testing.T) {
 	}
 }
 
-// Every connection has SQLite's query planner stability guarantee on, so
-// that a cached statement whose LIMIT is a parameter is not parsed and
-// planned again each time it is bound (see enableQPSG).
-func TestQueryPlannerStability(t *testing.T) {
-	db := openCached(t)
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		inner := dc.(*cachingConn).inner
-		tls, handle, err := sqliteHandle(inner)
-		if err != nil {
-			return err
-		}
-		on, err := dbConfigBool(tls, handle, sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, -1)
-		if err == nil && !on {
-			err = fmt.Errorf("SQLITE_DBCONFIG_ENABLE_QPSG is off on a connection of %s", SQLiteDriver)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // BenchmarkLimitParameter runs a cached statement whose LIMIT is a
-// parameter with changing values, as River's job fetch does.
+// parameter with changing values, as River's job fetch does (see
+// limitAsExpression).
 func BenchmarkLimitParameter(b *testing.B) {
 	db, err := sql.Open(SQLiteDriver, "file:"+filepath.Join(b.TempDir(), "c.db"))
 	if err != nil {
