@@ -15,3 +15,9 @@ func (e *Engine) InsertDeliverJobsForTest(ctx context.Context, ids []string, ch 
 		return err
 	})
 }
+
+// MigrateQueueToForTest applies the job queue's migrations up to version
+// only, leaving the schema as an older River left it.
+func (q *Queue) MigrateQueueToForTest(ctx context.Context, version int) (int, error) {
+	return q.migrate(ctx, version)
+}

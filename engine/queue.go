@@ -48,9 +48,9 @@ func (SyncPrincipalArgs) InsertOpts() river.InsertOpts { return river.InsertOpts
 type Queue struct {
 	db     *store.DB
 	client jobClient
-	// migrate applies River's migrations; validate reports whether they
-	// are all applied.
-	migrate  func(context.Context) (int, error)
+	// migrate applies River's migrations up to a version (0: all);
+	// validate reports whether they are all applied.
+	migrate  func(ctx context.Context, target int) (int, error)
 	validate func(context.Context) (bool, error)
 }
 
@@ -108,13 +108,13 @@ func (c pgJobClient) InsertManyFastTx(ctx context.Context, tx *sql.Tx, params []
 }
 
 // migrator returns functions that apply and check River's migrations.
-func migrator[TTx any](driver riverdriver.Driver[TTx]) (apply func(context.Context) (int, error), check func(context.Context) (bool, error)) {
-	apply = func(ctx context.Context) (int, error) {
+func migrator[TTx any](driver riverdriver.Driver[TTx]) (apply func(context.Context, int) (int, error), check func(context.Context) (bool, error)) {
+	apply = func(ctx context.Context, target int) (int, error) {
 		m, err := rivermigrate.New(driver, nil)
 		if err != nil {
 			return 0, err
 		}
-		res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		res, err := m.Migrate(ctx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{TargetVersion: target})
 		if err != nil {
 			return 0, fmt.Errorf("migrate job queue: %w", err)
 		}
@@ -135,7 +135,7 @@ func migrator[TTx any](driver riverdriver.Driver[TTx]) (apply func(context.Conte
 }
 
 // Migrate applies the job queue's pending migrations.
-func (q *Queue) Migrate(ctx context.Context) (int, error) { return q.migrate(ctx) }
+func (q *Queue) Migrate(ctx context.Context) (int, error) { return q.migrate(ctx, 0) }
 
 // Ready reports an error unless every job queue migration is applied.
 func (q *Queue) Ready(ctx context.Context) error {
