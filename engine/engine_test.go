@@ -216,8 +216,13 @@ func newRigOpts(t *testing.T, policy string, adjust func(*engine.Options)) *rig 
 // neither the job queue's migrations applied nor the workers started.
 func newRigUnstarted(t *testing.T, policy string, adjust func(*engine.Options)) *rig {
 	t.Helper()
+	return newRigOn(t, testdb.Open(t), policy, adjust)
+}
+
+// newRigOn is newRigUnstarted on db.
+func newRigOn(t *testing.T, db *store.DB, policy string, adjust func(*engine.Options)) *rig {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db := testdb.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rig{db: db, dav: newFakeDAV(), email: &fakeChannel{}, ctx: ctx}
 	r.subs = subscriptions.NewService(db, func(s string) bool { return s == "cal" })

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 
+	"github.com/riverqueue/river"
+
 	"github.com/notifyd/notifyd"
 )
 
@@ -20,4 +22,10 @@ func (e *Engine) InsertDeliverJobsForTest(ctx context.Context, ids []string, ch 
 // only, leaving the schema as an older River left it.
 func (q *Queue) MigrateQueueToForTest(ctx context.Context, version int) (int, error) {
 	return q.migrate(ctx, version)
+}
+
+// SubscribeForTest subscribes to the events of the client that works the
+// jobs.
+func (e *Engine) SubscribeForTest(kinds ...river.EventKind) (<-chan *river.Event, func()) {
+	return e.queue.worker.Subscribe(kinds...)
 }
