@@ -210,18 +210,18 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.log.Warn("jobs left running by a run that did not stop cleanly run again now", "jobs", n)
 		}
 	}
-	return e.queue.client.Start(ctx)
+	return e.queue.worker.Start(ctx)
 }
 
 // Stop lets running jobs finish until ctx ends, then cancels them (the
 // cancelled ones run again after a restart), and closes the channels'
 // connections.
 func (e *Engine) Stop(ctx context.Context) error {
-	err := e.queue.client.Stop(ctx)
+	err := e.queue.worker.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		err = e.queue.client.StopAndCancel(hard)
+		err = e.queue.worker.StopAndCancel(hard)
 	}
 	for _, ch := range e.o.Channels {
 		if c, ok := ch.(io.Closer); ok {

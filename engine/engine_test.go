@@ -196,6 +196,7 @@ type rig struct {
 	subs   *subscriptions.Service
 	intake *engine.Intake
 	eng    *engine.Engine
+	ctx    context.Context // cancelled when the test ends
 }
 
 func newRig(t *testing.T, policy string) *rig { return newRigWith(t, policy, 0) }
@@ -206,10 +207,24 @@ func newRigWith(t *testing.T, policy string, sweep time.Duration) *rig {
 
 func newRigOpts(t *testing.T, policy string, adjust func(*engine.Options)) *rig {
 	t.Helper()
+	r := newRigUnstarted(t, policy, adjust)
+	r.start(t)
+	return r
+}
+
+// newRigUnstarted builds a rig on a database with the store migrated, but
+// neither the job queue's migrations applied nor the workers started.
+func newRigUnstarted(t *testing.T, policy string, adjust func(*engine.Options)) *rig {
+	t.Helper()
+	return newRigOn(t, testdb.Open(t), policy, adjust)
+}
+
+// newRigOn is newRigUnstarted on db.
+func newRigOn(t *testing.T, db *store.DB, policy string, adjust func(*engine.Options)) *rig {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db := testdb.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{db: db, dav: newFakeDAV(), email: &fakeChannel{}}
+	r := &rig{db: db, dav: newFakeDAV(), email: &fakeChannel{}, ctx: ctx}
 	r.subs = subscriptions.NewService(db, func(s string) bool { return s == "cal" })
 	opts := engine.Options{
 		DB: db, Logger: log, Subscriptions: r.subs,
@@ -225,14 +240,8 @@ func newRigOpts(t *testing.T, policy string, adjust func(*engine.Options)) *rig 
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Queue().Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r.eng = e
 	r.intake = engine.NewIntake(db, e.Queue(), 0, nil)
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
 		r.intake.Close()
 		stop, c := context.WithTimeout(context.Background(), 5*time.Second)
@@ -242,6 +251,17 @@ func newRigOpts(t *testing.T, policy string, adjust func(*engine.Options)) *rig 
 		db.Close()
 	})
 	return r
+}
+
+// start applies the job queue's migrations and starts the workers.
+func (r *rig) start(t *testing.T) {
+	t.Helper()
+	if _, err := r.eng.Queue().Migrate(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.eng.Start(r.ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (r *rig) subscribe(t *testing.T, p string, addrs ...string) {

@@ -12,9 +12,9 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -43,24 +43,32 @@ func (SyncPrincipalArgs) Kind() string { return "sync_principal" }
 // than twice as much to insert on SQLite.
 func (SyncPrincipalArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueSync} }
 
-// Queue is notifyd's durable job queue: River on the store's database,
-// through River's SQLite driver or its pgx (PostgreSQL) driver.
+// Queue is notifyd's durable job queue: River on the store's database.
+// Jobs are inserted in the store's own transactions (a *sql.Tx), so that
+// a job exists exactly when the write that needs it commits.
 type Queue struct {
-	db     *store.DB
-	client jobClient
-	// migrate applies River's migrations; validate reports whether they
-	// are all applied.
-	migrate  func(context.Context) (int, error)
+	db *store.DB
+	// client inserts jobs in store transactions. On SQLite it is also the
+	// client that works them (River's SQLite driver). On PostgreSQL it is
+	// an insert-only client on River's database/sql driver: each insert
+	// also sends, in the same transaction, the NOTIFY that wakes the
+	// workers of every replica at its commit.
+	client *river.Client[*sql.Tx]
+	// worker runs the jobs: client itself on SQLite, a client on River's
+	// pgx driver on PostgreSQL, which LISTENs for those notifications.
+	worker worker
+	// migrate applies River's migrations up to a version (0: all);
+	// validate reports whether they are all applied.
+	migrate  func(ctx context.Context, target int) (int, error)
 	validate func(context.Context) (bool, error)
 }
 
-// jobClient is the part of a River client the engine uses, with job
-// inserts that join a store transaction.
-type jobClient interface {
-	InsertManyFastTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) (int, error)
+// worker is the part of a River client that runs jobs.
+type worker interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 }
 
 // NewQueue builds the queue on db. It inserts jobs; it does not run them.
@@ -68,53 +76,48 @@ func NewQueue(db *store.DB, logger *slog.Logger) (*Queue, error) {
 	return newQueue(db, &river.Config{Logger: logger})
 }
 
+// newQueue builds the queue on db; cfg configures the client that works
+// the jobs (workers, queues, periodic jobs, maintenance).
 func newQueue(db *store.DB, cfg *river.Config) (*Queue, error) {
-	if db.Postgres() {
-		driver := riverpgxv5.New(db.Pool)
+	if !db.Postgres() {
+		driver := riversqlite.New(db.SQL)
 		client, err := river.NewClient(driver, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("job queue: %w", err)
 		}
-		q := &Queue{db: db, client: pgJobClient{client, db}}
+		q := &Queue{db: db, client: client, worker: client}
 		q.migrate, q.validate = migrator(driver)
 		return q, nil
 	}
-	driver := riversqlite.New(db.SQL)
-	client, err := river.NewClient(driver, cfg)
+	// The insert-only client gives new jobs the same defaults as the
+	// worker would (MaxAttempts), and limits its insert notifications per
+	// queue to one per fetch cooldown, as River does.
+	inserter, err := river.NewClient(riverdatabasesql.New(db.SQL), &river.Config{
+		Logger:        cfg.Logger,
+		MaxAttempts:   cfg.MaxAttempts,
+		FetchCooldown: cfg.FetchCooldown,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	q := &Queue{db: db, client: client}
+	driver := riverpgxv5.New(db.Pool)
+	w, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	q := &Queue{db: db, client: inserter, worker: w}
 	q.migrate, q.validate = migrator(driver)
 	return q, nil
 }
 
-// pgJobClient inserts jobs on PostgreSQL through the connection of the
-// store transaction they belong to.
-type pgJobClient struct {
-	*river.Client[pgx.Tx]
-	db *store.DB
-}
-
-// InsertManyFastTx inserts params in tx, a store transaction.
-func (c pgJobClient) InsertManyFastTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) (int, error) {
-	var n int
-	err := c.db.WithPgxConn(tx, func(conn *pgx.Conn) error {
-		var err error
-		n, err = c.Client.InsertManyFastTx(ctx, &sharedTx{conn: conn}, params)
-		return err
-	})
-	return n, err
-}
-
 // migrator returns functions that apply and check River's migrations.
-func migrator[TTx any](driver riverdriver.Driver[TTx]) (apply func(context.Context) (int, error), check func(context.Context) (bool, error)) {
-	apply = func(ctx context.Context) (int, error) {
+func migrator[TTx any](driver riverdriver.Driver[TTx]) (apply func(context.Context, int) (int, error), check func(context.Context) (bool, error)) {
+	apply = func(ctx context.Context, target int) (int, error) {
 		m, err := rivermigrate.New(driver, nil)
 		if err != nil {
 			return 0, err
 		}
-		res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		res, err := m.Migrate(ctx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{TargetVersion: target})
 		if err != nil {
 			return 0, fmt.Errorf("migrate job queue: %w", err)
 		}
@@ -135,7 +138,7 @@ func migrator[TTx any](driver riverdriver.Driver[TTx]) (apply func(context.Conte
 }
 
 // Migrate applies the job queue's pending migrations.
-func (q *Queue) Migrate(ctx context.Context) (int, error) { return q.migrate(ctx) }
+func (q *Queue) Migrate(ctx context.Context) (int, error) { return q.migrate(ctx, 0) }
 
 // Ready reports an error unless every job queue migration is applied.
 func (q *Queue) Ready(ctx context.Context) error {

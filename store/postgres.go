@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -84,42 +82,6 @@ func (db *DB) WithMigrationLock(ctx context.Context, fn func() error) error {
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockID)
 	return fn()
-}
-
-// WithPgxConn runs fn with the PostgreSQL connection that carries tx, a
-// transaction begun by CommitTx or InTx, so that work done through pgx
-// (the job queue's inserts) joins tx. It fails on SQLite.
-func (db *DB) WithPgxConn(tx *sql.Tx, fn func(*pgx.Conn) error) error {
-	c, ok := db.txConns.Load(tx)
-	if !ok {
-		return errors.New("store: the transaction was not begun by this PostgreSQL store")
-	}
-	return c.(*sql.Conn).Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("store: unexpected driver connection %T", dc)
-		}
-		return fn(sc.Conn())
-	})
-}
-
-// beginPostgres begins a transaction on a connection of its own, recorded
-// for WithPgxConn until done is called.
-func (db *DB) beginPostgres(ctx context.Context) (tx *sql.Tx, done func(), err error) {
-	conn, err := db.SQL.Conn(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	tx, err = conn.BeginTx(ctx, nil)
-	if err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	db.txConns.Store(tx, conn)
-	return tx, func() {
-		db.txConns.Delete(tx)
-		conn.Close()
-	}, nil
 }
 
 // classifyPostgres reports whether err means PostgreSQL cannot serve now

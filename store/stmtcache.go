@@ -88,9 +88,36 @@ func newCachingConn(c driver.Conn) (driver.Conn, error) {
 
 // cacheable reports whether a query is one statement worth keeping (a
 // script of several statements is run statement by statement, re-parsed
-// each time, by the driver).
+// each time, by the driver). A semicolon in a comment or a quoted string
+// does not end a statement (River's queries have some in comments); when
+// in doubt (an unterminated quote or comment), the query is not cached.
 func cacheable(query string) bool {
-	return !strings.Contains(strings.TrimRight(query, " \t\r\n;"), ";")
+	q := strings.TrimRight(query, " \t\r\n;")
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == ';':
+			return false
+		case c == '\'' || c == '"' || c == '`':
+			end := strings.IndexByte(q[i+1:], c)
+			if end < 0 {
+				return false
+			}
+			i += end + 1 // a doubled quote closes and reopens: the same
+		case c == '-' && strings.HasPrefix(q[i:], "--"):
+			end := strings.IndexByte(q[i:], '\n')
+			if end < 0 {
+				return true
+			}
+			i += end
+		case c == '/' && strings.HasPrefix(q[i:], "/*"):
+			end := strings.Index(q[i+2:], "*/")
+			if end < 0 {
+				return false
+			}
+			i += end + 3
+		}
+	}
+	return true
 }
 
 // take returns the cached statement for query, preparing and caching it if

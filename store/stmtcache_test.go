@@ -144,3 +144,28 @@ func BenchmarkLimitParameter(b *testing.B) {
 		rows.Close()
 	}
 }
+
+// One statement is cached even with semicolons in its comments or quoted
+// strings (River's completion query has one in a comment); several
+// statements, or a query the scan cannot be sure of, are not.
+func TestStmtCacheableSemicolons(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT 1":                                true,
+		"SELECT 1;\n":                             true,
+		"SELECT ';' AS a, \"b;c\" FROM t":         true,
+		"SELECT 'it''s; fine'":                    true,
+		"-- once; twice\nSELECT 1":                true,
+		"SELECT 1 /* a; b */ + 2":                 true,
+		"SELECT 1 -- trailing; comment":           true,
+		"SELECT 1; SELECT 2":                      false,
+		"SELECT 1; -- and a comment":              false,
+		"SELECT '; SELECT 2":                      false,
+		"SELECT 1 /* unterminated; SELECT 2":      false,
+		"SELECT 1 -- note\n; SELECT 2":            false,
+		"INSERT INTO t VALUES (1); DELETE FROM t": false,
+	} {
+		if got := cacheable(q); got != want {
+			t.Errorf("cacheable(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -48,9 +47,6 @@ type DB struct {
 	// PostgreSQL server and database without credentials.
 	Where string
 	goose *goose.Provider
-	// txConns maps each PostgreSQL transaction in progress to its
-	// connection (see WithPgxConn).
-	txConns sync.Map
 }
 
 // Postgres reports whether the database is PostgreSQL.
@@ -168,18 +164,10 @@ func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // before it reports the write as done. (A PostgreSQL commit is durable by
 // itself.) Errors are classified as in InTx.
 func (db *DB) CommitTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	var tx *sql.Tx
-	var err error
-	done := func() {}
-	if db.Pool != nil {
-		tx, done, err = db.beginPostgres(ctx)
-	} else {
-		tx, err = db.SQL.BeginTx(ctx, nil)
-	}
+	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return Classify(err)
 	}
-	defer done()
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return Classify(err)
