@@ -69,6 +69,7 @@ func (r *rig) deliveryLog(t *testing.T) []store.DeliveryListItem {
 // again. The retry answers the delivery as the requeue committed it,
 // whether or not the worker has already taken the job.
 func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	r := newRig(t, engine.PolicyDelete)
 	ends := subscribeDeliverEnds(t, r)
@@ -146,6 +147,7 @@ func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
 
 // A discarded dead letter is final: not listed, not retried.
 func TestDiscardedDeadLetterIsFinal(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	r := newRig(t, engine.PolicyKeep)
 	ends := subscribeDeliverEnds(t, r)
