@@ -16,8 +16,9 @@ import (
 // implements it.
 type DeadLetters interface {
 	// RetryDelivery requeues a failed delivery and queues its job in one
-	// transaction; notifyd.ErrNotFound if there is none,
-	// notifyd.ErrConflict if it is not failed.
+	// transaction, and returns the delivery as that transaction left it
+	// (queued), whatever the job has done since; notifyd.ErrNotFound if
+	// there is none, notifyd.ErrConflict if it is not failed.
 	RetryDelivery(ctx context.Context, id string) (*store.DeliveryRecord, error)
 }
 

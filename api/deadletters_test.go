@@ -17,14 +17,17 @@ import (
 
 // fakeRetrier is the engine's RetryDelivery without the engine: the
 // harness runs no workers, so it requeues the delivery and queues no job.
+// It answers, as the engine does, the delivery as the requeue left it.
 type fakeRetrier struct{ db *store.DB }
 
 func (f fakeRetrier) RetryDelivery(ctx context.Context, id string) (*store.DeliveryRecord, error) {
-	err := f.db.InTx(ctx, func(tx *sql.Tx) error { return store.RequeueDelivery(ctx, tx, id, time.Now()) })
-	if err != nil {
-		return nil, err
-	}
-	return f.db.Delivery(ctx, id)
+	var d *store.DeliveryRecord
+	err := f.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = store.RequeueDelivery(ctx, tx, id, time.Now())
+		return err
+	})
+	return d, err
 }
 
 // dead is one seeded delivery of the dead-letter tests.

@@ -290,12 +290,21 @@ func (db *DB) DeadLetters(ctx context.Context, f DeliveryFilter) ([]DeliveryList
 
 // RequeueDelivery puts a failed delivery back in the queue in tx: its
 // status becomes queued again, its attempts and last error are kept. The
-// caller inserts the deliver job in the same transaction. It returns
-// notifyd.ErrNotFound if there is no such delivery and notifyd.ErrConflict
-// if it is not failed. (Its notification may have been settled meanwhile;
-// it stays so, and settling again when this delivery ends is a no-op.)
-func RequeueDelivery(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
-	return moveFailed(ctx, tx, id, DeliveryQueued, now)
+// caller inserts the deliver job in the same transaction. It returns the
+// delivery as tx leaves it (read in tx: once tx commits, the job may run
+// at any time), notifyd.ErrNotFound if there is no such delivery and
+// notifyd.ErrConflict if it is not failed. (Its notification may have been
+// settled meanwhile; it stays so, and settling again when this delivery
+// ends is a no-op.)
+func RequeueDelivery(ctx context.Context, tx *sql.Tx, id string, now time.Time) (*DeliveryRecord, error) {
+	if err := moveFailed(ctx, tx, id, DeliveryQueued, now); err != nil {
+		return nil, err
+	}
+	d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id))
+	if err != nil {
+		return nil, Classify(err)
+	}
+	return d, nil
 }
 
 // moveFailed changes the status of a failed delivery; queued again, it

@@ -39,9 +39,13 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", redact(cfg), err)
 	}
+	// database/sql keeps no idle connection of its own (OpenDBFromPool's
+	// default): every connection it is done with goes back to the pool that
+	// River's client also draws from. Idle connections held by database/sql
+	// once took the whole pool after a burst (a PostgreSQL restart), and
+	// River, unable to fetch, complete or listen, stopped for good.
 	sqldb := stdlib.OpenDBFromPool(pool)
 	sqldb.SetMaxOpenConns(int(cfg.MaxConns))
-	sqldb.SetMaxIdleConns(int(cfg.MaxConns))
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		pool.Close()
