@@ -86,7 +86,7 @@ func hotPaths(t *testing.T, db *DB, p string) {
 		return FinishNotificationTx(ctx, tx, n1, "deleted", now)
 	})
 
-	inTx(func(tx *sql.Tx) error { return RequeueDelivery(ctx, tx, email2, now) })
+	inTx(func(tx *sql.Tx) error { _, err := RequeueDelivery(ctx, tx, email2, now); return err })
 	inTx(func(tx *sql.Tx) error {
 		_, err := RecordDeliveryAttempt(ctx, tx, DeliveryOutcome{ID: email2, Status: DeliveryFailed, Error: "550", Now: now})
 		return err
