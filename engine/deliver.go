@@ -239,7 +239,11 @@ func (e *Engine) record(ctx context.Context, d *store.DeliveryRecord, nr *store.
 	}
 	var settled string
 	committed := false
-	err := persist(ctx, e.log.With("delivery", d.ID), func() error {
+	// The provider has the message: recording it outlives the job's
+	// timeout (a failed job would send it again), not Stop.
+	pctx, done := e.untilStop(ctx)
+	defer done()
+	err := persist(pctx, e.log.With("delivery", d.ID), func() error {
 		if committed {
 			return e.db.SyncWAL() // once written, only its sync to disk is tried again
 		}

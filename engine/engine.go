@@ -96,6 +96,12 @@ type Engine struct {
 	names   *nameCache
 	metrics *metrics
 	commits *groupCommit
+	// stopping ends when Stop stops waiting for the running jobs. It bounds
+	// what must outlive a job's own context: recording a message the
+	// provider accepted must not end with the job's timeout, or the job
+	// would run again and send it twice.
+	stopping    context.Context
+	stopRunning context.CancelFunc
 }
 
 // New builds the engine and its job queue. Start runs the workers.
@@ -132,6 +138,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096),
 		commits: newGroupCommit(o.DB)}
+	e.stopping, e.stopRunning = context.WithCancel(context.Background())
 	for _, s := range o.Systems {
 		e.systems[s.Name] = s
 	}
@@ -219,10 +226,12 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Stop(ctx context.Context) error {
 	err := e.queue.worker.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		e.stopRunning()
 		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err = e.queue.worker.StopAndCancel(hard)
 	}
+	e.stopRunning()
 	for _, ch := range e.o.Channels {
 		if c, ok := ch.(io.Closer); ok {
 			c.Close()
@@ -283,4 +292,12 @@ func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 		ceiling = p.max
 	}
 	return time.Now().Add(time.Duration(rand.Int64N(int64(ceiling) + 1)))
+}
+
+// untilStop is ctx without its deadline or cancellation (a job's timeout),
+// ended instead when Stop stops waiting for the running jobs.
+func (e *Engine) untilStop(ctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(e.stopping, cancel)
+	return c, func() { stop(); cancel() }
 }
