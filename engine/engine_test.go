@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/delivery"
@@ -286,17 +288,25 @@ func (r *rig) ping(t *testing.T, p string) {
 // always comes back) and returns the delivery log.
 func (r *rig) settle(t *testing.T) []store.DeliveryListItem {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// Subscribed before counting, so that a job ending between the count
+	// and the wait still wakes it.
+	events, cancel := r.eng.SubscribeForTest(river.EventKindJobCompleted, river.EventKindJobFailed,
+		river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	defer cancel()
+	deadline := time.After(time.Minute)
 	for {
-		var n int
-		r.db.SQL.QueryRow(`SELECT count(*) FROM river_job WHERE state NOT IN ('completed','cancelled','discarded') AND kind != 'sweep_unfinished'`).Scan(&n)
+		n, err := r.eng.UnfinishedJobsForTest(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
 		if n == 0 {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d jobs still unfinished after 10s", n)
+		select {
+		case <-events:
+		case <-deadline:
+			t.Fatalf("%d jobs still unfinished after a minute", n)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	items, err := r.db.Deliveries(context.Background(), store.DeliveryFilter{Limit: 1000})
 	if err != nil {

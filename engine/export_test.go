@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/notifyd/notifyd"
 )
@@ -28,4 +29,22 @@ func (q *Queue) MigrateQueueToForTest(ctx context.Context, version int) (int, er
 // jobs.
 func (e *Engine) SubscribeForTest(kinds ...river.EventKind) (<-chan *river.Event, func()) {
 	return e.queue.worker.Subscribe(kinds...)
+}
+
+// UnfinishedJobsForTest counts the jobs not yet completed, cancelled or
+// discarded, leaving out the periodic sweep, through River's JobList.
+func (e *Engine) UnfinishedJobsForTest(ctx context.Context) (int, error) {
+	params := river.NewJobListParams().First(10000).States(rivertype.JobStateAvailable, rivertype.JobStatePending,
+		rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled)
+	res, err := e.queue.client.JobList(ctx, params)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range res.Jobs {
+		if j.Kind != (SweepArgs{}).Kind() {
+			n++
+		}
+	}
+	return n, nil
 }
