@@ -110,6 +110,9 @@ func TestHostilePingsWithClientsThatNeverRead(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%v of %d pings refused after 60s", rejectedTotal()-before, clients)
 		}
+		// notifyd is another process with no event to subscribe to: poll
+		// its counter. The sleep only paces the poll; the deadline is
+		// far beyond need, so a slow machine waits longer but never fails.
 		time.Sleep(20 * time.Millisecond)
 	}
 	rss1, cpu1 := residentBytes(t, pid), processCPU(pid)

@@ -194,6 +194,8 @@ func (c *cluster) settle(t *testing.T, nd *instance, timeout time.Duration) (dup
 		if time.Now().After(deadline) {
 			t.Fatalf("deliveries still queued or retrying after %s", timeout)
 		}
+		// The replicas are other processes, read through their API: the
+		// sleep paces the poll; only the deadline can fail the test.
 		time.Sleep(200 * time.Millisecond)
 	}
 }

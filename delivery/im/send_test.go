@@ -12,6 +12,10 @@ import (
 	"github.com/notifyd/notifyd/delivery"
 )
 
+// Every test here runs in a testing/synctest bubble: time.Sleep advances
+// the bubble's fake clock once every goroutine in it is blocked, so a
+// sleep is an exact step of fake time, never a wait on a real machine.
+
 const wilmaJID = "wilma@example.org"
 
 // mutual puts jid on the fake server's roster with a mutual subscription.

@@ -12,6 +12,10 @@ import (
 	"github.com/notifyd/notifyd/delivery"
 )
 
+// Every test here runs in a testing/synctest bubble: time.Sleep advances
+// the bubble's fake clock once every goroutine in it is blocked, so a
+// sleep is an exact step of fake time, never a wait on a real machine.
+
 // A server that stops answering is pinged after keepalive of silence,
 // given up ackTimeout later, its connection closed (so that the reader
 // waiting on it ends), and another connection made.
