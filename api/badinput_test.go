@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"fmt"
+	"github.com/notifyd/notifyd/internal/testdb"
 	"io"
 	"net/http"
 	"strings"
@@ -267,7 +268,7 @@ func TestBadInputsQueueNothing(t *testing.T) {
 func (h *harness) subscriptionRows(t *testing.T) int {
 	t.Helper()
 	var n int
-	if err := h.db.SQL.QueryRow(`SELECT count(*) FROM subscriptions`).Scan(&n); err != nil {
+	if err := testdb.QueryRow(h.db, `SELECT count(*) FROM subscriptions`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -36,7 +36,7 @@ func benchHandler(b *testing.B) http.Handler {
 	if _, err := q.Migrate(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	intake := engine.NewIntake(db, q, 0, nil)
+	intake := engine.NewIntake(db, q)
 	b.Cleanup(intake.Close)
 	reg := prometheus.NewRegistry()
 	h, err := api.New(api.Options{
@@ -45,7 +45,7 @@ func benchHandler(b *testing.B) http.Handler {
 		Intake:        intake,
 		Subscriptions: subscriptions.NewService(db, func(string) bool { return true }),
 		Gatherer:      reg,
-		Metrics:       api.NewMetrics(reg, q.Depth, log),
+		Metrics:       api.NewMetrics(reg, nil, log),
 		Logger:        log,
 	})
 	if err != nil {

@@ -94,7 +94,7 @@ func (h *harness) seedSMS(t *testing.T, sid string) string {
 			Type: "share-invite", Parsed: []byte("{}")}},
 		Deliveries: []store.DeliveryRecord{{ID: id, NotificationID: nid, SubscriptionID: "0190a3c4-0000-7000-8000-000000000001",
 			MethodID: "m_sms", Channel: "sms", Address: "+14155550100"}}}
-	err := h.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := h.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		if _, err := store.RecordSync(ctx, tx, rec); err != nil {
 			return err
 		}

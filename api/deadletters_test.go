@@ -22,7 +22,7 @@ type fakeRetrier struct{ db *store.DB }
 
 func (f fakeRetrier) RetryDelivery(ctx context.Context, id string) (*store.DeliveryRecord, error) {
 	var d *store.DeliveryRecord
-	err := f.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := f.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		var err error
 		d, err = store.RequeueDelivery(ctx, tx, id, time.Now())
 		return err
@@ -52,7 +52,7 @@ func (h *harness) seedDeadLetters(t *testing.T, spec []dead) []dead {
 			Notifications: []store.NotificationRecord{{ID: nid, Href: d.principal + "/notifications/" + n + ".xml", ETag: `"1"`, Type: "reminder", Parsed: []byte("{}")}},
 			Deliveries: []store.DeliveryRecord{{ID: d.id, NotificationID: nid, SubscriptionID: "0190a3c4-0000-7000-8000-000000000001",
 				MethodID: "m_" + digestID(d.channel, addr)[:16], Channel: d.channel, Address: addr}}}
-		err := h.db.InTx(ctx, func(tx *sql.Tx) error {
+		err := h.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 			if _, err := store.RecordSync(ctx, tx, rec); err != nil {
 				return err
 			}

@@ -41,7 +41,7 @@ func (h *harness) seedDeadNotifications(t *testing.T, keys [][2]string) []string
 					Status: store.NotificationDead, Error: "not XML: EOF"},
 				{ID: good, Href: k[1] + "/notifications/good.xml", ETag: `"g"`, Type: "reminder", Parsed: []byte("{}")},
 			}}
-		if err := h.db.InTx(ctx, func(tx *sql.Tx) error { _, err := store.RecordSync(ctx, tx, rec); return err }); err != nil {
+		if err := h.db.Write(ctx, store.Durable, func(tx *sql.Tx) error { _, err := store.RecordSync(ctx, tx, rec); return err }); err != nil {
 			t.Fatal(err)
 		}
 		dead = append(dead, bad)

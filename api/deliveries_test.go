@@ -115,7 +115,7 @@ func (h *harness) seedDeliveries(t *testing.T) []seeded {
 			rec.Deliveries = append(rec.Deliveries, store.DeliveryRecord{ID: s.id, NotificationID: n.id,
 				SubscriptionID: s.sub, MethodID: s.method, Channel: s.channel, Address: s.addr})
 		}
-		err := h.db.InTx(ctx, func(tx *sql.Tx) error {
+		err := h.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 			out, err := store.RecordSync(ctx, tx, rec)
 			if err == nil && len(out.NewDeliveries) != len(n.deliveries) {
 				t.Errorf("RecordSync created %d deliveries, want %d", len(out.NewDeliveries), len(n.deliveries))
@@ -134,7 +134,7 @@ func (h *harness) seedDeliveries(t *testing.T) []seeded {
 				if i == s.attempts {
 					o = store.DeliveryOutcome{ID: s.id, Status: s.status, Error: s.lastError, Now: t2}
 				}
-				err := h.db.InTx(ctx, func(tx *sql.Tx) error {
+				err := h.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 					_, err := store.RecordDeliveryAttempt(ctx, tx, o)
 					return err
 				})

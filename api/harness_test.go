@@ -31,6 +31,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"database/sql"
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/api"
 	"github.com/notifyd/notifyd/engine"
@@ -89,9 +90,10 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	metrics := api.NewMetrics(reg, q.Depth, log)
+	metrics := api.NewMetrics(reg, nil, log)
 	api.RegisterDeadLetters(reg, db.DeadLetterCounts, log)
-	intake := engine.NewIntake(db, q, 0, metrics.ObserveIntakeBatch)
+	db.ObserveWrites(metrics.ObserveWrite)
+	intake := engine.NewIntake(db, q)
 	systems := []api.System{
 		{Name: sysCal, Tokens: []string{tokenCal, tokenCal2}},
 		{Name: sysOther, Tokens: []string{tokenOther}},
@@ -452,10 +454,10 @@ type queued struct{ jobs, principals, dirtyGens int }
 func (h *harness) queued(t *testing.T) queued {
 	t.Helper()
 	var q queued
-	if err := h.db.SQL.QueryRow(`SELECT count(*) FROM river_job`).Scan(&q.jobs); err != nil {
+	if err := testdb.QueryRow(h.db, `SELECT count(*) FROM river_job`).Scan(&q.jobs); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.db.SQL.QueryRow(`SELECT count(*), coalesce(sum(dirty_gen), 0) FROM principal_state`).Scan(&q.principals, &q.dirtyGens); err != nil {
+	if err := testdb.QueryRow(h.db, `SELECT count(*), coalesce(sum(dirty_gen), 0) FROM principal_state`).Scan(&q.principals, &q.dirtyGens); err != nil {
 		t.Fatal(err)
 	}
 	return q
@@ -470,20 +472,17 @@ func (h *harness) jobsFor(t *testing.T, system, principal string) int {
 // principals lists the principal_state rows of system, sorted.
 func (h *harness) principals(t *testing.T, system string) []string {
 	t.Helper()
-	rows, err := h.db.SQL.Query(`SELECT principal FROM principal_state WHERE system = $1 ORDER BY principal`, system)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	err := testdb.Query(h.db, `SELECT principal FROM principal_state WHERE system = $1 ORDER BY principal`, []any{system},
+		func(rows *sql.Rows) error {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out

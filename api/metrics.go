@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/store"
 )
 
 // Metrics are the API's Prometheus collectors.
@@ -17,17 +18,19 @@ type Metrics struct {
 	principalsQueued prometheus.Counter
 	pingsCoalesced   prometheus.Counter
 	httpDuration     *prometheus.HistogramVec
-	batchSize        prometheus.Histogram
-	batchCommit      prometheus.Histogram
-	batchSync        prometheus.Histogram
+	writeBatch       prometheus.Histogram
+	writeCommit      prometheus.Histogram
+	writeFlush       prometheus.Histogram
 }
 
-// ObserveIntakeBatch records a committed intake batch (an
-// engine.IntakeObserver).
-func (m *Metrics) ObserveIntakeBatch(principals int, commit, sync time.Duration) {
-	m.batchSize.Observe(float64(principals))
-	m.batchCommit.Observe(commit.Seconds())
-	m.batchSync.Observe(sync.Seconds())
+// ObserveWrite records one shared write transaction of the store (see
+// store.DB.ObserveWrites).
+func (m *Metrics) ObserveWrite(s store.WriteStats) {
+	m.writeBatch.Observe(float64(s.Writes))
+	m.writeCommit.Observe(s.Commit.Seconds())
+	if s.Flushed {
+		m.writeFlush.Observe(s.Flush.Seconds())
+	}
 }
 
 // Rejection reasons, the `reason` label of notifyd_pings_rejected_total.
@@ -64,19 +67,19 @@ func NewMetrics(reg prometheus.Registerer, depth func(context.Context) (map[stri
 			Help:    "HTTP request latency by route, method and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "method", "code"}),
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "notifyd_intake_batch_principals",
-			Help:    "Principals written per intake transaction (group commit).",
-			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048},
+		writeBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "notifyd_write_batch_writes",
+			Help:    "Writes (pings, delivery records, API changes) sharing one database transaction (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
 		}),
-		batchCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "notifyd_intake_commit_seconds",
-			Help:    "Time to write one intake batch, before its fsync.",
+		writeCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "notifyd_write_commit_seconds",
+			Help:    "Time to commit one shared write transaction, before its flush to disk.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 		}),
-		batchSync: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "notifyd_intake_fsync_seconds",
-			Help:    "Time of the write-ahead log fsync that made intake batches durable.",
+		writeFlush: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "notifyd_write_flush_seconds",
+			Help:    "Time of the write-ahead log flush (fdatasync) that made shared write transactions durable (SQLite).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 		}),
 	}
@@ -85,7 +88,7 @@ func NewMetrics(reg prometheus.Registerer, depth func(context.Context) (map[stri
 		m.pingsRejected.WithLabelValues(r)
 	}
 	reg.MustRegister(m.pingsAccepted, m.pingsRejected, m.principalsQueued, m.pingsCoalesced, m.httpDuration,
-		m.batchSize, m.batchCommit, m.batchSync)
+		m.writeBatch, m.writeCommit, m.writeFlush)
 	if depth != nil {
 		reg.MustRegister(newCountsCollector("notifyd_queue_depth", "Unfinished jobs in the queue, by state.", "state",
 			"queued jobs", depth, nil, log))

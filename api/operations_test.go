@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/internal/testdb"
 )
 
 type health struct {
@@ -71,7 +72,7 @@ func TestReadyz(t *testing.T) {
 func TestReadyzPendingMigrations(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	if _, err := h.db.SQL.Exec(`DELETE FROM goose_db_version WHERE version_id > 0`); err != nil {
+	if _, err := testdb.Exec(h.db, `DELETE FROM goose_db_version WHERE version_id > 0`); err != nil {
 		t.Fatal(err)
 	}
 	res := h.do(t, request{method: http.MethodGet, path: "/readyz"})

@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/notifyd/notifyd/internal/testdb"
 	"net/http"
 	"reflect"
 	"strings"
@@ -54,22 +56,21 @@ func TestPingBedeworkShapeQueuesEachPrincipal(t *testing.T) {
 		}
 	}
 	// The job is the one the sync workers take: kind, queue and state.
-	rows, err := h.db.SQL.Query(`SELECT kind, queue, state, json(args) FROM river_job ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var jobs []string
-	for rows.Next() {
+	err := testdb.Query(h.db, `SELECT kind, queue, state, json(args) FROM river_job ORDER BY id`, nil, func(rows *sql.Rows) error {
 		var kind, queue, state, args string
 		if err := rows.Scan(&kind, &queue, &state, &args); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		var a map[string]string
 		if err := json.Unmarshal([]byte(args), &a); err != nil {
-			t.Fatalf("job args %q: %v", args, err)
+			return fmt.Errorf("job args %q: %v", args, err)
 		}
 		jobs = append(jobs, fmt.Sprintf("%s %s %s %s %s", kind, queue, state, a["system"], a["principal"]))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	want := []string{
 		"sync_principal sync available cal /principals/users/fred",
@@ -154,7 +155,7 @@ func TestPingDuplicateHrefsCountOnce(t *testing.T) {
 		t.Fatalf("principals %q", p)
 	}
 	var gen int
-	if err := h.db.SQL.QueryRow(`SELECT dirty_gen FROM principal_state WHERE system = 'cal' AND principal = '/p/fred'`).Scan(&gen); err != nil {
+	if err := testdb.QueryRow(h.db, `SELECT dirty_gen FROM principal_state WHERE system = 'cal' AND principal = '/p/fred'`).Scan(&gen); err != nil {
 		t.Fatal(err)
 	}
 	if gen != 1 {
@@ -190,7 +191,7 @@ func TestPingCoalescesIntoWaitingJob(t *testing.T) {
 		t.Errorf("queued %+v, want 3 jobs for 3 principals", q)
 	}
 	var gen int
-	if err := h.db.SQL.QueryRow(`SELECT dirty_gen FROM principal_state WHERE system = 'cal' AND principal = '/p/fred'`).Scan(&gen); err != nil {
+	if err := testdb.QueryRow(h.db, `SELECT dirty_gen FROM principal_state WHERE system = 'cal' AND principal = '/p/fred'`).Scan(&gen); err != nil {
 		t.Fatal(err)
 	}
 	if gen != 4 {

@@ -82,7 +82,7 @@ func BenchmarkEngineEndToEnd(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		intake := engine.NewIntake(db, e.Queue(), 0, nil)
+		intake := engine.NewIntake(db, e.Queue())
 		e.Start(ctx)
 		b.StartTimer()
 		if _, err := intake.Enqueue(ctx, "cal", hrefs); err != nil {

@@ -22,7 +22,7 @@ import (
 // notifyd.ErrConflict if it is not failed.
 func (e *Engine) RetryDelivery(ctx context.Context, id string) (*store.DeliveryRecord, error) {
 	var d *store.DeliveryRecord
-	err := e.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		var err error
 		if d, err = store.RequeueDelivery(ctx, tx, id, time.Now()); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -49,37 +50,34 @@ func deliverJobs(ids []string, ch notifyd.Channel) []river.InsertManyParams {
 	return jobs
 }
 
-// deliverBatch makes the first attempt at each delivery of the batch that
-// is still as the sync created it. It skips the others: final ones are
-// never sent again, and one that failed for now, or that an operator
+// deliverBatchWorker makes the first attempt at each delivery of the batch
+// that is still as the sync created it. It skips the others: final ones
+// are never sent again, and one that failed for now, or that an operator
 // queued again, has a job of its own. If an attempt could not be made or
 // recorded (the database), the job returns the first such error once it
 // has tried the rest, and River runs it again for what is left. The
 // deliveries, their notifications and their subscriptions (usually one)
-// are read once for the batch, and its records flushed to disk once,
-// before the after-delivery policies are applied (see batchEnd).
-func (e *Engine) deliverBatch(ctx context.Context, job *river.Job[DeliverBatchArgs]) error {
+// are read once for the batch; its outcomes are recorded by a
+// batchRecorder.
+type deliverBatchWorker struct {
+	river.WorkerDefaults[DeliverBatchArgs]
+	e *Engine
+}
+
+// Work implements river.Worker.
+func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[DeliverBatchArgs]) error {
+	e := w.e
 	deliveries, notifications, err := e.db.DeliveriesToSend(ctx, job.Args.DeliveryIDs)
 	if err != nil {
 		return err
 	}
-	ctx, end := e.startBatch(ctx)
-	firstErr := e.sendBatch(ctx, job, deliveries, notifications)
-	if err := end(); firstErr == nil {
-		firstErr = err
-	}
-	return firstErr
-}
-
-// sendBatch attempts the deliveries of a batch job that are as the sync
-// created them, in order, and returns the first error.
-func (e *Engine) sendBatch(ctx context.Context, job *river.Job[DeliverBatchArgs],
-	deliveries map[string]*store.DeliveryRecord, notifications map[string]*store.NotificationRecord) error {
+	rec := &batchRecorder{e: e}
 	subs := &subscriptionCache{store: e.o.Subscriptions}
 	var firstErr error
 	for _, id := range job.Args.DeliveryIDs {
 		if err := ctx.Err(); err != nil {
-			return err
+			firstErr = cmp.Or(firstErr, err)
+			break
 		}
 		d := deliveries[id]
 		if d == nil || d.Status != store.DeliveryQueued || !d.QueuedAt.Equal(d.CreatedAt) {
@@ -87,32 +85,29 @@ func (e *Engine) sendBatch(ctx context.Context, job *river.Job[DeliverBatchArgs]
 		}
 		err := fmt.Errorf("notification %s of delivery %s: %w", d.NotificationID, id, notifyd.ErrNotFound)
 		if nr := notifications[d.NotificationID]; nr != nil {
-			err = e.attempt(ctx, d, nr, subs, d.Attempts+1, job.MaxAttempts, false)
+			err = e.attempt(ctx, attempt{d: d, nr: nr, n: d.Attempts + 1, max: job.MaxAttempts, subs: subs}, rec)
 		}
 		if err != nil {
 			e.log.Warn("delivery attempt not made or not recorded; the batch will be run again for it",
 				"delivery", id, "job", job.ID, "err", err)
-			if firstErr == nil {
-				firstErr = err
-			}
+			firstErr = cmp.Or(firstErr, err)
 		}
 	}
-	return firstErr
+	return cmp.Or(firstErr, rec.end(ctx))
 }
 
-// queueRetry inserts in tx the job of d's own that retries it after a
-// temporary failure of the attempt-th attempt made by a batch: after the
-// provider's delay if it asked for one, else the retry policy's backoff,
-// with the attempts left.
-func (e *Engine) queueRetry(ctx context.Context, tx *sql.Tx, d *store.DeliveryRecord, attempt, maxAttempts int, after time.Duration) error {
+// queueRetry inserts in tx the job of a's own that retries it after a
+// temporary failure of an attempt made by a batch: after the provider's
+// delay if it asked for one, else the retry policy's backoff, with the
+// attempts left.
+func (e *Engine) queueRetry(ctx context.Context, tx *sql.Tx, a attempt, after time.Duration) error {
 	at := time.Now().Add(after)
 	if after <= 0 {
-		at = (&retryPolicy{base: e.o.RetryBase, max: e.o.RetryMax}).NextRetry(&rivertype.JobRow{Attempt: attempt})
+		at = (&retryPolicy{base: e.o.RetryBase, max: e.o.RetryMax}).NextRetry(&rivertype.JobRow{Attempt: a.n})
 	}
-	ch := notifyd.Channel(d.Channel)
-	job := deliverJob(d.ID, ch)
+	job := deliverJob(a.d.ID, notifyd.Channel(a.d.Channel))
 	job.InsertOpts.ScheduledAt = at
-	job.InsertOpts.MaxAttempts = max(1, maxAttempts-attempt)
+	job.InsertOpts.MaxAttempts = max(1, a.max-a.n)
 	_, err := e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{job})
 	return err
 }

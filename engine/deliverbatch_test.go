@@ -12,13 +12,14 @@ import (
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/internal/testdb"
 	"github.com/notifyd/notifyd/store"
 )
 
 func (r *rig) jobs(t *testing.T, kind, state string) int {
 	t.Helper()
 	var n int
-	if err := r.db.SQL.QueryRow(`SELECT count(*) FROM river_job WHERE kind = $1 AND state = $2`, kind, state).Scan(&n); err != nil {
+	if err := testdb.QueryRow(r.db, `SELECT count(*) FROM river_job WHERE kind = $1 AND state = $2`, kind, state).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -113,8 +114,8 @@ func TestBatchRunAgainSendsNothingTwice(t *testing.T) {
 	if r.db.Postgres() {
 		inFifty = "now() + interval '50 minutes'"
 	}
-	if err := r.db.SQL.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'deliver' AND state = 'scheduled'
-AND scheduled_at > ` + inFifty).Scan(&later); err != nil || later != 1 {
+	if err := testdb.QueryRow(r.db, `SELECT count(*) FROM river_job WHERE kind = 'deliver' AND state = 'scheduled'
+AND scheduled_at > `+inFifty).Scan(&later); err != nil || later != 1 {
 		t.Errorf("%d retry jobs scheduled after the provider's hour (%v), want 1", later, err)
 	}
 

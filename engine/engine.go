@@ -95,8 +95,8 @@ type Engine struct {
 	systems map[string]System
 	names   *nameCache
 	metrics *metrics
-	commits *groupCommit
-	// stopping ends when Stop stops waiting for the running jobs. It bounds
+	// stopping ends when Stop stops waiting for the running jobs (each
+	// Start makes a new one). It bounds
 	// what must outlive a job's own context: recording a message the
 	// provider accepted must not end with the job's timeout, or the job
 	// would run again and send it twice.
@@ -136,25 +136,17 @@ func New(o Options) (*Engine, error) {
 	if o.RescueAfter <= o.JobTimeout {
 		o.RescueAfter = max(10*time.Minute, 2*o.JobTimeout)
 	}
-	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096),
-		commits: newGroupCommit(o.DB)}
-	e.stopping, e.stopRunning = context.WithCancel(context.Background())
+	e := &Engine{o: o, log: o.Logger, db: o.DB, systems: make(map[string]System), names: newNameCache(4096)}
 	for _, s := range o.Systems {
 		e.systems[s.Name] = s
 	}
 	e.metrics = newMetrics(o.Registerer, e.systems)
 	workers := river.NewWorkers()
-	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[SyncPrincipalArgs]) error {
-		return e.syncPrincipal(ctx, j)
-	}))
-	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[DeliverArgs]) error {
-		return e.deliver(ctx, j)
-	}))
-	river.AddWorker(workers, river.WorkFunc(e.deliverBatch))
-	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, j *river.Job[FinishArgs]) error {
-		return e.finish(ctx, j)
-	}))
-	river.AddWorker(workers, river.WorkFunc(e.sweep))
+	river.AddWorker(workers, &syncPrincipalWorker{e: e})
+	river.AddWorker(workers, &deliverWorker{e: e})
+	river.AddWorker(workers, &deliverBatchWorker{e: e})
+	river.AddWorker(workers, &finishWorker{e: e})
+	river.AddWorker(workers, &sweepWorker{e: e})
 	// Every queue is polled, which costs a query each time: queues with
 	// little to do are polled rarely. The finish queue only gets the
 	// policies that failed for now and the sweep; a channel that is not
@@ -206,8 +198,9 @@ func New(o Options) (*Engine, error) {
 // Queue is the engine's job queue, for the intake to insert into.
 func (e *Engine) Queue() *Queue { return e.queue }
 
-// Start runs the workers until Stop.
+// Start runs the workers until Stop. An engine stopped may start again.
 func (e *Engine) Start(ctx context.Context) error {
+	e.stopping, e.stopRunning = context.WithCancel(context.Background())
 	if e.o.OwnsQueue {
 		n, err := e.queue.rescueOrphans(ctx)
 		if err != nil {
@@ -224,60 +217,24 @@ func (e *Engine) Start(ctx context.Context) error {
 // cancelled ones run again after a restart), and closes the channels'
 // connections.
 func (e *Engine) Stop(ctx context.Context) error {
+	stopRunning := e.stopRunning
+	if stopRunning == nil { // never started
+		stopRunning = func() {}
+	}
 	err := e.queue.worker.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		e.stopRunning()
+		stopRunning()
 		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err = e.queue.worker.StopAndCancel(hard)
 	}
-	e.stopRunning()
+	stopRunning()
 	for _, ch := range e.o.Channels {
 		if c, ok := ch.(io.Closer); ok {
 			c.Close()
 		}
 	}
 	return err
-}
-
-// QueueFinish holds the after-delivery policy jobs.
-const QueueFinish = "finish"
-
-func deliverQueue(ch notifyd.Channel) string { return "deliver_" + string(ch) }
-
-// DeliverArgs is the job that sends one delivery.
-type DeliverArgs struct {
-	DeliveryID string          `json:"delivery_id"`
-	Channel    notifyd.Channel `json:"channel"`
-}
-
-// Kind is the job's River kind.
-func (DeliverArgs) Kind() string { return "deliver" }
-
-// FinishArgs is the job that applies the system's after-delivery policy
-// to a notification whose deliveries are all final.
-type FinishArgs struct {
-	NotificationID string `json:"notification_id"`
-}
-
-// Kind is the job's River kind.
-func (FinishArgs) Kind() string { return "finish_notification" }
-
-// Delivery and finish jobs need no River uniqueness: a delivery job is
-// inserted only by the transaction that creates the delivery (its ID is
-// derived, so a second sync creates nothing), and a finish job only by the
-// transaction that settles the notification's last delivery. The workers
-// are idempotent besides (a final delivery is not sent again, a finished
-// notification not finished again).
-
-func deliverJob(id string, ch notifyd.Channel) river.InsertManyParams {
-	return river.InsertManyParams{Args: DeliverArgs{DeliveryID: id, Channel: ch},
-		InsertOpts: &river.InsertOpts{Queue: deliverQueue(ch)}}
-}
-
-func finishJob(id string) river.InsertManyParams {
-	return river.InsertManyParams{Args: FinishArgs{NotificationID: id},
-		InsertOpts: &river.InsertOpts{Queue: QueueFinish}}
 }
 
 // retryPolicy is exponential backoff with full jitter: a random wait

@@ -243,7 +243,7 @@ func newRigOn(t *testing.T, db *store.DB, policy string, adjust func(*engine.Opt
 		t.Fatal(err)
 	}
 	r.eng = e
-	r.intake = engine.NewIntake(db, e.Queue(), 0, nil)
+	r.intake = engine.NewIntake(db, e.Queue())
 	t.Cleanup(func() {
 		r.intake.Close()
 		stop, c := context.WithTimeout(context.Background(), 5*time.Second)
@@ -471,7 +471,7 @@ func TestPoisonNotificationDoesNotBlockTheOthers(t *testing.T) {
 		t.Fatalf("sent %v, want the good notification delivered", got)
 	}
 	var status, reason string
-	r.db.SQL.QueryRow(`SELECT status, error FROM notifications WHERE href LIKE '%bad.xml'`).Scan(&status, &reason)
+	testdb.QueryRow(r.db, `SELECT status, error FROM notifications WHERE href LIKE '%bad.xml'`).Scan(&status, &reason)
 	if status != store.NotificationDead || reason == "" {
 		t.Fatalf("poison notification: status %q reason %q, want dead with a reason", status, reason)
 	}
@@ -521,7 +521,7 @@ func TestSweepFinishesWhatAnInterruptedRunLeft(t *testing.T) {
 		t.Fatalf("deleted %v, want n1 deleted right after its delivery", r.dav.deleted)
 	}
 	// As if the run had stopped before the DELETE.
-	if _, err := r.db.SQL.Exec(`UPDATE notifications SET status = 'delivered', finish_queued = FALSE, settled_at = 1, finished_at = 0`); err != nil {
+	if _, err := testdb.Exec(r.db, `UPDATE notifications SET status = 'delivered', finish_queued = FALSE, settled_at = 1, finished_at = 0`); err != nil {
 		t.Fatal(err)
 	}
 	// The sweep is a periodic job: it runs once this process is elected
@@ -529,7 +529,7 @@ func TestSweepFinishesWhatAnInterruptedRunLeft(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var status string
-		r.db.SQL.QueryRow(`SELECT status FROM notifications`).Scan(&status)
+		testdb.QueryRow(r.db, `SELECT status FROM notifications`).Scan(&status)
 		r.dav.mu.Lock()
 		n := len(r.dav.deleted)
 		r.dav.mu.Unlock()
@@ -562,7 +562,7 @@ func TestUnwantedTypeIsKeptNotDeleted(t *testing.T) {
 		t.Fatalf("sent %v deleted %v: an unwanted invite must be neither sent nor deleted", r.email.sentTo(), r.dav.deleted)
 	}
 	var status, note string
-	r.db.SQL.QueryRow(`SELECT status, error FROM notifications`).Scan(&status, &note)
+	testdb.QueryRow(r.db, `SELECT status, error FROM notifications`).Scan(&status, &note)
 	if status != store.NotificationDone || !strings.Contains(note, "kept") {
 		t.Fatalf("notification %q %q, want done and kept", status, note)
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
 	"time"
@@ -22,30 +21,66 @@ const (
 	PolicyKeep   = "keep"
 )
 
-// finish is the job that applies the after-delivery policy when it could
-// not be applied right away (see settle) or nobody wanted the
-// notification.
-func (e *Engine) finish(ctx context.Context, job *river.Job[FinishArgs]) error {
-	n, err := e.db.Notification(ctx, job.Args.NotificationID)
+// FinishArgs is the job that applies the system's after-delivery policy
+// to a notification whose deliveries are all final, when it could not be
+// applied right away (see settle) or nobody wanted the notification. It
+// is inserted only by the transaction that claims the notification's
+// finish (store.ClaimFinish), and a finished notification is not finished
+// again.
+type FinishArgs struct {
+	NotificationID string `json:"notification_id"`
+}
+
+// Kind is the job's River kind.
+func (FinishArgs) Kind() string { return "finish_notification" }
+
+// QueueFinish holds the after-delivery policy jobs and the sweep.
+const QueueFinish = "finish"
+
+// finishJob is the job that finishes notification id.
+func finishJob(id string) river.InsertManyParams {
+	return river.InsertManyParams{Args: FinishArgs{NotificationID: id},
+		InsertOpts: &river.InsertOpts{Queue: QueueFinish}}
+}
+
+// finishWorker applies a notification's after-delivery policy and records
+// it; a temporary failure of the CalDAV server is retried with backoff.
+type finishWorker struct {
+	river.WorkerDefaults[FinishArgs]
+	e *Engine
+}
+
+// Work implements river.Worker.
+func (w *finishWorker) Work(ctx context.Context, job *river.Job[FinishArgs]) error {
+	n, err := w.e.db.Notification(ctx, job.Args.NotificationID)
 	if errors.Is(err, notifyd.ErrNotFound) {
 		return river.JobCancel(err)
 	}
 	if err != nil {
 		return err
 	}
-	return e.applyPolicy(ctx, n)
+	f, err := w.e.applyPolicy(ctx, n)
+	if err != nil {
+		return err
+	}
+	if f.id != "" {
+		w.e.writeFinished(ctx, []finishedRecord{f})
+	}
+	return nil
 }
 
 // applyPolicy applies the system's after-delivery policy to a notification
-// whose deliveries are all final, and records the outcome. It returns an
-// error only when a later attempt may succeed.
-func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) error {
+// whose deliveries are all final and returns the record to write of it
+// (none, id "", if it was finished already). It returns an error only
+// when a later attempt may succeed.
+func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (finishedRecord, error) {
 	if n.Status == store.NotificationDone {
-		return nil
+		return finishedRecord{}, nil
 	}
+	done := func(note string) (finishedRecord, error) { return finishedRecord{n.ID, note, time.Now()}, nil }
 	sys, ok := e.systems[n.System]
 	if !ok {
-		return e.finished(ctx, n.ID, "kept: the system is no longer configured")
+		return done("kept: the system is no longer configured")
 	}
 	attrs := []any{"notification", n.ID, "system", n.System, "principal", n.Principal, "href", n.Href}
 	var note string
@@ -62,7 +97,7 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 			note, routine = "kept: it changed on the server since it was read (the new version is synced on its own)", false
 		case caldavclient.IsTemporary(err):
 			e.log.Warn("could not delete a delivered notification; will retry", append(attrs, "err", err)...)
-			return err
+			return finishedRecord{}, err
 		default:
 			note, routine = "kept: delete refused: "+err.Error(), false
 		}
@@ -74,7 +109,7 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 		case errors.Is(err, caldavclient.ErrNotSupported):
 			note, routine = "kept: the server does not accept changes to notifications", false
 		case caldavclient.IsTemporary(err):
-			return err
+			return finishedRecord{}, err
 		default:
 			note, routine = "kept: mark refused: "+err.Error(), false
 		}
@@ -86,41 +121,7 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) e
 		level = slog.LevelDebug
 	}
 	e.log.Log(ctx, level, "after-delivery policy applied", append(attrs, "policy", sys.AfterDelivery, "outcome", note)...)
-	return e.finished(ctx, n.ID, note)
-}
-
-// finished records that a notification's after-delivery policy was
-// applied, in a transaction shared with other workers' records, or,
-// within a batch job (see batchEnd), with the batch's others once it is
-// done. It does not wait for the disk (as store.DB.FinishNotification):
-// if a crash loses the record, the policy is applied again, which is
-// harmless.
-func (e *Engine) finished(ctx context.Context, id, note string) error {
-	rec := finishedRecord{id, note, time.Now()}
-	if b := batchOf(ctx); b != nil {
-		b.finished = append(b.finished, rec)
-		return nil
-	}
-	return e.writeFinished(ctx, []finishedRecord{rec})
-}
-
-type finishedRecord struct {
-	id, note string
-	at       time.Time
-}
-
-// writeFinished writes recs in a transaction shared with other workers'
-// records, without waiting for the disk.
-func (e *Engine) writeFinished(ctx context.Context, recs []finishedRecord) error {
-	ctx = context.WithoutCancel(ctx)
-	return e.commits.doLazy(func(tx *sql.Tx) error {
-		for _, r := range recs {
-			if err := store.FinishNotificationTx(ctx, tx, r.id, r.note, r.at); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return done(note)
 }
 
 // mark rewrites the notification with a <processed> element of notifyd's

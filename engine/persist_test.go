@@ -7,6 +7,7 @@ import (
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/internal/peertest"
+	"github.com/notifyd/notifyd/internal/testdb"
 )
 
 // When the database cannot take writes (a full disk) just after the
@@ -23,11 +24,11 @@ func TestSentMessageIsRecordedOnceTheDatabaseTakesWritesAgain(t *testing.T) {
 		if attempt == 1 {
 			// The writer connection refuses writes for a while, as with a
 			// full disk (SQLITE_READONLY is classified like SQLITE_FULL).
-			if _, err := r.db.SQL.Exec(`PRAGMA query_only = 1`); err != nil {
+			if _, err := testdb.Exec(r.db, `PRAGMA query_only = 1`); err != nil {
 				t.Error(err)
 			}
 			time.AfterFunc(500*time.Millisecond, func() {
-				if _, err := r.db.SQL.Exec(`PRAGMA query_only = 0`); err != nil {
+				if _, err := testdb.Exec(r.db, `PRAGMA query_only = 0`); err != nil {
 					t.Error(err)
 				}
 			})
@@ -61,14 +62,14 @@ func TestSentMessageRecordOutlivesTheJobTimeout(t *testing.T) {
 	restored := make(chan struct{})
 	r.email.fail = func(_ *delivery.Request, attempt int) error {
 		if attempt == 1 {
-			if _, err := r.db.SQL.Exec(`PRAGMA query_only = 1`); err != nil {
+			if _, err := testdb.Exec(r.db, `PRAGMA query_only = 1`); err != nil {
 				t.Error(err)
 			}
 			// Writes come back well after the job's timeout has passed
 			// (the job started before this send).
 			time.AfterFunc(5*jobTimeout, func() {
 				defer close(restored)
-				if _, err := r.db.SQL.Exec(`PRAGMA query_only = 0`); err != nil {
+				if _, err := testdb.Exec(r.db, `PRAGMA query_only = 0`); err != nil {
 					t.Error(err)
 				}
 			})

@@ -22,27 +22,6 @@ import (
 	"github.com/notifyd/notifyd/store"
 )
 
-// QueueSync is the River queue that holds principal sync jobs.
-const QueueSync = "sync"
-
-// SyncPrincipalArgs is the job that syncs one principal's notification
-// collection. At most one such job per (system, principal) waits or runs at
-// a time: the principal's state in the store records that one is queued
-// (store.MarkDirty), pings that arrive meanwhile only advance its dirty
-// generation, and the job syncs again when it sees that.
-type SyncPrincipalArgs struct {
-	System    string `json:"system"`
-	Principal string `json:"principal"`
-}
-
-// Kind is the job's River kind.
-func (SyncPrincipalArgs) Kind() string { return "sync_principal" }
-
-// InsertOpts puts the job in the sync queue. Its uniqueness comes from the
-// principal's queued flag, not from River's unique jobs, which cost more
-// than twice as much to insert on SQLite.
-func (SyncPrincipalArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueSync} }
-
 // Queue is notifyd's durable job queue: River on the store's database.
 // Jobs are inserted in the store's own transactions (a *sql.Tx), so that
 // a job exists exactly when the write that needs it commits.
@@ -79,8 +58,9 @@ func NewQueue(db *store.DB, logger *slog.Logger) (*Queue, error) {
 // newQueue builds the queue on db; cfg configures the client that works
 // the jobs (workers, queues, periodic jobs, maintenance).
 func newQueue(db *store.DB, cfg *river.Config) (*Queue, error) {
+	writer, pool := db.JobQueueConns()
 	if !db.Postgres() {
-		driver := riversqlite.New(db.SQL)
+		driver := riversqlite.New(writer)
 		client, err := river.NewClient(driver, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("job queue: %w", err)
@@ -92,7 +72,7 @@ func newQueue(db *store.DB, cfg *river.Config) (*Queue, error) {
 	// The insert-only client gives new jobs the same defaults as the
 	// worker would (MaxAttempts), and limits its insert notifications per
 	// queue to one per fetch cooldown, as River does.
-	inserter, err := river.NewClient(riverdatabasesql.New(db.SQL), &river.Config{
+	inserter, err := river.NewClient(riverdatabasesql.New(writer), &river.Config{
 		Logger:        cfg.Logger,
 		MaxAttempts:   cfg.MaxAttempts,
 		FetchCooldown: cfg.FetchCooldown,
@@ -100,7 +80,7 @@ func newQueue(db *store.DB, cfg *river.Config) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	driver := riverpgxv5.New(db.Pool)
+	driver := riverpgxv5.New(pool)
 	w, err := river.NewClient(driver, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
@@ -150,26 +130,6 @@ func (q *Queue) Ready(ctx context.Context) error {
 		return errors.New("job queue migrations pending: run `notifyd migrate`")
 	}
 	return nil
-}
-
-// Depth counts the jobs by state among those not finished.
-func (q *Queue) Depth(ctx context.Context) (map[string]int64, error) {
-	rows, err := q.db.Read.QueryContext(ctx, `SELECT state, count(*) FROM river_job
-WHERE state IN ('pending', 'scheduled', 'available', 'retryable', 'running') GROUP BY state`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{"pending": 0, "scheduled": 0, "available": 0, "retryable": 0, "running": 0}
-	for rows.Next() {
-		var state string
-		var n int64
-		if err := rows.Scan(&state, &n); err != nil {
-			return nil, err
-		}
-		out[state] = n
-	}
-	return out, rows.Err()
 }
 
 // insertSyncJobs queues one sync job per key in tx.

@@ -91,7 +91,7 @@ func TestInsertedJobWakesAnotherReplica(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := engine.NewIntake(other, q, 0, nil)
+		in := engine.NewIntake(other, q)
 		if _, err := in.Enqueue(ctx, "cal", []string{p}); err != nil {
 			t.Fatal(err)
 		}

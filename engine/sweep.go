@@ -21,13 +21,23 @@ func (SweepArgs) Kind() string { return "sweep_unfinished" }
 // InsertOpts puts the job in the finish queue.
 func (SweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueFinish} }
 
-func (e *Engine) sweep(ctx context.Context, _ *river.Job[SweepArgs]) error {
+// sweepWorker queues, in one durable write, the finish jobs of the
+// notifications it finds, claiming each so that no other run queues it
+// again.
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	e *Engine
+}
+
+// Work implements river.Worker.
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	e := w.e
 	ids, err := e.db.Unfinished(ctx, time.Now().Add(-e.o.SweepInterval), 1000)
 	if err != nil || len(ids) == 0 {
 		return err
 	}
 	e.log.Info("queuing the after-delivery policy of notifications an earlier run left unfinished", "count", len(ids))
-	return e.db.InTx(ctx, func(tx *sql.Tx) error {
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		var jobs []river.InsertManyParams
 		for _, id := range ids {
 			claimed, err := store.ClaimFinish(ctx, tx, id)

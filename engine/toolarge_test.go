@@ -8,6 +8,7 @@ import (
 
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/internal/testdb"
 	"github.com/notifyd/notifyd/store"
 )
 
@@ -43,7 +44,7 @@ func TestOversizedNotificationDoesNotBlockTheOthers(t *testing.T) {
 		t.Fatalf("sent %v, want the good notification delivered", got)
 	}
 	var status, reason string
-	r.db.SQL.QueryRow(`SELECT status, error FROM notifications WHERE href = $1`, huge).Scan(&status, &reason)
+	testdb.QueryRow(r.db, `SELECT status, error FROM notifications WHERE href = $1`, huge).Scan(&status, &reason)
 	if status != store.NotificationDead || !strings.Contains(reason, "too large") {
 		t.Fatalf("oversized notification: status %q reason %q, want dead, saying it is too large", status, reason)
 	}

@@ -49,7 +49,7 @@ func scanDelivery(r scanner) (*DeliveryRecord, error) {
 
 // Delivery returns a stored delivery.
 func (db *DB) Delivery(ctx context.Context, id string) (*DeliveryRecord, error) {
-	d, err := scanDelivery(db.Read.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id))
+	d, err := scanDelivery(db.reader.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -196,7 +196,7 @@ const (
 // channel finds nothing.
 func (db *DB) ProviderStatus(ctx context.Context, channel, providerID, status, reason string, now time.Time) (*DeliveryRecord, error) {
 	var id string
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
+	err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $3, last_error = $4, updated_at = $5
 WHERE `+byProviderID+` AND status NOT IN ('delivered', 'undelivered')
   AND NOT (status = 'failed' AND $3 = 'sent') RETURNING id`, channel, providerID, status, reason, micros(now)).Scan(&id)
@@ -314,7 +314,7 @@ func RequeueDelivery(ctx context.Context, tx *sql.Tx, id string, now time.Time) 
 // status becomes discarded, final. It returns notifyd.ErrNotFound if there
 // is no such delivery and notifyd.ErrConflict if it is not failed.
 func (db *DB) DiscardDelivery(ctx context.Context, id string, now time.Time) error {
-	return db.InTx(ctx, func(tx *sql.Tx) error {
+	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		return moveFailed(ctx, tx, id, DeliveryDiscarded, now)
 	})
 }
@@ -360,7 +360,7 @@ func (db *DB) DeadLetterCounts(ctx context.Context) (map[string]int64, error) {
 // Setting returns a stored setting, or "" if it is not set.
 func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 	var v string
-	err := db.Read.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v)
+	err := db.reader.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}
@@ -372,7 +372,7 @@ func (db *DB) SettingOrInit(ctx context.Context, name string, init func() string
 	if v, err := db.Setting(ctx, name); err != nil || v != "" {
 		return v, err
 	}
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
+	err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, init())
 		return err
 	})

@@ -47,7 +47,7 @@ func TestProviderStatus(t *testing.T) {
 func recordSync(t *testing.T, db *DB, rec SyncRecord, outcomes ...DeliveryOutcome) {
 	t.Helper()
 	ctx := context.Background()
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
+	err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		if _, err := RecordSync(ctx, tx, rec); err != nil {
 			return err
 		}

@@ -75,7 +75,7 @@ func TestRiverFetchPlannedOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := openDB(t)
-	drv := riversqlite.New(db.SQL)
+	drv := riversqlite.New(db.writer)
 	m, err := rivermigrate.New(drv, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,7 @@ func hotPaths(t *testing.T, db *DB, p string) {
 			t.Fatal(err)
 		}
 	}
-	inTx := func(fn func(*sql.Tx) error) { t.Helper(); must(db.InTx(ctx, fn)) }
+	inTx := func(fn func(*sql.Tx) error) { t.Helper(); must(db.Write(ctx, Durable, fn)) }
 	sub := &notifyd.Subscription{ID: "s" + p, System: "cal", Principal: p, Enabled: true, Locale: "en", TimeZone: "UTC",
 		Methods: []notifyd.DeliveryMethod{
 			{ID: "m1", Channel: notifyd.ChannelEmail, Address: "a@example.org", Enabled: true},
@@ -128,7 +128,7 @@ func grow(t *testing.T, db *DB, principals, perPrincipal int) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
+	err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		for i := range principals {
 			p := fmt.Sprintf("/p/grown%d/", i)
 			rec := SyncRecord{System: "cal", Principal: p, Token: "t", Now: now.Add(time.Duration(i) * time.Second)}
@@ -176,7 +176,7 @@ func cachedStatements(t *testing.T, db *DB, keep func(string) bool) []string {
 	t.Helper()
 	ctx := context.Background()
 	var out []string
-	for _, pool := range []*sql.DB{db.SQL, db.Read} {
+	for _, pool := range []*sql.DB{db.writer, db.reader} {
 		// Hold every connection of the pool at once, to see all caches.
 		var conns []*sql.Conn
 		for range pool.Stats().MaxOpenConnections {
@@ -223,7 +223,7 @@ func notifydStatement(q string) bool {
 // (what) of q run with args, one line each, the comment column left out.
 func explain(t *testing.T, db *DB, what, q string, args ...any) string {
 	t.Helper()
-	rows, err := db.SQL.Query(what+" "+q, args...)
+	rows, err := db.writer.Query(what+" "+q, args...)
 	if err != nil {
 		t.Fatalf("%s %s: %v", what, q, err)
 	}
@@ -329,7 +329,7 @@ func TestQueryPlansStable(t *testing.T) {
 	small := plans(t, db)
 
 	grow(t, db, 50, 10)
-	path := db.Path
+	path := db.path
 	db.Close()
 	db, err := OpenSQLite(path)
 	if err != nil {
@@ -343,7 +343,7 @@ func TestQueryPlansStable(t *testing.T) {
 		t.Fatalf("only %d statements seen on the hot paths", len(small))
 	}
 	var stats int
-	if err := db.SQL.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name LIKE 'sqlite_stat%'`).Scan(&stats); err != nil || stats != 0 {
+	if err := db.writer.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name LIKE 'sqlite_stat%'`).Scan(&stats); err != nil || stats != 0 {
 		t.Errorf("the database has %d tables of statistics (%v), want none", stats, err)
 	}
 	for q, plan := range large {

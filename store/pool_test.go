@@ -20,10 +20,10 @@ func TestStoreGivesConnectionsBackToThePool(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
 	ctx := context.Background()
-	size := int(db.Pool.Config().MaxConns)
+	size := int(db.pool.Config().MaxConns)
 	var conns []*sql.Conn
 	for range size { // as many store queries at once as the pool has room for
-		c, err := db.SQL.Conn(ctx)
+		c, err := db.writer.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,16 +32,16 @@ func TestStoreGivesConnectionsBackToThePool(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	if got := db.Pool.Stat().AcquiredConns(); got != int32(size) {
+	if got := db.pool.Stat().AcquiredConns(); got != int32(size) {
 		t.Fatalf("%d connections acquired from the pool during the burst, want %d", got, size)
 	}
 	for _, c := range conns {
 		c.Close()
 	}
-	if got := db.Pool.Stat().AcquiredConns(); got != 0 {
+	if got := db.pool.Stat().AcquiredConns(); got != 0 {
 		t.Fatalf("after the burst, database/sql still holds %d of the pool's %d connections, want 0", got, size)
 	}
-	c, err := db.Pool.Acquire(ctx) // as River's client does
+	c, err := db.pool.Acquire(ctx) // as River's client does
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ const migrationLockID int64 = 0x6e6f74696679 // "notify"
 
 // OpenPostgres connects to the PostgreSQL database at url
 // ("postgres://user:pass@host:port/db?…"). It does not migrate. The same
-// queries as on SQLite serve it; Pool is there for the job queue's driver.
+// queries as on SQLite serve it.
 func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -62,7 +62,7 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &DB{SQL: sqldb, Read: sqldb, Pool: pool, Where: redact(cfg), goose: prov}, nil
+	return newDB(sqldb, sqldb, "", pool, redact(cfg), prov), nil
 }
 
 // redact names the server and database of cfg without credentials.
@@ -73,10 +73,10 @@ func redact(cfg *pgxpool.Config) string {
 // WithMigrationLock runs fn while holding the cluster-wide migration lock
 // (PostgreSQL); on SQLite, which one process owns, it just runs fn.
 func (db *DB) WithMigrationLock(ctx context.Context, fn func() error) error {
-	if db.Pool == nil {
+	if db.pool == nil {
 		return fn()
 	}
-	conn, err := db.Pool.Acquire(ctx)
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return Classify(err)
 	}

@@ -107,7 +107,7 @@ type PrincipalState struct {
 func (db *DB) Principal(ctx context.Context, system, principal string) (*PrincipalState, error) {
 	var p PrincipalState
 	var first, last, synced int64
-	err := db.Read.QueryRowContext(ctx, `SELECT system, principal, dirty_gen, synced_gen, sync_token, first_ping_at, last_ping_at,
+	err := db.reader.QueryRowContext(ctx, `SELECT system, principal, dirty_gen, synced_gen, sync_token, first_ping_at, last_ping_at,
 collection_url, last_sync_at, last_error, gone, queued
 FROM principal_state WHERE system = $1 AND principal = $2`, system, principal).
 		Scan(&p.System, &p.Principal, &p.DirtyGen, &p.SyncedGen, &p.SyncToken, &first, &last,

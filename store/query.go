@@ -57,7 +57,7 @@ func (f *filter) where() string {
 
 // each runs a read query and calls fn on each row.
 func (db *DB) each(ctx context.Context, query string, args []any, fn func(scanner) error) error {
-	rows, err := db.Read.QueryContext(ctx, query, args...)
+	rows, err := db.reader.QueryContext(ctx, query, args...)
 	if err != nil {
 		return Classify(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,39 +28,67 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is notifyd's database handle.
+// DB is notifyd's database handle. Every write goes through Write (or
+// Persist, Flush), which decides how it is made durable; reads use the
+// read pool.
 type DB struct {
-	// SQL is the writer: one connection, shared with the job queue, for
-	// every write. SQLite takes one writer at a time; with a single
-	// connection, writers wait their turn in Go's pool (woken the moment
-	// it is free) rather than in SQLite's busy handler, which sleeps for
-	// milliseconds at a time.
-	SQL *sql.DB
-	// Read is a pool of read-only connections for queries; in WAL mode
-	// they run alongside the writer.
-	Read *sql.DB
-	// Path is the SQLite file ("" on PostgreSQL).
-	Path string
-	// Pool is the PostgreSQL connection pool (nil on SQLite), which SQL
-	// and Read share.
-	Pool *pgxpool.Pool
+	// writer is the write pool: on SQLite one connection, shared with the
+	// job queue, for every write. SQLite takes one writer at a time; with a
+	// single connection, writers wait their turn in Go's pool (woken the
+	// moment it is free) rather than in SQLite's busy handler, which sleeps
+	// for milliseconds at a time.
+	writer *sql.DB
+	// reader is a pool of read-only connections for queries; in WAL mode
+	// they run alongside the writer. On PostgreSQL it is writer.
+	reader *sql.DB
+	// path is the SQLite file ("" on PostgreSQL).
+	path string
+	// pool is the PostgreSQL connection pool (nil on SQLite), which writer
+	// and reader share.
+	pool *pgxpool.Pool
 	// Where names the database for logs: the SQLite file, or the
 	// PostgreSQL server and database without credentials.
-	Where string
-	goose *goose.Provider
+	Where  string
+	goose  *goose.Provider
+	writes *groupCommit
+	log    *slog.Logger
 }
 
+// newDB completes a DB opened on writer and reader.
+func newDB(writer, reader *sql.DB, path string, pool *pgxpool.Pool, where string, prov *goose.Provider) *DB {
+	db := &DB{writer: writer, reader: reader, path: path, pool: pool, Where: where, goose: prov, log: slog.Default()}
+	db.writes = &groupCommit{db: db, max: 1, flush: db.syncWAL}
+	if pool != nil {
+		db.writes.max = postgresWriters
+	}
+	return db
+}
+
+// SetLogger sets where the store logs what it retries (default
+// slog.Default()). Call it before the first write.
+func (db *DB) SetLogger(l *slog.Logger) { db.log = l }
+
+// ObserveWrites makes observe be told about every shared write
+// transaction. Call it before the first write.
+func (db *DB) ObserveWrites(observe func(WriteStats)) { db.writes.observe = observe }
+
+// JobQueueConns returns the connections the job queue's drivers run on:
+// the write pool and, on PostgreSQL, the pgx pool it wraps (nil on
+// SQLite). Jobs are inserted in Write's transactions; only the job queue's
+// own bookkeeping (fetching, completing, maintenance) uses these directly.
+func (db *DB) JobQueueConns() (*sql.DB, *pgxpool.Pool) { return db.writer, db.pool }
+
 // Postgres reports whether the database is PostgreSQL.
-func (db *DB) Postgres() bool { return db.Pool != nil }
+func (db *DB) Postgres() bool { return db.pool != nil }
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path in
 // WAL mode. It does not migrate.
 //
 // Durability: SQLite runs with synchronous=NORMAL, so a commit writes the
 // transaction to the write-ahead log without waiting for the disk, and
-// notifyd itself then calls SyncWAL before it reports the write as done
-// (InTx does so for every write). That is as durable as synchronous=FULL,
-// and it lets the ping intake fsync one batch while it writes the next.
+// Write then flushes the log itself before it reports a Durable write as
+// done. That is as durable as synchronous=FULL, and it lets one
+// transaction be flushed while the next is written.
 func OpenSQLite(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -96,7 +125,7 @@ func OpenSQLite(path string) (*DB, error) {
 		readdb.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &DB{SQL: sqldb, Read: readdb, Path: path, Where: path, goose: prov}, nil
+	return newDB(sqldb, readdb, path, nil, path, prov), nil
 }
 
 // whyNotWritable explains, when dir cannot take a new file (a read-only
@@ -114,10 +143,13 @@ func whyNotWritable(dir string) string {
 
 // Close closes the connection pools.
 func (db *DB) Close() error {
-	rerr := db.Read.Close()
-	err := db.SQL.Close()
-	if db.Pool != nil {
-		db.Pool.Close()
+	var rerr error
+	if db.reader != db.writer {
+		rerr = db.reader.Close()
+	}
+	err := db.writer.Close()
+	if db.pool != nil {
+		db.pool.Close()
 	}
 	return errors.Join(err, rerr)
 }
@@ -134,7 +166,7 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 // Ready reports an error unless the database answers and every embedded
 // migration has been applied.
 func (db *DB) Ready(ctx context.Context) error {
-	if err := db.Read.PingContext(ctx); err != nil {
+	if err := db.reader.PingContext(ctx); err != nil {
 		return fmt.Errorf("database unreachable: %w", err)
 	}
 	pending, err := db.goose.HasPending(ctx)
@@ -147,45 +179,17 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
-// InTx runs fn in a write transaction and, if fn returns nil, commits it
-// and makes it durable (SyncWAL) before returning. Errors that mean the
-// database cannot take writes now (disk full, read-only, I/O error, locked
-// for too long, PostgreSQL unreachable) are wrapped in
-// notifyd.ErrUnavailable.
-func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	if err := db.CommitTx(ctx, fn); err != nil {
-		return err
-	}
-	return db.SyncWAL()
-}
-
-// CommitTx runs fn in a write transaction and commits it if fn returns
-// nil, WITHOUT waiting for SQLite's disk: the caller must call SyncWAL
-// before it reports the write as done. (A PostgreSQL commit is durable by
-// itself.) Errors are classified as in InTx.
-func (db *DB) CommitTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		return Classify(err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return Classify(err)
-	}
-	return Classify(tx.Commit())
-}
-
-// SyncWAL flushes SQLite's write-ahead log to stable storage, making every
+// syncWAL flushes SQLite's write-ahead log to stable storage, making every
 // transaction committed before the call durable. If the log is gone, the
 // last connection checkpointed it into the database file and synced that.
 // (Concurrent calls run their flushes concurrently, which the kernel
 // overlaps; making callers share one flush measured slower.) On PostgreSQL
 // it does nothing: its commits are durable.
-func (db *DB) SyncWAL() error {
-	if db.Pool != nil {
+func (db *DB) syncWAL() error {
+	if db.pool != nil {
 		return nil
 	}
-	f, err := os.OpenFile(db.Path+"-wal", os.O_RDWR, 0)
+	f, err := os.OpenFile(db.path+"-wal", os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

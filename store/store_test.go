@@ -109,7 +109,7 @@ func TestMigrate(t *testing.T) {
 
 	// The schema survives closing and reopening the file.
 	onlySQLite(t, "reopens the database file")
-	path := db.Path
+	path := db.path
 	db.Close()
 	db2, err := OpenSQLite(path)
 	if err != nil {
@@ -397,7 +397,7 @@ func TestMarkDirty(t *testing.T) {
 	mark := func(when time.Time, keys ...PrincipalKey) []bool {
 		t.Helper()
 		var need []bool
-		if err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 			var err error
 			need, err = MarkDirty(ctx, tx, keys, when)
 			return err
@@ -446,7 +446,7 @@ func TestMarkDirty(t *testing.T) {
 
 	// wilma's job finishes with no ping since it started: it is released,
 	// and her next ping queues a new one.
-	if err := db.InTx(ctx, func(tx *sql.Tx) error {
+	if err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		out, err := RecordSync(ctx, tx, SyncRecord{System: wilma.System, Principal: wilma.Principal, Token: "t1", SyncedGen: 1, Now: t2})
 		if err == nil && out.Again {
 			t.Error("RecordSync says wilma was pinged during her sync; she was not")
@@ -460,7 +460,7 @@ func TestMarkDirty(t *testing.T) {
 	}
 	// fred's job finishes from generation 1 but he was pinged again (2):
 	// it stays queued and must run again.
-	if err := db.InTx(ctx, func(tx *sql.Tx) error {
+	if err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		out, err := RecordSync(ctx, tx, SyncRecord{System: fred.System, Principal: fred.Principal, Token: "t1", SyncedGen: 1, Now: t2})
 		if err == nil && !out.Again {
 			t.Error("RecordSync released fred's job though he was pinged during the sync")
@@ -479,12 +479,12 @@ func TestMarkDirty(t *testing.T) {
 	}
 }
 
-func TestInTxRollsBack(t *testing.T) {
+func TestWriteRollsBack(t *testing.T) {
 	ctx := context.Background()
 	db := migratedDB(t)
 	key := PrincipalKey{System: "bedework", Principal: "/p/fred"}
 	boom := errors.New("boom")
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
+	err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		if _, err := MarkDirty(ctx, tx, []PrincipalKey{key}, at); err != nil {
 			return err
 		}
@@ -495,7 +495,7 @@ VALUES ('x', 's', '/p', TRUE, '[]', 'en', 'UTC', '[]', 1, 0, 0)`); err != nil {
 		return fmt.Errorf("later step: %w", boom)
 	})
 	if !errors.Is(err, boom) {
-		t.Fatalf("InTx = %v, want fn's error", err)
+		t.Fatalf("Write = %v, want fn's error", err)
 	}
 	if errors.Is(err, notifyd.ErrUnavailable) {
 		t.Errorf("fn's own error classified as unavailable: %v", err)
@@ -509,7 +509,7 @@ VALUES ('x', 's', '/p', TRUE, '[]', 'en', 'UTC', '[]', 1, 0, 0)`); err != nil {
 
 	// The connection is usable afterwards: the transaction did not leak.
 	for range 20 {
-		if err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 			_, err := MarkDirty(ctx, tx, []PrincipalKey{key}, at)
 			return err
 		}); err != nil {
@@ -554,12 +554,12 @@ func TestClassifyReadOnly(t *testing.T) {
 	if err := db.CreateSubscription(ctx, sampleSub("existing")); err != nil {
 		t.Fatal(err)
 	}
-	ro, err := sql.Open("sqlite", "file:"+db.Path+"?mode=ro&_pragma=busy_timeout(10000)")
+	ro, err := sql.Open("sqlite", "file:"+db.path+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	rodb := &DB{SQL: ro, Read: ro, Path: db.Path}
+	rodb := newDB(ro, ro, db.path, nil, db.path, nil)
 
 	// Reads work.
 	if _, err := rodb.Subscription(ctx, "existing"); err != nil {
@@ -573,8 +573,8 @@ func TestClassifyReadOnly(t *testing.T) {
 		{"CreateSubscription", func() error { return rodb.CreateSubscription(ctx, sampleSub("new")) }},
 		{"UpdateSubscription", func() error { return rodb.UpdateSubscription(ctx, sampleSub("existing"), 0) }},
 		{"DeleteSubscription", func() error { return rodb.DeleteSubscription(ctx, "existing", 0) }},
-		{"InTx MarkDirty", func() error {
-			return rodb.InTx(ctx, func(tx *sql.Tx) error {
+		{"Write MarkDirty", func() error {
+			return rodb.Write(ctx, Durable, func(tx *sql.Tx) error {
 				_, err := MarkDirty(ctx, tx, []PrincipalKey{{System: "s", Principal: "/p"}}, at)
 				return err
 			})

@@ -20,7 +20,7 @@ func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) e
 	}
 	s.Version = 1
 	s.UpdatedAt = s.CreatedAt
-	return db.InTx(ctx, func(tx *sql.Tx) error {
+	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods,
@@ -31,7 +31,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 
 // Subscription returns the subscription with id, or notifyd.ErrNotFound.
 func (db *DB) Subscription(ctx context.Context, id string) (*notifyd.Subscription, error) {
-	row := db.Read.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1`, id)
+	row := db.reader.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1`, id)
 	s, err := scanSubscription(row)
 	if err != nil {
 		return nil, notFound(err)
@@ -51,7 +51,7 @@ func (db *DB) Subscriptions(ctx context.Context, f notifyd.SubscriptionFilter) (
 	if f.Limit > 0 {
 		q += " LIMIT " + w.param(f.Limit)
 	}
-	rows, err := db.Read.QueryContext(ctx, q, w.args...)
+	rows, err := db.reader.QueryContext(ctx, q, w.args...)
 	if err != nil {
 		return nil, Classify(err)
 	}
@@ -77,7 +77,7 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *notifyd.Subscription, i
 		return err
 	}
 	var version int64
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
+	err = db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions WHERE id = $1`, s.ID).Scan(&version); err != nil {
 			return notFound(err)
 		}
@@ -106,7 +106,7 @@ locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10 WHERE 
 // DeleteSubscription deletes the subscription with id, only if its version
 // is ifVersion when that is not 0.
 func (db *DB) DeleteSubscription(ctx context.Context, id string, ifVersion int64) error {
-	return db.InTx(ctx, func(tx *sql.Tx) error {
+	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		var version int64
 		if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions WHERE id = $1`, id).Scan(&version); err != nil {
 			return notFound(err)
@@ -179,7 +179,7 @@ func notFound(err error) error {
 // methods of channel in enabled subscriptions (the IM channel keeps a
 // presence subscription to each).
 func (db *DB) MethodAddresses(ctx context.Context, channel notifyd.Channel) ([]string, error) {
-	rows, err := db.Read.QueryContext(ctx, `SELECT methods FROM subscriptions WHERE enabled`)
+	rows, err := db.reader.QueryContext(ctx, `SELECT methods FROM subscriptions WHERE enabled`)
 	if err != nil {
 		return nil, Classify(err)
 	}

@@ -169,7 +169,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $9) ON CONFLICT (id) D
 // RecordSyncFailure notes why a principal's sync failed, for a job that
 // will be retried.
 func (db *DB) RecordSyncFailure(ctx context.Context, system, principal, reason string) error {
-	return db.InTx(ctx, func(tx *sql.Tx) error {
+	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE principal_state SET last_error = $3 WHERE system = $1 AND principal = $2`,
 			system, principal, reason)
 		return err
@@ -182,7 +182,7 @@ func (db *DB) RecordSyncFailure(ctx context.Context, system, principal, reason s
 // is synced again only when pinged again. If it was pinged during this
 // attempt, it reports again = true and the job must run once more.
 func (db *DB) GiveUpSync(ctx context.Context, system, principal, reason string, gone bool, gen int64) (again bool, err error) {
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
+	err = db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE principal_state SET last_error = $3, gone = $4, synced_gen = $5,
 collection_url = CASE WHEN $4 THEN '' ELSE collection_url END WHERE system = $1 AND principal = $2`,
 			system, principal, reason, gone, gen)
@@ -199,7 +199,7 @@ collection_url = CASE WHEN $4 THEN '' ELSE collection_url END WHERE system = $1 
 // sync token, which belongs to it), so that the next sync discovers it
 // again.
 func (db *DB) ForgetCollection(ctx context.Context, system, principal string) error {
-	return db.InTx(ctx, func(tx *sql.Tx) error {
+	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE principal_state SET collection_url = '', sync_token = '' WHERE system = $1 AND principal = $2`,
 			system, principal)
 		return err
@@ -226,7 +226,7 @@ func scanNotification(r scanner) (*NotificationRecord, error) {
 
 // Notification returns a stored notification.
 func (db *DB) Notification(ctx context.Context, id string) (*NotificationRecord, error) {
-	n, err := scanNotification(db.Read.QueryRowContext(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE id = $1`, id))
+	n, err := scanNotification(db.reader.QueryRowContext(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -270,7 +270,7 @@ WHERE status = '` + NotificationDelivered + `' AND settled_at < $1 AND NOT finis
 // if a crash loses the record, the policy is applied again, which is
 // harmless (a deleted notification is then already gone).
 func (db *DB) FinishNotification(ctx context.Context, id, note string, now time.Time) error {
-	return db.CommitTx(ctx, func(tx *sql.Tx) error {
+	return db.Write(ctx, Lazy, func(tx *sql.Tx) error {
 		return FinishNotificationTx(ctx, tx, id, note, now)
 	})
 }

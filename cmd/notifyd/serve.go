@@ -50,9 +50,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	q = eng.Queue()
-	metrics := api.NewMetrics(reg, q.Depth, log)
+	metrics := api.NewMetrics(reg, nil, log) // TEMP until h/backlog merges
 	api.RegisterDeadLetters(reg, db.DeadLetterCounts, log)
-	intake := engine.NewIntake(db, q, 0, metrics.ObserveIntakeBatch)
+	db.ObserveWrites(metrics.ObserveWrite)
+	intake := engine.NewIntake(db, q)
 
 	opts := api.Options{
 		APIKeys:       reveal(cfg.APIKeys),

@@ -22,6 +22,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	if err != nil {
 		return nil, nil, err
 	}
+	db.SetLogger(log)
 	q, err := engine.NewQueue(db, log)
 	if err != nil {
 		db.Close()

@@ -6,7 +6,9 @@ package testdb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -31,6 +33,54 @@ func Open(tb testing.TB) *store.DB {
 	return db
 }
 
+// QueryRow is a query of one row that tests run on db's tables. Its Scan
+// runs it in one of db's write transactions (store.DB.Write), the only
+// way into the database besides the store's own methods.
+func QueryRow(db *store.DB, query string, args ...any) Row { return Row{db, query, args} }
+
+// Row is a query of one row; see QueryRow.
+type Row struct {
+	db    *store.DB
+	query string
+	args  []any
+}
+
+// Scan runs the query and scans its row into dest.
+func (r Row) Scan(dest ...any) error {
+	return r.db.Write(context.Background(), store.Lazy, func(tx *sql.Tx) error {
+		return tx.QueryRow(r.query, r.args...).Scan(dest...)
+	})
+}
+
+// Exec runs a statement on db's tables in one of its write transactions.
+func Exec(db *store.DB, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.Write(context.Background(), store.Lazy, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.Exec(query, args...)
+		return err
+	})
+	return res, err
+}
+
+// Query runs a query on db's tables in one of its write transactions and
+// calls fn with each row.
+func Query(db *store.DB, query string, args []any, fn func(*sql.Rows) error) error {
+	return db.Write(context.Background(), store.Lazy, func(tx *sql.Tx) error {
+		rows, err := tx.Query(query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
 // SyncJobs counts the sync_principal jobs in the queue (in any state) for
 // one principal.
 func SyncJobs(tb testing.TB, db *store.DB, system, principal string) int {
@@ -39,26 +89,22 @@ func SyncJobs(tb testing.TB, db *store.DB, system, principal string) int {
 	if db.Postgres() {
 		args = "CAST(args AS TEXT)"
 	}
-	rows, err := db.SQL.Query(`SELECT ` + args + ` FROM river_job WHERE kind = 'sync_principal'`)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer rows.Close()
 	n := 0
-	for rows.Next() {
+	err := Query(db, `SELECT `+args+` FROM river_job WHERE kind = 'sync_principal'`, nil, func(rows *sql.Rows) error {
 		var raw string
 		var args struct{ System, Principal string }
 		if err := rows.Scan(&raw); err != nil {
-			tb.Fatal(err)
+			return err
 		}
 		if err := json.Unmarshal([]byte(raw), &args); err != nil {
-			tb.Fatalf("sync job args %q: %v", raw, err)
+			return fmt.Errorf("sync job args %q: %v", raw, err)
 		}
 		if args.System == system && args.Principal == principal {
 			n++
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		tb.Fatal(err)
 	}
 	return n

@@ -40,11 +40,39 @@ func digest(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// syncPrincipal syncs one principal's notification collection from its
-// stored token and, in one transaction, records the new notifications, the
-// deliveries they make (with their jobs) and the new token. If the
-// principal was pinged during the sync, it runs again.
-func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipalArgs]) error {
+// QueueSync is the River queue that holds principal sync jobs.
+const QueueSync = "sync"
+
+// SyncPrincipalArgs is the job that syncs one principal's notification
+// collection. At most one such job per (system, principal) waits or runs at
+// a time: the principal's state in the store records that one is queued
+// (store.MarkDirty), pings that arrive meanwhile only advance its dirty
+// generation, and the job syncs again when it sees that.
+type SyncPrincipalArgs struct {
+	System    string `json:"system"`
+	Principal string `json:"principal"`
+}
+
+// Kind is the job's River kind.
+func (SyncPrincipalArgs) Kind() string { return "sync_principal" }
+
+// InsertOpts puts the job in the sync queue. Its uniqueness comes from the
+// principal's queued flag, not from River's unique jobs, which cost more
+// than twice as much to insert on SQLite.
+func (SyncPrincipalArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueSync} }
+
+// syncPrincipalWorker syncs one principal's notification collection from
+// its stored token and, in one transaction, records the new
+// notifications, the deliveries they make (with their jobs) and the new
+// token. If the principal was pinged during the sync, it runs again.
+type syncPrincipalWorker struct {
+	river.WorkerDefaults[SyncPrincipalArgs]
+	e *Engine
+}
+
+// Work implements river.Worker.
+func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrincipalArgs]) error {
+	e := w.e
 	args := job.Args
 	log := e.log.With("system", args.System, "principal", args.Principal, "job", job.ID)
 	sys, ok := e.systems[args.System]
@@ -107,14 +135,13 @@ func (e *Engine) syncPrincipal(ctx context.Context, job *river.Job[SyncPrincipal
 		}
 	}
 
-	// The sync's transaction does not wait for the disk: if a crash loses
-	// it, the write-ahead log loses everything after it too (the job's
-	// completion, any record of a delivery), so the job runs again and
-	// finds the same notifications; nothing is lost or recorded twice.
-	// What must be durable, a delivery's record, waits for the disk and
-	// takes this transaction along.
+	// The sync's write is lazy: if a power failure loses it, it loses
+	// everything written after it too (the job's completion, any record of
+	// a delivery), so the job runs again and finds the same notifications;
+	// nothing is lost or recorded twice. A delivery's record, which must be
+	// durable, takes this write to disk along with it.
 	var out store.SyncOutcome
-	err = e.db.CommitTx(ctx, func(tx *sql.Tx) error {
+	err = e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error {
 		var err error
 		if out, err = store.RecordSync(ctx, tx, rec); err != nil {
 			return err

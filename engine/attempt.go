@@ -1,0 +1,190 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/store"
+	"github.com/notifyd/notifyd/subscriptions"
+)
+
+// attempt is one attempt at delivery d of notification nr: the n-th of
+// at most max, with d's subscription read through subs.
+type attempt struct {
+	d      *store.DeliveryRecord
+	nr     *store.NotificationRecord
+	n, max int
+	subs   *subscriptionCache
+}
+
+// attempt makes attempt a and records its outcome with rec, which decides
+// how it is recorded and how a temporary failure is retried.
+func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
+	d := a.d
+	log := e.log.With("delivery", d.ID, "system", d.System, "principal", d.Principal, "channel", d.Channel, "attempt", a.n)
+	if age := time.Since(d.QueuedAt); age > e.o.MaxAge {
+		reason := fmt.Sprintf("gave up: the delivery is %s old, more than jobs.max_age (%s); last error: %s",
+			age.Round(time.Second), e.o.MaxAge, d.LastError)
+		log.Error("delivery failed: too old to be sent", "age", age.Round(time.Second))
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
+	}
+	req, skip, err := e.request(ctx, d, a.nr, a.subs)
+	if err != nil {
+		return err
+	}
+	if skip != "" {
+		log.Info("delivery skipped", "reason", skip)
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: skip})
+	}
+	ch := e.o.Channels[notifyd.Channel(d.Channel)]
+	if ch == nil {
+		reason := fmt.Sprintf("channel %s is not configured; configure channels.%s and retry the delivery", d.Channel, d.Channel)
+		log.Error("delivery failed", "reason", reason)
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
+	}
+
+	res, sendErr := ch.Send(ctx, req)
+	switch {
+	case sendErr == nil && res.Skipped != "":
+		log.Info("delivery skipped", "reason", res.Skipped)
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: res.Skipped})
+	case sendErr == nil:
+		log.Info("delivered", "provider_id", res.ProviderID)
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliverySent, ProviderID: res.ProviderID})
+	case errors.Is(sendErr, delivery.ErrFallback):
+		log.Info("recipient unreachable on this channel; falling back to the subscription's next method", "reason", sendErr)
+		return e.fallBack(ctx, a, rec, sendErr)
+	}
+	temporary, after := delivery.IsTemporary(sendErr)
+	if !temporary {
+		log.Warn("delivery failed permanently", "err", sendErr)
+		if errors.Is(sendErr, delivery.ErrRecipientGone) {
+			if _, err := e.o.Subscriptions.DisableMethod(ctx, d.SubscriptionID, d.MethodID); err != nil && !errors.Is(err, notifyd.ErrNotFound) {
+				return err
+			}
+			a.subs.forget(d.SubscriptionID)
+			log.Warn("delivery method disabled: the provider says the recipient is gone", "subscription", d.SubscriptionID, "method", d.MethodID)
+		}
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()})
+	}
+	if a.n >= a.max || time.Since(d.QueuedAt)+after > e.o.MaxAge {
+		reason := fmt.Sprintf("gave up after %d attempts: %v", max(a.n, d.Attempts+1), sendErr)
+		if a.n < a.max {
+			reason = fmt.Sprintf("gave up: jobs.max_age (%s) would pass before the next attempt: %v", e.o.MaxAge, sendErr)
+		}
+		log.Error("delivery failed: out of attempts", "err", sendErr)
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: reason})
+	}
+	log.Warn("delivery failed; it will be retried", "err", sendErr, "retry_after", after)
+	return rec.retryLater(ctx, a, store.DeliveryOutcome{Status: store.DeliveryRetrying, Error: sendErr.Error()}, sendErr, after)
+}
+
+// fallBack records the delivery as skipped and creates one through the
+// subscription's next enabled method (in the subscription's order, after
+// this one) that wants the notification, in the same transaction. With no
+// such method, the delivery fails with the reason.
+func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason error) error {
+	d := a.d
+	sub, err := e.o.Subscriptions.Get(ctx, d.SubscriptionID)
+	if err != nil && !errors.Is(err, notifyd.ErrNotFound) {
+		return err
+	}
+	var next *notifyd.DeliveryMethod
+	if sub != nil {
+		after := false
+		for i, m := range sub.Methods {
+			if after && m.Enabled && wants(sub, m, notifyd.NotificationType(a.nr.Type)) {
+				next = &sub.Methods[i]
+				break
+			}
+			after = after || m.ID == d.MethodID
+		}
+	}
+	if next == nil {
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliveryFailed,
+			Error: reason.Error() + "; the subscription has no further method to fall back to"})
+	}
+	nd := store.DeliveryRecord{ID: deliveryID(d.NotificationID, next.Channel, next.Address), NotificationID: d.NotificationID,
+		SubscriptionID: sub.ID, MethodID: next.ID, Channel: string(next.Channel), Address: next.Address}
+	now := time.Now()
+	err = e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		created, err := store.AddDelivery(ctx, tx, d.System, d.Principal, nd, now)
+		if err != nil {
+			return err
+		}
+		if created {
+			if _, err := e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{deliverJob(nd.ID, next.Channel)}); err != nil {
+				return err
+			}
+		}
+		_, err = store.RecordDeliveryAttempt(ctx, tx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliverySkipped,
+			Error: fmt.Sprintf("%v; delivered through %s %s instead", reason, next.Channel, next.Address), Now: now})
+		return err
+	})
+	if err == nil {
+		e.metrics.deliveries.WithLabelValues(d.Channel, store.DeliverySkipped).Inc()
+	}
+	return err
+}
+
+// wants reports whether method m of sub wants notifications of type t.
+func wants(sub *notifyd.Subscription, m notifyd.DeliveryMethod, t notifyd.NotificationType) bool {
+	for _, target := range subscriptions.Targets([]*notifyd.Subscription{sub}, t) {
+		if target.Method.ID == m.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// request builds what the channel sends, or says why the delivery is to be
+// skipped (the subscription or method was removed or switched off since).
+func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, subs *subscriptionCache) (*delivery.Request, string, error) {
+	var n notifyd.Notification
+	if err := json.Unmarshal(nr.Parsed, &n); err != nil {
+		return nil, "", fmt.Errorf("stored notification %s: %w", nr.ID, err)
+	}
+	sub, err := subs.get(ctx, d.SubscriptionID)
+	if errors.Is(err, notifyd.ErrNotFound) {
+		return nil, "the subscription was deleted", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if !sub.Enabled {
+		return nil, "the subscription is disabled", nil
+	}
+	var method *notifyd.DeliveryMethod
+	for i := range sub.Methods {
+		if sub.Methods[i].ID == d.MethodID {
+			method = &sub.Methods[i]
+		}
+	}
+	if method == nil {
+		return nil, "the delivery method was removed from the subscription", nil
+	}
+	if !method.Enabled {
+		return nil, "the delivery method is disabled (unsubscribed)", nil
+	}
+	tz, err := time.LoadLocation(sub.TimeZone)
+	if err != nil {
+		tz = time.UTC
+	}
+	req := &delivery.Request{
+		DeliveryID: d.ID, Notification: &n, System: d.System, Principal: d.Principal,
+		Address: d.Address, Locale: sub.Locale, TimeZone: tz, CalendarName: n.Calendar.DisplayName,
+		Method: *method,
+	}
+	if e.o.UnsubscribeURL != nil {
+		req.UnsubscribeURL = e.o.UnsubscribeURL(sub.ID, *method)
+	}
+	return req, "", nil
+}
