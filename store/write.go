@@ -156,6 +156,7 @@ type writeReq struct {
 	err       error
 	committed bool // fn's transaction committed, whatever err says
 	done      chan struct{}
+	led       bool          // lead is closed
 	lead      chan struct{} // closed when this call is to commit the next batch
 }
 
@@ -174,6 +175,13 @@ func (g *groupCommit) submit(fn func(*sql.Tx) error, durable bool) *writeReq {
 		select {
 		case <-r.done:
 		case <-r.lead:
+		}
+		// Given the lead, it commits even if its own call was in another
+		// leader's batch (PostgreSQL has several): it holds one of them.
+		g.mu.Lock()
+		led := r.led
+		g.mu.Unlock()
+		if led {
 			g.commitPending()
 		}
 	}
@@ -195,9 +203,16 @@ func (g *groupCommit) commitPending() {
 	stats := WriteStats{Writes: len(batch), Commit: time.Since(start)}
 
 	g.mu.Lock()
-	if len(g.pending) > 0 {
-		close(g.pending[0].lead)
-	} else {
+	handed := false
+	for _, p := range g.pending {
+		if !p.led {
+			p.led = true
+			close(p.lead)
+			handed = true
+			break
+		}
+	}
+	if !handed {
 		g.leaders--
 	}
 	g.mu.Unlock()
