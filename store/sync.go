@@ -93,41 +93,10 @@ type SyncOutcome struct {
 // sync job is released (queued = false) in the same statement that checks
 // it, so a concurrent ping either sees the job queued or queues a new one.
 func RecordSync(ctx context.Context, tx *sql.Tx, r SyncRecord) (out SyncOutcome, err error) {
+	if out.NewDeliveries, err = AddNotifications(ctx, tx, r.System, r.Principal, r.Notifications, r.Deliveries, r.Now); err != nil {
+		return out, err
+	}
 	now := micros(r.Now)
-	withDelivery := make(map[string]bool)
-	for _, d := range r.Deliveries {
-		withDelivery[d.NotificationID] = true
-	}
-	for _, n := range r.Notifications {
-		status, note := n.Status, n.Error
-		if status == "" {
-			status = NotificationDelivering
-			if !withDelivery[n.ID] {
-				// Nobody's methods want this type: nothing is sent, and
-				// the after-delivery policy must not remove from the
-				// person's collection what nobody was told about.
-				status, note = NotificationDone, "kept: no delivery method wants this type of notification"
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, system, principal, href, etag, type, parsed, status, error, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-			n.ID, r.System, r.Principal, n.Href, n.ETag, n.Type, string(n.Parsed), status, note, now)
-		if err != nil {
-			return out, err
-		}
-	}
-	for _, d := range r.Deliveries {
-		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
-channel, address, status, created_at, updated_at, queued_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $9) ON CONFLICT (id) DO NOTHING`,
-			d.ID, d.NotificationID, r.System, r.Principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, now)
-		if err != nil {
-			return out, err
-		}
-		if inserted, _ := res.RowsAffected(); inserted == 1 {
-			out.NewDeliveries = append(out.NewDeliveries, d.ID)
-		}
-	}
 	_, err = tx.ExecContext(ctx, `UPDATE principal_state SET sync_token = $3, synced_gen = $4, collection_url = $5,
 last_sync_at = $6, last_error = '', gone = FALSE WHERE system = $1 AND principal = $2`,
 		r.System, r.Principal, r.Token, r.SyncedGen, r.CollectionURL, now)
@@ -136,6 +105,49 @@ last_sync_at = $6, last_error = '', gone = FALSE WHERE system = $1 AND principal
 	}
 	out.Again, err = releaseJob(ctx, tx, r.System, r.Principal, r.SyncedGen)
 	return out, err
+}
+
+// AddNotifications writes new notifications of a principal and the
+// deliveries they make in tx (those already stored are left alone), and
+// returns the IDs of the deliveries it created, for the caller to queue
+// their jobs in tx. A notification with no delivery is stored as done:
+// nothing is sent, and no after-delivery policy may remove from the
+// person's collection what nobody was told about.
+func AddNotifications(ctx context.Context, tx *sql.Tx, system, principal string, ns []NotificationRecord, ds []DeliveryRecord,
+	at time.Time) (newDeliveries []string, err error) {
+	now := micros(at)
+	withDelivery := make(map[string]bool)
+	for _, d := range ds {
+		withDelivery[d.NotificationID] = true
+	}
+	for _, n := range ns {
+		status, note := n.Status, n.Error
+		if status == "" {
+			status = NotificationDelivering
+			if !withDelivery[n.ID] {
+				status, note = NotificationDone, "kept: no delivery method wants this type of notification"
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, system, principal, href, etag, type, parsed, status, error, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+			n.ID, system, principal, n.Href, n.ETag, n.Type, string(n.Parsed), status, note, now)
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range ds {
+		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
+channel, address, status, created_at, updated_at, queued_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $9) ON CONFLICT (id) DO NOTHING`,
+			d.ID, d.NotificationID, system, principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, now)
+		if err != nil {
+			return nil, err
+		}
+		if inserted, _ := res.RowsAffected(); inserted == 1 {
+			newDeliveries = append(newDeliveries, d.ID)
+		}
+	}
+	return newDeliveries, nil
 }
 
 // releaseJob marks the principal's sync job finished unless a ping came
