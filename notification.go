@@ -39,9 +39,46 @@ type Notification struct {
 	Event *Event `json:"event,omitempty"`
 	// Changes lists the changes of a resource-change notification.
 	Changes []Change `json:"changes,omitempty"`
+	// Reminder is what a reminder (TypeReminder) rings for: the alarm
+	// instance. Event then is the event or task instance it reminds of.
+	Reminder *Reminder `json:"reminder,omitempty"`
 	// Fields holds other human-readable values by element local name, for
 	// notification types (or extensions) the fields above do not cover.
 	Fields map[string]string `json:"fields,omitempty"`
+}
+
+// Reminder is one ring of a calendar alarm: the fields of a Sun ENS alarm
+// notification (calid, uid, rid, aid, comptype) and when it rang.
+type Reminder struct {
+	// Calendar is the calendar's href (ENS calid); Object the calendar
+	// object resource's href.
+	Calendar string `json:"calendar"`
+	Object   string `json:"object"`
+	// UID is the event's or task's UID; RecurrenceID the instance's
+	// recurrence id ("20261201T090000Z", or a date for an all-day one),
+	// empty for a non-recurring one; AlarmID the alarm's identity (its
+	// UID, else a digest of what makes it ring).
+	UID          string `json:"uid"`
+	RecurrenceID string `json:"recurrence_id,omitempty"`
+	AlarmID      string `json:"alarm_id"`
+	// Component is "event" or "task" (ENS comptype).
+	Component string `json:"component"`
+	// Action is the alarm's ACTION: DISPLAY, EMAIL or AUDIO.
+	Action string `json:"action"`
+	// Text is the alarm's own DESCRIPTION, when it has one.
+	Text string `json:"text,omitempty"`
+	// Description is the event's or task's DESCRIPTION.
+	Description string `json:"description,omitempty"`
+	// Trigger is when the alarm rings; Due a task's due time.
+	Trigger time.Time `json:"trigger"`
+	Due     time.Time `json:"due,omitzero"`
+	// TimeZone is the event's own time zone (an IANA name or TZID).
+	TimeZone string `json:"time_zone,omitempty"`
+	// LateSeconds is how late the reminder was handed to its channels, in
+	// whole seconds (after a restart or an outage); 0 when on time.
+	LateSeconds int64 `json:"late_seconds,omitempty"`
+	// Snooze reports an alarm ringing again after a snooze.
+	Snooze bool `json:"snooze,omitempty"`
 }
 
 // Person is someone a notification names.
