@@ -75,6 +75,8 @@ type Options struct {
 	// SweepInterval is how often the leader looks for notifications whose
 	// after-delivery policy an interrupted run never applied (default 1m).
 	SweepInterval time.Duration
+	// Reminders configure the calendar alarms notifyd rings.
+	Reminders ReminderOptions
 	// Registerer, if not nil, gets the engine's metrics.
 	Registerer prometheus.Registerer
 	// OwnsQueue says the database belongs to this process alone (the
@@ -133,6 +135,7 @@ func New(o Options) (*Engine, error) {
 	if o.JobTimeout <= 0 {
 		o.JobTimeout = 5 * time.Minute
 	}
+	o.Reminders = o.Reminders.withDefaults()
 	if o.RescueAfter <= o.JobTimeout {
 		o.RescueAfter = max(10*time.Minute, 2*o.JobTimeout)
 	}
@@ -147,6 +150,7 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, &deliverBatchWorker{e: e})
 	river.AddWorker(workers, &finishWorker{e: e})
 	river.AddWorker(workers, &sweepWorker{e: e})
+	river.AddWorker(workers, &fireReminderWorker{e: e})
 	// Every queue is polled, which costs a query each time: queues with
 	// little to do are polled rarely. The finish queue only gets the
 	// policies that failed for now and the sweep; a channel that is not
@@ -168,6 +172,9 @@ func New(o Options) (*Engine, error) {
 	queues := map[string]river.QueueConfig{
 		QueueSync:   {MaxWorkers: o.SyncWorkers},
 		QueueFinish: slow(o.SyncWorkers, time.Second),
+		// A reminder's worker mostly waits for its trigger (see
+		// reminderLead): many wait at once for everyone's 9:00 meeting.
+		QueueReminders: {MaxWorkers: reminderWorkers},
 	}
 	for _, ch := range notifyd.Channels {
 		queues[deliverQueue(ch)] = river.QueueConfig{MaxWorkers: o.DeliveryWorkers}

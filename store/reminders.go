@@ -42,7 +42,10 @@ type ObjectAlarms struct {
 // CalendarChange is what one sync of one calendar found, written in one
 // transaction by RecordCalendar.
 type CalendarChange struct {
-	Calendar CalendarRecord
+	System, Principal, CalendarHref string
+	// Calendar, if not nil, is the calendar's new state (its new sync
+	// token); nil leaves it as it is (the horizon rolling on).
+	Calendar *CalendarRecord
 	// Changed are the objects added or changed, with all their alarm
 	// instances within the horizon; Removed the hrefs of objects gone.
 	Changed []ObjectAlarms
@@ -54,17 +57,23 @@ type CalendarChange struct {
 // sync token, the objects changed and their alarm instances, and the
 // objects removed. An object's instances are compared by fire key with
 // those stored: new ones are scheduled (and returned, for the caller to
-// queue their jobs in tx), ones no longer there are cancelled unless they
-// fired already, and the others are left alone, so that an edit that
-// changes no trigger fires nothing again. A removed object's scheduled
-// instances are cancelled.
+// queue their jobs in tx), or stored as skipped when their State says so
+// (with the Reason), ones no longer there are cancelled unless they fired
+// already, scheduled ones now skipped (acknowledged, say) are skipped, and
+// the others are left alone, so that an edit that changes no trigger
+// fires nothing again. A removed object's scheduled instances are
+// cancelled.
 func RecordCalendar(ctx context.Context, tx *sql.Tx, c CalendarChange) (scheduled []ReminderRecord, err error) {
-	cal, now := c.Calendar, micros(c.Now)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO calendars (system, principal, href, display_name, time_zone, sync_token, synced_at)
+	now := micros(c.Now)
+	cal := CalendarRecord{System: c.System, Principal: c.Principal, Href: c.CalendarHref}
+	if c.Calendar != nil {
+		cal = *c.Calendar
+		if _, err := tx.ExecContext(ctx, `INSERT INTO calendars (system, principal, href, display_name, time_zone, sync_token, synced_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (system, principal, href) DO UPDATE SET
 display_name = excluded.display_name, time_zone = excluded.time_zone, sync_token = excluded.sync_token, synced_at = excluded.synced_at`,
-		cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, now); err != nil {
-		return nil, err
+			cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, now); err != nil {
+			return nil, err
+		}
 	}
 	for _, href := range c.Removed {
 		if err := cancelReminders(ctx, tx, cal.System, cal.Principal, href, nil, "the event or task was deleted", now); err != nil {
@@ -92,17 +101,27 @@ etag = excluded.etag`,
 		keep := make(map[string]bool, len(oa.Reminders))
 		for _, r := range oa.Reminders {
 			keep[r.FireKey] = true
+			state := r.State
+			if state != ReminderSkipped {
+				state = ReminderScheduled
+			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO reminders (fire_key, system, principal, calendar_href, object_href,
-trigger_at, details, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', $8, $8)
+trigger_at, details, state, reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
 ON CONFLICT (fire_key) DO NOTHING`,
-				r.FireKey, cal.System, cal.Principal, cal.Href, o.Href, micros(r.TriggerAt), string(r.Details), now)
+				r.FireKey, cal.System, cal.Principal, cal.Href, o.Href, micros(r.TriggerAt), string(r.Details), state, r.Reason, now)
 			if err != nil {
 				return nil, err
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
+			if n, _ := res.RowsAffected(); n == 1 && state == ReminderScheduled {
 				r.System, r.Principal, r.CalendarHref, r.ObjectHref = cal.System, cal.Principal, cal.Href, o.Href
 				r.State, r.CreatedAt, r.UpdatedAt = ReminderScheduled, c.Now, c.Now
 				scheduled = append(scheduled, r)
+			} else if n == 0 && state == ReminderSkipped {
+				// Acknowledged or cancelled since it was scheduled.
+				if _, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'skipped', reason = $2, updated_at = $3
+WHERE fire_key = $1 AND state = 'scheduled'`, r.FireKey, r.Reason, now); err != nil {
+					return nil, err
+				}
 			}
 		}
 		if err := cancelReminders(ctx, tx, cal.System, cal.Principal, o.Href, keep, "the event or task changed", now); err != nil {

@@ -62,7 +62,7 @@ func TestRecordCalendarComparesInstancesByFireKey(t *testing.T) {
 	db := migratedDB(t)
 	cal := CalendarRecord{System: "cal", Principal: "/p/fred", Href: "/cal/fred/Default/", SyncToken: "t1"}
 	change := func(removed []string, oas ...ObjectAlarms) CalendarChange {
-		return CalendarChange{Calendar: cal, Changed: oas, Removed: removed, Now: at}
+		return CalendarChange{Calendar: &cal, Changed: oas, Removed: removed, Now: at}
 	}
 	if got := recordCalendar(t, db, change(nil, objectAlarms("a.ics", "e1", at, "a1", "a2"), objectAlarms("b.ics", "e1", at, "b1"))); !slices.Equal(got, []string{"a1", "a2", "b1"}) {
 		t.Fatalf("first sync scheduled %v", got)
@@ -85,12 +85,20 @@ func TestRecordCalendarComparesInstancesByFireKey(t *testing.T) {
 	if got := recordCalendar(t, db, change([]string{"b.ics"}, objectAlarms("a.ics", "e3", at, "a3"))); !slices.Equal(got, []string{"a3"}) {
 		t.Errorf("the move scheduled %v, want a3", got)
 	}
-	want := map[string]string{"a1": ReminderCancelled, "a2": ReminderFired, "a3": ReminderScheduled, "b1": ReminderCancelled}
+	// a3 is acknowledged; a4 is new but acknowledged already.
+	acked := objectAlarms("a.ics", "e4", at, "a3", "a4")
+	for i := range acked.Reminders {
+		acked.Reminders[i].State, acked.Reminders[i].Reason = ReminderSkipped, "acknowledged"
+	}
+	if got := recordCalendar(t, db, change(nil, acked)); len(got) != 0 {
+		t.Errorf("acknowledged instances scheduled %v", got)
+	}
+	want := map[string]string{"a1": ReminderCancelled, "a2": ReminderFired, "a3": ReminderSkipped, "a4": ReminderSkipped, "b1": ReminderCancelled}
 	if got := reminderStates(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("states %v, want %v", got, want)
 	}
-	if etags, err := db.CalendarObjectETags(context.Background(), "cal", "/p/fred", cal.Href); err != nil || fmt.Sprint(etags) != "map[a.ics:e3]" {
-		t.Errorf("objects %v (%v), want a.ics at e3 only", etags, err)
+	if etags, err := db.CalendarObjectETags(context.Background(), "cal", "/p/fred", cal.Href); err != nil || fmt.Sprint(etags) != "map[a.ics:e4]" {
+		t.Errorf("objects %v (%v), want a.ics at e4 only", etags, err)
 	}
 }
 
@@ -108,12 +116,12 @@ func TestCalendarObjectFirstSeenIsPerVersion(t *testing.T) {
 		}
 		return objs[0].FirstSeenAt
 	}
-	recordCalendar(t, db, CalendarChange{Calendar: cal, Changed: []ObjectAlarms{objectAlarms("a.ics", "e1", at)}, Now: at})
-	recordCalendar(t, db, CalendarChange{Calendar: cal, Changed: []ObjectAlarms{objectAlarms("a.ics", "e1", later)}, Now: later})
+	recordCalendar(t, db, CalendarChange{Calendar: &cal, Changed: []ObjectAlarms{objectAlarms("a.ics", "e1", at)}, Now: at})
+	recordCalendar(t, db, CalendarChange{Calendar: &cal, Changed: []ObjectAlarms{objectAlarms("a.ics", "e1", later)}, Now: later})
 	if got := seen(); !got.Equal(at) {
 		t.Errorf("same version re-read: first seen %v, want %v", got, at)
 	}
-	recordCalendar(t, db, CalendarChange{Calendar: cal, Changed: []ObjectAlarms{objectAlarms("a.ics", "e2", later)}, Now: later})
+	recordCalendar(t, db, CalendarChange{Calendar: &cal, Changed: []ObjectAlarms{objectAlarms("a.ics", "e2", later)}, Now: later})
 	if got := seen(); !got.Equal(later) {
 		t.Errorf("new version: first seen %v, want %v", got, later)
 	}
@@ -124,7 +132,7 @@ func TestClaimReminderOnce(t *testing.T) {
 	t.Parallel()
 	db := migratedDB(t)
 	cal := CalendarRecord{System: "cal", Principal: "/p/fred", Href: "/cal/fred/Default/"}
-	recordCalendar(t, db, CalendarChange{Calendar: cal, Changed: []ObjectAlarms{objectAlarms("a.ics", "e1", at, "k")}, Now: at})
+	recordCalendar(t, db, CalendarChange{Calendar: &cal, Changed: []ObjectAlarms{objectAlarms("a.ics", "e1", at, "k")}, Now: at})
 	claims := 0
 	for range 2 {
 		err := db.Write(context.Background(), Durable, func(tx *sql.Tx) error {
