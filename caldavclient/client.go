@@ -82,6 +82,12 @@ type Client struct {
 	// per sync-collection REPORT (DAV:limit); tests use it to provoke 507
 	// truncation on a real server.
 	syncLimit int
+	// maxObject bounds one calendar object's data in a MultiGet answer
+	// (defaultMaxObjectBytes, at most MaxResponseBytes).
+	maxObject int
+	// multigetChunk is how many hrefs one calendar-multiget REPORT asks
+	// for (multigetChunkSize; tests lower it).
+	multigetChunk int
 }
 
 // New checks cfg and returns a Client for it. It sends nothing.
@@ -152,11 +158,13 @@ func New(cfg Config) (*Client, error) {
 	tr.ResponseHeaderTimeout = cfg.Timeout
 
 	c := &Client{
-		base:      base,
-		origin:    originOf(base),
-		maxBytes:  cfg.MaxResponseBytes,
-		transport: tr,
-		log:       cfg.Logger,
+		base:          base,
+		origin:        originOf(base),
+		maxBytes:      cfg.MaxResponseBytes,
+		transport:     tr,
+		log:           cfg.Logger,
+		maxObject:     int(min(defaultMaxObjectBytes, cfg.MaxResponseBytes)),
+		multigetChunk: multigetChunkSize,
 	}
 	dial := tr.DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -43,6 +43,17 @@ var (
 	// calendar home; nothing was read. Name the calendar by the last
 	// segment of its href.
 	ErrNotCalendar = errors.New("caldav: not a calendar of the principal's calendar home")
+	// ErrNotMember reports that MultiGet was asked for an href that is not
+	// a member of the calendar (outside its path, or with a dot segment or
+	// an encoded slash a server could resolve elsewhere); nothing was
+	// sent.
+	ErrNotMember = errors.New("caldav: not a member of the collection")
+	// ErrMoved reports that the server redirected a collection (Sync,
+	// MultiGet) to another path, where its members are: the error's text
+	// names that path. Cyrus 3.6 redirects another user's calendar
+	// /dav/calendars/user/OWNER/NAME/ to the reader's view of it,
+	// /dav/calendars/user/READER/OWNER.NAME/ (the href Calendars reports).
+	ErrMoved = errors.New("caldav: collection moved")
 )
 
 // HTTPError is an unexpected HTTP status from the CalDAV server. Errors
@@ -143,13 +154,13 @@ func protoErrorf(format string, args ...any) error {
 // and 507 (507 counts as temporary only for a REPORT, i.e. within a sync).
 // It is false for nil, other 4xx statuses, the sentinel errors (ErrNotFound,
 // ErrInvalidSyncToken, ErrPreconditionFailed, ErrNotSupported, ErrTooLarge,
-// ErrOffOrigin, ErrNotCalendar), malformed or refused responses, TLS
+// ErrOffOrigin, ErrNotCalendar, ErrNotMember, ErrMoved), malformed or refused responses, TLS
 // certificate errors, a cancelled context and configuration errors.
 func IsTemporary(err error) bool {
 	if err == nil {
 		return false
 	}
-	for _, s := range []error{ErrNotFound, ErrInvalidSyncToken, ErrPreconditionFailed, ErrNotSupported, ErrTooLarge, ErrOffOrigin, ErrNotCalendar} {
+	for _, s := range []error{ErrNotFound, ErrInvalidSyncToken, ErrPreconditionFailed, ErrNotSupported, ErrTooLarge, ErrOffOrigin, ErrNotCalendar, ErrNotMember, ErrMoved} {
 		if errors.Is(err, s) {
 			return false
 		}

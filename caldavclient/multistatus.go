@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -35,6 +36,23 @@ type msProp struct {
 	// ResourceType is nil when DAV:resourcetype is absent, else its
 	// children's names (empty for a plain resource).
 	ResourceType []xml.Name
+
+	// The properties of a calendar (Calendars) and of a calendar object
+	// (MultiGet). Each text value is at most maxPropText bytes
+	// (calendar-timezone maxTimezoneBytes, calendar-data the reader's
+	// data limit): a longer one is left nil and its name put in TooLarge.
+	Owner              *hrefValue
+	SyncToken          *string
+	GetCTag            *string
+	CalendarTimezone   *string
+	CalendarTimezoneID *string
+	CalendarData       *string
+	// SupportedComponents is nil when
+	// CALDAV:supported-calendar-component-set is absent, else the names
+	// (upper case, each once) of its CALDAV:comp children.
+	SupportedComponents []string
+	// TooLarge names the properties left out for their size.
+	TooLarge []string
 }
 
 // hrefValue is a property whose value is DAV:href elements.
@@ -71,8 +89,16 @@ func (p *msProp) isCalendar() bool {
 // only one response in memory; beyond them it fails with a protocolError
 // saying which bound. Errors from r are returned as they are; each's too.
 func readMultistatus(r io.Reader, each func(*msResponse) error) (syncToken string, err error) {
+	return readMultistatusData(r, defaultMaxObjectBytes, each)
+}
+
+// readMultistatusData is readMultistatus keeping CALDAV:calendar-data
+// values of at most dataLimit bytes (a longer one is dropped and named in
+// the prop's TooLarge).
+func readMultistatusData(r io.Reader, dataLimit int, each func(*msResponse) error) (syncToken string, err error) {
 	const outside = "outside DAV:response elements"
 	x := newXMLReader(r)
+	x.dataLimit = dataLimit
 	x.limited(maxOuterElements, maxOuterElements, outside)
 	if err := x.root(nsDAV, "multistatus"); err != nil {
 		return "", err
@@ -148,6 +174,7 @@ func (x *xmlReader) prop(p *msProp) error {
 		var (
 			target **hrefValue
 			text   **string
+			limit  = -1 // no bound of its own (the body's)
 		)
 		switch el.Name {
 		case xml.Name{Space: nsDAV, Local: "getetag"}:
@@ -162,6 +189,20 @@ func (x *xmlReader) prop(p *msProp) error {
 			target = &p.CurrentUserPrincipal
 		case xml.Name{Space: nsCalDAV, Local: "calendar-home-set"}:
 			target = &p.CalendarHomeSet
+		case xml.Name{Space: nsDAV, Local: "owner"}:
+			target = &p.Owner
+		case xml.Name{Space: nsDAV, Local: "sync-token"}:
+			text, limit = &p.SyncToken, maxPropText
+		case xml.Name{Space: nsCS, Local: "getctag"}:
+			text, limit = &p.GetCTag, maxPropText
+		case xml.Name{Space: nsCalDAV, Local: "calendar-timezone"}:
+			text, limit = &p.CalendarTimezone, maxTimezoneBytes
+		case xml.Name{Space: nsCalDAV, Local: "calendar-timezone-id"}:
+			text, limit = &p.CalendarTimezoneID, maxPropText
+		case xml.Name{Space: nsCalDAV, Local: "calendar-data"}:
+			text, limit = &p.CalendarData, x.dataLimit
+		case xml.Name{Space: nsCalDAV, Local: "supported-calendar-component-set"}:
+			return x.components(p)
 		case xml.Name{Space: nsDAV, Local: "resourcetype"}:
 			p.ResourceType = []xml.Name{}
 			return x.children(func(el xml.StartElement) error {
@@ -172,7 +213,11 @@ func (x *xmlReader) prop(p *msProp) error {
 			return x.skip()
 		}
 		if text != nil {
-			s, err := x.text()
+			s, over, err := x.textCapped(limit)
+			if over {
+				p.TooLarge = append(p.TooLarge, el.Name.Local)
+				return err
+			}
 			*text = &s
 			return err
 		}
@@ -186,6 +231,30 @@ func (x *xmlReader) prop(p *msProp) error {
 			h.Hrefs = append(h.Hrefs, s)
 			return err
 		})
+	})
+}
+
+// maxComponentName bounds a component name in
+// CALDAV:supported-calendar-component-set (the longest standard one,
+// VAVAILABILITY, has 13 letters); a longer one is ignored.
+const maxComponentName = 64
+
+// components reads a CALDAV:supported-calendar-component-set into p.
+func (x *xmlReader) components(p *msProp) error {
+	p.SupportedComponents = []string{}
+	return x.children(func(el xml.StartElement) error {
+		if el.Name.Space == nsCalDAV && el.Name.Local == "comp" {
+			for _, a := range el.Attr {
+				if a.Name.Space != "" || a.Name.Local != "name" {
+					continue
+				}
+				name := strings.ToUpper(strings.TrimSpace(a.Value))
+				if name != "" && len(name) <= maxComponentName && !slices.Contains(p.SupportedComponents, name) {
+					p.SupportedComponents = append(p.SupportedComponents, name)
+				}
+			}
+		}
+		return x.skip()
 	})
 }
 

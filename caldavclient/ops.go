@@ -32,20 +32,26 @@ type SyncResult struct {
 	Deleted []string
 }
 
-// Sync reports what changed in collection since token with a
-// sync-collection REPORT (RFC 6578, DAV:sync-level 1, property
-// DAV:getetag only: the notification's type comes with its body, and
-// asking for CS:notificationtype makes the server read every resource);
-// an empty token is an initial sync.
-// When the server truncates the answer (a 507 for the collection itself)
-// Sync repeats the REPORT from the returned token and merges the answers.
+// Sync reports what changed in collection (a notification collection or
+// a calendar) since token with a sync-collection REPORT (RFC 6578,
+// DAV:sync-level 1, property DAV:getetag only: a notification's type
+// comes with its body, a calendar object's data with MultiGet, and asking
+// for more makes the server read every member); an empty token is an
+// initial sync, which lists every member. When nothing changed it sends
+// exactly one REPORT.
+// When the server truncates the answer (a 507 for the collection itself,
+// RFC 6578 §3.6) Sync repeats the REPORT from the returned token and
+// merges the answers (a member changed then deleted is reported deleted).
 // Hrefs are paths; the collection itself is not reported, nor anything
 // outside it: a member outside it, or whose path has a dot segment or an
 // encoded slash a server could resolve outside it, is skipped with a
-// warning (Config.Logger), never to be fetched or deleted. It fails with ErrInvalidSyncToken when the server refuses
-// the token (DAV:valid-sync-token with 403, 409 or another 4xx: sync again
-// from ""), ErrNotFound when the collection is 404 or 410, and ErrOffOrigin
-// when the server names a member on another origin.
+// warning (Config.Logger), never to be fetched or deleted. It fails with
+// ErrInvalidSyncToken when the server refuses the token
+// (DAV:valid-sync-token with 403, 409 or another 4xx: sync again from
+// ""), ErrNotFound when the collection is 404 or 410, ErrMoved when the
+// server redirects the collection to another path (its members are
+// there, not under collection: sync that path), and ErrOffOrigin when the
+// server names a member on another origin.
 func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResult, error) {
 	cu, err := c.resolve(nil, collection)
 	if err != nil {
@@ -117,7 +123,7 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 		}
 		if nOutside > 0 {
 			c.log.Warn("the CalDAV server sent sync members outside the collection; they are ignored (never fetched or deleted). "+
-				"A notification collection reports only its own members: check the server, it may be compromised or misbehaving",
+				"A collection reports only its own members: check the server, it may be compromised or misbehaving",
 				"collection", redact(cu), "members_outside", nOutside, "first_hrefs", outside)
 		}
 		newToken = strings.TrimSpace(newToken)
@@ -141,6 +147,17 @@ func (c *Client) Sync(ctx context.Context, collection, token string) (*SyncResul
 		token = newToken
 	}
 	return nil, protoErrorf("sync %s: still truncated after %d rounds", redact(cu), maxSyncRounds)
+}
+
+// movedError is ErrMoved when final, the URL that answered a REPORT to
+// collection cu, is another path: the server redirected the collection,
+// and its members are under final, not cu (Cyrus 3.6 redirects another
+// user's calendar to the reader's own view of it).
+func movedError(cu, final *url.URL) error {
+	if final == nil || samePath(final, cu) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s answers at %s: use that path", ErrMoved, redact(cu), final.EscapedPath())
 }
 
 // maxReportedOutside is how many of the members outside a collection a
@@ -167,7 +184,10 @@ func (c *Client) syncOnce(ctx context.Context, cu *url.URL, token string, each f
 	h.Set("Content-Type", xmlContentType)
 	// No Depth header: RFC 6578 §3.2 defines the report for Depth 0 only
 	// (the default); DAV:sync-level says how deep to go.
-	r, newToken, err := c.multistatus(ctx, "REPORT", cu, b.String(), h, c.maxBytes, func(_ *url.URL, m *msResponse) error {
+	r, newToken, err := c.multistatus(ctx, "REPORT", cu, b.String(), h, c.maxBytes, func(final *url.URL, m *msResponse) error {
+		if err := movedError(cu, final); err != nil {
+			return err
+		}
 		return each(m)
 	})
 	if err != nil {
@@ -175,6 +195,9 @@ func (c *Client) syncOnce(ctx context.Context, cu *url.URL, token string, each f
 	}
 	switch {
 	case r.status == http.StatusMultiStatus:
+		if err := movedError(cu, r.url); err != nil {
+			return "", err
+		}
 		return newToken, nil
 	case r.status >= 400 && r.status <= 499 && hasValidSyncTokenError(r.body):
 		return "", r.wrap(ErrInvalidSyncToken)

@@ -111,7 +111,7 @@ func (c *Client) multistatus(ctx context.Context, method string, u *url.URL, bod
 	r := &response{status: resp.StatusCode, header: resp.Header, url: finalURL(u, resp), method: method}
 	rd := &readRecorder{r: &cappedBody{rc: resp.Body, left: limit}}
 	var eachErr error
-	token, err := readMultistatus(rd, func(m *msResponse) error {
+	token, err := readMultistatusData(rd, c.maxObject, func(m *msResponse) error {
 		eachErr = each(r.url, m)
 		return eachErr
 	})

@@ -34,6 +34,19 @@ const (
 	// maxPropfindBytes caps the answer to a Depth 0 PROPFIND (a few
 	// properties of one resource: a few kilobytes).
 	maxPropfindBytes = 1 << 20
+	// maxPropText bounds a short text property (DAV:sync-token,
+	// CS:getctag, CALDAV:calendar-timezone-id): a few dozen bytes in
+	// practice.
+	maxPropText = 8 << 10
+	// maxTimezoneBytes bounds a CALDAV:calendar-timezone: one VTIMEZONE,
+	// a few kilobytes even with every historical rule.
+	maxTimezoneBytes = 256 << 10
+	// defaultMaxObjectBytes bounds one calendar object's
+	// CALDAV:calendar-data (MultiGet): an event or task with a long
+	// description and many overrides is tens of kilobytes; one over 1 MiB
+	// carries inline attachments, and is reported as too large rather
+	// than kept in memory.
+	defaultMaxObjectBytes = 1 << 20
 )
 
 // undeclaredPrefixes maps the prefixes servers use without declaring them
@@ -80,6 +93,8 @@ type xmlReader struct {
 	// limit and what describe the budget's bound for the error.
 	limit int
 	what  string
+	// dataLimit bounds a CALDAV:calendar-data value (textCapped).
+	dataLimit int
 }
 
 // newXMLReader returns a reader of r (a UTF-8 byte order mark is skipped).
@@ -161,6 +176,41 @@ func (x *xmlReader) text() (string, error) {
 			}
 		case xml.EndElement:
 			return string(buf), nil
+		}
+	}
+}
+
+// textCapped is text for a value of at most limit bytes (no bound when
+// limit < 0): the character data of a longer one is read to the end of
+// the element but not kept, and over is true.
+func (x *xmlReader) textCapped(limit int) (s string, over bool, err error) {
+	if limit < 0 {
+		s, err = x.text()
+		return s, false, err
+	}
+	var buf []byte
+	for {
+		tok, err := x.next()
+		if err != nil {
+			return "", false, err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if !over && len(buf)+len(t) > limit {
+				over, buf = true, nil
+			}
+			if !over {
+				buf = append(buf, t...)
+			}
+		case xml.StartElement:
+			if err := x.skip(); err != nil {
+				return "", false, err
+			}
+		case xml.EndElement:
+			if over {
+				return "", true, nil
+			}
+			return string(buf), false, nil
 		}
 	}
 }
