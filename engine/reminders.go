@@ -1,9 +1,14 @@
 package engine
 
 import (
+	"encoding/json"
+	"log/slog"
 	"time"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/calendar"
+	"github.com/notifyd/notifyd/calendar/alarm"
+	"github.com/notifyd/notifyd/store"
 )
 
 // ReminderOptions configure reminders: the calendar alarms notifyd works
@@ -61,3 +66,69 @@ func (o ReminderOptions) grace(ch notifyd.Channel) time.Duration { return o.Grac
 // reminderWorkers is how many reminders wait for their trigger, or ring,
 // at once. Waiting costs a goroutine and a timer.
 const reminderWorkers = 500
+
+// objectAlarms parses a calendar object and works out its alarm
+// instances between now (less a poll interval, for a trigger that passed
+// between the object's writing and this sync) and the horizon. It returns
+// the object with no instances, and the error, when the data cannot be
+// parsed: its earlier instances are then cancelled, not rung from a
+// version that no longer exists.
+func (e *Engine) objectAlarms(log *slog.Logger, key store.PrincipalKey, calHref, calName string, obj store.CalendarObject,
+	zone *time.Location, now time.Time) (store.ObjectAlarms, error) {
+	o := e.o.Reminders
+	slack := o.PollInterval + time.Minute
+	oa := store.ObjectAlarms{Object: obj, From: now.Add(-slack)}
+	parsed, err := calendar.Parse(obj.Data, calendar.ParseOptions{DefaultLocation: zone})
+	if err != nil {
+		return oa, err
+	}
+	oa.Object.UID = parsed.UID
+	res := alarm.Compute(parsed, oa.From, now.Add(o.Horizon), alarm.Options{
+		// The object may have been written up to a poll before it was
+		// first seen.
+		WrittenAt:   obj.FirstSeenAt.Add(-slack),
+		MinInterval: o.MinInterval,
+	})
+	for _, w := range res.Warnings {
+		log.Debug("calendar object read with a guess", "object", obj.Href, "warning", w.Code, "detail", w.Detail)
+	}
+	if res.Truncated {
+		log.Warn("calendar object recurs too often to expand whole; some of its reminders are left out", "object", obj.Href)
+	}
+	for _, in := range res.Instances {
+		r, err := reminderOf(key, calHref, calName, obj.Href, in)
+		if err != nil {
+			return oa, err
+		}
+		oa.Reminders = append(oa.Reminders, r)
+	}
+	if parsed.Recurring() || (parsed.Master != nil && parsed.Master.Start.After(now)) {
+		oa.Object.ExpandAt = now.Add(o.Horizon / 2)
+	}
+	return oa, nil
+}
+
+// reminderOf is the stored form of alarm instance in.
+func reminderOf(key store.PrincipalKey, calHref, calName, objHref string, in alarm.Instance) (store.ReminderRecord, error) {
+	n := notifyd.Notification{
+		Type:     notifyd.TypeReminder,
+		Element:  "VALARM",
+		UID:      in.UID,
+		Summary:  in.Summary,
+		Calendar: notifyd.Collection{Href: calHref, DisplayName: calName},
+		Event: &notifyd.Event{Href: objHref, UID: in.UID, Summary: in.Summary, Location: in.Location,
+			Start: in.Start, End: in.End, AllDay: in.AllDay},
+		Reminder: &notifyd.Reminder{Calendar: calHref, Object: objHref, UID: in.UID, RecurrenceID: in.RecurrenceID,
+			AlarmID: in.AlarmID, Component: string(in.Kind), Action: string(in.Action), Text: in.Text,
+			Description: in.Description, Trigger: in.Trigger, TimeZone: in.Zone, Snooze: in.Snooze},
+	}
+	if in.Kind == calendar.KindTask {
+		n.Reminder.Due = in.End
+	}
+	details, err := json.Marshal(n)
+	r := store.ReminderRecord{FireKey: digest(key.System, key.Principal, in.Key), TriggerAt: in.Trigger, Details: details}
+	if in.Skip != "" {
+		r.State, r.Reason = store.ReminderSkipped, string(in.Skip)
+	}
+	return r, err
+}

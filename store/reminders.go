@@ -35,7 +35,11 @@ type ReminderRecord struct {
 // ObjectAlarms is an object as read from its calendar, with its alarm
 // instances within the horizon.
 type ObjectAlarms struct {
-	Object    CalendarObject
+	Object CalendarObject
+	// From is where the instances start: a scheduled instance of the
+	// object triggering before it is not compared with them (it is left to
+	// fire, late if it must).
+	From      time.Time
 	Reminders []ReminderRecord
 }
 
@@ -76,7 +80,7 @@ display_name = excluded.display_name, time_zone = excluded.time_zone, sync_token
 		}
 	}
 	for _, href := range c.Removed {
-		if err := cancelReminders(ctx, tx, cal.System, cal.Principal, href, nil, "the event or task was deleted", now); err != nil {
+		if err := cancelReminders(ctx, tx, cal.System, cal.Principal, href, nil, time.Time{}, "the event or task was deleted", now); err != nil {
 			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM calendar_objects WHERE system = $1 AND principal = $2 AND href = $3`,
@@ -124,18 +128,23 @@ WHERE fire_key = $1 AND state = 'scheduled'`, r.FireKey, r.Reason, now); err != 
 				}
 			}
 		}
-		if err := cancelReminders(ctx, tx, cal.System, cal.Principal, o.Href, keep, "the event or task changed", now); err != nil {
+		if err := cancelReminders(ctx, tx, cal.System, cal.Principal, o.Href, keep, oa.From, "the event or task changed", now); err != nil {
 			return nil, err
 		}
 	}
 	return scheduled, nil
 }
 
-// cancelReminders cancels the scheduled reminders of an object except
-// those in keep.
-func cancelReminders(ctx context.Context, tx *sql.Tx, system, principal, href string, keep map[string]bool, reason string, now int64) error {
+// cancelReminders cancels the scheduled reminders of an object triggering
+// from from on, except those in keep.
+func cancelReminders(ctx context.Context, tx *sql.Tx, system, principal, href string, keep map[string]bool, from time.Time,
+	reason string, now int64) error {
+	var after int64 // the zero time: every one
+	if !from.IsZero() {
+		after = micros(from)
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT fire_key FROM reminders
-WHERE system = $1 AND principal = $2 AND object_href = $3 AND state = 'scheduled'`, system, principal, href)
+WHERE system = $1 AND principal = $2 AND object_href = $3 AND state = 'scheduled' AND trigger_at >= $4`, system, principal, href, after)
 	if err != nil {
 		return err
 	}

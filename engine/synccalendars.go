@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/caldavclient"
+	"github.com/notifyd/notifyd/store"
+)
+
+// QueueCalendars holds the calendar sync jobs.
+const QueueCalendars = "calendars"
+
+// SyncCalendarsArgs is the job that syncs one principal's calendars for
+// reminders. At most one waits or runs per principal (the calendar home's
+// queued flag in the store, store.QueueCalendarSyncs); asked for again
+// while it runs, it runs once more.
+type SyncCalendarsArgs struct {
+	System    string `json:"system"`
+	Principal string `json:"principal"`
+}
+
+// Kind is the job's River kind.
+func (SyncCalendarsArgs) Kind() string { return "sync_calendars" }
+
+// InsertOpts puts the job in the calendars queue.
+func (SyncCalendarsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueCalendars}
+}
+
+// syncCalendarsWorker lists the principal's calendars, syncs each that
+// takes events or tasks from its stored token (a refused token means a
+// full sync), reads what changed with calendar-multiget, works out the
+// alarm instances of each changed object within the horizon, and records
+// each calendar in one durable write with the jobs of its new instances.
+// Objects that cannot be read or parsed are logged and left as they were.
+type syncCalendarsWorker struct {
+	river.WorkerDefaults[SyncCalendarsArgs]
+	e *Engine
+}
+
+// Work implements river.Worker.
+func (w *syncCalendarsWorker) Work(ctx context.Context, job *river.Job[SyncCalendarsArgs]) error {
+	e, args := w.e, job.Args
+	key := store.PrincipalKey{System: args.System, Principal: args.Principal}
+	log := e.log.With("system", args.System, "principal", args.Principal, "job", job.ID)
+	sys, ok := e.systems[args.System]
+	if !ok {
+		return e.finishCalendarSync(ctx, key, "the system is no longer configured")
+	}
+	err := e.syncCalendars(ctx, log, sys, key)
+	switch {
+	case err == nil:
+		e.metrics.calendarSyncs.WithLabelValues(args.System, "ok").Inc()
+		return e.finishCalendarSync(ctx, key, "")
+	case caldavclient.IsTemporary(err) && job.Attempt < job.MaxAttempts:
+		e.metrics.calendarSyncs.WithLabelValues(args.System, "failed").Inc()
+		log.Warn("calendar sync failed; it will be retried with backoff. Check that the CalDAV server is up", "err", err)
+		return err
+	default:
+		e.metrics.calendarSyncs.WithLabelValues(args.System, "failed").Inc()
+		log.Error("calendar sync failed; reminders of this principal wait for the next poll. "+
+			"Check that the service account may read the principal's calendars (docs/reminders.md)", "err", err)
+		return e.finishCalendarSync(ctx, key, err.Error())
+	}
+}
+
+// finishCalendarSync releases the principal's calendar sync job, or runs
+// it again when it was asked for meanwhile.
+func (e *Engine) finishCalendarSync(ctx context.Context, key store.PrincipalKey, failure string) error {
+	var again bool
+	err := e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		var err error
+		again, err = store.FinishCalendarSync(ctx, tx, key, failure, time.Now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if again {
+		return river.JobSnooze(0)
+	}
+	return nil
+}
+
+// syncCalendars syncs each calendar of the principal that takes events or
+// tasks.
+func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey) error {
+	cals, err := sys.CalDAV.Calendars(ctx, key.Principal)
+	if err != nil {
+		return err
+	}
+	stored, err := e.db.Calendars(ctx, key.System, key.Principal)
+	if err != nil {
+		return err
+	}
+	tokens := make(map[string]string, len(stored))
+	for _, c := range stored {
+		tokens[c.Href] = c.SyncToken
+	}
+	zone, err := e.principalZone(ctx, key)
+	if err != nil {
+		return err
+	}
+	for _, cal := range cals {
+		if !cal.Supports("VEVENT") && !cal.Supports("VTODO") {
+			continue
+		}
+		if err := e.syncCalendar(ctx, log.With("calendar", cal.Href), sys, key, cal, tokens[cal.Href], zone); err != nil {
+			return fmt.Errorf("calendar %s: %w", cal.Href, err)
+		}
+	}
+	return nil
+}
+
+// syncCalendar syncs one calendar from token and records it.
+func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, cal caldavclient.Calendar,
+	token string, zone *time.Location) error {
+	res, err := sys.CalDAV.Sync(ctx, cal.Href, token)
+	if errors.Is(err, caldavclient.ErrInvalidSyncToken) {
+		log.Warn("the server refused the calendar's sync token; syncing it whole (no reminder fires twice)")
+		token = ""
+		res, err = sys.CalDAV.Sync(ctx, cal.Href, "")
+	}
+	if err != nil {
+		return err
+	}
+	etags, err := e.db.CalendarObjectETags(ctx, key.System, key.Principal, cal.Href)
+	if err != nil {
+		return err
+	}
+	removed := res.Deleted
+	var changed []string
+	listed := make(map[string]bool, len(res.Changed))
+	for _, r := range res.Changed {
+		listed[r.Href] = true
+		if old, ok := etags[r.Href]; !ok || old != r.ETag || r.ETag == "" {
+			changed = append(changed, r.Href)
+		}
+	}
+	if token == "" { // a full sync lists every member: the others are gone
+		for href := range etags {
+			if !listed[href] {
+				removed = append(removed, href)
+			}
+		}
+	}
+	if loc := calendarZone(cal); loc != nil {
+		zone = loc
+	}
+	now := time.Now()
+	rec := store.CalendarRecord{System: key.System, Principal: key.Principal, Href: cal.Href, DisplayName: cal.DisplayName,
+		TimeZone: cal.TimeZone, SyncToken: res.Token}
+	change := store.CalendarChange{System: key.System, Principal: key.Principal, CalendarHref: cal.Href, Calendar: &rec,
+		Removed: removed, Now: now}
+	if len(changed) > 0 {
+		objs, err := sys.CalDAV.MultiGet(ctx, cal.Href, changed)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			switch {
+			case o.Missing:
+				change.Removed = append(change.Removed, o.Href)
+			case o.TooLarge || o.Err != nil:
+				log.Warn("calendar object not read; its reminders stay as they were", "object", o.Href, "too_large", o.TooLarge, "err", o.Err)
+			default:
+				obj := store.CalendarObject{Href: o.Href, ETag: o.ETag, Data: o.Data, FirstSeenAt: now}
+				oa, err := e.objectAlarms(log, key, cal.Href, cal.DisplayName, obj, zone, now)
+				if err != nil {
+					log.Warn("calendar object cannot be read as iCalendar; it has no reminders", "object", o.Href, "err", err)
+				}
+				change.Changed = append(change.Changed, oa)
+			}
+		}
+	}
+	return e.recordCalendar(ctx, change)
+}
+
+// recordCalendar writes change in one durable write, with a job for each
+// alarm instance it schedules.
+func (e *Engine) recordCalendar(ctx context.Context, change store.CalendarChange) error {
+	var scheduled []store.ReminderRecord
+	err := e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		var err error
+		if scheduled, err = store.RecordCalendar(ctx, tx, change); err != nil || len(scheduled) == 0 {
+			return err
+		}
+		jobs := make([]river.InsertManyParams, len(scheduled))
+		for i, r := range scheduled {
+			jobs[i] = fireReminderJob(r.FireKey, r.TriggerAt)
+		}
+		_, err = e.queue.client.InsertManyFastTx(ctx, tx, jobs)
+		return err
+	})
+	if err == nil {
+		e.metrics.reminders.WithLabelValues(store.ReminderScheduled).Add(float64(len(scheduled)))
+	}
+	return err
+}
+
+// principalZone is the time zone of the principal's first subscription
+// that has one, for floating times and dates in calendars without a zone
+// of their own; nil when none does.
+func (e *Engine) principalZone(ctx context.Context, key store.PrincipalKey) (*time.Location, error) {
+	subs, err := e.o.Subscriptions.ForPrincipal(ctx, key.System, key.Principal)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range subs {
+		if s.TimeZone == "" {
+			continue
+		}
+		if loc, err := time.LoadLocation(s.TimeZone); err == nil {
+			return loc, nil
+		}
+	}
+	return nil, nil
+}
+
+// calendarZone is a calendar's own time zone (CALDAV:calendar-timezone),
+// nil when it has none that resolves.
+func calendarZone(cal caldavclient.Calendar) *time.Location {
+	if id := cal.TZID(); id != "" {
+		if loc, err := time.LoadLocation(id); err == nil {
+			return loc
+		}
+	}
+	return nil
+}
+
+// queueCalendarSyncs queues, in tx, a calendar sync for each of keys that
+// has none waiting.
+func (e *Engine) queueCalendarSyncs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey) error {
+	need, err := store.QueueCalendarSyncs(ctx, tx, keys)
+	if err != nil {
+		return err
+	}
+	var jobs []river.InsertManyParams
+	for i, k := range keys {
+		if need[i] {
+			jobs = append(jobs, river.InsertManyParams{Args: SyncCalendarsArgs{System: k.System, Principal: k.Principal}})
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	_, err = e.queue.client.InsertManyFastTx(ctx, tx, jobs)
+	return err
+}
+
+var _ = notifyd.TypeReminder
