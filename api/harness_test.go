@@ -89,7 +89,8 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	metrics := api.NewMetrics(reg, q.Depth, log)
+	metrics := api.NewMetrics(reg)
+	api.RegisterBacklog(reg, db.Backlog, log)
 	api.RegisterDeadLetters(reg, db.DeadLetterCounts, log)
 	intake := engine.NewIntake(db, q, 0, metrics.ObserveIntakeBatch)
 	systems := []api.System{
