@@ -22,11 +22,11 @@ var BacklogKinds = []string{BacklogSyncs, BacklogDeliveries, BacklogPolicies}
 
 // backlogQuery counts the three kinds of work in one statement, so that
 // the counts are of one moment (one snapshot): work moving from one kind
-// to the next in a transaction is never missed between two counts. The
-// deliveries and notifications are counted in the partial indexes of
-// their status, deliveries_by_status and notifications_settled (the
-// query states their conditions literally, for the planners to use
-// them); the queued principals, by reading principal_state.
+// to the next in a transaction is never missed between two counts. Each
+// count reads a partial index of its rows only, whatever the size of the
+// table: principal_state_queued, deliveries_by_status and
+// notifications_settled (the query states their conditions literally,
+// for the planners to use them).
 const backlogQuery = `SELECT (SELECT count(*) FROM principal_state WHERE queued),
 (SELECT count(*) FROM deliveries d WHERE d.status IN ('` + DeliveryQueued + `', '` + DeliveryRetrying + `') AND ` + inStatusIndex + `),
 (SELECT count(*) FROM notifications WHERE status = '` + NotificationDelivered + `')`

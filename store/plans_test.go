@@ -298,7 +298,6 @@ var fullScan = regexp.MustCompile(`(?m)^SCAN \w+ $`)
 // Statements that read a whole table by design.
 var fullScanAllowed = []string{
 	"SELECT methods FROM subscriptions WHERE enabled", // every enabled IM address (MethodAddresses)
-	"FROM principal_state WHERE queued",               // the principals whose sync is outstanding (Backlog)
 }
 
 // expectedIndex is the index each hot lookup must use, by a part of its
@@ -314,6 +313,7 @@ var expectedIndex = map[string]string{
 	"WHERE d.status = $1 AND d.status NOT IN":           "deliveries_by_status",
 	"FROM deliveries WHERE id IN":                       "sqlite_autoindex_deliveries_1",
 	"FROM notifications WHERE id IN":                    "sqlite_autoindex_notifications_1",
+	"FROM principal_state WHERE queued)":                "principal_state_queued",
 	"FROM deliveries d WHERE d.status IN ('queued', 'r": "deliveries_by_status",
 	"FROM notifications WHERE status = 'delivered')":    "notifications_settled",
 }
