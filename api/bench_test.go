@@ -45,7 +45,7 @@ func benchHandler(b *testing.B) http.Handler {
 		Intake:        intake,
 		Subscriptions: subscriptions.NewService(db, func(string) bool { return true }),
 		Gatherer:      reg,
-		Metrics:       api.NewMetrics(reg, nil, log),
+		Metrics:       api.NewMetrics(reg),
 		Logger:        log,
 	})
 	if err != nil {

@@ -354,7 +354,7 @@ func TestTwilioCallbackNotConfigured(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
 	handler, err := api.New(api.Options{MaxBodyBytes: maxBody, Gatherer: reg, Logger: log,
-		Metrics: api.NewMetrics(reg, func(context.Context) (map[string]int64, error) { return nil, nil }, log)})
+		Metrics: api.NewMetrics(reg)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -236,6 +236,14 @@ func TestDeadLetterRetry(t *testing.T) {
 	h := newHarness(t)
 	all := h.seedDeadLetters(t, deadSpec)
 	target := all[2] // failed sms of bob
+	// One delivery is queued; the others are final, their notifications
+	// settled, with the after-delivery policy to apply.
+	backlog := func(work string) string { return `notifyd_backlog{work="` + work + `"}` }
+	for work, want := range map[string]float64{"syncs": 0, "deliveries": 1, "policies": 6} {
+		if got, ok := h.metrics(t)[backlog(work)]; !ok || got != want {
+			t.Errorf("before the retry %s = %v (present %v), want %v", backlog(work), got, ok, want)
+		}
+	}
 	res := h.do(t, request{method: http.MethodPost, path: "/v1/dead-letters/" + target.id + "/retry", bearer: apiKey})
 	if res.status != http.StatusAccepted {
 		t.Fatalf("retry: %d %s", res.status, res.body)
@@ -252,6 +260,9 @@ func TestDeadLetterRetry(t *testing.T) {
 	}
 	if got := ids(h.listDeliveries(t, "status=queued").Items); !slices.Contains(got, target.id) {
 		t.Errorf("not queued in the log: %q", got)
+	}
+	if got := h.metrics(t)[backlog("deliveries")]; got != 2 {
+		t.Errorf("after the retry %s = %v, want 2", backlog("deliveries"), got)
 	}
 	// Not failed any more: 409, as for deliveries never failed.
 	for _, id := range []string{target.id, all[1].id, all[4].id, all[6].id} {

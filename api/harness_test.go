@@ -90,7 +90,8 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	metrics := api.NewMetrics(reg, nil, log)
+	metrics := api.NewMetrics(reg)
+	api.RegisterBacklog(reg, db.Backlog, log)
 	api.RegisterDeadLetters(reg, db.DeadLetterCounts, log)
 	db.ObserveWrites(metrics.ObserveWrite)
 	intake := engine.NewIntake(db, q)

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -188,7 +187,7 @@ func TestRemoteAddressTrustsOnlyConfiguredProxies(t *testing.T) {
 			handler, err := api.New(api.Options{MaxBodyBytes: maxBody, Gatherer: reg, Logger: log,
 				Systems:        []api.System{{Name: sysCal, Tokens: []string{tokenCal}}},
 				TrustedProxies: tc.proxies,
-				Metrics:        api.NewMetrics(reg, func(context.Context) (map[string]int64, error) { return nil, nil }, log)})
+				Metrics:        api.NewMetrics(reg)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,9 +46,8 @@ const (
 	rejectUnavailable   = "unavailable"
 )
 
-// NewMetrics registers the API's collectors with reg. depth, if not nil,
-// reports the job queue's unfinished jobs by state at each scrape.
-func NewMetrics(reg prometheus.Registerer, depth func(context.Context) (map[string]int64, error), log *slog.Logger) *Metrics {
+// NewMetrics registers the API's collectors with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		pingsAccepted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "notifyd_pings_accepted_total", Help: "Pings accepted (answered 202).",
@@ -89,16 +88,12 @@ func NewMetrics(reg prometheus.Registerer, depth func(context.Context) (map[stri
 	}
 	reg.MustRegister(m.pingsAccepted, m.pingsRejected, m.principalsQueued, m.pingsCoalesced, m.httpDuration,
 		m.writeBatch, m.writeCommit, m.writeFlush)
-	if depth != nil {
-		reg.MustRegister(newCountsCollector("notifyd_queue_depth", "Unfinished jobs in the queue, by state.", "state",
-			"queued jobs", depth, nil, log))
-	}
 	return m
 }
 
 // countsCollector reports gauges by one label, read from the database at
-// each scrape: the queue depth by state, the dead letters by channel. The
-// keys listed are reported as 0 when read finds none.
+// each scrape: the backlog by kind of work, the dead letters by channel.
+// The keys listed are reported as 0 when read finds none.
 type countsCollector struct {
 	read func(context.Context) (map[string]int64, error)
 	keys []string
@@ -130,6 +125,16 @@ func (d *countsCollector) Collect(ch chan<- prometheus.Metric) {
 	for k, n := range counts {
 		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.GaugeValue, float64(n), k)
 	}
+}
+
+// RegisterBacklog registers the gauge notifyd_backlog{work}: the work
+// outstanding, by kind (syncs, deliveries, policies; each reported, 0 when
+// none), which backlog reads from the database at each scrape
+// (store.DB.Backlog). It is the same on every replica of a database.
+func RegisterBacklog(reg prometheus.Registerer, backlog func(context.Context) (map[string]int64, error), log *slog.Logger) {
+	reg.MustRegister(newCountsCollector("notifyd_backlog",
+		"Work outstanding, by kind: principals to sync, deliveries to send (queued or retrying), after-delivery policies to apply.",
+		"work", "the backlog", backlog, store.BacklogKinds, log))
 }
 
 // RegisterDeadLetters registers the gauge notifyd_dead_letters{channel}:

@@ -135,7 +135,7 @@ func TestMetrics(t *testing.T) {
 	for _, name := range []string{
 		"# TYPE notifyd_pings_accepted_total counter",
 		"# TYPE notifyd_pings_rejected_total counter",
-		"# TYPE notifyd_queue_depth gauge",
+		"# TYPE notifyd_backlog gauge",
 		"# TYPE notifyd_http_request_duration_seconds histogram",
 		"# TYPE notifyd_principals_queued_total counter",
 		"# TYPE notifyd_principals_coalesced_total counter",
@@ -144,13 +144,21 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", name)
 		}
 	}
+	// The job queue's own depth is not reported: the backlog, read from
+	// notifyd's tables, says what is outstanding.
+	if strings.Contains(text, "notifyd_queue_depth") {
+		t.Error("metrics still report notifyd_queue_depth")
+	}
 	m := h.metrics(t)
 	for series, want := range map[string]float64{
-		"notifyd_pings_accepted_total":           2,
-		"notifyd_principals_queued_total":        3,
-		"notifyd_principals_coalesced_total":     1,
-		`notifyd_queue_depth{state="available"}`: 2,
-		`notifyd_queue_depth{state="running"}`:   0,
+		"notifyd_pings_accepted_total":       2,
+		"notifyd_principals_queued_total":    3,
+		"notifyd_principals_coalesced_total": 1,
+		// Two principals to sync (the second ping of /p/a joined its
+		// sync); nothing synced yet, so nothing else to do.
+		`notifyd_backlog{work="syncs"}`:      2,
+		`notifyd_backlog{work="deliveries"}`: 0,
+		`notifyd_backlog{work="policies"}`:   0,
 		`notifyd_http_request_duration_seconds_count{code="202",method="POST",route="/v1/notifications"}`: 2,
 		`notifyd_http_request_duration_seconds_count{code="404",method="GET",route="unmatched"}`:          1,
 	} {

@@ -82,10 +82,10 @@ func TestPingBedeworkShapeQueuesEachPrincipal(t *testing.T) {
 
 	m := h.metrics(t)
 	for series, want := range map[string]float64{
-		"notifyd_pings_accepted_total":           1,
-		"notifyd_principals_queued_total":        2,
-		"notifyd_principals_coalesced_total":     0,
-		`notifyd_queue_depth{state="available"}`: 2,
+		"notifyd_pings_accepted_total":       1,
+		"notifyd_principals_queued_total":    2,
+		"notifyd_principals_coalesced_total": 0,
+		`notifyd_backlog{work="syncs"}`:      2,
 	} {
 		if m[series] != want {
 			t.Errorf("%s = %v, want %v", series, m[series], want)

@@ -193,9 +193,9 @@ func (r *faultRig) listDeliveries(t testing.TB, path string) map[deliveryKey]map
 }
 
 // settle waits until every produced notification is delivered or
-// dead-lettered and notifyd's queue is idle, then (after a moment for
-// stray duplicates) returns the final reconciliation. It fails the test
-// after timeout, listing what is missing.
+// dead-lettered and notifyd is idle (its backlog empty), then (after a
+// moment for stray duplicates) returns the final reconciliation. It fails
+// the test after timeout, listing what is missing.
 func (r *faultRig) settle(t testing.TB, timeout time.Duration) tally {
 	t.Helper()
 	start := time.Now()
@@ -208,8 +208,8 @@ func (r *faultRig) settle(t testing.TB, timeout time.Duration) tally {
 			return r.reconcile(t)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not settled after %s: %s; queue idle: %v\nfirst missing:\n%s\nnotifyd log (end):\n%s",
-				timeout, tl, r.idle(t), first(tl.missing, 10), tail(r.nd.log.String(), 40))
+			t.Fatalf("not settled after %s: %s; notifyd's backlog: %v\nfirst missing:\n%s\nnotifyd log (end):\n%s",
+				timeout, tl, r.backlog(t), first(tl.missing, 10), tail(r.nd.log.String(), 40))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -307,15 +307,35 @@ func (r *faultRig) kill() {
 	r.nd.start()
 }
 
-// idle reports whether notifyd's job queue holds nothing to do now or
-// later.
-func (r *faultRig) idle(t testing.TB) bool {
+// backlogKinds are the kinds of work of notifyd_backlog{work}.
+var backlogKinds = []string{"syncs", "deliveries", "policies"}
+
+// backlog scrapes notifyd's work outstanding, by kind; a kind is missing
+// when notifyd could not count it.
+func (r *faultRig) backlog(t testing.TB) map[string]float64 {
 	m, err := scrape(r.nd.baseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, state := range []string{"available", "running", "retryable", "scheduled", "pending"} {
-		if m[`notifyd_queue_depth{state="`+state+`"}`] > 0 {
+	out := map[string]float64{}
+	for _, work := range backlogKinds {
+		if n, ok := m[`notifyd_backlog{work="`+work+`"}`]; ok {
+			out[work] = n
+		}
+	}
+	return out
+}
+
+// idle reports whether notifyd has nothing to do now or later: its
+// backlog is empty. That covers work waiting for its time (a sync or a
+// delivery to retry, counted until it is final) and the after-delivery
+// policies a kill interrupted, which no job holds until the sweep queues
+// them. The counts come from one statement, so work moving on from one
+// kind to the next is never missed between them.
+func (r *faultRig) idle(t testing.TB) bool {
+	b := r.backlog(t)
+	for _, work := range backlogKinds {
+		if n, ok := b[work]; !ok || n > 0 {
 			return false
 		}
 	}

@@ -32,6 +32,10 @@ type CalDAV interface {
 	// to principal names; caldavclient.ErrNotCalendar when href is not a
 	// calendar of the principal's calendar home (nothing is read).
 	CalendarName(ctx context.Context, principal, href string) (string, error)
+	// Calendars lists the principal's calendars (for reminders).
+	Calendars(ctx context.Context, principal string) ([]caldavclient.Calendar, error)
+	// MultiGet reads objects of a calendar (calendar-multiget).
+	MultiGet(ctx context.Context, calendar string, hrefs []string) ([]caldavclient.Object, error)
 }
 
 // System is a calendar system as the engine sees it.

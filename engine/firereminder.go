@@ -152,6 +152,12 @@ func (e *Engine) fireReminder(ctx context.Context, key string) error {
 	if err != nil || !fired {
 		return err
 	}
+	if state == store.ReminderFired {
+		e.metrics.reminders.WithLabelValues("fired").Inc()
+		e.metrics.remindersLate.Observe(late.Seconds())
+	} else {
+		e.metrics.reminders.WithLabelValues("skipped_late").Inc()
+	}
 	e.log.Info("reminder "+state, "system", rec.System, "principal", rec.Principal, "object", rec.ObjectHref,
 		"trigger", rec.TriggerAt, "late", late.Round(time.Millisecond), "deliveries", len(deliveries), "reason", reason)
 	return nil

@@ -11,6 +11,9 @@ type metrics struct {
 	deliveries    *prometheus.CounterVec
 	syncs         *prometheus.CounterVec
 	notifications *prometheus.CounterVec
+	calendarSyncs *prometheus.CounterVec
+	reminders     *prometheus.CounterVec
+	remindersLate prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
@@ -27,9 +30,25 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 			Name: "notifyd_notifications_total",
 			Help: "New notifications found, by system and type; type \"dead\" for unparseable ones.",
 		}, []string{"system", "type"}),
+		calendarSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifyd_calendar_syncs_total",
+			Help: "Syncs of a principal's calendars for reminders, by system and outcome (ok, failed).",
+		}, []string{"system", "outcome"}),
+		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifyd_reminders_total",
+			Help: "Reminders (alarm instances) by outcome: scheduled, fired, skipped_late (after downtime, beyond the grace).",
+		}, []string{"outcome"}),
+		remindersLate: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "notifyd_reminder_lateness_seconds",
+			Help:    "Time from a reminder's trigger to the creation of its deliveries.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 7200},
+		}),
+	}
+	for _, o := range []string{"scheduled", "fired", "skipped_late"} {
+		m.reminders.WithLabelValues(o)
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.syncs, m.notifications, &caldavCollector{systems: systems,
+		reg.MustRegister(m.deliveries, m.syncs, m.notifications, m.calendarSyncs, m.reminders, m.remindersLate, &caldavCollector{systems: systems,
 			desc: prometheus.NewDesc("notifyd_caldav_requests_total", "CalDAV requests sent, by system and method.",
 				[]string{"system", "method"}, nil),
 			conns: prometheus.NewDesc("notifyd_caldav_connections_total",

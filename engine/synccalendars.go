@@ -10,7 +10,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/store"
 )
@@ -255,5 +254,3 @@ func (e *Engine) queueCalendarSyncs(ctx context.Context, tx *sql.Tx, keys []stor
 	_, err = e.queue.client.InsertManyFastTx(ctx, tx, jobs)
 	return err
 }
-
-var _ = notifyd.TypeReminder

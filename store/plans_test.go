@@ -119,6 +119,8 @@ func hotPaths(t *testing.T, db *DB, p string) {
 	must(err)
 	_, err = db.MethodAddresses(ctx, notifyd.ChannelEmail)
 	must(err)
+	_, err = db.Backlog(ctx)
+	must(err)
 }
 
 // grow adds principals × perPrincipal notifications, each with an email
@@ -311,6 +313,9 @@ var expectedIndex = map[string]string{
 	"WHERE d.status = $1 AND d.status NOT IN":           "deliveries_by_status",
 	"FROM deliveries WHERE id IN":                       "sqlite_autoindex_deliveries_1",
 	"FROM notifications WHERE id IN":                    "sqlite_autoindex_notifications_1",
+	"FROM principal_state WHERE queued)":                "principal_state_queued",
+	"FROM deliveries d WHERE d.status IN ('queued', 'r": "deliveries_by_status",
+	"FROM notifications WHERE status = 'delivered')":    "notifications_settled",
 }
 
 // The statements notifyd runs on its hot paths keep the plans they were

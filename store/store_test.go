@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { os.Exit(peertest.WithPostgres(m.Run)) }
 // openDB opens a new database, unmigrated: a SQLite file in a temporary
 // directory, or a new PostgreSQL database when the suite runs on
 // PostgreSQL (peertest.EnvTestDatabase).
-func openDB(t *testing.T) *DB {
+func openDB(t testing.TB) *DB {
 	t.Helper()
 	var db *DB
 	var err error
@@ -40,7 +40,7 @@ func openDB(t *testing.T) *DB {
 
 // onlySQLite skips a test of the embedded database's own behaviour when the
 // suite runs on PostgreSQL.
-func onlySQLite(t *testing.T, why string) {
+func onlySQLite(t testing.TB, why string) {
 	t.Helper()
 	if peertest.OnPostgres() {
 		t.Skip("SQLite only: " + why)
@@ -48,7 +48,7 @@ func onlySQLite(t *testing.T, why string) {
 }
 
 // migratedDB opens a new database and migrates it.
-func migratedDB(t *testing.T) *DB {
+func migratedDB(t testing.TB) *DB {
 	t.Helper()
 	db := openDB(t)
 	if _, err := db.Migrate(context.Background()); err != nil {

@@ -50,7 +50,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	q = eng.Queue()
-	metrics := api.NewMetrics(reg, nil, log) // TEMP until h/backlog merges
+	metrics := api.NewMetrics(reg)
+	api.RegisterBacklog(reg, db.Backlog, log)
 	api.RegisterDeadLetters(reg, db.DeadLetterCounts, log)
 	db.ObserveWrites(metrics.ObserveWrite)
 	intake := engine.NewIntake(db, q)
