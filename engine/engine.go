@@ -155,6 +155,9 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, &finishWorker{e: e})
 	river.AddWorker(workers, &sweepWorker{e: e})
 	river.AddWorker(workers, &fireReminderWorker{e: e})
+	river.AddWorker(workers, &syncCalendarsWorker{e: e})
+	river.AddWorker(workers, &pollCalendarsWorker{e: e})
+	river.AddWorker(workers, &expandRemindersWorker{e: e})
 	// Every queue is polled, which costs a query each time: queues with
 	// little to do are polled rarely. The finish queue only gets the
 	// policies that failed for now and the sweep; a channel that is not
@@ -179,6 +182,7 @@ func New(o Options) (*Engine, error) {
 		// A reminder's worker mostly waits for its trigger (see
 		// reminderLead): many wait at once for everyone's 9:00 meeting.
 		QueueReminders: {MaxWorkers: reminderWorkers},
+		QueueCalendars: {MaxWorkers: o.SyncWorkers},
 	}
 	for _, ch := range notifyd.Channels {
 		queues[deliverQueue(ch)] = river.QueueConfig{MaxWorkers: o.DeliveryWorkers}
@@ -187,15 +191,14 @@ func New(o Options) (*Engine, error) {
 		}
 	}
 	q, err := newQueue(o.DB, &river.Config{
-		Logger:            o.Logger,
-		Workers:           workers,
-		Queues:            queues,
-		FetchCooldown:     cooldown,
-		FetchPollInterval: poll,
-		MaxAttempts:       o.MaxAttempts,
-		RetryPolicy:       &retryPolicy{base: o.RetryBase, max: o.RetryMax},
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.SweepInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+		Logger:               o.Logger,
+		Workers:              workers,
+		Queues:               queues,
+		FetchCooldown:        cooldown,
+		FetchPollInterval:    poll,
+		MaxAttempts:          o.MaxAttempts,
+		RetryPolicy:          &retryPolicy{base: o.RetryBase, max: o.RetryMax},
+		PeriodicJobs:         e.periodicJobs(),
 		JobTimeout:           o.JobTimeout,
 		RescueStuckJobsAfter: o.RescueAfter,
 	})
@@ -204,6 +207,22 @@ func New(o Options) (*Engine, error) {
 	}
 	e.queue = q
 	return e, nil
+}
+
+// periodicJobs are the jobs River runs on the leader at intervals.
+func (e *Engine) periodicJobs() []*river.PeriodicJob {
+	every := func(d time.Duration, args river.JobArgs) *river.PeriodicJob {
+		return river.NewPeriodicJob(river.PeriodicInterval(d), func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})
+	}
+	jobs := []*river.PeriodicJob{every(e.o.SweepInterval, SweepArgs{})}
+	if r := e.o.Reminders; r.Enabled {
+		// Polls run at a tenth of the interval so that each principal is
+		// synced within about one interval of the last time.
+		jobs = append(jobs, every(max(r.PollInterval/10, time.Second), PollCalendarsArgs{}),
+			every(max(r.Horizon/48, time.Minute), ExpandRemindersArgs{}))
+	}
+	return jobs
 }
 
 // Queue is the engine's job queue, for the intake to insert into.

@@ -78,6 +78,10 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (
 		return finishedRecord{}, nil
 	}
 	done := func(note string) (finishedRecord, error) { return finishedRecord{n.ID, note, time.Now()}, nil }
+	if notifyd.NotificationType(n.Type) == notifyd.TypeReminder {
+		// Its href is the event or task itself, never to be deleted.
+		return done("kept: a reminder leaves its event or task in the calendar")
+	}
 	sys, ok := e.systems[n.System]
 	if !ok {
 		return done("kept: the system is no longer configured")

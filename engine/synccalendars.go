@@ -156,7 +156,7 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 	}
 	now := time.Now()
 	rec := store.CalendarRecord{System: key.System, Principal: key.Principal, Href: cal.Href, DisplayName: cal.DisplayName,
-		TimeZone: cal.TimeZone, SyncToken: res.Token}
+		TimeZone: cal.TZID(), SyncToken: res.Token}
 	change := store.CalendarChange{System: key.System, Principal: key.Principal, CalendarHref: cal.Href, Calendar: &rec,
 		Removed: removed, Now: now}
 	if len(changed) > 0 {
@@ -226,13 +226,21 @@ func (e *Engine) principalZone(ctx context.Context, key store.PrincipalKey) (*ti
 
 // calendarZone is a calendar's own time zone (CALDAV:calendar-timezone),
 // nil when it has none that resolves.
-func calendarZone(cal caldavclient.Calendar) *time.Location {
-	if id := cal.TZID(); id != "" {
-		if loc, err := time.LoadLocation(id); err == nil {
-			return loc
-		}
+func calendarZone(cal caldavclient.Calendar) *time.Location { return zoneNamed(cal.TZID()) }
+
+// storedCalendarZone is calendarZone of a stored calendar.
+func storedCalendarZone(cal store.CalendarRecord) *time.Location { return zoneNamed(cal.TimeZone) }
+
+// zoneNamed is the IANA time zone id names, nil for "" or an unknown one.
+func zoneNamed(id string) *time.Location {
+	if id == "" {
+		return nil
 	}
-	return nil
+	loc, err := time.LoadLocation(id)
+	if err != nil {
+		return nil
+	}
+	return loc
 }
 
 // queueCalendarSyncs queues, in tx, a calendar sync for each of keys that

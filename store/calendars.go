@@ -59,9 +59,8 @@ ORDER BY s.system, s.principal LIMIT $2`, []any{micros(cutoff), limit}, func(r s
 type CalendarRecord struct {
 	System, Principal, Href string
 	DisplayName             string
-	// TimeZone is the calendar's own zone for its floating times and
-	// dates (a VCALENDAR with a VTIMEZONE, as CALDAV:calendar-timezone),
-	// or "".
+	// TimeZone is the id (TZID) of the calendar's own zone for its
+	// floating times and dates (CALDAV:calendar-timezone), or "".
 	TimeZone  string
 	SyncToken string
 	SyncedAt  time.Time

@@ -1,0 +1,51 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/notifyd/notifyd/store"
+)
+
+// PollCalendarsArgs is the periodic job that queues a calendar sync for
+// each principal whose subscriptions may want reminders and whose
+// calendars were not synced for a poll interval: the safety net behind
+// the pings, so that an event added without one still gets its reminders.
+// River runs it on the leader only.
+type PollCalendarsArgs struct{}
+
+// Kind is the job's River kind.
+func (PollCalendarsArgs) Kind() string { return "poll_calendars" }
+
+// InsertOpts puts the job in the calendars queue.
+func (PollCalendarsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueCalendars}
+}
+
+// maxPollBatch caps the principals one poll queues; the next poll takes
+// the rest.
+const maxPollBatch = 5000
+
+// pollCalendarsWorker queues the calendar syncs that are due.
+type pollCalendarsWorker struct {
+	river.WorkerDefaults[PollCalendarsArgs]
+	e *Engine
+}
+
+// Work implements river.Worker.
+func (w *pollCalendarsWorker) Work(ctx context.Context, _ *river.Job[PollCalendarsArgs]) error {
+	e := w.e
+	keys, err := e.db.CalendarHomesToPoll(ctx, time.Now().Add(-e.o.Reminders.PollInterval), maxPollBatch)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	keys = slices.DeleteFunc(keys, func(k store.PrincipalKey) bool { _, ok := e.systems[k.System]; return !ok })
+	if len(keys) == 0 {
+		return nil
+	}
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, keys) })
+}
