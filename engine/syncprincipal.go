@@ -146,6 +146,14 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 		if out, err = store.RecordSync(ctx, tx, rec); err != nil {
 			return err
 		}
+		// A ping names a principal whose calendars may have changed too:
+		// its reminders are worked out again at once, not at the next poll.
+		if e.o.Reminders.Enabled && len(subscriptions.Targets(subs, notifyd.TypeReminder)) > 0 {
+			key := store.PrincipalKey{System: args.System, Principal: args.Principal}
+			if err := e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}); err != nil {
+				return err
+			}
+		}
 		// The new deliveries of each channel go in batch jobs (in the
 		// order the sync found them).
 		isNew := make(map[string]bool, len(out.NewDeliveries))
