@@ -150,6 +150,10 @@ func TestExpandOverrides(t *testing.T) {
 	if o := x.Occurrences[3]; o.Component.Summary != "no DTSTART" || o.End.UTC().Format("15:04") != "11:00" {
 		t.Errorf("no DTSTART: %s ends %v", o.Component.Summary, o.End.Time)
 	}
+	// A RECURRENCE-ID written as a date names the timed instance that day.
+	dated := mustParse(t, ics("BEGIN:VEVENT", "UID:q", "DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY;COUNT=3", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:q", "RECURRENCE-ID;VALUE=DATE:20240102", "DTSTART:20240102T160000Z", "END:VEVENT"), nil)
+	wantStarts(t, expandAll(dated, "2024-01-01T00:00", "2024-02-01T00:00"), "2024-01-01T10:00", "2024-01-02T16:00", "2024-01-03T10:00")
 	orphans := mustParse(t, ics(
 		"BEGIN:VEVENT", "UID:p", "RECURRENCE-ID:20240102T100000Z", "DTSTART:20240102T100000Z", "END:VEVENT",
 		"BEGIN:VEVENT", "UID:p", "RECURRENCE-ID:20240109T100000Z", "DTSTART:20240109T100000Z", "END:VEVENT"), nil)
