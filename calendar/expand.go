@@ -6,9 +6,11 @@ import (
 	"time"
 )
 
-// DefaultMaxIterations is the iteration cap when ExpandOptions leaves it 0:
-// enough for a daily rule over 27 years from its DTSTART, or a minutely
-// one over a week.
+// DefaultMaxIterations is the iteration cap when ExpandOptions leaves it 0.
+// Most rules start close to the window (a daily rule over 48 hours takes
+// about 5 steps whatever its age); the cap matters for rules walked from
+// DTSTART (a COUNT with several instances a period) and for dense ones:
+// it is a daily rule over 27 years, or a minutely one over a week.
 const DefaultMaxIterations = 10000
 
 // ExpandOptions bound the work of Expand.
