@@ -6,9 +6,11 @@ import (
 	"time"
 )
 
-// DefaultMaxIterations is the iteration cap when ExpandOptions leaves it 0:
-// enough for a daily rule over 27 years from its DTSTART, or a minutely
-// one over a week.
+// DefaultMaxIterations is the iteration cap when ExpandOptions leaves it 0.
+// Most rules start close to the window (a daily rule over 48 hours takes
+// about 5 steps whatever its age); the cap matters for rules walked from
+// DTSTART (a COUNT with several instances a period) and for dense ones:
+// it is a daily rule over 27 years, or a minutely one over a week.
 const DefaultMaxIterations = 10000
 
 // ExpandOptions bound the work of Expand.
@@ -67,6 +69,10 @@ type Expansion struct {
 // DTSTART's zone, RDATEs, less EXDATEs), with each instance that has an
 // override replaced by it, wherever the override moved it. An override
 // whose RECURRENCE-ID an EXDATE removes is left out.
+//
+// DTSTART is always the first instance (RFC 5545 section 3.8.5.3), even
+// when the rule would not produce it; COUNT then counts the rule's own
+// instances. A task without DTSTART recurs on its DUE.
 func (o *Object) Expand(from, to time.Time, opts ExpandOptions) Expansion {
 	limit := opts.MaxIterations
 	if limit <= 0 {
@@ -150,13 +156,22 @@ func (o *Object) expandMaster(from, to time.Time, opts ExpandOptions, budget *in
 		kept = append(kept, t)
 	}
 	kept = thin(kept, anchor.Time, opts.MinInterval, from, to, x)
-	overridden := map[int64]bool{}
+	// An override names its instance by RECURRENCE-ID, normally of
+	// DTSTART's type; one of the other type (a date for a timed series, or
+	// the reverse) names the instance on its date.
+	overridden, overriddenDay := map[int64]bool{}, map[[3]int]bool{}
 	for _, ov := range o.Overrides {
-		overridden[ov.RecurrenceID.Unix()] = true
+		if rid := ov.RecurrenceID; rid.Date == anchor.Date {
+			overridden[rid.Unix()] = true
+		} else if rid.Date {
+			overriddenDay[dateKey(rid.Time)] = true
+		} else {
+			overriddenDay[dateKey(rid.In(loc))] = true
+		}
 	}
 	var out []Occurrence
 	for _, t := range kept {
-		if t.Before(from) || !t.Before(to) || overridden[t.Unix()] {
+		if t.Before(from) || !t.Before(to) || overridden[t.Unix()] || overriddenDay[dateKey(t.Time)] {
 			continue
 		}
 		start, end := sp.times(t)

@@ -38,6 +38,7 @@ func (o *Object) Recurring() bool {
 
 // Component is a VEVENT or VTODO: the master or one override.
 type Component struct {
+	// UID is the object's UID.
 	UID string
 	// RecurrenceID is zero for the master.
 	RecurrenceID Time
@@ -208,6 +209,7 @@ type Warning struct {
 	Detail string
 }
 
+// String is the warning as "code: detail", for logs.
 func (w Warning) String() string { return string(w.Code) + ": " + w.Detail }
 
 // maxWarnings bounds the warnings kept for one object.

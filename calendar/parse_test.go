@@ -28,6 +28,7 @@ func TestParseErrors(t *testing.T) {
 		"nested too deep":        []byte(deep),          //
 		"parameter too long":     event("X-A;P=" + strings.Repeat("a", 20000) + ":v"),
 		"quoted parameter long":  event(`X-A;P="` + strings.Repeat("a", 20000) + `":v`),
+		"equals in a value":      event("X-A;P=" + strings.Repeat("a=", 10000) + ":v"), // one value to go-ical
 		"too big":                []byte(strings.Repeat("X", MaxObjectSize+1)),
 		"many long parameters":   event(strings.Repeat("X-A;P="+strings.Repeat("a", 3000)+":v\r\n", 20)),
 		"BEGIN without name":     ics("BEGIN:VEVENT", "UID:e", "BEGIN", "END:VEVENT"),

@@ -244,7 +244,7 @@ func gcd(a, b int) int {
 // one instance, so that the periods skipped are instances counted.
 func (r *rule) fastForward(dtstart, target time.Time) (time.Time, int) {
 	o := r.opt
-	if (o.Count > 0 && !r.onePerPeriod(dtstart)) || !target.After(dtstart) {
+	if (o.Count > 0 && !r.onePerPeriod()) || !target.After(dtstart) {
 		return dtstart, 0
 	}
 	iv := int64(max(1, o.Interval))
@@ -284,9 +284,12 @@ func (r *rule) fastForward(dtstart, target time.Time) (time.Time, int) {
 }
 
 // onePerPeriod reports a rule with exactly one instance in each of its
-// periods: no BY parts but a weekly rule's own weekday, and a day that
-// every month (or year) has.
-func (r *rule) onePerPeriod(dtstart time.Time) bool {
+// periods: no BY parts but one weekday for a weekly rule. (A weekly rule's
+// first period, from DTSTART to the week's end, may hold none; so does
+// the first period from a start moved by whole weeks, so the count still
+// agrees. A monthly or yearly rule on a day some months lack is never
+// moved: see fastForward.)
+func (r *rule) onePerPeriod() bool {
 	o := r.opt
 	if len(o.Bysetpos)+len(o.Bymonth)+len(o.Bymonthday)+len(o.Byyearday)+len(o.Byweekno)+
 		len(o.Byhour)+len(o.Byminute)+len(o.Bysecond) > 0 {
@@ -295,18 +298,11 @@ func (r *rule) onePerPeriod(dtstart time.Time) bool {
 	switch len(o.Byweekday) {
 	case 0:
 	case 1:
-		wd := o.Byweekday[0]
-		if o.Freq != rrule.WEEKLY || wd.N() != 0 || wd.Day() != (int(dtstart.Weekday())+6)%7 {
+		if o.Freq != rrule.WEEKLY || o.Byweekday[0].N() != 0 {
 			return false
 		}
 	default:
 		return false
-	}
-	switch o.Freq {
-	case rrule.MONTHLY:
-		return dtstart.Day() <= 28
-	case rrule.YEARLY:
-		return dtstart.Month() != time.February || dtstart.Day() != 29
 	}
 	return true
 }

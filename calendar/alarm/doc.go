@@ -5,9 +5,10 @@
 // edits that do not move it.
 //
 // It is pure: no clock, no database, no network. The caller parses the
-// resource with calendar.Parse, passes the principal's calendar-user
-// addresses and when it first saw this version of the object, and stores
-// what Compute returns by key.
+// resource with calendar.Parse (with the calendar's time zone for floating
+// and all-day times), passes the principal's calendar-user addresses and
+// when this version of the object was written (Options.WrittenAt), and
+// stores what Compute returns by (principal, key).
 //
 // # What rings
 //
@@ -27,6 +28,9 @@
 //     1 to REPEAT, with its own key.
 //   - Identical alarms of one component (same action, trigger, repeat,
 //     recipients, whatever their text or UID) ring once.
+//   - A rule with instances closer than Options.MinInterval gets one ring
+//     per interval at most; expansion stops at Options.MaxIterations and
+//     Result.Truncated says so.
 //
 // # What does not ring, and why (Instance.Skip)
 //
