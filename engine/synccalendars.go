@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/notifyd/notifyd/caldavclient"
+	"github.com/notifyd/notifyd/calendar"
 	"github.com/notifyd/notifyd/store"
 )
 
@@ -156,7 +158,7 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 	}
 	now := time.Now()
 	rec := store.CalendarRecord{System: key.System, Principal: key.Principal, Href: cal.Href, DisplayName: cal.DisplayName,
-		TimeZone: cal.TZID(), SyncToken: res.Token}
+		TimeZone: cmp.Or(cal.TimeZoneID, cal.TimeZone), SyncToken: res.Token}
 	change := store.CalendarChange{System: key.System, Principal: key.Principal, CalendarHref: cal.Href, Calendar: &rec,
 		Removed: removed, Now: now}
 	if len(changed) > 0 {
@@ -224,24 +226,14 @@ func (e *Engine) principalZone(ctx context.Context, key store.PrincipalKey) (*ti
 	return nil, nil
 }
 
-// calendarZone is a calendar's own time zone (CALDAV:calendar-timezone),
-// nil when it has none that resolves.
-func calendarZone(cal caldavclient.Calendar) *time.Location { return zoneNamed(cal.TZID()) }
+// calendarZone is a calendar's own time zone (CALDAV:calendar-timezone or
+// calendar-timezone-id), nil when it has none that resolves.
+func calendarZone(cal caldavclient.Calendar) *time.Location {
+	return cmp.Or(calendar.Zone(cal.TimeZoneID), calendar.Zone(cal.TimeZone))
+}
 
 // storedCalendarZone is calendarZone of a stored calendar.
-func storedCalendarZone(cal store.CalendarRecord) *time.Location { return zoneNamed(cal.TimeZone) }
-
-// zoneNamed is the IANA time zone id names, nil for "" or an unknown one.
-func zoneNamed(id string) *time.Location {
-	if id == "" {
-		return nil
-	}
-	loc, err := time.LoadLocation(id)
-	if err != nil {
-		return nil
-	}
-	return loc
-}
+func storedCalendarZone(cal store.CalendarRecord) *time.Location { return calendar.Zone(cal.TimeZone) }
 
 // queueCalendarSyncs queues, in tx, a calendar sync for each of keys that
 // has none waiting.

@@ -59,8 +59,9 @@ ORDER BY s.system, s.principal LIMIT $2`, []any{micros(cutoff), limit}, func(r s
 type CalendarRecord struct {
 	System, Principal, Href string
 	DisplayName             string
-	// TimeZone is the id (TZID) of the calendar's own zone for its
-	// floating times and dates (CALDAV:calendar-timezone), or "".
+	// TimeZone is the calendar's own zone for its floating times and
+	// dates: its id (CALDAV:calendar-timezone-id) or VTIMEZONE
+	// (CALDAV:calendar-timezone), or "".
 	TimeZone  string
 	SyncToken string
 	SyncedAt  time.Time

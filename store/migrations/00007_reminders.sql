@@ -22,8 +22,8 @@ CREATE TABLE calendars (
     principal    TEXT   NOT NULL,
     href         TEXT   NOT NULL,
     display_name TEXT   NOT NULL DEFAULT '',
-    -- time_zone is the id of the calendar's own zone
-    -- (CALDAV:calendar-timezone), for its floating times and dates, or ''.
+    -- time_zone is the calendar's own zone, for its floating times and
+    -- dates: its id or its VTIMEZONE (CALDAV:calendar-timezone), or ''.
     time_zone    TEXT   NOT NULL DEFAULT '',
     sync_token   TEXT   NOT NULL DEFAULT '',
     synced_at    BIGINT NOT NULL DEFAULT 0,
