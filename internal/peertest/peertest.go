@@ -1,6 +1,7 @@
 // Package peertest starts the real servers notifyd's end-to-end tests talk
-// to (Cyrus IMAP for CalDAV, an SMTP sink, …) on free loopback ports, with
-// their data in temporary directories, and stops them afterwards.
+// to (Cyrus IMAP, Radicale and Xandikos for CalDAV, an SMTP sink, …) on
+// free loopback ports, with their data in temporary directories, and stops
+// them afterwards.
 //
 // scripts/peers/install.sh installs them (make test runs it). When a peer
 // is not installed, tests that need it fail under CI (CI=true), where it
