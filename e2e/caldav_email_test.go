@@ -126,23 +126,8 @@ func (w *world) deliveries(t *testing.T, system, user string) []map[string]any {
 // waitDeliveries waits until user has n deliveries, all final.
 func (w *world) waitDeliveries(t *testing.T, system, user string, n int, timeout time.Duration) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ds := w.deliveries(t, system, user)
-		final := 0
-		for _, d := range ds {
-			if s := d["status"]; s == "sent" || s == "failed" || s == "skipped" {
-				final++
-			}
-		}
-		if len(ds) >= n && final == len(ds) {
-			return ds
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d deliveries (%d final) after %s, want %d final\n%v\nnotifyd log:\n%s", user, len(ds), final, timeout, n, ds, w.nd.log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return waitFinal(t, timeout, n, func() []map[string]any { return w.deliveries(t, system, user) },
+		func() string { return fmt.Sprintf("(%s)\nnotifyd log:\n%s", user, w.nd.log) })
 }
 
 func (w *world) mailTo(t *testing.T, addr string) []peertest.ReceivedMessage {
@@ -158,20 +143,13 @@ func (w *world) mailTo(t *testing.T, addr string) []peertest.ReceivedMessage {
 	return out
 }
 
-// waitGone waits until user's notification collection is empty.
+// waitCollection waits until user's notification collection holds n
+// notifications.
 func (w *world) waitCollection(t *testing.T, user string, n int, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got := w.cyrus.ListNotifications(t, user)
-		if len(got) == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s's collection has %d notifications after %s, want %d", user, len(got), timeout, n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var got []string
+	waitUntil(t, timeout, func() bool { got = w.cyrus.ListNotifications(t, user); return len(got) == n },
+		func() string { return fmt.Sprintf("%s's collection has %d notifications, want %d", user, len(got), n) })
 }
 
 // TestCalDAVToEmail runs the issue's scenarios in order on one world.
@@ -185,7 +163,7 @@ func TestCalDAVToEmail(t *testing.T) {
 			t.Fatalf("Cyrus made %d notifications for wilma, want 1", n)
 		}
 		w.ping(t, "cyrus", "wilma")
-		ds := w.waitDeliveries(t, "cyrus", "wilma", 1, 20*time.Second)
+		ds := w.waitDeliveries(t, "cyrus", "wilma", 1, time.Minute)
 		if ds[0]["status"] != "sent" || ds[0]["address"] != "wilma@example.org" {
 			t.Fatalf("delivery %v", ds[0])
 		}
@@ -205,7 +183,7 @@ func TestCalDAVToEmail(t *testing.T) {
 		if m.HTML == "" {
 			t.Error("no HTML alternative")
 		}
-		w.waitCollection(t, "wilma", 0, 10*time.Second)
+		w.waitCollection(t, "wilma", 0, time.Minute)
 	})
 
 	t.Run("invite reply reaches the sharer", func(t *testing.T) {
@@ -217,7 +195,7 @@ func TestCalDAVToEmail(t *testing.T) {
 		}
 		w.cyrus.AcceptInvite(t, "carol", invites[0])
 		w.ping(t, "cyrus", "fred")
-		w.waitDeliveries(t, "cyrus", "fred", 1, 20*time.Second)
+		w.waitDeliveries(t, "cyrus", "fred", 1, time.Minute)
 		msgs := w.mailTo(t, "fred@example.org")
 		if len(msgs) != 1 || !strings.Contains(strings.ToLower(msgs[0].Header.Get("Subject")+msgs[0].Text), "accepted") {
 			t.Fatalf("fred's emails: %d %v", len(msgs), msgs)
@@ -226,7 +204,7 @@ func TestCalDAVToEmail(t *testing.T) {
 
 	t.Run("idle ping sends nothing, ten pings send one", func(t *testing.T) {
 		w.ping(t, "cyrus", "wilma")
-		time.Sleep(500 * time.Millisecond)
+		waitIdle(t, w.nd, time.Minute) // the ping's sync has run and sent whatever it would
 		if n := len(w.mailTo(t, "wilma@example.org")); n != 1 {
 			t.Fatalf("after an idle ping wilma has %d emails, want still 1", n)
 		}
@@ -238,8 +216,8 @@ func TestCalDAVToEmail(t *testing.T) {
 			go func() { defer wg.Done(); w.ping(t, "cyrus", "dave") }()
 		}
 		wg.Wait()
-		w.waitDeliveries(t, "cyrus", "dave", 1, 20*time.Second)
-		time.Sleep(500 * time.Millisecond)
+		w.waitDeliveries(t, "cyrus", "dave", 1, time.Minute)
+		waitIdle(t, w.nd, time.Minute) // every sync the pings made has run
 		if n := len(w.mailTo(t, "dave@example.org")); n != 1 {
 			t.Fatalf("10 pings sent dave %d emails, want 1", n)
 		}
@@ -248,7 +226,7 @@ func TestCalDAVToEmail(t *testing.T) {
 	t.Run("no subscription: nothing sent, nothing lost", func(t *testing.T) {
 		w.cyrus.Share(t, "fred", "erin", true)
 		w.ping(t, "cyrus", "erin")
-		waitFor(t, 10*time.Second, func() bool { return w.syncToken(t, "cyrus", "erin") != "" })
+		waitFor(t, time.Minute, "erin's first sync", func() bool { return w.syncToken(t, "cyrus", "erin") != "" })
 		if n := len(w.mailTo(t, "erin@example.org")); n != 0 {
 			t.Fatalf("erin has no subscription but got %d emails", n)
 		}
@@ -260,11 +238,11 @@ func TestCalDAVToEmail(t *testing.T) {
 	t.Run("corrupted sync token: full resync, no duplicate", func(t *testing.T) {
 		w.subscribe(t, "keep", "carol", "carol@example.org")
 		w.ping(t, "keep", "carol") // carol's invite from fred is still there
-		w.waitDeliveries(t, "keep", "carol", 1, 20*time.Second)
+		w.waitDeliveries(t, "keep", "carol", 1, time.Minute)
 		w.setSyncToken(t, "keep", "carol", "data:,1-999999")
 		w.ping(t, "keep", "carol")
-		waitFor(t, 10*time.Second, func() bool { return w.syncToken(t, "keep", "carol") != "data:,1-999999" })
-		time.Sleep(300 * time.Millisecond)
+		waitFor(t, time.Minute, "carol's full resync", func() bool { return w.syncToken(t, "keep", "carol") != "data:,1-999999" })
+		waitIdle(t, w.nd, time.Minute) // whatever the resync would send is sent
 		if n := len(w.mailTo(t, "carol@example.org")); n != 1 {
 			t.Fatalf("after the full resync carol has %d emails, want 1", n)
 		}
@@ -275,14 +253,16 @@ func TestCalDAVToEmail(t *testing.T) {
 
 	t.Run("Cyrus down at the ping: retried, delivered once it is back", func(t *testing.T) {
 		w.cyrus.Share(t, "fred", "wilma", false) // a new invite
+		failed := metric(t, w.nd, `notifyd_syncs_total{outcome="failed",system="cyrus"}`)
 		w.cyrus.Stop(t)
 		w.ping(t, "cyrus", "wilma") // the 202 still comes
-		time.Sleep(2 * time.Second)
+		// notifyd has tried, and failed, to sync while Cyrus was down.
+		waitMetric(t, w.nd, `notifyd_syncs_total{outcome="failed",system="cyrus"}`, failed+1, time.Minute)
 		if n := len(w.mailTo(t, "wilma@example.org")); n != 1 {
 			t.Fatalf("sent while Cyrus was down: %d", n)
 		}
 		w.cyrus.Start(t)
-		w.waitDeliveries(t, "cyrus", "wilma", 2, 30*time.Second)
+		w.waitDeliveries(t, "cyrus", "wilma", 2, time.Minute)
 		if n := len(w.mailTo(t, "wilma@example.org")); n != 2 {
 			t.Fatalf("after Cyrus came back wilma has %d emails, want 2", n)
 		}
@@ -293,7 +273,7 @@ func TestCalDAVToEmail(t *testing.T) {
 		w.subscribe(t, "cyrus", "erin", "flaky@example.org", "nobody@example.org")
 		w.cyrus.Share(t, "carol", "erin", true)
 		w.ping(t, "cyrus", "erin")
-		ds := w.waitDeliveries(t, "cyrus", "erin", 2, 30*time.Second)
+		ds := w.waitDeliveries(t, "cyrus", "erin", 2, time.Minute)
 		by := map[string]map[string]any{}
 		for _, d := range ds {
 			by[d["address"].(string)] = d
@@ -323,8 +303,8 @@ func TestCalDAVToEmail(t *testing.T) {
 		before := w.syncToken(t, "cyrus", "dave")
 		w.cyrus.Share(t, "carol", "dave", false)
 		w.ping(t, "cyrus", "dave")
-		waitFor(t, 20*time.Second, func() bool { return w.syncToken(t, "cyrus", "dave") != before })
-		time.Sleep(500 * time.Millisecond)
+		waitFor(t, time.Minute, "dave's sync", func() bool { return w.syncToken(t, "cyrus", "dave") != before })
+		waitIdle(t, w.nd, time.Minute) // whatever the sync would send is sent
 		if ds := w.deliveries(t, "cyrus", "dave"); len(ds) != 1 {
 			t.Fatalf("a delivery was made to an unsubscribed method: %v", ds)
 		}
@@ -358,7 +338,7 @@ func TestCalDAVToEmail(t *testing.T) {
 		}
 		w.cyrus.Share(t, "wilma", "dave", false)
 		w.ping(t, "cyrus", "dave")
-		w.waitDeliveries(t, "cyrus", "dave", 2, 20*time.Second)
+		w.waitDeliveries(t, "cyrus", "dave", 2, time.Minute)
 		var fresh string
 		for _, m := range w.mailTo(t, "dave@example.org") {
 			if l := strings.Trim(m.Header.Get("List-Unsubscribe"), "<>"); l != old {
@@ -372,17 +352,6 @@ func TestCalDAVToEmail(t *testing.T) {
 			t.Fatalf("the new link: %d, want 200", code)
 		}
 	})
-}
-
-func waitFor(t *testing.T, timeout time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %s", timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func (w *world) syncToken(t *testing.T, system, user string) string {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -8,12 +9,16 @@ import (
 )
 
 // TestFaultCalDAVServerDownMidBurst: 800 notifications for 100 principals
-// are pinged at once, and Cyrus is stopped for 30 s once a fifth of them
-// are emailed, then started again. Syncs, fetches and the DELETEs of the
-// after-delivery policy fail meanwhile and are retried: in the end each
-// notification is emailed exactly once and deleted from Cyrus.
+// are pinged at once, and Cyrus is stopped once a fifth of them are
+// emailed, until notifyd has tried one request outageAttempts times
+// through its backoff, then started again. Syncs, fetches and the DELETEs
+// of the after-delivery policy fail meanwhile and are retried: in the end
+// each notification is emailed exactly once and deleted from Cyrus.
 func TestFaultCalDAVServerDownMidBurst(t *testing.T) {
-	const calendars, outage = 8, 30 * time.Second
+	// outageAttempts is how many times one sync or one DELETE is refused
+	// before Cyrus comes back: its retries back off from retry_base
+	// (200ms) to retry_max (2s), several seconds in all.
+	const calendars, outageAttempts = 8, 6
 	sink := peertest.StartSMTP(t)
 	r := newFaultRig(t, rigOptions{tag: "dav", users: 100, policy: "delete", channels: smtpChannel(t, sink), methods: emailTo})
 	r.start(emailReceiver(sink))
@@ -23,11 +28,22 @@ func TestFaultCalDAVServerDownMidBurst(t *testing.T) {
 	due := calendars * len(r.users)
 	r.ping(t, r.users)
 
-	waitFor(t, time.Minute, func() bool { return r.received(t) >= due/5 })
+	r.waitReceived(t, due/5, 2*time.Minute)
+	since := r.nd.logMark()
 	r.cy.Stop(t)
 	atStop := r.received(t)
 	t.Logf("Cyrus stopped with %d of %d notifications emailed", atStop, due)
-	time.Sleep(outage)
+	cyrusAddr := strings.TrimPrefix(r.cy.BaseURL, "http://")
+	refused := r.awaitRetried(t, since, outageAttempts, []string{cyrusAddr, "connection refused"}, func(e logEntry) string {
+		switch {
+		case strings.HasPrefix(e.Msg, "sync failed"):
+			return "sync " + e.Principal
+		case strings.HasPrefix(e.Msg, "could not delete a delivered notification"):
+			return "delete " + e.Notification
+		}
+		return ""
+	})
+	t.Logf("Cyrus started again after refusing %d requests (%d notifications emailed)", refused, r.received(t))
 	r.cy.Start(t)
 	if atStop >= due {
 		t.Fatalf("everything was emailed before Cyrus stopped: the outage tested nothing")

@@ -46,8 +46,9 @@ func TestFaultDatabaseDiskFull(t *testing.T) {
 		r.produce(t, r.users)
 	}
 	r.ping(t, r.users)
-	waitFor(t, time.Minute, func() bool { return r.received(t) >= 10 })
+	r.waitReceived(t, 10, 2*time.Minute)
 
+	since := r.nd.logMark()
 	filler := fillDisk(t, data)
 	t.Logf("the database's file system is full (%s)", filler)
 	waved := make(chan struct{})
@@ -57,7 +58,9 @@ func TestFaultDatabaseDiskFull(t *testing.T) {
 	}()
 	var pings []ghostPing
 	refused := 0
-	for deadline := time.Now().Add(30 * time.Second); refused < 5 && time.Now().Before(deadline); {
+	// Pinged again and again (each one a request to notifyd) until 5 are
+	// refused; the deadline only bounds a broken run.
+	for deadline := time.Now().Add(2 * time.Minute); refused < 5 && time.Now().Before(deadline); {
 		p := r.pingGhosts(t, len(pings))
 		pings = append(pings, p)
 		if p.status == http.StatusServiceUnavailable {
@@ -73,7 +76,8 @@ func TestFaultDatabaseDiskFull(t *testing.T) {
 	if refused == 0 {
 		t.Fatalf("no ping was refused with the disk full: the fault did not happen")
 	}
-	time.Sleep(3 * time.Second) // deliveries and syncs meanwhile fail to record
+	// Deliveries meanwhile fail to record their outcome, and wait.
+	r.nd.waitLog(t, 3*time.Minute, since, 1, "trying again to record what already happened")
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +90,7 @@ func TestFaultDatabaseDiskFull(t *testing.T) {
 	r.check(t, tl, 0)
 	r.checkWhole(t, pings)
 	t.Logf("records of sent messages that waited for space: %d; syncs retried: %d",
-		r.logLines("trying again to record the outcome"), r.logLines("Job errored; retrying", "sync_principal", "full"))
+		r.logLines("trying again to record what already happened"), r.logLines("Job errored; retrying", "sync_principal", "full"))
 
 	t.Run("read-only", func(t *testing.T) {
 		if err, _ := r.nd.stop(); err != nil {
@@ -178,15 +182,16 @@ func mountTmpfs(t testing.TB, dir, size string) {
 		t.Skipf("DISK FAULTS NOT TESTED: cannot mount a tmpfs at %s: %v %s", dir, err, out)
 	}
 	t.Cleanup(func() {
-		// notifyd, just killed, may take a moment to let go of its files.
+		// notifyd, just killed, may take a moment to let go of its files:
+		// the kernel says nothing when it does (peertest.Poll).
 		var out []byte
 		var err error
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if out, err = exec.Command("umount", dir).CombinedOutput(); err == nil {
-				return
-			}
+		if !peertest.Poll(time.Minute, 50*time.Millisecond, func() bool {
+			out, err = exec.Command("umount", dir).CombinedOutput()
+			return err == nil
+		}) {
+			t.Errorf("umount %s: %v %s", dir, err, out)
 		}
-		t.Errorf("umount %s: %v %s", dir, err, out)
 	})
 }
 
@@ -219,7 +224,7 @@ func fillDisk(t testing.TB, dir string) string {
 	}
 }
 
-// runBriefly runs notifyd serve on in's configuration for at most 15 s
+// runBriefly runs notifyd serve on in's configuration for at most a minute
 // and returns its output and exit error (nil if it was still running).
 func runBriefly(in *instance) (string, error) {
 	cmd := exec.Command(binary, "serve", "-config", in.config)
@@ -233,7 +238,7 @@ func runBriefly(in *instance) (string, error) {
 	select {
 	case err := <-done:
 		return out.String(), err
-	case <-time.After(15 * time.Second):
+	case <-time.After(time.Minute):
 		cmd.Process.Kill()
 		<-done
 		return out.String(), nil

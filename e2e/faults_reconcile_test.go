@@ -13,7 +13,12 @@ import (
 )
 
 // receiver reads what one channel's peer received so far.
-type receiver func(t testing.TB) []arrival
+type receiver struct {
+	read func(t testing.TB) []arrival
+	// flush, when not nil, waits until read sees every message the peer
+	// has taken from notifyd (one it may still be passing on).
+	flush func(t testing.TB)
+}
 
 // arrival is one message a peer received for one recipient; text is where
 // the calendar's name is looked for.
@@ -21,7 +26,8 @@ type arrival struct{ channel, address, text string }
 
 // emailReceiver reads the SMTP sink's Maildir.
 func emailReceiver(sink *peertest.SMTP) receiver {
-	return func(t testing.TB) []arrival {
+	// The sink stores a message before it accepts it: nothing to flush.
+	return receiver{read: func(t testing.TB) []arrival {
 		var out []arrival
 		for _, m := range sink.Messages(t) {
 			for _, rcpt := range m.RcptTo {
@@ -29,12 +35,13 @@ func emailReceiver(sink *peertest.SMTP) receiver {
 			}
 		}
 		return out
-	}
+	}}
 }
 
 // smsReceiver reads the messages Prism accepted through the proxy.
 func smsReceiver(p *peertest.FaultProxy) receiver {
-	return func(testing.TB) []arrival {
+	// The proxy records an exchange before it answers: nothing to flush.
+	return receiver{read: func(testing.TB) []arrival {
 		var out []arrival
 		for _, x := range p.Exchanges() {
 			if x.Method == http.MethodPost && strings.HasSuffix(x.Path, "/Messages.json") && x.Status == http.StatusCreated {
@@ -42,12 +49,16 @@ func smsReceiver(p *peertest.FaultProxy) receiver {
 			}
 		}
 		return out
-	}
+	}}
 }
 
-// imReceiver reads the messages the XMPP users received.
+// imReceiver reads the messages the XMPP users received. notifyd's
+// delivery ends once the server has taken the message, which it then
+// passes on to the recipient: flushing makes a round trip to the server
+// for each user (peertest.XMPPUser.Sync), after which the user has what
+// the server passed on before.
 func imReceiver(users []*peertest.XMPPUser) receiver {
-	return func(testing.TB) []arrival {
+	return receiver{read: func(testing.TB) []arrival {
 		var out []arrival
 		for _, u := range users {
 			for _, m := range u.Messages() {
@@ -55,14 +66,27 @@ func imReceiver(users []*peertest.XMPPUser) receiver {
 			}
 		}
 		return out
-	}
+	}, flush: func(t testing.TB) {
+		for _, u := range users {
+			u.Sync(t, time.Minute)
+		}
+	}}
+}
+
+// waitReceived waits until the peers have received at least n messages
+// (their states are read again and again: some are other processes).
+func (r *faultRig) waitReceived(t testing.TB, n int, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, timeout, func() bool { return r.received(t) >= n }, func() string {
+		return fmt.Sprintf("the peers received %d messages, want at least %d\nnotifyd log (end):\n%s", r.received(t), n, tail(r.nd.log.String(), 40))
+	})
 }
 
 // received counts the messages the peers received so far.
 func (r *faultRig) received(t testing.TB) int {
 	n := 0
 	for _, recv := range r.receivers {
-		n += len(recv(t))
+		n += len(recv.read(t))
 	}
 	return n
 }
@@ -101,7 +125,7 @@ func (r *faultRig) reconcile(t testing.TB) tally {
 	got := map[target]int{}
 	var tl tally
 	for _, recv := range r.receivers {
-		for _, a := range recv(t) {
+		for _, a := range recv.read(t) {
 			cal := r.calRE.FindString(a.text)
 			if cal == "" {
 				tl.unexpected = append(tl.unexpected, fmt.Sprintf("%s to %s names none of the scenario's calendars: %.200q", a.channel, a.address, a.text))
@@ -193,26 +217,31 @@ func (r *faultRig) listDeliveries(t testing.TB, path string) map[deliveryKey]map
 }
 
 // settle waits until every produced notification is delivered or
-// dead-lettered and notifyd is idle (its backlog empty), then (after a
-// moment for stray duplicates) returns the final reconciliation. It fails
-// the test after timeout, listing what is missing.
+// dead-lettered and notifyd is idle (its backlog empty: notifyd has sent
+// everything it will), flushes the receivers (a peer may still be passing
+// a message on), and returns the final reconciliation, where a stray
+// duplicate would show. It fails the test after timeout, listing what is
+// missing.
 func (r *faultRig) settle(t testing.TB, timeout time.Duration) tally {
 	t.Helper()
 	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		tl := r.reconcile(t)
-		if len(tl.missing) == 0 && r.idle(t) {
-			t.Logf("settled in %s", time.Since(start).Round(time.Millisecond))
-			time.Sleep(time.Second)
-			return r.reconcile(t)
+	var tl tally
+	// A reconciliation reads every delivery through notifyd's API: every
+	// half second, not to load notifyd.
+	waitUntilEvery(t, 500*time.Millisecond, timeout, func() bool {
+		tl = r.reconcile(t)
+		return len(tl.missing) == 0 && r.idle(t)
+	}, func() string {
+		return fmt.Sprintf("not settled: %s; notifyd's backlog: %v\nfirst missing:\n%s\nnotifyd log (end):\n%s",
+			tl, r.backlog(t), first(tl.missing, 10), tail(r.nd.log.String(), 40))
+	})
+	t.Logf("settled in %s", time.Since(start).Round(time.Millisecond))
+	for _, recv := range r.receivers {
+		if recv.flush != nil {
+			recv.flush(t)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not settled after %s: %s; notifyd's backlog: %v\nfirst missing:\n%s\nnotifyd log (end):\n%s",
-				timeout, tl, r.backlog(t), first(tl.missing, 10), tail(r.nd.log.String(), 40))
-		}
-		time.Sleep(500 * time.Millisecond)
 	}
+	return r.reconcile(t)
 }
 
 // check fails the test unless the reconciliation keeps every promise:

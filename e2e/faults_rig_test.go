@@ -280,20 +280,20 @@ func (r *faultRig) ping(t testing.TB, users []string) {
 	}
 	body, _ := json.Marshal(map[string]any{"system": faultSystem, "token": pingToken, "hrefs": hrefs})
 	client := &http.Client{Timeout: 10 * time.Second}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := client.Post(r.nd.baseURL+"/v1/notifications", "application/json", bytes.NewReader(body))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusAccepted {
-				return
-			}
+	var status int
+	var err error
+	// Sent again until notifyd takes it (it may be down or out of disk),
+	// as a calendar server does.
+	if !peertest.Poll(2*time.Minute, 100*time.Millisecond, func() bool {
+		var resp *http.Response
+		if resp, err = client.Post(r.nd.baseURL+"/v1/notifications", "application/json", bytes.NewReader(body)); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Errorf("ping of %d principals not accepted within a minute: %v %v", len(users), resp, err)
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		status = resp.StatusCode
+		return status == http.StatusAccepted
+	}) {
+		t.Errorf("ping of %d principals not accepted within 2 minutes: last status %d, error %v", len(users), status, err)
 	}
 }
 
@@ -307,11 +307,11 @@ func (r *faultRig) kill() {
 	r.nd.start()
 }
 
-// backlogKinds are the kinds of work of notifyd_backlog{work}.
-var backlogKinds = []string{"syncs", "deliveries", "policies"}
+// idle reports whether notifyd has nothing to do now or later
+// (queueIdle).
+func (r *faultRig) idle(t testing.TB) bool { return queueIdle(t, r.nd.baseURL) }
 
-// backlog scrapes notifyd's work outstanding, by kind; a kind is missing
-// when notifyd could not count it.
+// backlog scrapes notifyd's work outstanding, by kind, for messages.
 func (r *faultRig) backlog(t testing.TB) map[string]float64 {
 	m, err := scrape(r.nd.baseURL)
 	if err != nil {
@@ -319,27 +319,36 @@ func (r *faultRig) backlog(t testing.TB) map[string]float64 {
 	}
 	out := map[string]float64{}
 	for _, work := range backlogKinds {
-		if n, ok := m[`notifyd_backlog{work="`+work+`"}`]; ok {
-			out[work] = n
-		}
+		out[work] = m[`notifyd_backlog{work="`+work+`"}`]
 	}
 	return out
 }
 
-// idle reports whether notifyd has nothing to do now or later: its
-// backlog is empty. That covers work waiting for its time (a sync or a
-// delivery to retry, counted until it is final) and the after-delivery
-// policies a kill interrupted, which no job holds until the sweep queues
-// them. The counts come from one statement, so work moving on from one
-// kind to the next is never missed between them.
-func (r *faultRig) idle(t testing.TB) bool {
-	b := r.backlog(t)
-	for _, work := range backlogKinds {
-		if n, ok := b[work]; !ok || n > 0 {
+// logEntry is what awaitRetried reads of a line of notifyd's log.
+type logEntry struct{ Msg, Principal, Notification, Delivery string }
+
+// awaitRetried waits until notifyd's log, from since (a logMark), shows
+// one request tried n times and failed each time with an error containing
+// every one of parts (a peer being down): notifyd has retried it through
+// its backoff. key names the request a line is about (a delivery, the
+// sync of a principal, …), or returns "" for a line to pass over. It
+// returns how many requests failed so.
+func (r *faultRig) awaitRetried(t testing.TB, since, n int, parts []string, key func(logEntry) string) int {
+	t.Helper()
+	failed := map[string]int{}
+	r.nd.awaitLog(t, 3*time.Minute, since, fmt.Sprintf("request failing %d times with %q", n, parts), func(line string) bool {
+		var e logEntry
+		if !containsAll(line, parts) || json.Unmarshal([]byte(line), &e) != nil {
 			return false
 		}
-	}
-	return true
+		k := key(e)
+		if k == "" {
+			return false
+		}
+		failed[k]++
+		return failed[k] >= n
+	})
+	return len(failed)
 }
 
 // logLines counts the lines of notifyd's log that contain every one of
@@ -366,7 +375,10 @@ func (r *faultRig) random() float64 {
 	return r.rng.Float64()
 }
 
-// sleep waits a random time between lo and hi.
+// sleep waits a random time between lo and hi. It is no wait for
+// something to happen: it spaces a scenario's waves and faults at random
+// (replayable from the logged seed), and no assertion depends on how
+// long it lasts.
 func (r *faultRig) sleep(lo, hi time.Duration) {
 	time.Sleep(lo + time.Duration(r.random()*float64(hi-lo)))
 }

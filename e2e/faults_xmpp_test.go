@@ -11,13 +11,14 @@ import (
 // TestFaultXMPPServerRestart: while Cyrus produces 120 notifications for
 // 20 principals in waves, delivered as instant messages (presence policy
 // "store": the server keeps a message for a recipient who is away),
-// Prosody is restarted. notifyd reconnects and carries on; the recipients
+// Prosody is stopped, and started again once notifyd has tried one
+// instant message outageAttempts times. notifyd reconnects and carries on; the recipients
 // log in again and get what was kept for them. In the end each
 // notification reached its recipient once (a message the server took
 // just before it stopped, unconfirmed, may come twice: at most one per
 // delivery worker) or was dead-lettered with a reason.
 func TestFaultXMPPServerRestart(t *testing.T) {
-	const waves = 6
+	const waves, outageAttempts = 6, 3
 	r := newFaultRig(t, rigOptions{tag: "im", users: 20, presence: "store", methods: func(u string, _ int) []method {
 		return []method{{"im", imAddress(u)}}
 	}})
@@ -37,10 +38,13 @@ func TestFaultXMPPServerRestart(t *testing.T) {
 			r.sleep(200*time.Millisecond, time.Second)
 		}
 	}()
-	waitFor(t, time.Minute, func() bool { return r.received(t) >= len(r.users) })
+	r.waitReceived(t, len(r.users), 2*time.Minute)
+	since := r.nd.logMark()
 	pr.Stop(t)
 	t.Logf("Prosody stopped with %d messages received", r.received(t))
-	r.sleep(time.Second, 3*time.Second)
+	refused := r.awaitRetried(t, since, outageAttempts, []string{"delivery failed; it will be retried", `"channel":"im"`},
+		func(e logEntry) string { return e.Delivery })
+	t.Logf("Prosody started again after refusing %d messages", refused)
 	pr.Start(t)
 	for _, u := range logins {
 		u.Reconnect(t, 20*time.Second)

@@ -17,7 +17,9 @@ import (
 // notifyd@localhost over STARTTLS.
 type imWorld struct {
 	*world
-	prosody *peertest.Prosody
+	prosody  *peertest.Prosody
+	barriers int // imCaughtUp calls
+	invites  int // imNewInvite calls
 }
 
 func imNewWorld(t *testing.T) *imWorld {
@@ -81,13 +83,42 @@ func (w *imWorld) imSubscribe(t *testing.T, id string, methods ...map[string]any
 	return body["id"].(string)
 }
 
-// imNewInvite makes Cyrus give wilma a new invite notification and pings
-// notifyd about it. Cyrus keeps one notification per shared calendar:
-// a share like the one before changes nothing, so the access alternates.
+// imNewInvite makes Cyrus give wilma a new invite notification, to a
+// new calendar of fred's, and pings notifyd about it. Cyrus keeps one
+// notification per shared calendar: sharing one calendar again rewrites
+// it, and within the same second as an earlier share with the same access
+// it is the very notification notifyd delivered then.
 func (w *imWorld) imNewInvite(t *testing.T, readWrite bool) {
 	t.Helper()
-	w.cyrus.Share(t, "fred", "wilma", readWrite)
+	w.invites++
+	cal := fmt.Sprintf("im%d", w.invites)
+	mkcalendar(t, w.cyrus, "fred", cal)
+	access := "<D:read/>"
+	if readWrite {
+		access = "<D:read-write/>"
+	}
+	body := `<?xml version="1.0" encoding="utf-8"?><D:share-resource xmlns:D="DAV:"><D:sharee>` +
+		`<D:href>mailto:wilma@localhost</D:href><D:share-access>` + access + `</D:share-access></D:sharee></D:share-resource>`
+	if code, _, resp := w.cyrus.Request(t, "fred", http.MethodPost, w.cyrus.CalendarHome("fred")+cal+"/", "application/davsharing+xml", body); code/100 != 2 {
+		t.Fatalf("fred sharing %s with wilma: %d %s", cal, code, resp)
+	}
 	w.ping(t, "cyrus", "wilma")
+}
+
+// imCaughtUp returns once notifyd has read everything its XMPP server
+// sent it before now, such as wilma's unavailable presence: probe sends
+// notifyd's session (its full JID, notifydJID) a bounce that nothing
+// notifyd sent explains, which notifyd logs once it reads it, and
+// notifyd reads what the server sends it in order.
+func (w *imWorld) imCaughtUp(t *testing.T, probe *peertest.XMPPUser, notifydJID string) {
+	t.Helper()
+	w.barriers++
+	tag := fmt.Sprintf("e2e-barrier-%d", w.barriers)
+	since := w.nd.logMark()
+	probe.Send(t, "<message type='error' id='"+tag+"' to='"+notifydJID+"'><error type='cancel'>"+
+		"<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"+
+		"<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>"+tag+"</text></error></message>")
+	w.nd.waitLog(t, time.Minute, since, 1, "im: a message bounced", tag+")")
 }
 
 // TestIMDelivery runs the issue's IM scenarios through the notifyd binary,
@@ -96,17 +127,21 @@ func TestIMDelivery(t *testing.T) {
 	w := imNewWorld(t)
 	wilmaJID := w.prosody.JID("wilma")
 	wilma := w.prosody.Login(t, "wilma")
+	w.prosody.Register(t, "probe")
+	probe := w.prosody.Login(t, "probe")
 	im := map[string]any{"channel": "im", "address": wilmaJID, "presence": "online_only"}
 	subID := w.imSubscribe(t, "", im)
+	var notifydJID string // notifyd's session, the sender of wilma's first pop-up
 
 	t.Run("online: the pop-up arrives", func(t *testing.T) {
 		start := time.Now()
 		w.imNewInvite(t, true)
-		ds := w.waitDeliveries(t, "cyrus", "wilma", 1, 30*time.Second)
+		ds := w.waitDeliveries(t, "cyrus", "wilma", 1, time.Minute)
 		if ds[0]["status"] != "sent" || ds[0]["channel"] != "im" || ds[0]["address"] != wilmaJID {
 			t.Fatalf("delivery %v\nnotifyd log:\n%s", ds[0], w.nd.log)
 		}
-		m := wilma.WaitMessages(t, 1, 10*time.Second)[0]
+		m := wilma.WaitMessages(t, 1, time.Minute)[0]
+		notifydJID = m.From
 		t.Logf("pop-up %s after the share:\n%s", time.Since(start).Round(time.Millisecond), m.Body)
 		if !strings.Contains(m.Body, "fred") || !strings.Contains(m.Body, "shared") || m.Delayed || m.Type != "chat" ||
 			!strings.HasPrefix(m.From, w.prosody.JID("notifyd")+"/") {
@@ -115,7 +150,7 @@ func TestIMDelivery(t *testing.T) {
 		if ds[0]["provider_id"] != "notifyd-"+ds[0]["id"].(string) {
 			t.Errorf("provider_id %v, want notifyd-<delivery id>", ds[0]["provider_id"])
 		}
-		wilma.WaitMutual(t, w.prosody.JID("notifyd"), 5*time.Second)
+		wilma.WaitMutual(t, w.prosody.JID("notifyd"), time.Minute)
 		if !strings.Contains(w.nd.log.String(), "im: connected to the XMPP server") {
 			t.Errorf("no connection logged:\n%s", w.nd.log)
 		}
@@ -123,15 +158,15 @@ func TestIMDelivery(t *testing.T) {
 
 	t.Run("offline, online_only: skipped, nothing kept", func(t *testing.T) {
 		wilma.Offline(t)
-		time.Sleep(200 * time.Millisecond) // her unavailable presence reaches notifyd
+		w.imCaughtUp(t, probe, notifydJID) // notifyd has read her unavailable presence
 		w.imNewInvite(t, false)
-		ds := w.waitDeliveries(t, "cyrus", "wilma", 2, 30*time.Second)
+		ds := w.waitDeliveries(t, "cyrus", "wilma", 2, time.Minute)
 		d := imLatest(ds)
 		if d["status"] != "skipped" || d["last_error"] != "recipient offline (online_only)" {
 			t.Fatalf("delivery %v, want skipped: recipient offline (online_only)\nnotifyd log:\n%s", d, w.nd.log)
 		}
 		wilma.Online(t)
-		time.Sleep(time.Second) // a message kept for her would arrive now
+		wilma.Sync(t, time.Minute) // a message kept for her has arrived now
 		if msgs := wilma.Messages(); len(msgs) != 1 {
 			t.Fatalf("wilma has %d messages after logging in again, want still 1: %+v", len(msgs), msgs)
 		}
@@ -142,9 +177,9 @@ func TestIMDelivery(t *testing.T) {
 			map[string]any{"channel": "im", "address": wilmaJID, "presence": "fallback"},
 			map[string]any{"channel": "email", "address": "wilma@example.org"})
 		wilma.Offline(t)
-		time.Sleep(200 * time.Millisecond)
+		w.imCaughtUp(t, probe, notifydJID)
 		w.imNewInvite(t, true)
-		ds := w.waitDeliveries(t, "cyrus", "wilma", 4, 30*time.Second)
+		ds := w.waitDeliveries(t, "cyrus", "wilma", 4, time.Minute)
 		var imD, emailD map[string]any
 		for _, d := range ds[2:] {
 			if d["channel"] == "im" {
@@ -194,7 +229,7 @@ func TestIMDelivery(t *testing.T) {
 		w.nd.start()
 		// No message for betty: notifyd asks for her presence because her
 		// address is in a subscription.
-		betty.WaitMutual(t, w.prosody.JID("notifyd"), 10*time.Second)
+		betty.WaitMutual(t, w.prosody.JID("notifyd"), time.Minute)
 	})
 }
 

@@ -116,22 +116,29 @@ func (in *instance) start() {
 	in.exited = make(chan error, 1)
 	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(in.cmd, in.exited)
 	in.t.Cleanup(func() { in.cmd.Process.Kill() })
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(in.baseURL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
+	// Readiness is a state of another process: polled (peertest.Poll).
+	var exited bool
+	var exitErr error
+	ready := peertest.Poll(time.Minute, pollInterval, func() bool {
 		select {
-		case err := <-in.exited:
-			in.t.Fatalf("notifyd exited before it was ready: %v\n%s", err, in.log)
-		case <-time.After(50 * time.Millisecond):
+		case exitErr = <-in.exited:
+			exited = true
+			return true
+		default:
 		}
+		resp, err := http.Get(in.baseURL + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	switch {
+	case exited:
+		in.t.Fatalf("notifyd exited before it was ready: %v\n%s", exitErr, in.log)
+	case !ready:
+		in.t.Fatalf("notifyd not ready after a minute\n%s", in.log)
 	}
-	in.t.Fatalf("notifyd not ready after 15s\n%s", in.log)
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
@@ -206,16 +213,30 @@ func (in *instance) ping(ctx context.Context, client *http.Client, hrefs ...stri
 	return resp.StatusCode, nil
 }
 
-// logBuffer collects a process's output; safe to read while it is written.
+// logBuffer collects a process's output; safe to read while it is
+// written, and a reader can wait for the next write (await).
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed at the next write
 }
 
 func (b *logBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.buf.Write(p)
+}
+
+// changedLocked returns a channel closed at the next write; b.mu is held.
+func (b *logBuffer) changedLocked() chan struct{} {
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.changed
 }
 
 func (b *logBuffer) String() string {

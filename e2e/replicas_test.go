@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,9 +80,10 @@ func (c *cluster) share(t *testing.T, n int) {
 
 // pingSpread pings every user through two different live replicas (the
 // same principal through different replicas), a few users per ping. A ping
-// answered 503 (the database away) is sent again after its Retry-After,
-// as a calendar server does; it reports how many 503s it saw.
-func (c *cluster) pingSpread(t *testing.T, live []*instance) (unavailable int) {
+// answered 503 (the database away) is sent again, as a calendar server
+// does; it reports how many 503s it saw, and calls onUnavailable (if not
+// nil) at each.
+func (c *cluster) pingSpread(t *testing.T, live []*instance, onUnavailable func()) (unavailable int) {
 	t.Helper()
 	const perPing = 10
 	for round := 0; round < 2; round++ {
@@ -92,21 +94,27 @@ func (c *cluster) pingSpread(t *testing.T, live []*instance) (unavailable int) {
 				hrefs = append(hrefs, c.cyrus.PrincipalHref(u))
 			}
 			body, _ := json.Marshal(map[string]any{"system": "cyrus", "token": pingToken, "hrefs": hrefs})
-			for attempt := 0; ; attempt++ {
-				resp, err := http.Post(nd.baseURL+"/v1/notifications", "application/json", bytes.NewReader(body))
-				if err != nil {
+			var resp *http.Response
+			// Sent again until the database is back (peertest.Poll: its
+			// return is another process's doing).
+			accepted := peertest.Poll(2*time.Minute, 500*time.Millisecond, func() bool {
+				var err error
+				if resp, err = http.Post(nd.baseURL+"/v1/notifications", "application/json", bytes.NewReader(body)); err != nil {
 					t.Fatal(err)
 				}
 				resp.Body.Close()
-				if resp.StatusCode == http.StatusAccepted {
-					break
-				}
-				if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || attempt > 120 {
-					t.Fatalf("ping through %s: %d (Retry-After %q), want 202, or 503 with Retry-After while the database is away",
-						nd.baseURL, resp.StatusCode, resp.Header.Get("Retry-After"))
+				if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+					return true // accepted, or refused in a way no retry mends
 				}
 				unavailable++
-				time.Sleep(500 * time.Millisecond)
+				if onUnavailable != nil {
+					onUnavailable()
+				}
+				return false
+			})
+			if !accepted || resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("ping through %s: %d (Retry-After %q), want 202, or 503 with Retry-After while the database is away",
+					nd.baseURL, resp.StatusCode, resp.Header.Get("Retry-After"))
 			}
 		}
 	}
@@ -117,9 +125,14 @@ func (c *cluster) pingSpread(t *testing.T, live []*instance) (unavailable int) {
 // Message-ID (a message sent twice has the same Message-ID).
 func (c *cluster) mail(t *testing.T) (perUser map[string]int, dupes int) {
 	t.Helper()
+	return countMail(c.smtp.Messages(t))
+}
+
+// countMail counts msgs per recipient and the repeats of a Message-ID.
+func countMail(msgs []peertest.ReceivedMessage) (perUser map[string]int, dupes int) {
 	perUser = map[string]int{}
 	seen := map[string]bool{}
-	for _, m := range c.smtp.Messages(t) {
+	for _, m := range msgs {
 		id := m.Header.Get("Message-Id")
 		if seen[id] {
 			dupes++
@@ -133,35 +146,26 @@ func (c *cluster) mail(t *testing.T) (perUser map[string]int, dupes int) {
 	return perUser, dupes
 }
 
-// waitMail waits until every user has want distinct messages.
+// waitMail waits until every user has want distinct messages, looking
+// each time a message lands in the sink.
 func (c *cluster) waitMail(t *testing.T, want int, timeout time.Duration) (dupes int) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		perUser, dupes := c.mail(t)
-		short := 0
+	var perUser map[string]int
+	c.smtp.Await(t, timeout, fmt.Sprintf("%d distinct messages for each of %d users", want, len(c.users)), func(msgs []peertest.ReceivedMessage) bool {
+		perUser, dupes = countMail(msgs)
 		for _, u := range c.users {
 			if perUser[u] < want {
-				short++
+				return false
 			}
 		}
-		if short == 0 {
-			for _, u := range c.users {
-				if perUser[u] != want {
-					t.Fatalf("%s got %d distinct messages, want exactly %d", u, perUser[u], want)
-				}
-			}
-			return dupes
+		return true
+	})
+	for _, u := range c.users {
+		if perUser[u] != want {
+			t.Fatalf("%s got %d distinct messages, want exactly %d", u, perUser[u], want)
 		}
-		if time.Now().After(deadline) {
-			var logs strings.Builder
-			for i, nd := range c.replicas {
-				fmt.Fprintf(&logs, "--- replica %d\n%s\n", i, tail(nd.log.String(), 40))
-			}
-			t.Fatalf("after %s, %d users have fewer than %d messages\n%s", timeout, short, want, logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
+	return dupes
 }
 
 // settle waits until the delivery log, which every replica shares, holds
@@ -176,8 +180,8 @@ func (c *cluster) waitMail(t *testing.T, want int, timeout time.Duration) (dupes
 // surface during the next one and be counted there.
 func (c *cluster) settle(t *testing.T, nd *instance, timeout time.Duration) (dupes int) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	// The replicas are other processes, read through their API (waitUntil).
+	waitUntil(t, timeout, func() bool {
 		pending := 0
 		for _, status := range []string{"queued", "retrying"} {
 			code, body := nd.api(t, http.MethodGet, "/v1/deliveries?limit=1&status="+status, nil)
@@ -187,17 +191,10 @@ func (c *cluster) settle(t *testing.T, nd *instance, timeout time.Duration) (dup
 			}
 			pending += len(items)
 		}
-		if pending == 0 {
-			_, dupes := c.mail(t)
-			return dupes
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deliveries still queued or retrying after %s", timeout)
-		}
-		// The replicas are other processes, read through their API: the
-		// sleep paces the poll; only the deadline can fail the test.
-		time.Sleep(200 * time.Millisecond)
-	}
+		return pending == 0
+	}, func() string { return "deliveries still queued or retrying" })
+	_, dupes = c.mail(t)
+	return dupes
 }
 
 // TestReplicasOnPostgres runs three replicas on one PostgreSQL database:
@@ -212,7 +209,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 	// Three replicas, every principal pinged through two of them.
 	c.share(t, 2)
 	want += 2
-	c.pingSpread(t, c.replicas)
+	c.pingSpread(t, c.replicas, nil)
 	c.waitMail(t, want, 2*time.Minute)
 	if dupes := c.settle(t, c.replicas[0], time.Minute); dupes != 0 {
 		t.Fatalf("%d messages sent twice with all replicas up, want 0", dupes)
@@ -222,13 +219,15 @@ func TestReplicasOnPostgres(t *testing.T) {
 	// One replica killed mid-run and not restarted.
 	c.share(t, 2)
 	want += 2
-	c.pingSpread(t, c.replicas)
+	c.pingSpread(t, c.replicas, nil)
 	victim := c.replicas[2]
 	sentBefore := metric(t, victim, `notifyd_deliveries_total{channel="email",status="sent"}`)
-	deadline := time.Now().Add(time.Minute)
-	for metric(t, victim, `notifyd_deliveries_total{channel="email",status="sent"}`) < sentBefore+5 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	// Killed once it has sent 5 messages of this round (or after a
+	// minute, mid-run all the same): its metrics are polled closely, so
+	// that it dies with deliveries in flight.
+	peertest.Poll(time.Minute, 5*time.Millisecond, func() bool {
+		return metric(t, victim, `notifyd_deliveries_total{channel="email",status="sent"}`) >= sentBefore+5
+	})
 	inRound := metric(t, victim, `notifyd_deliveries_total{channel="email",status="sent"}`) - sentBefore
 	victim.kill()
 	t.Logf("killed replica 2 after it sent %v messages in this round", inRound)
@@ -259,13 +258,16 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with PostgreSQL down: %s, want 503", resp.Status)
 	}
-	restarted := make(chan struct{})
+	// PostgreSQL comes back once a ping has been refused for its absence.
+	refused, restarted := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	go func() {
-		time.Sleep(3 * time.Second)
+		<-refused
 		c.pg.Start(t)
 		close(restarted)
 	}()
-	unavailable := c.pingSpread(t, live)
+	unavailable := c.pingSpread(t, live, func() { once.Do(func() { close(refused) }) })
+	once.Do(func() { close(refused) }) // no ping refused: the check below says so
 	<-restarted
 	if unavailable == 0 {
 		t.Errorf("no ping was answered 503 while PostgreSQL was down")

@@ -173,12 +173,8 @@ func sum(b *testing.B, nds []*instance, series string) int {
 	return int(total)
 }
 
+// waitSum waits until series, summed over the replicas, reaches n.
 func waitSum(b *testing.B, nds []*instance, series string, n int, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for sum(b, nds, series) < n {
-		if time.Now().After(deadline) {
-			b.Fatalf("%s below %d after %s\n%s", series, n, timeout, nds[0].log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitUntil(b, timeout, func() bool { return sum(b, nds, series) >= n },
+		func() string { return fmt.Sprintf("%s below %d\n%s", series, n, nds[0].log) })
 }

@@ -83,24 +83,8 @@ func smsDeliveries(t *testing.T, nd *instance, cy *peertest.Cyrus, user string) 
 // smsWaitDeliveries waits until user has n deliveries, all final.
 func smsWaitDeliveries(t *testing.T, nd *instance, cy *peertest.Cyrus, prism *peertest.Prism, user string, n int) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ds := smsDeliveries(t, nd, cy, user)
-		final := 0
-		for _, d := range ds {
-			if s := d["status"]; s == "sent" || s == "failed" || s == "skipped" {
-				final++
-			}
-		}
-		if len(ds) >= n && final == len(ds) {
-			return ds
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d deliveries (%d final) after 30s, want %d final\n%v\nnotifyd log:\n%s\nPrism log:\n%s",
-				user, len(ds), final, n, ds, nd.log, prism.Log())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return waitFinal(t, time.Minute, n, func() []map[string]any { return smsDeliveries(t, nd, cy, user) },
+		func() string { return fmt.Sprintf("(%s)\nnotifyd log:\n%s\nPrism log:\n%s", user, nd.log, prism.Log()) })
 }
 
 // TestSMSDelivery delivers a real Cyrus notification by SMS through the

@@ -137,6 +137,9 @@ func (s *soak) run(d time.Duration) {
 	go func() { defer wg.Done(); s.produce(stop) }()
 	go func() { defer wg.Done(); s.sample(stop) }()
 	t.Logf("soak: %s of load and faults, until %s", d, end.Format(time.TimeOnly))
+	// The sleeps below are the soak's schedule (a fault every 30 to 90 s,
+	// then a quiet minute), not waits for something to happen: no
+	// assertion depends on how long they last.
 	for {
 		gap := time.Duration(float64(30*time.Second) + r.random()*float64(60*time.Second))
 		if time.Until(end) < gap+time.Minute {

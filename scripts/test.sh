@@ -19,7 +19,7 @@ if ! command -v gcc >/dev/null; then
   apt-get update -qq && apt-get install -y -qq gcc >/dev/null
 fi
 
-say "peers (Cyrus IMAP, SMTP sink, Prosody, Prism, PostgreSQL) for the end-to-end tests"
+say "peers (Cyrus IMAP, SMTP sink, Prosody, Prism, PostgreSQL, Radicale, Xandikos) for the end-to-end tests"
 scripts/peers/install.sh
 
 say "gofmt"

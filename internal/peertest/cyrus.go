@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -211,32 +210,21 @@ func (c *Cyrus) NotificationCollection(user string) string {
 }
 
 // Request sends method to path on the server as user (basic auth) and
-// returns the status, headers and body.
+// returns the status, headers and body. It follows no redirect (Cyrus
+// redirects another user's calendars: see ServiceCalendar).
 func (c *Cyrus) Request(t testing.TB, user, method, path, contentType, body string, header ...string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, c.BaseURL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(user, c.Password(user))
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s as %s: %v", method, path, user, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		t.Fatalf("%s %s as %s: reading the body: %v", method, path, user, err)
-	}
-	return resp.StatusCode, resp.Header, data
+	return davRequest(t, c.BaseURL, user, c.Password(user), method, path, contentType, body, header...)
 }
+
+// Name is "cyrus".
+func (c *Cyrus) Name() string { return "cyrus" }
+
+// URL returns BaseURL.
+func (c *Cyrus) URL() string { return c.BaseURL }
+
+// ServiceAccount returns CyrusNotifier.
+func (c *Cyrus) ServiceAccount() string { return CyrusNotifier }
 
 // Share makes owner share their Default calendar with sharee (read-write or
 // read-only): Cyrus then puts a CS:invite-notification in the sharee's

@@ -1,6 +1,7 @@
 // Package peertest starts the real servers notifyd's end-to-end tests talk
-// to (Cyrus IMAP for CalDAV, an SMTP sink, …) on free loopback ports, with
-// their data in temporary directories, and stops them afterwards.
+// to (Cyrus IMAP, Radicale and Xandikos for CalDAV, an SMTP sink, …) on
+// free loopback ports, with their data in temporary directories, and stops
+// them afterwards.
 //
 // scripts/peers/install.sh installs them (make test runs it). When a peer
 // is not installed, tests that need it fail under CI (CI=true), where it
@@ -53,20 +54,44 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// WaitTCP waits until something accepts connections on addr.
-func WaitTCP(addr string, timeout time.Duration) error {
+// Poll calls done every interval until it returns true, and reports
+// whether it did before timeout.
+//
+// It is the one way the tests wait for another process that offers no
+// event to wait on: a port that starts listening, the notifyd binary's
+// metrics, API or database, a peer's state read over its protocol.
+// Wherever there is an event (a channel, inotify on a Maildir, a
+// server's answer, a log line written by a process the test runs), the
+// tests wait on it instead. A wait through Poll cannot make a test
+// flaky: it waits for the condition itself, never for a duration; the
+// interval only sets how soon the condition is seen; and callers give
+// deadlines far beyond what the wait takes on a loaded machine, so that
+// only a hung or broken run reaches them, and say what they waited for.
+func Poll(timeout, interval time.Duration, done func() bool) bool {
 	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
+	for !done() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("nothing listens on %s after %s: %w", addr, timeout, err)
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(interval)
 	}
+	return true
+}
+
+// WaitTCP waits until something accepts connections on addr (Poll: a
+// server process says nothing when it starts listening).
+func WaitTCP(addr string, timeout time.Duration) error {
+	var err error
+	if Poll(timeout, 50*time.Millisecond, func() bool {
+		var c net.Conn
+		if c, err = net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+		}
+		return err == nil
+	}) {
+		return nil
+	}
+	return fmt.Errorf("nothing listens on %s after %s: %w", addr, timeout, err)
 }
 
 // Script returns the path of scripts/peers/NAME in this repository.

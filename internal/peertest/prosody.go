@@ -263,6 +263,8 @@ type XMPPUser struct {
 	msgs       []IMMessage
 	approved   map[string]bool // bare JIDs whose subscription request we approved
 	visible    map[string]bool // bare JIDs that approved ours
+	answered   map[string]bool // IDs of the IQs answered (result or error)
+	iqs        int             // IQs sent, to make their IDs
 	changed    chan struct{}
 }
 
@@ -271,7 +273,7 @@ type XMPPUser struct {
 func (p *Prosody) Login(t testing.TB, user string) *XMPPUser {
 	t.Helper()
 	u := &XMPPUser{JID: p.JID(user), p: p, user: user, approved: map[string]bool{}, visible: map[string]bool{},
-		changed: make(chan struct{})}
+		answered: map[string]bool{}, changed: make(chan struct{})}
 	u.Online(t)
 	t.Cleanup(func() { u.offline() })
 	return u
@@ -287,11 +289,11 @@ func (u *XMPPUser) Online(t testing.TB) {
 }
 
 // Reconnect waits for the session to end on the server's side (a server
-// restart), then logs the user in again, trying until timeout: the
-// server then delivers what it stored for them meanwhile.
+// restart), then logs the user in again, trying until timeout (Poll: the
+// server may take logins a moment after it listens): the server then
+// delivers what it stored for them meanwhile.
 func (u *XMPPUser) Reconnect(t testing.TB, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	u.mu.Lock()
 	done := u.readerDone
 	u.mu.Unlock()
@@ -305,15 +307,9 @@ func (u *XMPPUser) Reconnect(t testing.TB, timeout time.Duration) {
 	u.mu.Lock()
 	u.conn = nil
 	u.mu.Unlock()
-	for {
-		err := u.online()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s cannot log in again within %s: %v", u.JID, timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var err error
+	if !Poll(timeout, 100*time.Millisecond, func() bool { err = u.online(); return err == nil }) {
+		t.Fatalf("%s cannot log in again within %s: %v", u.JID, timeout, err)
 	}
 }
 
@@ -402,6 +398,13 @@ func (u *XMPPUser) read(c *xmpp.Client, done chan struct{}) {
 				u.visible[bare] = true
 				u.mu.Unlock()
 			}
+		case xmpp.IQ:
+			if v.Type != "result" && v.Type != "error" {
+				continue
+			}
+			u.mu.Lock()
+			u.answered[v.ID] = true
+			u.mu.Unlock()
 		case xmpp.Chat:
 			if v.Type == "roster" || (v.Text == "" && len(v.OtherElem) == 0) {
 				continue // chat states and the like
@@ -442,6 +445,44 @@ func innerText(inner string) string {
 		if cd, ok := tok.(xml.CharData); ok {
 			b.Write(cd)
 		}
+	}
+}
+
+// Sync makes a round trip to the server (a XEP-0199 ping) and returns
+// once it is answered: the server handles a session's stanzas in order,
+// so the client has then received everything the server sent it on
+// account of what it sent before, such as the messages kept for it while
+// it was offline (sent when it comes online). It fails the test after
+// timeout, or when the user is offline.
+func (u *XMPPUser) Sync(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	u.mu.Lock()
+	c := u.conn
+	u.iqs++
+	id := fmt.Sprintf("peertest-sync-%d", u.iqs)
+	u.mu.Unlock()
+	if c == nil {
+		t.Fatalf("%s: Sync while offline", u.JID)
+	}
+	if _, err := c.SendOrg("<iq type='get' id='" + id + "' to='" + ProsodyDomain + "'><ping xmlns='urn:xmpp:ping'/></iq>"); err != nil {
+		t.Fatalf("%s: sending a ping: %v", u.JID, err)
+	}
+	if !u.wait(timeout, func() bool { return u.answered[id] }) {
+		t.Fatalf("%s: the server did not answer a ping within %s", u.JID, timeout)
+	}
+}
+
+// Send sends one raw stanza (XML) as the user.
+func (u *XMPPUser) Send(t testing.TB, stanza string) {
+	t.Helper()
+	u.mu.Lock()
+	c := u.conn
+	u.mu.Unlock()
+	if c == nil {
+		t.Fatalf("%s: Send while offline", u.JID)
+	}
+	if _, err := c.SendOrg(stanza); err != nil {
+		t.Fatalf("%s: sending %s: %v", u.JID, stanza, err)
 	}
 }
 

@@ -223,20 +223,11 @@ func (s *SMTP) Messages(t testing.TB) []ReceivedMessage {
 }
 
 // WaitMessages waits until at least n messages are stored and returns them
-// all; it fails the test after timeout.
+// all, looking each time one lands (see Await); it fails the test after
+// timeout.
 func (s *SMTP) WaitMessages(t testing.TB, n int, timeout time.Duration) []ReceivedMessage {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msgs := s.Messages(t)
-		if len(msgs) >= n {
-			return msgs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("SMTP sink holds %d messages after %s, want %d", len(msgs), timeout, n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return s.Await(t, timeout, fmt.Sprintf("%d messages", n), func(msgs []ReceivedMessage) bool { return len(msgs) >= n })
 }
 
 // ParseMessage parses a stored message: its header, envelope (from the

@@ -26,3 +26,6 @@ stop_pidfile() {
   fi
   rm -f "$file"
 }
+
+# port_taken PORT: something accepts connections on 127.0.0.1:PORT.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
