@@ -123,6 +123,7 @@ func newHarness(t testing.TB) *harness {
 		Deliveries:    db,
 		DeadLetterLog: db,
 		DeadLetters:   fakeRetrier{db},
+		Reminders:     db,
 		Unsubscriber:  unsub,
 		// Twilio signs its callbacks for the public URL, not the test
 		// server's (see callbacks_test.go).
@@ -540,6 +541,7 @@ var requiredCoverage = map[string][]int{
 	"POST /v1/dead-letters/{id}/retry": {202, 401, 404, 409, 503},
 	"DELETE /v1/dead-letters/{id}":     {204, 401, 404, 409, 503},
 	"GET /v1/dead-notifications":       {200, 400, 401, 503},
+	"GET /v1/reminders":                {200, 400, 401, 503},
 	"GET /v1/unsubscribe/{token}":      {200, 404, 410},
 	"POST /v1/unsubscribe/{token}":     {200, 404, 410, 503},
 	"POST /v1/callbacks/twilio":        {200, 400, 403, 413, 415, 503},

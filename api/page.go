@@ -25,14 +25,21 @@ type pageQuery struct {
 // listPage answers a list ordered by creation time and ID one page at a
 // time ({"items": […], "next_cursor": …}). fetch reads at most q.Limit
 // items from q's position; pos gives an item's creation time and ID, show
-// its JSON form.
+// its JSON form. IDs are notifyd's digests (see digestID).
 func listPage[T, J any](s *Server, c *gin.Context, fetch func(q pageQuery) ([]T, error), pos func(T) (time.Time, string), show func(T) J) {
+	listPageOf(s, c, digestID, fetch, pos, show)
+}
+
+// listPageOf is listPage for a list ordered by another time (a reminder's
+// trigger) and whose IDs are the strings validID accepts.
+func listPageOf[T, J any](s *Server, c *gin.Context, validID func(string) bool, fetch func(q pageQuery) ([]T, error),
+	pos func(T) (time.Time, string), show func(T) J) {
 	q := pageQuery{Limit: 100}
 	if l := c.Query("limit"); l != "" {
 		q.Limit, _ = strconv.Atoi(l) // the contract checked it is an integer in 1..500
 	}
 	if cur := c.Query("cursor"); cur != "" {
-		at, id, ok := parseCursor(cur)
+		at, id, ok := parseCursor(cur, validID)
 		if !ok {
 			badRequest(c, "The cursor is not one notifyd issued.", notifyd.FieldError{Field: "query.cursor", Detail: "pass next_cursor from the previous page unchanged"})
 			return
@@ -65,21 +72,28 @@ func listPage[T, J any](s *Server, c *gin.Context, fetch func(q pageQuery) ([]T,
 	c.JSON(http.StatusOK, out)
 }
 
-// cursor encodes the position after an item: its creation time and ID
-// (lists are ordered by both).
+// cursor encodes the position after an item: its creation time (or the
+// time the list is ordered by) and ID (lists are ordered by both).
 func cursor(at time.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + id))
 }
 
-func parseCursor(cur string) (time.Time, string, bool) {
+// parseCursor decodes a cursor whose ID validID accepts.
+func parseCursor(cur string, validID func(string) bool) (time.Time, string, bool) {
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(cur)
 	if err != nil {
 		return time.Time{}, "", false
 	}
 	us, id, found := strings.Cut(string(raw), ".")
 	n, err := strconv.ParseInt(us, 10, 64)
-	if !found || err != nil || len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+	if !found || err != nil || !validID(id) {
 		return time.Time{}, "", false
 	}
 	return time.UnixMicro(n).UTC(), id, true
+}
+
+// digestID reports whether id is one of notifyd's digest IDs: 32
+// lower-case hex digits.
+func digestID(id string) bool {
+	return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == ""
 }

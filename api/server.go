@@ -56,6 +56,8 @@ type Options struct {
 	DeadLetterLog DeadLetterLog
 	DeadLetters   DeadLetters
 	Unsubscriber  *subscriptions.Unsubscriber
+	// Reminders lists the alarm instances (GET /v1/reminders).
+	Reminders ReminderLog
 	// TwilioCallbacks checks and records Twilio's SMS status callbacks
 	// (POST /v1/callbacks/twilio).
 	TwilioCallbacks TwilioCallbacks
@@ -82,6 +84,7 @@ type Server struct {
 	deliveries  DeliveryLog
 	deadLog     DeadLetterLog
 	deadLetters DeadLetters
+	reminders   ReminderLog
 	unsub       *subscriptions.Unsubscriber
 	ready       []ReadyCheck
 }
@@ -102,7 +105,7 @@ func New(o Options) (*Server, error) {
 		engine: gin.New(), log: o.Logger, metrics: o.Metrics, ids: newRequestIDs(),
 		systems: make(map[string]apiSystem, len(o.Systems)), apiKeys: newSecretSet(o.APIKeys),
 		intake: o.Intake, subs: o.Subscriptions, deliveries: o.Deliveries,
-		deadLog: o.DeadLetterLog, deadLetters: o.DeadLetters, unsub: o.Unsubscriber, ready: o.Ready,
+		deadLog: o.DeadLetterLog, deadLetters: o.DeadLetters, reminders: o.Reminders, unsub: o.Unsubscriber, ready: o.Ready,
 	}
 	for _, sys := range o.Systems {
 		s.systems[sys.Name] = apiSystem{tokens: newSecretSet(sys.Tokens), principalPrefix: sys.PrincipalPrefix}
@@ -158,6 +161,7 @@ func New(o Options) (*Server, error) {
 		{http.MethodPost, "/v1/dead-letters/:id/retry", []gin.HandlerFunc{auth, s.retryDeadLetter}},
 		{http.MethodDelete, "/v1/dead-letters/:id", []gin.HandlerFunc{auth, s.discardDeadLetter}},
 		{http.MethodGet, "/v1/dead-notifications", []gin.HandlerFunc{auth, s.listDeadNotifications}},
+		{http.MethodGet, "/v1/reminders", []gin.HandlerFunc{auth, s.listReminders}},
 		{http.MethodGet, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribePage}},
 		{http.MethodPost, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribe}},
 		{http.MethodPost, "/v1/callbacks/twilio", []gin.HandlerFunc{s.verifyTwilio(o.TwilioCallbacks, o.MaxBodyBytes), s.twilioCallback(o.TwilioCallbacks)}},

@@ -40,6 +40,8 @@ type Config struct {
 	Channels Channels `koanf:"channels"`
 	// Jobs configures the workers that sync principals and deliver.
 	Jobs Jobs `koanf:"jobs"`
+	// Reminders configures the calendar alarms notifyd fires.
+	Reminders Reminders `koanf:"reminders"`
 
 	// unknownEnv lists NOTIFYD_* variables that matched no setting; they
 	// are reported by Warnings.
@@ -323,8 +325,8 @@ type Jobs struct {
 }
 
 // Default returns a Config with all defaults: listen on 127.0.0.1:8080,
-// embedded SQLite in ./data, info-level JSON logs, no API keys, no systems
-// and no channel configured except webhooks.
+// embedded SQLite in ./data, info-level JSON logs, no API keys, no systems,
+// no channel configured except webhooks, and reminders on.
 func Default() *Config {
 	return &Config{
 		HTTP: HTTP{
@@ -347,6 +349,7 @@ func Default() *Config {
 		Jobs: Jobs{Run: true, SyncWorkers: 8, DeliveryWorkers: 16, PollInterval: 200 * time.Millisecond,
 			RetryBase: time.Second, RetryMax: 5 * time.Minute, MaxAttempts: 25, MaxAge: 24 * time.Hour,
 			Timeout: 5 * time.Minute, RescueAfter: 10 * time.Minute},
+		Reminders: defaultReminders(),
 	}
 }
 

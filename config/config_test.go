@@ -97,6 +97,14 @@ func TestDefault(t *testing.T) {
 		{"xmpp.tls", d.Channels.XMPP.TLS, "starttls"},
 		{"webhook.timeout", d.Channels.Webhook.Timeout, 10 * time.Second},
 		{"webhook.allow_private", d.Channels.Webhook.AllowPrivate, false},
+		{"reminders.enabled", d.Reminders.Enabled, true},
+		{"reminders.poll_interval", d.Reminders.PollInterval, time.Minute},
+		{"reminders.horizon", d.Reminders.Horizon, 48 * time.Hour},
+		{"reminders.min_interval", d.Reminders.MinInterval, 5 * time.Minute},
+		{"reminders.grace.email", d.Reminders.Grace.Email, 2 * time.Hour},
+		{"reminders.grace.sms", d.Reminders.Grace.SMS, 15 * time.Minute},
+		{"reminders.grace.im", d.Reminders.Grace.IM, 15 * time.Minute},
+		{"reminders.grace.webhook", d.Reminders.Grace.Webhook, 15 * time.Minute},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -216,6 +224,16 @@ channels:
     allow_private: true
     rate_limit: 10
     burst: 20
+reminders:
+  enabled: false
+  poll_interval: 30s
+  horizon: 72h
+  min_interval: 10m
+  grace:
+    email: 3h
+    sms: 5m
+    im: 1m
+    webhook: 1h
 `)
 	want := &Config{
 		HTTP:     HTTP{Addr: "0.0.0.0:9090", ShutdownTimeout: 20 * time.Second, ReadHeaderTimeout: 2 * time.Second, IdleTimeout: time.Minute, WriteTimeout: 30 * time.Second, MaxBodyBytes: 2048},
@@ -243,6 +261,8 @@ channels:
 			Webhook: Webhook{Timeout: 4 * time.Second, AllowPrivate: true, RateLimit: 10, Burst: 20},
 		},
 		Jobs: Default().Jobs,
+		Reminders: Reminders{PollInterval: 30 * time.Second, Horizon: 72 * time.Hour, MinInterval: 10 * time.Minute,
+			Grace: ReminderGrace{Email: 3 * time.Hour, SMS: 5 * time.Minute, IM: time.Minute, Webhook: time.Hour}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", c, want)
@@ -292,6 +312,9 @@ channels:
 		{"system field beats file", base, []string{"NOTIFYD_SYSTEMS_LOCALBEDEWORK_CALDAV_URL=https://env.example.org/"}, func(c *Config) any { return c.Systems["localBedework"].CalDAVURL }, "https://env.example.org/"},
 		{"system tokens beat file", base, []string{"NOTIFYD_SYSTEMS_LOCALBEDEWORK_TOKENS=abcdefgh,ijklmnop"}, func(c *Config) any { return c.Systems["localBedework"].Tokens }, []Secret{"abcdefgh", "ijklmnop"}},
 		{"env without file", "", []string{"NOTIFYD_HTTP_ADDR=:3333"}, func(c *Config) any { return c.HTTP.Addr }, ":3333"},
+		{"env reminders bool", base, []string{"NOTIFYD_REMINDERS_ENABLED=false"}, func(c *Config) any { return c.Reminders.Enabled }, false},
+		{"env reminders nested duration", base, []string{"NOTIFYD_REMINDERS_GRACE_IM=2m"}, func(c *Config) any { return c.Reminders.Grace }, ReminderGrace{Email: 2 * time.Hour, SMS: 15 * time.Minute, IM: 2 * time.Minute, Webhook: 15 * time.Minute}},
+		{"env reminders poll", base, []string{"NOTIFYD_REMINDERS_POLL_INTERVAL=15s"}, func(c *Config) any { return c.Reminders.PollInterval }, 15 * time.Second},
 		{"other env untouched", base, []string{"NOTIFYD_LOG_FORMAT=text"}, func(c *Config) any { return c.HTTP.Addr + " " + c.Log.Level }, "127.0.0.1:1111 warn"},
 	}
 	for _, tt := range tests {
@@ -705,6 +728,23 @@ func TestValidation(t *testing.T) {
 		{"twilio base_url", "channels:\n  twilio:\n    base_url: localhost:9999\n", nil, []string{"channels.twilio.base_url: must be an absolute http or https URL"}},
 		{"xmpp", "channels:\n  xmpp:\n    jid: notifyd\n    tls: plain\n    server: xmpp.example.org\n", nil,
 			[]string{"channels.xmpp.jid: must be a bare or full JID", "channels.xmpp.password: is required", "channels.xmpp.tls: must be one of", "channels.xmpp.server: must be host:port"}},
+		{"reminders poll too short", "reminders:\n  poll_interval: 9s\n", nil,
+			[]string{"reminders.poll_interval: must be at least 10s"}},
+		{"reminders poll from env", "", []string{"NOTIFYD_REMINDERS_POLL_INTERVAL=1s"},
+			[]string{"reminders.poll_interval (from NOTIFYD_REMINDERS_POLL_INTERVAL): must be at least 10s"}},
+		{"reminders poll not under horizon", "reminders:\n  poll_interval: 2h\n  horizon: 2h\n", nil,
+			[]string{"reminders.poll_interval: must be shorter than reminders.horizon"}},
+		{"reminders horizon too short", "reminders:\n  horizon: 59m\n  min_interval: 1m\n  poll_interval: 10s\n", nil,
+			[]string{"reminders.horizon: must be between 1h and 720h"}},
+		{"reminders horizon too long", "reminders:\n  horizon: 721h\n", nil,
+			[]string{"reminders.horizon: must be between 1h and 720h"}},
+		{"reminders min_interval too short", "reminders:\n  min_interval: 59s\n", nil,
+			[]string{"reminders.min_interval: must be at least 1m"}},
+		{"reminders min_interval beyond horizon", "reminders:\n  min_interval: 49h\n", nil,
+			[]string{"reminders.min_interval: must not exceed reminders.horizon"}},
+		{"reminders grace", "reminders:\n  grace:\n    email: 0s\n    sms: -1m\n    im: 30s\n    webhook: 169h\n", nil,
+			[]string{"reminders.grace.email: must be between 1m and 168h", "reminders.grace.sms: must be between",
+				"reminders.grace.im: must be between", "reminders.grace.webhook: must be between"}},
 		{"webhook", "channels:\n  webhook:\n    timeout: 0s\n    rate_limit: .nan\n", nil,
 			[]string{"channels.webhook.timeout: must be a positive duration", "channels.webhook.rate_limit: must be a finite number"}},
 	}

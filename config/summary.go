@@ -72,6 +72,7 @@ func (c *Config) Summary() []slog.Attr {
 			slog.Group("xmpp", xAttrs...),
 			slog.Group("webhook", "enabled", true, "allow_private", wh.AllowPrivate),
 		),
+		c.Reminders.summary(),
 	}
 }
 
@@ -168,6 +169,9 @@ func (c *Config) Warnings() []string {
 	}
 	if c.Channels.Webhook.AllowPrivate {
 		add("channels.webhook.allow_private is true: webhooks may reach loopback and private networks (SSRF risk); enable only for testing")
+	}
+	if r := &c.Reminders; r.Enabled && r.PollInterval > slowReminderPoll {
+		add("reminders.poll_interval is %s: an alarm set less than that ahead of its time may be seen only once it has passed, and then never fires, unless the CalDAV server pings notifyd when calendars change; see docs/reminders.md", r.PollInterval)
 	}
 	return w
 }

@@ -77,6 +77,8 @@ func (c *Config) validate(p *problems) {
 		p.add("jobs.rescue_after", "must be longer than jobs.timeout, or jobs still running would be run twice")
 	}
 
+	c.Reminders.validate(p)
+
 	// database
 	if strings.TrimSpace(c.Database.DataDir) == "" {
 		p.add("database.data_dir", "must not be empty; it is the directory for notifyd.db, e.g. ./data")

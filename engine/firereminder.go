@@ -153,10 +153,10 @@ func (e *Engine) fireReminder(ctx context.Context, key string) error {
 		return err
 	}
 	if state == store.ReminderFired {
-		e.metrics.reminders.WithLabelValues("fired").Inc()
+		e.metrics.reminders.WithLabelValues(store.ReminderFired).Inc()
 		e.metrics.remindersLate.Observe(late.Seconds())
 	} else {
-		e.metrics.reminders.WithLabelValues("skipped_late").Inc()
+		e.metrics.skipped("late")
 	}
 	e.log.Info("reminder "+state, "system", rec.System, "principal", rec.Principal, "object", rec.ObjectHref,
 		"trigger", rec.TriggerAt, "late", late.Round(time.Millisecond), "deliveries", len(deliveries), "reason", reason)

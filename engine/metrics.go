@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/notifyd/notifyd/caldavclient"
+	"github.com/notifyd/notifyd/store"
 )
 
 // metrics are the engine's Prometheus collectors.
@@ -14,6 +18,23 @@ type metrics struct {
 	calendarSyncs *prometheus.CounterVec
 	reminders     *prometheus.CounterVec
 	remindersLate prometheus.Histogram
+	remindersSkip *prometheus.CounterVec
+}
+
+// Reasons a reminder is skipped, the values of
+// notifyd_reminders_skipped_total{reason}: late (beyond its channel's
+// grace, or after its instance ended) and the alarm package's.
+var skipReasons = []string{"late", "acknowledged", "snoozed", "cancelled", "declined", "completed", "before_written"}
+
+// skipped counts a reminder skipped for reason (an alarm.Skip, or
+// "late"), under both counters.
+func (m *metrics) skipped(reason string) {
+	reason = strings.ReplaceAll(reason, "-", "_")
+	if !slices.Contains(skipReasons, reason) {
+		reason = "other"
+	}
+	m.reminders.WithLabelValues(store.ReminderSkipped).Inc()
+	m.remindersSkip.WithLabelValues(reason).Inc()
 }
 
 func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
@@ -31,24 +52,31 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 			Help: "New notifications found, by system and type; type \"dead\" for unparseable ones.",
 		}, []string{"system", "type"}),
 		calendarSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "notifyd_calendar_syncs_total",
-			Help: "Syncs of a principal's calendars for reminders, by system and outcome (ok, failed).",
+			Name: "notifyd_calendars_synced_total",
+			Help: "Syncs of a principal's calendars for reminders, by system and outcome (ok, failed, resync: a refused sync token).",
 		}, []string{"system", "outcome"}),
 		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "notifyd_reminders_total",
-			Help: "Reminders (alarm instances) by outcome: scheduled, fired, skipped_late (after downtime, beyond the grace).",
+			Help: "Alarm instances by outcome: scheduled, fired, skipped, cancelled.",
 		}, []string{"outcome"}),
 		remindersLate: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "notifyd_reminder_lateness_seconds",
-			Help:    "Time from a reminder's trigger to the creation of its deliveries.",
-			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 7200},
+			Help:    "Time from a reminder's trigger to its hand-off to its channels (the creation of its deliveries).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200},
 		}),
+		remindersSkip: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifyd_reminders_skipped_total",
+			Help: "Alarm instances not fired, by reason.",
+		}, []string{"reason"}),
 	}
-	for _, o := range []string{"scheduled", "fired", "skipped_late"} {
+	for _, o := range []string{store.ReminderScheduled, store.ReminderFired, store.ReminderSkipped, store.ReminderCancelled} {
 		m.reminders.WithLabelValues(o)
 	}
+	for _, r := range append(skipReasons, "other") {
+		m.remindersSkip.WithLabelValues(r)
+	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.syncs, m.notifications, m.calendarSyncs, m.reminders, m.remindersLate, &caldavCollector{systems: systems,
+		reg.MustRegister(m.deliveries, m.syncs, m.notifications, m.calendarSyncs, m.reminders, m.remindersLate, m.remindersSkip, &caldavCollector{systems: systems,
 			desc: prometheus.NewDesc("notifyd_caldav_requests_total", "CalDAV requests sent, by system and method.",
 				[]string{"system", "method"}, nil),
 			conns: prometheus.NewDesc("notifyd_caldav_connections_total",

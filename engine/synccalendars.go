@@ -127,6 +127,7 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 	res, err := sys.CalDAV.Sync(ctx, cal.Href, token)
 	if errors.Is(err, caldavclient.ErrInvalidSyncToken) {
 		log.Warn("the server refused the calendar's sync token; syncing it whole (no reminder fires twice)")
+		e.metrics.calendarSyncs.WithLabelValues(key.System, "resync").Inc()
 		token = ""
 		res, err = sys.CalDAV.Sync(ctx, cal.Href, "")
 	}
@@ -188,23 +189,28 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 // recordCalendar writes change in one durable write, with a job for each
 // alarm instance it schedules.
 func (e *Engine) recordCalendar(ctx context.Context, change store.CalendarChange) error {
-	var scheduled []store.ReminderRecord
+	var out store.CalendarOutcome
 	err := e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		var err error
-		if scheduled, err = store.RecordCalendar(ctx, tx, change); err != nil || len(scheduled) == 0 {
+		if out, err = store.RecordCalendar(ctx, tx, change); err != nil || len(out.Scheduled) == 0 {
 			return err
 		}
-		jobs := make([]river.InsertManyParams, len(scheduled))
-		for i, r := range scheduled {
+		jobs := make([]river.InsertManyParams, len(out.Scheduled))
+		for i, r := range out.Scheduled {
 			jobs[i] = fireReminderJob(r.FireKey, r.TriggerAt)
 		}
 		_, err = e.queue.client.InsertManyFastTx(ctx, tx, jobs)
 		return err
 	})
-	if err == nil {
-		e.metrics.reminders.WithLabelValues(store.ReminderScheduled).Add(float64(len(scheduled)))
+	if err != nil {
+		return err
 	}
-	return err
+	e.metrics.reminders.WithLabelValues(store.ReminderScheduled).Add(float64(len(out.Scheduled)))
+	e.metrics.reminders.WithLabelValues(store.ReminderCancelled).Add(float64(out.Cancelled))
+	for _, r := range out.Skipped {
+		e.metrics.skipped(r.Reason)
+	}
+	return nil
 }
 
 // principalZone is the time zone of the principal's first subscription

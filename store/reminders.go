@@ -57,6 +57,18 @@ type CalendarChange struct {
 	Now     time.Time
 }
 
+// CalendarOutcome is what RecordCalendar did to the alarm instances.
+type CalendarOutcome struct {
+	// Scheduled are the instances it scheduled, for the caller to queue
+	// their jobs in the same transaction.
+	Scheduled []ReminderRecord
+	// Skipped are the instances it recorded as skipped (new ones, and
+	// scheduled ones now skipped), with their Reason.
+	Skipped []ReminderRecord
+	// Cancelled counts the instances it cancelled.
+	Cancelled int
+}
+
 // RecordCalendar writes a calendar's sync in tx: the calendar and its new
 // sync token, the objects changed and their alarm instances, and the
 // objects removed. An object's instances are compared by fire key with
@@ -67,7 +79,7 @@ type CalendarChange struct {
 // the others are left alone, so that an edit that changes no trigger
 // fires nothing again. A removed object's scheduled instances are
 // cancelled.
-func RecordCalendar(ctx context.Context, tx *sql.Tx, c CalendarChange) (scheduled []ReminderRecord, err error) {
+func RecordCalendar(ctx context.Context, tx *sql.Tx, c CalendarChange) (out CalendarOutcome, err error) {
 	now := micros(c.Now)
 	cal := CalendarRecord{System: c.System, Principal: c.Principal, Href: c.CalendarHref}
 	if c.Calendar != nil {
@@ -76,16 +88,18 @@ func RecordCalendar(ctx context.Context, tx *sql.Tx, c CalendarChange) (schedule
 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (system, principal, href) DO UPDATE SET
 display_name = excluded.display_name, time_zone = excluded.time_zone, sync_token = excluded.sync_token, synced_at = excluded.synced_at`,
 			cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, now); err != nil {
-			return nil, err
+			return out, err
 		}
 	}
 	for _, href := range c.Removed {
-		if err := cancelReminders(ctx, tx, cal.System, cal.Principal, href, nil, time.Time{}, "the event or task was deleted", now); err != nil {
-			return nil, err
+		n, err := cancelReminders(ctx, tx, cal.System, cal.Principal, href, nil, time.Time{}, "the event or task was deleted", now)
+		if err != nil {
+			return out, err
 		}
+		out.Cancelled += n
 		if _, err := tx.ExecContext(ctx, `DELETE FROM calendar_objects WHERE system = $1 AND principal = $2 AND href = $3`,
 			cal.System, cal.Principal, href); err != nil {
-			return nil, err
+			return out, err
 		}
 	}
 	for _, oa := range c.Changed {
@@ -100,7 +114,7 @@ calendar_href = excluded.calendar_href, uid = excluded.uid, data = excluded.data
 first_seen_at = CASE WHEN calendar_objects.etag = excluded.etag THEN calendar_objects.first_seen_at ELSE excluded.first_seen_at END,
 etag = excluded.etag`,
 			cal.System, cal.Principal, o.Href, cal.Href, o.ETag, o.UID, string(o.Data), micros(o.FirstSeenAt), expand); err != nil {
-			return nil, err
+			return out, err
 		}
 		keep := make(map[string]bool, len(oa.Reminders))
 		for _, r := range oa.Reminders {
@@ -114,31 +128,39 @@ trigger_at, details, state, reason, created_at, updated_at) VALUES ($1, $2, $3, 
 ON CONFLICT (fire_key) DO NOTHING`,
 				r.FireKey, cal.System, cal.Principal, cal.Href, o.Href, micros(r.TriggerAt), string(r.Details), state, r.Reason, now)
 			if err != nil {
-				return nil, err
+				return out, err
 			}
 			if n, _ := res.RowsAffected(); n == 1 && state == ReminderScheduled {
 				r.System, r.Principal, r.CalendarHref, r.ObjectHref = cal.System, cal.Principal, cal.Href, o.Href
 				r.State, r.CreatedAt, r.UpdatedAt = ReminderScheduled, c.Now, c.Now
-				scheduled = append(scheduled, r)
-			} else if n == 0 && state == ReminderSkipped {
+				out.Scheduled = append(out.Scheduled, r)
+			} else if n == 1 {
+				out.Skipped = append(out.Skipped, r)
+			} else if state == ReminderSkipped {
 				// Acknowledged or cancelled since it was scheduled.
-				if _, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'skipped', reason = $2, updated_at = $3
-WHERE fire_key = $1 AND state = 'scheduled'`, r.FireKey, r.Reason, now); err != nil {
-					return nil, err
+				res, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'skipped', reason = $2, updated_at = $3
+WHERE fire_key = $1 AND state = 'scheduled'`, r.FireKey, r.Reason, now)
+				if err != nil {
+					return out, err
+				}
+				if n, _ := res.RowsAffected(); n == 1 {
+					out.Skipped = append(out.Skipped, r)
 				}
 			}
 		}
-		if err := cancelReminders(ctx, tx, cal.System, cal.Principal, o.Href, keep, oa.From, "the event or task changed", now); err != nil {
-			return nil, err
+		n, err := cancelReminders(ctx, tx, cal.System, cal.Principal, o.Href, keep, oa.From, "the event or task changed", now)
+		if err != nil {
+			return out, err
 		}
+		out.Cancelled += n
 	}
-	return scheduled, nil
+	return out, nil
 }
 
 // cancelReminders cancels the scheduled reminders of an object triggering
 // from from on, except those in keep.
 func cancelReminders(ctx context.Context, tx *sql.Tx, system, principal, href string, keep map[string]bool, from time.Time,
-	reason string, now int64) error {
+	reason string, now int64) (cancelled int, err error) {
 	var after int64 // the zero time: every one
 	if !from.IsZero() {
 		after = micros(from)
@@ -146,14 +168,14 @@ func cancelReminders(ctx context.Context, tx *sql.Tx, system, principal, href st
 	rows, err := tx.QueryContext(ctx, `SELECT fire_key FROM reminders
 WHERE system = $1 AND principal = $2 AND object_href = $3 AND state = 'scheduled' AND trigger_at >= $4`, system, principal, href, after)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var gone []string
 	for rows.Next() {
 		var key string
 		if err := rows.Scan(&key); err != nil {
 			rows.Close()
-			return err
+			return 0, err
 		}
 		if !keep[key] {
 			gone = append(gone, key)
@@ -161,15 +183,15 @@ WHERE system = $1 AND principal = $2 AND object_href = $3 AND state = 'scheduled
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	for _, key := range gone {
 		if _, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', reason = $2, updated_at = $3
 WHERE fire_key = $1 AND state = 'scheduled'`, key, reason, now); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(gone), nil
 }
 
 // ClaimReminder moves a scheduled reminder to state (ReminderFired or

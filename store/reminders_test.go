@@ -15,17 +15,17 @@ import (
 // it scheduled.
 func recordCalendar(t *testing.T, db *DB, c CalendarChange) []string {
 	t.Helper()
-	var scheduled []ReminderRecord
+	var out CalendarOutcome
 	err := db.Write(context.Background(), Durable, func(tx *sql.Tx) error {
 		var err error
-		scheduled, err = RecordCalendar(context.Background(), tx, c)
+		out, err = RecordCalendar(context.Background(), tx, c)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var keys []string
-	for _, r := range scheduled {
+	for _, r := range out.Scheduled {
 		keys = append(keys, r.FireKey)
 	}
 	return keys

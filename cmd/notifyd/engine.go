@@ -67,11 +67,18 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 	if base == "" {
 		base = "http://" + cfg.HTTP.Addr
 	}
+	r := cfg.Reminders
+	grace := make(map[notifyd.Channel]time.Duration, len(notifyd.Channels))
+	for _, ch := range notifyd.Channels {
+		grace[ch] = r.Grace.For(ch)
+	}
 	return engine.New(engine.Options{
 		DB: db, Logger: log, Systems: systems, Subscriptions: subs, Channels: channels,
 		SyncWorkers: cfg.Jobs.SyncWorkers, DeliveryWorkers: cfg.Jobs.DeliveryWorkers, PollInterval: cfg.Jobs.PollInterval,
 		RetryBase: cfg.Jobs.RetryBase, RetryMax: cfg.Jobs.RetryMax, MaxAttempts: cfg.Jobs.MaxAttempts, MaxAge: cfg.Jobs.MaxAge,
 		JobTimeout: cfg.Jobs.Timeout, RescueAfter: cfg.Jobs.RescueAfter,
+		Reminders: engine.ReminderOptions{Enabled: r.Enabled, PollInterval: r.PollInterval, Horizon: r.Horizon,
+			MinInterval: r.MinInterval, Grace: grace},
 		Registerer: reg,
 		// The embedded database belongs to this process alone.
 		OwnsQueue: cfg.Database.Kind() == config.DatabaseSQLite,

@@ -65,6 +65,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		DeadLetterLog: db,
 		DeadLetters:   eng,
 		Unsubscriber:  unsub,
+		Reminders:     db,
 		Ready: []api.ReadyCheck{
 			{Name: "database", Check: db.Ready},
 			{Name: "job_queue", Check: q.Ready},
