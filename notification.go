@@ -69,7 +69,10 @@ type Reminder struct {
 	Text string `json:"text,omitempty"`
 	// Description is the event's or task's DESCRIPTION.
 	Description string `json:"description,omitempty"`
-	// Trigger is when the alarm rings; Due a task's due time.
+	// Trigger is when the alarm rings; Due a task's due time (also in
+	// Event.End), zero when it has none. A date-only DUE (Event.AllDay)
+	// is midnight UTC of its date, as Event's dates are. For a task,
+	// Event.Start is its DTSTART, zero when it has none.
 	Trigger time.Time `json:"trigger"`
 	Due     time.Time `json:"due,omitzero"`
 	// TimeZone is the event's own time zone (an IANA name or TZID).
@@ -105,7 +108,10 @@ type Event struct {
 	Location string    `json:"location,omitempty"`
 	Start    time.Time `json:"start,omitzero"`
 	End      time.Time `json:"end,omitzero"`
-	// AllDay is true when Start and End are dates without a time.
+	// AllDay is true when Start and End are dates without a time: each
+	// is then midnight UTC of its date (the date, not an instant: the
+	// same day in every zone; End exclusive), which is how messages
+	// write it.
 	AllDay bool `json:"all_day,omitempty"`
 }
 

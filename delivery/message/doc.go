@@ -1,7 +1,9 @@
 // Package message is what every channel needs to write a message: times
 // in the recipient's zone and language, readable names for people and
 // calendars, templates per notification type and language with an
-// override directory, text clean-up, and the size limits that keep a
+// override directory, text clean-up, a reminder as people read it
+// ([Reminder]: "today at 09:00", "due tomorrow") and as an iCalendar
+// object ([ReminderCalendar]), and the size limits that keep a
 // large notification from making a larger message: each free-text field
 // cut ([Shorten], [MaxFieldRunes]), template output bounded as it is
 // written ([Execute]) and a note saying a message was shortened

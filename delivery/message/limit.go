@@ -15,8 +15,9 @@ import (
 const (
 	// MaxFieldRunes is the most characters of one free-text field of a
 	// notification (a summary or comment, a status, a name, a location,
-	// a changed property, a field's value) that a message shows; a
-	// longer one is cut at a word and ends with "…".
+	// a changed property, a field's value, a reminder's text or
+	// description) that a message shows; a longer one is cut at a word
+	// and ends with "…".
 	MaxFieldRunes = 2000
 	// TightFieldRunes is the per-field limit a channel falls back to
 	// when a message written with MaxFieldRunes is over its size limit.
@@ -95,6 +96,13 @@ func (s *shortener) walk(n *notifyd.Notification) bool {
 		s.text(&e.Summary)
 		s.text(&e.Location)
 	}
+	if r := n.Reminder; r != nil {
+		for _, p := range []*string{&r.Calendar, &r.Object, &r.UID, &r.RecurrenceID, &r.AlarmID, &r.Component, &r.Action, &r.TimeZone} {
+			s.id(p)
+		}
+		s.text(&r.Text)
+		s.text(&r.Description)
+	}
 	for i := range n.Changes {
 		ch := &n.Changes[i]
 		s.id(&ch.Kind)
@@ -131,6 +139,10 @@ func clone(n *notifyd.Notification) *notifyd.Notification {
 		e := *n.Event
 		c.Event = &e
 	}
+	if n.Reminder != nil {
+		r := *n.Reminder
+		c.Reminder = &r
+	}
 	if n.Changes != nil {
 		c.Changes = make([]notifyd.Change, len(n.Changes))
 		for i, ch := range n.Changes {
@@ -157,6 +169,10 @@ func TextSize(n *notifyd.Notification) int {
 		len(n.Calendar.Href) + len(n.Calendar.DisplayName) + len(n.Access) + len(n.Status) + len(n.Summary)
 	if e := n.Event; e != nil {
 		size += len(e.Href) + len(e.UID) + len(e.Summary) + len(e.Location)
+	}
+	if r := n.Reminder; r != nil {
+		size += len(r.Calendar) + len(r.Object) + len(r.UID) + len(r.RecurrenceID) + len(r.AlarmID) +
+			len(r.Component) + len(r.Action) + len(r.TimeZone) + len(r.Text) + len(r.Description)
 	}
 	for _, ch := range n.Changes {
 		size += len(ch.Kind) + len(ch.Href) + len(ch.By.Href) + len(ch.By.CommonName) + len(ch.Summary)

@@ -56,6 +56,34 @@ func (c Cleaner) Line(s string) string {
 	return b.String()
 }
 
+// Lines makes s safe to show as lines of text: it is split at its line
+// breaks (CR, LF, CRLF, U+2028, U+2029), each line is made safe by
+// [Cleaner.Line], blank lines at either end go and runs of them shrink to
+// one. It is nil when s has no text.
+func (c Cleaner) Lines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	s = lineBreaks.Replace(s)
+	var out []string
+	blank := false
+	for _, l := range strings.Split(s, "\n") {
+		if l = c.Line(l); l == "" {
+			blank = len(out) > 0
+			continue
+		}
+		if blank {
+			out = append(out, "")
+			blank = false
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// lineBreaks turns every line break into "\n".
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u2028", "\n", "\u2029", "\n")
+
 // Truncate cuts s to at most n runes, at a space when there is one in the
 // last quarter of what is kept, ending with "…".
 func Truncate(s string, n int) string { return TruncateWith(s, n, "…", " ") }

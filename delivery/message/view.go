@@ -138,21 +138,28 @@ type View struct {
 	Status          string
 	Summary         string
 	Event           *Event
-	Changes         []Change
-	ChangedBy       string
-	Fields          []Field
-	Lang            string
-	Locale          string
-	TimeZone        string
-	Notification    *notifyd.Notification
+	// Reminder is a reminder's alarm (nil for other notifications, and
+	// for a reminder without its notifyd.Reminder).
+	Reminder     *Reminder
+	Changes      []Change
+	ChangedBy    string
+	Fields       []Field
+	Lang         string
+	Locale       string
+	TimeZone     string
+	Notification *notifyd.Notification
 
 	tf TimeFormat
 }
 
 // View builds the View of notification n of principal on system, with
 // calendarName the calendar's name the engine read ("" if none), times
-// written by tf, and lang and tag the template's language and locale.
+// written by tf, and lang and tag the template's language and locale. The
+// dates of an all-day reminder given as the instants of their local
+// midnight are read as dates (the View's Notification then has them as
+// notifyd.Event documents).
 func (c Cleaner) View(n *notifyd.Notification, system, principal, calendarName string, tf TimeFormat, lang, tag string) View {
+	n = allDayDates(n)
 	v := View{
 		Type:         string(n.Type),
 		System:       c.Line(system),
@@ -163,6 +170,7 @@ func (c Cleaner) View(n *notifyd.Notification, system, principal, calendarName s
 		Status:       c.Line(n.Status),
 		Summary:      c.Line(n.Summary),
 		Event:        c.Event(n.Event, tf),
+		Reminder:     c.Reminder(n, tf),
 		Fields:       c.Fields(n.Fields),
 		Lang:         lang,
 		Locale:       tag,
