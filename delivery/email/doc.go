@@ -37,6 +37,12 @@
 //	Event           *{Summary, Location, When, AllDay, Start, End} or nil;
 //	                When is the localized time span, Start/End are in the
 //	                recipient's zone
+//	Reminder        for a reminder (an alarm ringing; nil otherwise):
+//	                *{Task, Day ("today", "tomorrow" or ""), Date, At,
+//	                Until, Due, Start, Text, Description (lines), Rang,
+//	                LateMinutes, Snooze, Action}: when the event starts
+//	                or the task is due, from the day the reminder is
+//	                sent, and what the alarm adds (see message.Reminder)
 //	Changes         []{Kind, Summary, By, Properties, When, Location}
 //	ChangedBy       who made all the changes, when that is one person
 //	Fields          []{Name, Label, Value}, sorted by Name
@@ -62,8 +68,9 @@
 // change, in both parts, escaped in HTML). Each free-text field templates
 // see is cut to message.MaxFieldRunes (2000) characters; the text part is
 // at most [MaxTextBytes] (64 KiB), the HTML part at most [MaxHTMLBytes]
-// (96 KiB, under the 102 KB beyond which Gmail clips a message) and the
-// subject 200 characters, so a message stays under 512 KiB once encoded.
+// (96 KiB, under the 102 KB beyond which Gmail clips a message), the
+// subject 200 characters and attachments [MaxAttachmentBytes] (16 KiB),
+// so a message stays under 512 KiB once encoded.
 // A message over a limit is rendered again with fields cut to
 // message.TightFieldRunes (200) characters and as many changes and
 // fields as fit; when even that is too large (an override template that
@@ -71,6 +78,21 @@
 // HTML part left out. A shortened message says so in its language, before
 // the text's signature and at the end of the HTML body: "(Shortened: the
 // full notification is 480 KB; open the calendar “Work” to read it all.)".
+//
+// # Reminders
+//
+// A reminder reads "Reminder: Budget review at 09:00" ("tomorrow at
+// 09:00", "on Tuesday 1 December 2026 at 09:00", "Send report, due at
+// 17:00"; French "Rappel : Budget review à 09:00"), and its body gives
+// the event's summary, times in the recipient's zone, place, the
+// alarm's own text when it says more than the summary, the event's
+// description, and says when the alarm was snoozed or the reminder is
+// late (after an outage). It carries the instance as an attachment,
+// reminder.ics (text/calendar; method=PUBLISH: a VEVENT or VTODO with
+// UID, RECURRENCE-ID, DTSTART and DTEND or DUE, SUMMARY, LOCATION and
+// DESCRIPTION, see message.ReminderCalendar), of at most
+// [MaxAttachmentBytes] (16 KiB): fields are cut to 200 characters when
+// it would be larger, and the message then says it was shortened.
 //
 // # Sending
 //

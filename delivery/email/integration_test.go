@@ -1,15 +1,22 @@
 package email_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"io"
 	"mime"
+	"mime/multipart"
+	"net/mail"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
+	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/delivery/email"
 	"github.com/notifyd/notifyd/internal/peertest"
 )
@@ -149,4 +156,93 @@ func TestAgainstAiosmtpd(t *testing.T) {
 		t.Errorf("server back: %v", errs[0])
 	}
 	sink.WaitMessages(t, 5, 10*time.Second)
+}
+
+// TestReminderAgainstAiosmtpd sends a reminder through a real SMTP
+// server: it arrives with its text and its .ics attachment, whose event
+// is the instance.
+func TestReminderAgainstAiosmtpd(t *testing.T) {
+	sink := peertest.StartSMTP(t)
+	ch, err := email.NewChannel(config.SMTP{
+		Host: sink.Host, Port: sink.Port, TLS: config.TLSStartTLS,
+		From: "notifyd <notifyd@example.org>", Timeout: 10 * time.Second,
+	}, "", email.WithRootCAs(sink.CertPool()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ch.Close() })
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &delivery.Request{DeliveryID: "r1", System: "cyrus", Principal: "/dav/principals/user/wilma/",
+		Address: "wilma@example.org", Locale: "fr", TimeZone: paris, CalendarName: "Travail",
+		Notification: &notifyd.Notification{Type: notifyd.TypeReminder,
+			Event: &notifyd.Event{UID: "budget-1", Summary: "Revue du budget", Location: "Salle 4",
+				Start: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)},
+			Reminder: &notifyd.Reminder{UID: "budget-1", RecurrenceID: "20261201T080000Z", AlarmID: "a1", Component: "event",
+				Action: "DISPLAY", Text: "Apporter les chiffres", Trigger: time.Date(2026, 12, 1, 7, 45, 0, 0, time.UTC)}}}
+	if _, err := ch.Send(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	m := sink.WaitMessages(t, 1, 10*time.Second)[0]
+	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if err != nil || subject != "Rappel : Revue du budget à 09:00" {
+		t.Errorf("subject %q (%v)", subject, err)
+	}
+	for _, want := range []string{"Rappel : « Revue du budget » dans « Travail ».", "mardi 1er décembre 2026, de 09:00 à 10:00 (CET)",
+		"Salle 4", "Note : Apporter les chiffres"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	ics := attachment(t, m.Raw, "text/calendar")
+	for _, want := range []string{"METHOD:PUBLISH\r\n", "BEGIN:VEVENT\r\n", "UID:budget-1\r\n", "RECURRENCE-ID:20261201T080000Z\r\n",
+		"DTSTART:20261201T080000Z\r\n", "DTEND:20261201T090000Z\r\n", "SUMMARY:Revue du budget\r\n"} {
+		if !strings.Contains(ics, want) {
+			t.Errorf("the .ics lacks %q:\n%s", want, ics)
+		}
+	}
+}
+
+// attachment returns the decoded body of the first part of raw (a stored
+// message) of media type mt that is an attachment.
+func attachment(t *testing.T, raw []byte, mt string) string {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var find func(h textproto.MIMEHeader, body io.Reader) string
+	find = func(h textproto.MIMEHeader, body io.Reader) string {
+		typ, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+		if err != nil {
+			t.Fatalf("Content-Type %q: %v", h.Get("Content-Type"), err)
+		}
+		if strings.HasPrefix(typ, "multipart/") {
+			mr := multipart.NewReader(body, params["boundary"])
+			for {
+				p, err := mr.NextRawPart()
+				if err != nil {
+					return ""
+				}
+				if s := find(p.Header, p); s != "" {
+					return s
+				}
+			}
+		}
+		if typ != mt || !strings.HasPrefix(h.Get("Content-Disposition"), "attachment") {
+			return ""
+		}
+		b, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	s := find(textproto.MIMEHeader(msg.Header), msg.Body)
+	if s == "" {
+		t.Fatalf("no %s attachment in:\n%s", mt, raw)
+	}
+	return s
 }

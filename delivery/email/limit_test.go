@@ -2,12 +2,14 @@ package email
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +81,10 @@ func oversized(t testing.TB) map[string]*notifyd.Notification {
 		"summary repeated per change": amplifiedChange(t),
 		"3000 changes":                manyChanges,
 		"50 fields of quotes":         {Type: notifyd.TypeOther, Status: hugeText(1 << 19), Fields: fields},
+		"1 MB reminder": {Type: notifyd.TypeReminder, Summary: hugeText(1 << 17), Calendar: notifyd.Collection{DisplayName: hugeText(1 << 16)},
+			Event: &notifyd.Event{Summary: hugeText(1 << 17), Location: hugeText(1 << 17), Start: workEvent.Start, End: workEvent.End},
+			Reminder: &notifyd.Reminder{UID: strings.Repeat("<", message.MaxIDBytes), RecurrenceID: "20261201T150000Z", Component: "event",
+				Text: hugeText(1 << 18), Description: strings.Repeat("Line\n", 1<<16), Trigger: workEvent.Start.Add(-15 * time.Minute), LateSeconds: 600}},
 	}
 }
 
@@ -117,9 +123,11 @@ func TestRenderCapsOversizedNotifications(t *testing.T) {
 }
 
 // checkMIME sends m through the Sender's encoding and reads it back as a
-// mail client would: a multipart/alternative message whose decoded parts
-// are m's text and HTML, within maxWireBytes.
-func checkMIME(t *testing.T, s *Sender, m *Message) {
+// mail client would: a multipart/alternative message (in a
+// multipart/mixed one with its attachments, when it has some) whose
+// decoded parts are m's text, HTML and attachments, within maxWireBytes.
+// It returns the attachments' parts as read back.
+func checkMIME(t *testing.T, s *Sender, m *Message) []mimePart {
 	t.Helper()
 	gm, _, err := s.build(m, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	if err != nil {
@@ -141,35 +149,79 @@ func checkMIME(t *testing.T, s *Sender, m *Message) {
 	if err != nil || subject != m.Subject {
 		t.Errorf("subject reads back as %q (%v), want %q", subject, err, m.Subject)
 	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("Content-Type %q: %v", msg.Header.Get("Content-Type"), err)
+	top := "multipart/alternative"
+	if len(m.Attachments) > 0 {
+		top = "multipart/mixed"
 	}
+	if mt, _, err := mime.ParseMediaType(msg.Header.Get("Content-Type")); err != nil || mt != top {
+		t.Fatalf("Content-Type %q (%v), want %s", msg.Header.Get("Content-Type"), err, top)
+	}
+	parts := readParts(t, textproto.MIMEHeader(msg.Header), msg.Body)
 	got := map[string]string{}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
+	var attached []mimePart
+	for _, p := range parts {
+		if strings.HasPrefix(p.disposition, "attachment") {
+			attached = append(attached, p)
+			continue
 		}
-		if err != nil {
-			t.Fatalf("multipart: %v", err)
-		}
-		var body io.Reader = p
-		if p.Header.Get("Content-Transfer-Encoding") == "quoted-printable" {
-			body = quotedprintable.NewReader(p)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatalf("part %s: %v", p.Header.Get("Content-Type"), err)
-		}
-		pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		got[pt] = strings.ReplaceAll(string(b), "\r\n", "\n")
+		got[p.mediaType] = strings.ReplaceAll(p.body, "\r\n", "\n")
 	}
 	if got["text/plain"] != m.Text || got["text/html"] != m.HTML {
 		t.Errorf("the parts do not read back as rendered (text %d/%d bytes, HTML %d/%d bytes)",
 			len(got["text/plain"]), len(m.Text), len(got["text/html"]), len(m.HTML))
 	}
+	if len(attached) != len(m.Attachments) {
+		t.Fatalf("%d attachments read back, want %d", len(attached), len(m.Attachments))
+	}
+	for i, a := range m.Attachments {
+		if attached[i].body != string(a.Data) {
+			t.Errorf("attachment %s does not read back as rendered", a.Name)
+		}
+	}
+	return attached
+}
+
+// mimePart is one leaf of a MIME message, its body decoded.
+type mimePart struct {
+	mediaType   string
+	params      map[string]string
+	disposition string
+	header      textproto.MIMEHeader
+	body        string
+}
+
+// readParts decodes the leaves of a MIME entity, in order.
+func readParts(t *testing.T, h textproto.MIMEHeader, body io.Reader) []mimePart {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		t.Fatalf("Content-Type %q: %v", h.Get("Content-Type"), err)
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		var out []mimePart
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := mr.NextRawPart()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatalf("multipart: %v", err)
+			}
+			out = append(out, readParts(t, p.Header, p)...)
+		}
+	}
+	switch h.Get("Content-Transfer-Encoding") {
+	case "quoted-printable":
+		body = quotedprintable.NewReader(body)
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, body)
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatalf("part %s: %v", mt, err)
+	}
+	return []mimePart{{mediaType: mt, params: params, disposition: h.Get("Content-Disposition"), header: h, body: string(b)}}
 }
 
 // TestRenderShortensWhatItMust checks how a long notification is

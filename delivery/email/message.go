@@ -3,8 +3,10 @@ package email
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/mail"
 	"net/textproto"
+	"regexp"
 	"strings"
 )
 
@@ -27,6 +29,44 @@ type Message struct {
 	// completed by the Sender with its From address's domain; "" makes
 	// the Sender generate a random one.
 	MessageID string
+	// Attachments are files sent after the text and HTML parts (a
+	// reminder's .ics), at most MaxAttachmentBytes in all.
+	Attachments []Attachment
+}
+
+// Attachment is a file sent with a message, base64-encoded, as an
+// attachment (Content-Disposition: attachment).
+type Attachment struct {
+	// Name is the file name: letters, digits, ".", "-" and "_", at most
+	// 64 characters ("reminder.ics").
+	Name string
+	// ContentType is its media type with parameters
+	// ("text/calendar; charset=utf-8; method=PUBLISH").
+	ContentType string
+	// Data is its content.
+	Data []byte
+}
+
+// MaxAttachmentBytes caps the attachments of a message, in all, before
+// encoding: with the text and HTML parts at their limits, a message
+// stays under 512 KiB once encoded.
+const MaxAttachmentBytes = 16 << 10
+
+// attachmentName is what an attachment's file name may be.
+var attachmentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// check validates an attachment.
+func (a Attachment) check() error {
+	if !attachmentName.MatchString(a.Name) || strings.HasPrefix(a.Name, ".") {
+		return fmt.Errorf("email: attachment name %q: only letters, digits, . - _ (at most 64, not starting with .)", a.Name)
+	}
+	if err := headerValue("attachment content type", a.ContentType); err != nil {
+		return err
+	}
+	if _, _, err := mime.ParseMediaType(a.ContentType); err != nil {
+		return fmt.Errorf("email: attachment %s: content type %q: %w", a.Name, a.ContentType, err)
+	}
+	return nil
 }
 
 // reservedHeaders are written by the Sender and cannot be set through
@@ -79,6 +119,16 @@ func (m *Message) check() error {
 	}
 	if m.Text == "" && m.HTML == "" {
 		return errors.New("email: message has no body")
+	}
+	size := 0
+	for _, a := range m.Attachments {
+		if err := a.check(); err != nil {
+			return err
+		}
+		size += len(a.Data)
+	}
+	if size > MaxAttachmentBytes {
+		return fmt.Errorf("email: attachments of %d bytes, over the %d-byte limit", size, MaxAttachmentBytes)
 	}
 	return nil
 }

@@ -232,6 +232,10 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 		}
 	}
 	text, html := p.text, p.html
+	ics, icsCut := reminderAttachment(n)
+	if icsCut {
+		shortened = true
+	}
 	if shortened {
 		note := message.ShortenedNote(lt.lang, message.TextSize(n), v.Calendar)
 		text, html = noteText(text, note), noteHTML(html, note)
@@ -243,6 +247,9 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 		HTML:      html,
 		Headers:   headers,
 		MessageID: msgID,
+	}
+	if ics != nil {
+		m.Attachments = []Attachment{*ics}
 	}
 	if err := m.check(); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -415,6 +416,11 @@ func (s *Sender) build(m *Message, now time.Time) (*gomail.Msg, string, error) {
 		gm.SetBodyString(gomail.TypeTextPlain, m.Text)
 	default:
 		gm.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	}
+	for _, a := range m.Attachments {
+		if err := gm.AttachReader(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(a.ContentType))); err != nil {
+			return nil, "", fmt.Errorf("email: attachment %s: %w", a.Name, err)
+		}
 	}
 	return gm, to.Address, nil
 }
