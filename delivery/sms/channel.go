@@ -196,6 +196,7 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 		Locale:       req.Locale,
 		TimeZone:     req.TimeZone,
 		CalendarName: req.CalendarName,
+		MaxSegments:  c.maxSegments,
 	})
 	if err != nil {
 		return delivery.Result{}, err

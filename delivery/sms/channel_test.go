@@ -458,3 +458,25 @@ func TestCallbackURL(t *testing.T) {
 		t.Errorf("public URL: %s", got)
 	}
 }
+
+// A reminder is sent within max_segments with its time and place, its
+// long summary cut rather than its end.
+func TestSendReminderFitsItsSegments(t *testing.T) {
+	f := newFakeTwilio(t)
+	cfg := twilioConfig(f.srv.URL)
+	cfg.MaxSegments = 1
+	req := request()
+	req.Locale = "fr"
+	req.Notification = &notifyd.Notification{Type: notifyd.TypeReminder,
+		Event: &notifyd.Event{Summary: "Revue trimestrielle du budget 🎉 et des prévisions pour l'année", Location: "Salle 4",
+			Start: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)},
+		Reminder: &notifyd.Reminder{UID: "budget-1", Component: "event", Trigger: time.Date(2026, 12, 1, 7, 45, 0, 0, time.UTC)}}
+	if _, err := newChannel(t, cfg).Send(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.requests()
+	body := reqs[len(reqs)-1].form.Get("Body")
+	if _, n := sms.Segments(body); n != 1 || !strings.HasPrefix(body, "Rappel : Revue trimestrielle") || !strings.HasSuffix(body, ", 8h00-9h00, Salle 4") {
+		t.Errorf("%d segments: %q", n, body)
+	}
+}

@@ -17,7 +17,9 @@
 //
 // Templates receive Type, System, Principal, Account (the principal's last
 // path segment), From, Calendar, Access, Status, Summary, Event (Summary,
-// Location, When, AllDay; nil when none), Changes (Kind, Summary, By,
+// Location, When, AllDay; nil when none), Reminder (for a reminder: Task,
+// Day, Date, At, Until, Due, Text, LateMinutes, Snooze… as in
+// message.Reminder; nil otherwise), Changes (Kind, Summary, By,
 // Properties, When), ChangedBy, Fields (Name, Value), Lang, Locale and
 // TimeZone, every string cleaned to one line. Besides the built-in
 // functions they can call join, lower, upper and truncate (N, then the
@@ -40,7 +42,15 @@
 // Before that, each free-text field templates see is cut to
 // message.MaxFieldRunes (2000) characters and the rendered text to
 // [MaxRenderBytes] (8 KiB, more than 10 segments hold), so that a
-// notification of up to 1 MiB costs no more to write than a short one.
+// notification of up to 1 MiB costs no more to write than a short one;
+// and a text over max_segments is written again with its free-text
+// fields cut to 40, then 25, then 15 characters, the first that fits
+// sent, so that a long summary does not push out what follows it.
+// A reminder reads "Reminder: Budget review, 09:00-10:00, Room 4"
+// ("tomorrow 09:00-10:00", "Tue 1 Dec 2026 09:00-10:00", "due 17:00";
+// French "Rappel : Budget review, 9h00-10h00, Room 4"), in the
+// recipient's zone, followed by the alarm's own text and "(12 min late)"
+// when it is late.
 //
 // # Sending
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,12 +29,26 @@ type recorder struct {
 	// strip removes the Authorization header (a request without Basic
 	// auth).
 	strip bool
+	// form is the last request's form.
+	form url.Values
 }
 
 func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rec.strip {
 		req = req.Clone(req.Context())
 		req.Header.Del("Authorization")
+	}
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		form, _ := url.ParseQuery(string(b))
+		rec.mu.Lock()
+		rec.form = form
+		rec.mu.Unlock()
 	}
 	res, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
@@ -46,6 +61,13 @@ func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	rec.status, rec.body = res.StatusCode, b
 	rec.mu.Unlock()
 	return res, err
+}
+
+// sent is the Body of the last message sent.
+func (rec *recorder) sent() string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.form.Get("Body")
 }
 
 func (rec *recorder) last() (int, string) {
@@ -97,6 +119,27 @@ func TestPrism(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a reminder is accepted", func(t *testing.T) {
+		rec := &recorder{}
+		ch, err := NewChannel(cfg, callback, WithTransport(rec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rem := *req
+		rem.Notification = &notifyd.Notification{Type: notifyd.TypeReminder,
+			Event: &notifyd.Event{Summary: "Revue du budget", Location: "Salle 4",
+				Start: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)},
+			Reminder: &notifyd.Reminder{UID: "budget-1", Component: "event", Trigger: time.Date(2026, 12, 1, 7, 45, 0, 0, time.UTC), LateSeconds: 120}}
+		res, err := ch.Send(context.Background(), &rem)
+		status, body := rec.last()
+		if err != nil || status != http.StatusCreated || !sid.MatchString(res.ProviderID) {
+			t.Fatalf("%v, %+v\nPrism answered %d %s\nPrism's log:\n%s", err, res, status, body, prism.Log())
+		}
+		if want := "Rappel : Revue du budget, 8h00-9h00, Salle 4 (2 min de retard)"; rec.sent() != want {
+			t.Errorf("sent %q, want %q", rec.sent(), want)
+		}
+	})
 
 	t.Run("a request without To is refused, permanently, with the reason", func(t *testing.T) {
 		ch, err := NewChannel(cfg, callback)

@@ -34,6 +34,10 @@ type RenderInput struct {
 	// CalendarName is the calendar's display name fetched by the engine
 	// when readable ("" if not); it wins over the notification's own.
 	CalendarName string
+	// MaxSegments, when above 0, is the number of segments the text is
+	// meant to fit in: a longer one is written again with its free-text
+	// fields cut shorter (see [Renderer.Render]). 0 renders it whole.
+	MaxSegments int
 }
 
 // Renderer writes notifications as SMS texts from the built-in templates
@@ -113,8 +117,11 @@ const MaxRenderBytes = 8 << 10
 // blank lines dropped, spaces tidied and typographic characters replaced
 // by plain ones where the GSM-7 alphabet has them. Each free-text field
 // the template sees is cut to message.MaxFieldRunes characters, and the
-// text to MaxRenderBytes; it is not shortened to a number of segments:
-// see [Shorten].
+// text to MaxRenderBytes. A text over in.MaxSegments segments is written
+// again with each free-text field cut to fewer characters ([fitRunes]),
+// and the first that fits is returned, so that what follows a long
+// summary (a reminder's time and place) is kept; when none fits, the
+// text with whole fields is, and [Shorten] cuts its end.
 func (r *Renderer) Render(in RenderInput) (string, error) {
 	n := in.Notification
 	if n == nil {
@@ -127,10 +134,35 @@ func (r *Renderer) Render(in RenderInput) (string, error) {
 		typ = message.Generic
 		t = types[typ]
 	}
-	v := newView(in, lang, tag)
-	out, full, err := message.Execute(MaxRenderBytes-len(ellipsisUCS2), func(w io.Writer) error { return t.Execute(w, v) })
+	text, err := render(t, newView(in, lang, tag, message.MaxFieldRunes))
 	if err != nil {
 		return "", fmt.Errorf("sms: render %s/%s: %w", lang, typ, err)
+	}
+	if in.MaxSegments > 0 {
+		if _, segs := Segments(text); segs > in.MaxSegments {
+			for _, runes := range fitRunes {
+				short, err := render(t, newView(in, lang, tag, runes))
+				if err != nil {
+					return "", fmt.Errorf("sms: render %s/%s: %w", lang, typ, err)
+				}
+				if _, segs := Segments(short); segs <= in.MaxSegments {
+					return short, nil
+				}
+			}
+		}
+	}
+	return text, nil
+}
+
+// fitRunes are the lengths free-text fields are cut to, in turn, for a
+// text to fit in its segments.
+var fitRunes = []int{40, 25, 15}
+
+// render runs t with v and tidies the text.
+func render(t *template.Template, v *view) (string, error) {
+	out, full, err := message.Execute(MaxRenderBytes-len(ellipsisUCS2), func(w io.Writer) error { return t.Execute(w, v) })
+	if err != nil {
+		return "", err
 	}
 	text := tidy(gsmFriendly(out))
 	if full {
@@ -138,7 +170,7 @@ func (r *Renderer) Render(in RenderInput) (string, error) {
 		text = strings.TrimRight(text, " ,;:.-(") + ellipsis(text)
 	}
 	if text == "" {
-		return "", fmt.Errorf("sms: render %s/%s: the text is empty", lang, typ)
+		return "", errors.New("the text is empty")
 	}
 	return text, nil
 }
@@ -165,9 +197,11 @@ func tidy(s string) string {
 // view is the data templates see.
 type view struct{ message.View }
 
-func newView(in RenderInput, lang, tag string) *view {
+// newView is the view of in with each free-text field cut to maxRunes
+// characters.
+func newView(in RenderInput, lang, tag string, maxRunes int) *view {
 	tf := message.NewTimeFormat(message.Short, lang, tag, in.TimeZone)
-	v, _ := clean.ShortView(in.Notification, in.System, in.Principal, in.CalendarName, tf, lang, tag, message.MaxFieldRunes)
+	v, _ := clean.ShortView(in.Notification, in.System, in.Principal, in.CalendarName, tf, lang, tag, maxRunes)
 	return &view{v}
 }
 
