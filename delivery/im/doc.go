@@ -64,8 +64,10 @@
 // notification concerns an event with a start time, the event as an
 // iCalendar object (text/calendar, RFC 5545: a VCALENDAR with one
 // VEVENT: UID, DTSTAMP, DTSTART, DTEND, SUMMARY, LOCATION, and
-// STATUS:CANCELLED for a deleted event or a cancelled registration) in a
-// second element:
+// STATUS:CANCELLED for a deleted event or a cancelled registration; for
+// a reminder, the event's or task's instance, a VEVENT or VTODO with
+// RECURRENCE-ID, DUE and DESCRIPTION too, as message.ReminderCalendar
+// writes it) in a second element:
 //
 //	<message type="chat" to="wilma@example.org" id="notifyd-…" xml:lang="en">
 //	  <body>Reminder: “Stand-up” in “Work”
@@ -99,6 +101,8 @@
 // "calendar" is the shared "vcalendar" of en/_ical.tmpl. Templates see
 // Type, System, Account, Recipient, From, FromEmail, Calendar, Access,
 // Status, Summary, Event (Summary, Location, When, AllDay, Start, End),
+// Reminder (for a reminder: Task, Due, Start, Text, LateMinutes, Rang,
+// Snooze… as in message.Reminder; nil otherwise), ReminderCalendar,
 // Changes (Kind, Summary, By, Properties, When), ChangedBy, Fields
 // (Name, Label, Value), Cancelled, EventUID, Stamp, Lang, Locale,
 // TimeZone and Notification, the methods Date, Time and DateTime, and the

@@ -54,6 +54,9 @@ func reminderRequest(addr, presence, id string) *delivery.Request {
 			Calendar: notifyd.Collection{Href: "/dav/calendars/user/wilma/Work/", DisplayName: "Work"},
 			Event: &notifyd.Event{Href: "/dav/calendars/user/wilma/Work/standup.ics", UID: "standup-1", Summary: "Stand-up",
 				Location: "Room 4", Start: time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 1, 15, 30, 0, 0, time.UTC)},
+			Reminder: &notifyd.Reminder{Calendar: "/dav/calendars/user/wilma/Work/", Object: "/dav/calendars/user/wilma/Work/standup.ics",
+				UID: "standup-1", RecurrenceID: "20261201T150000Z", AlarmID: "a1", Component: "event", Action: "DISPLAY",
+				Text: "Bring the figures", Trigger: time.Date(2026, 12, 1, 14, 45, 0, 0, time.UTC)},
 		},
 		System: "cal", Principal: "/dav/principals/user/wilma/", Address: addr, Locale: "en", TimeZone: paris,
 		Method: notifyd.DeliveryMethod{ID: "m1", Channel: notifyd.ChannelIM, Address: addr, Enabled: true, Presence: presence},
@@ -86,7 +89,7 @@ func TestProsody(t *testing.T) {
 		if m.Type != "chat" || m.Delayed || !strings.HasPrefix(m.From, p.JID("notifyd")+"/") {
 			t.Errorf("message %+v", m)
 		}
-		if !strings.Contains(m.Body, "Reminder: “Stand-up”") || !strings.Contains(m.Body, "16:00–16:30 CET") {
+		if !strings.Contains(m.Body, "Reminder: “Stand-up”") || !strings.Contains(m.Body, "16:00–16:30 CET") || !strings.Contains(m.Body, "Note: Bring the figures") {
 			t.Errorf("body:\n%s", m.Body)
 		}
 		cal, ok := m.Element(CalendarNS)
@@ -96,7 +99,8 @@ func TestProsody(t *testing.T) {
 		// Prosody passes the CRs on unescaped, and XML parsing turns CRLF
 		// into LF: compare lines.
 		ics := strings.ReplaceAll(cal.Text, "\r\n", "\n")
-		for _, want := range []string{"BEGIN:VCALENDAR\n", "UID:standup-1\n", "DTSTART:20261201T150000Z\n", "SUMMARY:Stand-up\n", "END:VCALENDAR\n"} {
+		for _, want := range []string{"BEGIN:VCALENDAR\n", "METHOD:PUBLISH\n", "BEGIN:VEVENT\n", "UID:standup-1\n", "RECURRENCE-ID:20261201T150000Z\n",
+			"DTSTART:20261201T150000Z\n", "SUMMARY:Stand-up\n", "END:VCALENDAR\n"} {
 			if !strings.Contains(ics, want) {
 				t.Errorf("calendar lacks %q:\n%q", want, cal.Text)
 			}

@@ -153,9 +153,9 @@ func parseLang(lang string, files message.Files) (*langTemplates, error) {
 // the channels' ([message.Funcs]) and the iCalendar ones.
 var funcs = func() template.FuncMap {
 	f := template.FuncMap(message.Funcs(truncate))
-	f["ical"] = icalText
-	f["icalUTC"] = icalUTC
-	f["icalDate"] = icalDate
+	f["ical"] = message.ICalText
+	f["icalUTC"] = message.ICalUTC
+	f["icalDate"] = message.ICalDate
 	return f
 }()
 
@@ -225,6 +225,10 @@ type view struct {
 	EventUID string
 	// Stamp is when the notification was made (now if unknown).
 	Stamp time.Time
+	// ReminderCalendar is a reminder's iCalendar object, its lines not
+	// yet folded ("" for other notifications): see
+	// [message.ReminderCalendar].
+	ReminderCalendar string
 }
 
 // newView is the view of in with each free-text field cut to maxRunes
@@ -255,6 +259,16 @@ func newView(in RenderInput, lang, tag string, maxRunes int) (_ *view, shortened
 		if v.EventUID == "" {
 			v.EventUID = "notifyd-" + clean.Line(in.DeliveryID)
 		}
+	}
+	if n.Reminder != nil {
+		stamp := n.DTStamp
+		if stamp.IsZero() {
+			stamp = n.Reminder.Trigger
+		}
+		if stamp.IsZero() {
+			stamp = v.Stamp
+		}
+		v.ReminderCalendar = strings.Join(message.ReminderCalendar(n, stamp), "\n")
 	}
 	allDeleted := len(v.Changes) > 0
 	for _, c := range v.Changes {

@@ -305,7 +305,7 @@ func TestTidyCalendar(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	if got := icalText("a,b;c\\d\ne\x00"); got != `a\,b\;c\\d\ne` {
+	if got := message.ICalText("a,b;c\\d\ne\x00"); got != `a\,b\;c\\d\ne` {
 		t.Errorf("icalText %q", got)
 	}
 }
