@@ -51,12 +51,60 @@
 //	  }
 //	}
 //
+// A reminder (an alarm of an event or task ringing) is
+// "notification.reminder"; its notification carries the event or task
+// instance as "event" and the alarm as "reminder", the fields of a Sun
+// ENS alarm notification (calendar, uid, recurrence id, alarm id,
+// component type) and when it rang:
+//
+//	{
+//	  "type": "notification.reminder",
+//	  "timestamp": "2026-12-01T07:45:00Z",
+//	  "data": {
+//	    "system": "cyrus",
+//	    "principal": "/dav/principals/user/wilma/",
+//	    "notification": {
+//	      "type": "reminder",
+//	      "element": "VALARM",
+//	      "uid": "budget-1",
+//	      "calendar": {"href": "/dav/calendars/user/wilma/Work/", "display_name": "Work"},
+//	      "summary": "Budget review",
+//	      "event": {"href": "/dav/calendars/user/wilma/Work/budget.ics", "uid": "budget-1",
+//	                "summary": "Budget review", "location": "Room 4",
+//	                "start": "2026-12-01T08:00:00Z", "end": "2026-12-01T09:00:00Z"},
+//	      "reminder": {
+//	        "calendar": "/dav/calendars/user/wilma/Work/",
+//	        "object": "/dav/calendars/user/wilma/Work/budget.ics",
+//	        "uid": "budget-1", "recurrence_id": "20261201T080000Z",
+//	        "alarm_id": "…", "component": "event", "action": "DISPLAY",
+//	        "text": "Bring the Q4 figures", "description": "Agenda: …",
+//	        "trigger": "2026-12-01T07:45:00Z", "time_zone": "Europe/Paris",
+//	        "late_seconds": 720, "snooze": true
+//	      }
+//	    },
+//	    "delivery_id": "5f0c…"
+//	  }
+//	}
+//
+// reminder has calendar and object (the hrefs of the calendar and of the
+// calendar object resource), uid, recurrence_id (the instance of a
+// recurring event or task, "20261201T080000Z" or a date "20261224"; left
+// out for a non-recurring one), alarm_id, component ("event" or "task"),
+// action (DISPLAY, EMAIL or AUDIO), text (the alarm's own description)
+// and description (the event's or task's), trigger (when the alarm rang,
+// RFC 3339), due (a task's due time), time_zone (the event's own zone),
+// late_seconds (how late it was sent, after an outage; left out when on
+// time) and snooze (true when it rings again after a snooze); members
+// without a value are left out. A receiver that keeps one record per
+// alarm instance keys it by (uid, recurrence_id, alarm_id, trigger).
+//
 // type is "notification." followed by the notification type (one of
 // notifyd.NotificationTypes: share-invite, share-reply, resource-change,
 // system-status, quota-status, eventreg-registered, eventreg-cancelled,
 // suggest, suggest-reply, awaiting-approval, approval-response, reminder,
 // other). timestamp (RFC 3339, UTC) is when the event happened: the
-// notification's DTSTAMP, or the attempt's time when it has none. data
+// notification's DTSTAMP, else a reminder's trigger time, else the
+// attempt's time. data
 // names the calendar system (notifyd's configuration key for it) and the
 // principal the notification was found for, carries the notification as
 // notifyd parsed it (the JSON form of notifyd.Notification: fields a type
@@ -66,12 +114,15 @@
 // common receivers accept by default). A notification too large for it is
 // shortened, and data then has "truncated": true (the member is absent
 // otherwise): each free-text value (summary, status, names, location,
-// changed properties, field values) is cut to 2000 characters
+// changed properties, field values, a reminder's text and description)
+// is cut to 2000 characters
 // (message.MaxFieldRunes) and ends with "…", and an identifier (href,
 // UID, element, field name) over 4096 bytes is left out rather than cut;
 // if that is not enough, values are cut to 200 characters and only the
 // first changes and fields (by name) that fit are kept; at worst only the
-// notification's type, dtstamp and (if short) element remain. What is kept is always
+// notification's type, dtstamp and (if short) element remain, with a
+// reminder's identifiers (those up to 1024 bytes) and times when they
+// fit. What is kept is always
 // the notification's own data or its beginning: the whole is in the
 // notification collection on the CalDAV server.
 //

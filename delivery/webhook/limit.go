@@ -14,8 +14,8 @@ import (
 // times what a notification usually takes.
 const MaxPayloadBytes = 64 << 10
 
-// maxElementBytes is the longest element name kept when nothing but the
-// notification's type and time fit.
+// maxElementBytes is the longest element name (and reminder identifier)
+// kept when nothing but the notification's type and time fit.
 const maxElementBytes = 1024
 
 // fit marshals p, its notification shortened as far as needed for the
@@ -23,7 +23,8 @@ const maxElementBytes = 1024
 // message.MaxFieldRunes characters and overlong identifiers left out;
 // then fields cut to message.TightFieldRunes and only as many changes
 // and fields (by name) as fit (nearly: see message.MostThatFit); at last
-// only the notification's type, time and element (if short).
+// only the notification's type, time and element (if short), and a
+// reminder's identifiers and times when they fit.
 // Data.Truncated says whether any of it was done.
 func (p *Payload) fit() ([]byte, error) {
 	full := p.Data.Notification
@@ -74,9 +75,33 @@ func (p *Payload) fit() ([]byte, error) {
 	if len(full.Element) <= maxElementBytes {
 		bare.Element = full.Element
 	}
+	if r := bareReminder(full.Reminder); r != nil {
+		// A reminder's identity, when it fits, says which alarm rang.
+		withReminder := *bare
+		withReminder.Reminder = r
+		if b, ok, err := try(&withReminder, true); err != nil || ok {
+			return b, err
+		}
+	}
 	b, ok, err := try(bare, true)
 	if err == nil && !ok {
 		err = fmt.Errorf("webhook: the body is %d bytes even without the notification's content, over the %d-byte limit", len(b), MaxPayloadBytes)
 	}
 	return b, err
+}
+
+// bareReminder is r without its texts and with its identifiers over
+// maxElementBytes left out (nil when r is).
+func bareReminder(r *notifyd.Reminder) *notifyd.Reminder {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Text, c.Description = "", ""
+	for _, p := range []*string{&c.Calendar, &c.Object, &c.UID, &c.RecurrenceID, &c.AlarmID, &c.Component, &c.Action, &c.TimeZone} {
+		if len(*p) > maxElementBytes {
+			*p = ""
+		}
+	}
+	return &c
 }

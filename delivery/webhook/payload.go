@@ -22,7 +22,8 @@ type Payload struct {
 	// "notification.share-invite".
 	Type string `json:"type"`
 	// Timestamp is when the event happened: the notification's DTStamp,
-	// else the time of the attempt. It is in UTC.
+	// else a reminder's trigger, else the time of the attempt. It is in
+	// UTC.
 	Timestamp time.Time `json:"timestamp"`
 	// Data describes the notification.
 	Data Data `json:"data"`
@@ -54,13 +55,17 @@ func EventType(t notifyd.NotificationType) string {
 }
 
 // NewPayload describes req; at is the time of the attempt, used as the
-// timestamp when the notification has no DTStamp.
+// timestamp when the notification has no DTStamp (nor, for a reminder, a
+// trigger time).
 func NewPayload(req *delivery.Request, at time.Time) (*Payload, error) {
 	n := req.Notification
 	if n == nil {
 		return nil, errors.New("webhook: the request has no notification")
 	}
 	ts := n.DTStamp
+	if ts.IsZero() && n.Reminder != nil {
+		ts = n.Reminder.Trigger
+	}
 	if ts.IsZero() {
 		ts = at
 	}
