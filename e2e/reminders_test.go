@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -65,10 +66,14 @@ func (w *reminderWorld) putEvent(t *testing.T, uid, summary string, start time.T
 // ping tells notifyd that fred's data changed.
 func (w *reminderWorld) ping(t *testing.T) {
 	t.Helper()
-	status, resp := w.nd.api(t, http.MethodPost, "/v1/notifications", map[string]any{
-		"system": "cyrus", "token": pingToken, "hrefs": []string{w.cy.PrincipalHref("fred")}})
-	if status != http.StatusAccepted {
-		t.Fatalf("ping: %d %v", status, resp)
+	body := fmt.Sprintf(`{"system":"cyrus","token":%q,"hrefs":[%q]}`, pingToken, w.cy.PrincipalHref("fred"))
+	resp, err := http.Post(w.nd.baseURL+"/v1/notifications", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("ping: %d", resp.StatusCode)
 	}
 }
 
@@ -103,6 +108,7 @@ func TestReminderEmailFromCyrus(t *testing.T) {
 
 	// A new title, same time: nothing rings again.
 	synced := w.calendarSyncs(t)
+	t.Logf("calendar syncs so far: %v", synced)
 	w.putEvent(t, "budget", "Budget review (moved to room 5)", trigger.Add(15*time.Minute))
 	w.ping(t)
 	w.waitCalendarSyncs(t, synced+1)
@@ -118,7 +124,7 @@ func (w *reminderWorld) calendarSyncs(t *testing.T) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m[`notifyd_calendar_syncs_total{outcome="ok",system="cyrus"}`]
+	return m[`notifyd_calendars_synced_total{outcome="ok",system="cyrus"}`]
 }
 
 // waitCalendarSyncs waits until notifyd has finished n calendar syncs and
@@ -131,11 +137,17 @@ func (w *reminderWorld) waitCalendarSyncs(t *testing.T, n float64) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m[`notifyd_calendar_syncs_total{outcome="ok",system="cyrus"}`] >= n && m[`notifyd_backlog{work="deliveries"}`] == 0 {
+		if m[`notifyd_calendars_synced_total{outcome="ok",system="cyrus"}`] >= n && m[`notifyd_backlog{work="deliveries"}`] == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("notifyd did not finish %v calendar syncs in a minute\n%s", n, w.nd.log)
+			var seen []string
+			for k, v := range m {
+				if strings.Contains(k, "calendars_synced") || strings.Contains(k, "backlog") {
+					seen = append(seen, fmt.Sprint(k, " ", v))
+				}
+			}
+			t.Fatalf("notifyd did not finish %v calendar syncs in a minute: %v", n, seen)
 		}
 	}
 }
