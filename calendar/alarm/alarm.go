@@ -84,7 +84,8 @@ type Instance struct {
 	// EMAIL alarm's body), often a client's default text.
 	Text string
 	// Start and End are the instance's start and end (a task's DUE) in
-	// UTC; zero when it has none.
+	// UTC, for an all-day instance midnight UTC of its dates (the dates,
+	// whatever the zone); zero when it has none.
 	Start, End time.Time
 	// Zone is the name of the instance's time zone (a TZID for a zone
 	// read from a VTIMEZONE).

@@ -236,12 +236,7 @@ func (c *computation) emit(oc calendar.Occurrence, owner *calendar.Component, a 
 	if comp := oc.Component; comp != nil {
 		in.Summary, in.Location, in.Description = comp.Summary, comp.Location, comp.Description
 	}
-	if !oc.Start.IsZero() {
-		in.Start = oc.Start.UTC()
-	}
-	if !oc.End.IsZero() {
-		in.End = oc.End.UTC()
-	}
+	in.Start, in.End = instant(oc.Start), instant(oc.End)
 	if at := oc.At(); !at.IsZero() {
 		in.Zone = at.Location().String()
 	}
@@ -252,6 +247,19 @@ func (c *computation) emit(oc calendar.Occurrence, owner *calendar.Component, a 
 	in.Skip = c.skip(oc, owner, a, t, snooze)
 	c.out = append(c.out, in)
 	return true
+}
+
+// instant is t as an Instance carries it: a DATE as midnight UTC of that
+// date (how notifyd.Event carries all-day dates: the date, whatever the
+// zone), anything else in UTC; zero when t is.
+func instant(t calendar.Time) time.Time {
+	switch {
+	case t.IsZero():
+		return time.Time{}
+	case t.Date:
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	return t.UTC()
 }
 
 // ownAddresses keeps the principal's addresses among an EMAIL alarm's

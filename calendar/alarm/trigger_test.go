@@ -200,3 +200,22 @@ func TestTriggerActions(t *testing.T) {
 	r := compute(t, event(append([]string{"DTSTART:20240701T090000Z"}, lines...)...), nil, "2024-07-01T00:00", "2024-07-02T00:00")
 	wantRings(t, r, "2024-07-01T08:57 AUDIO", "2024-07-01T08:58 EMAIL", "2024-07-01T08:59 DISPLAY")
 }
+
+// An all-day instance carries its dates as midnight UTC of those dates,
+// whatever the zone it was read in: 24 December in Paris is 24 December,
+// not 23 December 23:00 UTC.
+func TestAllDayInstanceDates(t *testing.T) {
+	r := compute(t, event("UID:fair", "DTSTART;VALUE=DATE:20261224", "DTEND;VALUE=DATE:20261225", "SUMMARY:Christmas fair",
+		"BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT15H", "END:VALARM"), loc(t, "Europe/Paris"), "2026-12-01T00:00", "2026-12-31T00:00")
+	if len(r.Instances) != 1 {
+		t.Fatalf("rings %v", rings(r))
+	}
+	in := r.Instances[0]
+	if !in.AllDay || !in.Start.Equal(utc("2026-12-24T00:00")) || !in.End.Equal(utc("2026-12-25T00:00")) {
+		t.Errorf("all-day instance: all-day %v, %v to %v; want 24 December to 25 December, midnight UTC", in.AllDay, in.Start, in.End)
+	}
+	// The trigger is still in Paris: 15 hours before midnight there.
+	if want := utc("2026-12-23T08:00"); !in.Trigger.Equal(want) {
+		t.Errorf("trigger %v, want %v", in.Trigger, want)
+	}
+}
