@@ -52,3 +52,10 @@ func (e *Engine) UnfinishedJobsForTest(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// WritersForTest is how many writes the intake holds in flight.
+func (in *Intake) WritersForTest() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.writers
+}

@@ -90,7 +90,10 @@ func (in *Intake) Enqueue(ctx context.Context, system string, principals []strin
 	in.pending = append(in.pending, req)
 	lead := in.writers < maxIntakeWrites
 	if lead {
+		// It holds a writer from now on: no writer ending may hand it
+		// the lead as well (it would hold two and give back one).
 		in.writers++
+		req.led = true
 	}
 	in.mu.Unlock()
 	if !lead {

@@ -142,3 +142,31 @@ func BenchmarkIntakeParallel(b *testing.B) {
 		}
 	})
 }
+
+// However pings arrive, every write the intake starts is given back: once
+// they are all answered, none is held (a leaked one would leave the intake
+// with fewer writers, then none, and Close waiting forever).
+func TestIntakeGivesBackEveryWriter(t *testing.T) {
+	t.Parallel()
+	_, _, in := newIntake(t)
+	ctx := context.Background()
+	var n atomic.Int64
+	for round := range 10 {
+		var wg sync.WaitGroup
+		// Few callers: a write often ends just as a ping takes a free one.
+		for range 3 {
+			wg.Go(func() {
+				for range 100 {
+					if _, err := in.Enqueue(ctx, "cal", []string{fmt.Sprintf("/p/u%d", n.Add(1))}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if w := in.WritersForTest(); w != 0 {
+			t.Fatalf("round %d: every ping answered, but the intake holds %d writers", round, w)
+		}
+	}
+}

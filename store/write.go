@@ -167,7 +167,10 @@ func (g *groupCommit) submit(fn func(*sql.Tx) error, durable bool) *writeReq {
 	g.mu.Lock()
 	g.pending = append(g.pending, r)
 	if g.leaders < g.max {
+		// It leads from now on: no leader ending may hand it the lead as
+		// well (it would hold two places and give back one).
 		g.leaders++
+		r.led = true
 		g.mu.Unlock()
 		g.commitPending()
 	} else {
