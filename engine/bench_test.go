@@ -3,34 +3,30 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/caldavclient"
-	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
-	"github.com/notifyd/notifyd/store"
-	"github.com/notifyd/notifyd/subscriptions"
+	"github.com/notifyd/notifyd/internal/testdb"
 )
 
 // multiDAV serves many principals' collections, each with n invites, from
-// memory (no network): what remains is notifyd's own cost.
+// memory (no network): what remains is notifyd's own cost. It closes done
+// at the want-th DELETE.
 type multiDAV struct {
 	*fakeDAV
-	n int
+	n, want int
+	deletes atomic.Int64
+	done    chan struct{}
 }
 
 func (m *multiDAV) NotificationURL(_ context.Context, p string) (string, error) {
-	m.hit("PROPFIND")
 	return p + "notifications/", nil
 }
 
 func (m *multiDAV) Sync(_ context.Context, coll, token string) (*caldavclient.SyncResult, error) {
-	m.hit("REPORT")
 	res := &caldavclient.SyncResult{Token: "v1"}
 	if token == "" {
 		for i := 0; i < m.n; i++ {
@@ -41,11 +37,15 @@ func (m *multiDAV) Sync(_ context.Context, coll, token string) (*caldavclient.Sy
 }
 
 func (m *multiDAV) Get(_ context.Context, href string) ([]byte, string, error) {
-	m.hit("GET")
 	return inviteXML(href), `"1"`, nil
 }
 
-func (m *multiDAV) Delete(context.Context, string, string) error { m.hit("DELETE"); return nil }
+func (m *multiDAV) Delete(context.Context, string, string) error {
+	if m.deletes.Add(1) == int64(m.want) {
+		close(m.done)
+	}
+	return nil
+}
 
 // BenchmarkEngineEndToEnd measures notifyd's own cost of one notification,
 // from the ping to the after-delivery DELETE, through the real job queue
@@ -55,48 +55,25 @@ func BenchmarkEngineEndToEnd(b *testing.B) {
 	const principals, per = 200, 5
 	for i := 0; i < b.N; i += principals * per {
 		b.StopTimer()
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		db, err := store.OpenSQLite(filepath.Join(b.TempDir(), "notifyd.db"))
-		if err != nil {
-			b.Fatal(err)
+		dav := &multiDAV{fakeDAV: newFakeDAV(), n: per, want: principals * per, done: make(chan struct{})}
+		r := newRigOn(b, testdb.Open(b), engine.PolicyDelete, func(o *engine.Options) {
+			o.Systems[0].CalDAV = dav
+			o.PollInterval, o.RetryBase, o.RetryMax, o.MaxAttempts = 20*time.Millisecond, 0, 0, 0 // the defaults
+		})
+		hrefs := make([]string, principals)
+		for p := range hrefs {
+			hrefs[p] = fmt.Sprintf("/p/u%d/", p)
+			r.subscribe(b, hrefs[p], fmt.Sprintf("u%d@example.org", p))
 		}
-		dav := &multiDAV{fakeDAV: newFakeDAV(), n: per}
-		ch := &fakeChannel{}
-		subs := subscriptions.NewService(db, func(string) bool { return true })
-		e, err := engine.New(engine.Options{DB: db, Logger: log, Subscriptions: subs,
-			Systems:      []engine.System{{Name: "cal", CalDAV: dav, AfterDelivery: engine.PolicyDelete}},
-			Channels:     map[notifyd.Channel]delivery.Channel{notifyd.ChannelEmail: ch},
-			PollInterval: 20 * time.Millisecond})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		db.Migrate(ctx)
-		e.Queue().Migrate(ctx)
-		var hrefs []string
-		for p := 0; p < principals; p++ {
-			href := fmt.Sprintf("/p/u%d/", p)
-			hrefs = append(hrefs, href)
-			if _, err := subs.Create(ctx, subscriptions.Input{System: "cal", Principal: href,
-				Methods: []subscriptions.MethodInput{{Channel: notifyd.ChannelEmail, Address: fmt.Sprintf("u%d@example.org", p)}}}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		intake := engine.NewIntake(db, e.Queue())
-		e.Start(ctx)
+		r.start(b)
 		b.StartTimer()
-		if _, err := intake.Enqueue(ctx, "cal", hrefs); err != nil {
+		if _, err := r.intake.Enqueue(r.ctx, "cal", hrefs); err != nil {
 			b.Fatal(err)
 		}
-		for dav.count("DELETE") < principals*per {
-			time.Sleep(time.Millisecond)
-		}
+		<-dav.done
 		b.StopTimer()
-		intake.Close()
-		stop, c := context.WithTimeout(context.Background(), 5*time.Second)
-		e.Stop(stop)
-		c()
+		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		r.eng.Stop(stop)
 		cancel()
-		db.Close()
 	}
 }

@@ -2,67 +2,19 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/store"
 )
-
-// deliverEnds are the ends of the rig's deliver jobs, from River's event
-// subscription, subscribed before anything is queued.
-type deliverEnds struct{ events <-chan *river.Event }
-
-func subscribeDeliverEnds(t *testing.T, r *rig) *deliverEnds {
-	t.Helper()
-	events, cancel := r.eng.SubscribeForTest(river.EventKindJobCompleted, river.EventKindJobCancelled,
-		river.EventKindJobFailed, river.EventKindJobSnoozed)
-	t.Cleanup(cancel)
-	return &deliverEnds{events: events}
-}
-
-// next waits for the next deliver job to end and returns its delivery's
-// ID; it fails the test unless the job completed (the attempt made and
-// recorded, the after-delivery policy it settled applied).
-func (w *deliverEnds) next(t *testing.T) string {
-	t.Helper()
-	failsafe := time.After(time.Minute) // never reached unless the job is lost
-	for {
-		select {
-		case ev := <-w.events:
-			if ev.Job.Kind != (engine.DeliverArgs{}).Kind() {
-				continue
-			}
-			var args engine.DeliverArgs
-			if err := json.Unmarshal(ev.Job.EncodedArgs, &args); err != nil {
-				t.Fatal(err)
-			}
-			if ev.Kind != river.EventKindJobCompleted {
-				t.Fatalf("deliver job of %s ended %s (%v), want completed", args.DeliveryID, ev.Kind, ev.Job.Errors)
-			}
-			return args.DeliveryID
-		case <-failsafe:
-			t.Fatal("no deliver job ended within a minute")
-		}
-	}
-}
-
-// deliveryLog returns the rig's delivery log.
-func (r *rig) deliveryLog(t *testing.T) []store.DeliveryListItem {
-	t.Helper()
-	items, err := r.db.Deliveries(context.Background(), store.DeliveryFilter{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return items
-}
 
 // A delivery that failed permanently, retried once its channel is fixed,
 // is sent exactly once, and the notification's policy is not applied
@@ -72,22 +24,17 @@ func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := newRig(t, engine.PolicyDelete)
-	ends := subscribeDeliverEnds(t, r)
-	r.subscribe(t, principal, "wilma@example.org")
-	broken := true
-	r.email.fail = func(req *delivery.Request, attempt int) error {
-		if broken { // read under r.email.mu
-			return errors.New("535 5.7.8 authentication failed")
-		}
-		return nil
-	}
-	r.dav.add("n1.xml", inviteXML("n1"))
-	r.ping(t, principal)
-	id := ends.next(t)
+	ends := r.jobEnds(t)
+	r.failWith(func(context.Context, *delivery.Request, int) error {
+		return errors.New("535 5.7.8 authentication failed")
+	})
+	r.invite(t, "wilma@example.org")
+	nextEnd(t, ends, deliverKind, river.EventKindJobCompleted)
 	log := r.deliveryLog(t)
-	if len(log) != 1 || log[0].ID != id || log[0].Status != store.DeliveryFailed || log[0].Attempts != 1 || !strings.Contains(log[0].LastError, "535") {
+	if len(log) != 1 || log[0].Status != store.DeliveryFailed || log[0].Attempts != 1 || !strings.Contains(log[0].LastError, "535") {
 		t.Fatalf("log %+v, want one failed delivery", log)
 	}
+	id := log[0].ID
 	dead, err := r.db.DeadLetters(ctx, store.DeliveryFilter{Channel: string(notifyd.ChannelEmail), Limit: 10})
 	if err != nil || len(dead) != 1 || dead[0].ID != id {
 		t.Fatalf("dead letters %+v, %v", dead, err)
@@ -97,9 +44,7 @@ func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
 	}
 
 	// The channel is fixed; the operator retries.
-	r.email.mu.Lock()
-	broken = false
-	r.email.mu.Unlock()
+	r.failWith(nil)
 	before := time.Now().Truncate(time.Microsecond)
 	d, err := r.eng.RetryDelivery(ctx, id)
 	if err != nil {
@@ -109,9 +54,7 @@ func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
 		!d.SentAt.IsZero() || d.QueuedAt.Before(before) {
 		t.Errorf("retried delivery %+v, want it queued again from now, attempts and last_error kept", d)
 	}
-	if got := ends.next(t); got != id {
-		t.Fatalf("deliver job of %s ended, want the retried %s", got, id)
-	}
+	nextEnd(t, ends, deliverKind, river.EventKindJobCompleted)
 	log = r.deliveryLog(t)
 	if len(log) != 1 || log[0].Status != store.DeliverySent || log[0].Attempts != 2 {
 		t.Fatalf("log %+v, want the delivery sent at its second attempt", log)
@@ -119,10 +62,7 @@ func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
 	if got := r.email.sentTo(); len(got) != 1 || got[0] != "wilma@example.org" {
 		t.Fatalf("sent %v, want exactly one message", got)
 	}
-	r.email.mu.Lock()
-	sends := r.email.seen[id]
-	r.email.mu.Unlock()
-	if sends != 2 {
+	if sends := r.email.seen[id]; sends != 2 {
 		t.Errorf("%d sends of the delivery, want 2 (the failed one and the retry's)", sends)
 	}
 	if len(r.dav.deleted) != 1 {
@@ -140,8 +80,9 @@ func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
 	if _, err := r.eng.RetryDelivery(ctx, "0123456789abcdef0123456789abcdef"); !errors.Is(err, notifyd.ErrNotFound) {
 		t.Errorf("retry of an unknown delivery: %v, want ErrNotFound", err)
 	}
-	if n, done := r.jobs(t, "deliver", "available")+r.jobs(t, "deliver", "running"), r.jobs(t, "deliver", "completed"); n != 0 || done != 2 {
-		t.Errorf("%d deliver jobs waiting or running and %d completed, want none and 2 (the first and the retry's)", n, done)
+	waiting := r.jobs(t, deliverKind, rivertype.JobStateAvailable, rivertype.JobStateRunning)
+	if done := r.jobs(t, deliverKind, rivertype.JobStateCompleted); len(waiting) != 0 || len(done) != 2 {
+		t.Errorf("%d deliver jobs waiting or running and %d completed, want none and 2 (the first and the retry's)", len(waiting), len(done))
 	}
 }
 
@@ -150,15 +91,15 @@ func TestDiscardedDeadLetterIsFinal(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := newRig(t, engine.PolicyKeep)
-	ends := subscribeDeliverEnds(t, r)
-	r.subscribe(t, principal, "wilma@example.org")
-	r.email.fail = func(*delivery.Request, int) error { return errors.New("550 5.1.1 no such mailbox") }
-	r.dav.add("n1.xml", inviteXML("n1"))
-	r.ping(t, principal)
-	id := ends.next(t)
-	if d, err := r.db.Delivery(ctx, id); err != nil || d.Status != store.DeliveryFailed {
-		t.Fatalf("delivery %+v, %v, want failed", d, err)
+	ends := r.jobEnds(t)
+	r.failWith(func(context.Context, *delivery.Request, int) error { return errors.New("550 5.1.1 no such mailbox") })
+	r.invite(t, "wilma@example.org")
+	nextEnd(t, ends, deliverKind, river.EventKindJobCompleted)
+	log := r.deliveryLog(t)
+	if len(log) != 1 || log[0].Status != store.DeliveryFailed {
+		t.Fatalf("log %+v, want one failed delivery", log)
 	}
+	id := log[0].ID
 	if err := r.db.DiscardDelivery(ctx, id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +118,7 @@ func TestDiscardedDeadLetterIsFinal(t *testing.T) {
 	if dead, err := r.db.DeadLetters(ctx, store.DeliveryFilter{Limit: 10}); err != nil || len(dead) != 0 {
 		t.Errorf("dead letters %+v, %v, want none", dead, err)
 	}
-	if n := r.jobs(t, "deliver", "available") + r.jobs(t, "deliver", "completed"); n != 1 {
+	if n := len(r.jobs(t, deliverKind, rivertype.JobStateAvailable, rivertype.JobStateCompleted)); n != 1 {
 		t.Errorf("%d deliver jobs, want only the first (the refused retry queues none)", n)
 	}
 }

@@ -9,57 +9,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
-	"github.com/notifyd/notifyd/internal/testdb"
 	"github.com/notifyd/notifyd/store"
 )
 
-func (r *rig) jobs(t *testing.T, kind, state string) int {
-	t.Helper()
-	var n int
-	if err := testdb.QueryRow(r.db, `SELECT count(*) FROM river_job WHERE kind = $1 AND state = $2`, kind, state).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// waitFor polls cond for up to 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("still not %s after 10s", what)
-		}
-	}
-}
-
-func byAddress(log []store.DeliveryListItem) map[string]store.DeliveryListItem {
-	out := map[string]store.DeliveryListItem{}
-	for _, d := range log {
-		out[d.Address] = d
-	}
-	return out
-}
-
-// The deliveries of one sync on one channel share a job; one that fails
-// for now is retried by a job of its own with backoff, and the attempts
-// of both jobs count towards jobs.max_attempts.
+// The deliveries of one sync on one channel share a job. One that fails
+// for now is retried by a job of its own with backoff, the attempts of
+// both jobs counting towards jobs.max_attempts; one that fails for good
+// is recorded with the provider's reply; and the after-delivery policy
+// applies once all are final, however they ended.
 func TestBatchRetriesEachFailedDeliveryOnItsOwn(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, engine.PolicyDelete) // MaxAttempts 5
-	r.subscribe(t, principal, "a@example.org", "flaky@example.org", "down@example.org")
-	r.email.fail = func(req *delivery.Request, attempt int) error {
+	r.failWith(func(_ context.Context, req *delivery.Request, attempt int) error {
 		switch {
 		case req.Address == "flaky@example.org" && attempt < 3:
 			return delivery.Temporary(errors.New("451 4.3.0 try again later"), 0)
 		case req.Address == "down@example.org":
 			return delivery.Temporary(errors.New("421 4.3.2 service not available"), 0)
+		case req.Address == "gone@example.org":
+			return errors.New("550 5.1.1 no such mailbox")
 		}
 		return nil
-	}
-	r.dav.add("n1.xml", inviteXML("n1"))
-	r.ping(t, principal)
+	})
+	r.invite(t, "a@example.org", "flaky@example.org", "down@example.org", "gone@example.org")
 	got := byAddress(r.settle(t))
 
 	if d := got["a@example.org"]; d.Status != store.DeliverySent || d.Attempts != 1 {
@@ -71,17 +49,20 @@ func TestBatchRetriesEachFailedDeliveryOnItsOwn(t *testing.T) {
 	if d := got["down@example.org"]; d.Status != store.DeliveryFailed || d.Attempts != 5 || !strings.Contains(d.LastError, "after 5 attempts") {
 		t.Errorf("down: %+v, want failed after 5 attempts in all", d)
 	}
-	if n := r.jobs(t, "deliver_batch", "completed"); n != 1 {
+	if d := got["gone@example.org"]; d.Status != store.DeliveryFailed || d.Attempts != 1 || !strings.Contains(d.LastError, "550 5.1.1") {
+		t.Errorf("gone: %+v, want failed at once with the server's reply", d)
+	}
+	if n := len(r.jobs(t, batchKind, rivertype.JobStateCompleted)); n != 1 {
 		t.Errorf("%d batch jobs, want 1", n)
 	}
-	if n := r.jobs(t, "deliver", "completed"); n != 2 {
+	if n := len(r.jobs(t, deliverKind, rivertype.JobStateCompleted)); n != 2 {
 		t.Errorf("%d deliver jobs, want one for each delivery that failed for now", n)
 	}
 	if sent := r.email.sentTo(); strings.Join(sent, ",") != "a@example.org,flaky@example.org" {
 		t.Errorf("sent %v, want each once", sent)
 	}
 	if len(r.dav.deleted) != 1 {
-		t.Errorf("deleted %v, want the notification deleted once all three were final", r.dav.deleted)
+		t.Errorf("deleted %v, want the notification deleted once all four were final", r.dav.deleted)
 	}
 }
 
@@ -89,34 +70,25 @@ func TestBatchRetriesEachFailedDeliveryOnItsOwn(t *testing.T) {
 // sends nothing twice: it skips what is final and what has a job of its
 // own (failed for now, waiting for the provider's Retry-After).
 func TestBatchRunAgainSendsNothingTwice(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	r := newRig(t, engine.PolicyKeep)
-	r.subscribe(t, principal, "a@example.org", "b@example.org", "later@example.org")
-	r.email.fail = func(req *delivery.Request, attempt int) error {
+	ends := r.jobEnds(t)
+	r.failWith(func(_ context.Context, req *delivery.Request, attempt int) error {
 		if req.Address == "later@example.org" {
 			return delivery.Temporary(errors.New("452 4.2.2 over quota"), time.Hour)
 		}
 		return nil
-	}
-	r.dav.add("n1.xml", inviteXML("n1"))
-	r.ping(t, principal)
-	waitFor(t, "the batch done", func() bool { return r.jobs(t, "deliver_batch", "completed") == 1 })
-	log, err := r.db.Deliveries(ctx, store.DeliveryFilter{Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	r.invite(t, "a@example.org", "b@example.org", "later@example.org")
+	nextEnd(t, ends, batchKind, river.EventKindJobCompleted)
+	log := r.deliveryLog(t)
 	got := byAddress(log)
 	if d := got["later@example.org"]; d.Status != store.DeliveryRetrying || d.Attempts != 1 {
 		t.Fatalf("later: %+v, want retrying after one attempt", d)
 	}
-	var later int
-	inFifty := "datetime('now', '+50 minutes')"
-	if r.db.Postgres() {
-		inFifty = "now() + interval '50 minutes'"
-	}
-	if err := testdb.QueryRow(r.db, `SELECT count(*) FROM river_job WHERE kind = 'deliver' AND state = 'scheduled'
-AND scheduled_at > `+inFifty).Scan(&later); err != nil || later != 1 {
-		t.Errorf("%d retry jobs scheduled after the provider's hour (%v), want 1", later, err)
+	if later := r.jobs(t, deliverKind, rivertype.JobStateScheduled); len(later) != 1 || later[0].ScheduledAt.Before(time.Now().Add(50*time.Minute)) {
+		t.Errorf("retry jobs %+v, want one, scheduled after the provider's hour", later)
 	}
 
 	var ids []string
@@ -126,14 +98,11 @@ AND scheduled_at > `+inFifty).Scan(&later); err != nil || later != 1 {
 	if err := r.eng.InsertDeliverJobsForTest(ctx, ids, notifyd.ChannelEmail); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the second batch done", func() bool { return r.jobs(t, "deliver_batch", "completed") == 2 })
+	nextEnd(t, ends, batchKind, river.EventKindJobCompleted)
 	if sent := r.email.sentTo(); strings.Join(sent, ",") != "a@example.org,b@example.org" {
 		t.Errorf("sent %v, want each once", sent)
 	}
-	r.email.mu.Lock()
-	tries := r.email.seen[got["later@example.org"].ID]
-	r.email.mu.Unlock()
-	if tries != 1 {
+	if tries := r.email.seen[got["later@example.org"].ID]; tries != 1 {
 		t.Errorf("later tried %d times, want once (its retry waits for its own job)", tries)
 	}
 }
@@ -142,19 +111,18 @@ AND scheduled_at > `+inFifty).Scan(&later); err != nil || later != 1 {
 // gone is switched off for the rest of the batch too: the batch's next
 // message to that address is skipped, not sent.
 func TestBatchStopsAtARecipientGone(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, engine.PolicyKeep)
-	r.subscribe(t, principal, "gone@example.org", "ok@example.org")
-	r.email.fail = func(req *delivery.Request, attempt int) error {
+	r.failWith(func(_ context.Context, req *delivery.Request, attempt int) error {
 		if req.Address == "gone@example.org" {
 			return fmt.Errorf("550 5.1.1 no such user: %w", delivery.ErrRecipientGone)
 		}
 		return nil
-	}
-	r.dav.add("n1.xml", inviteXML("n1"))
+	})
 	r.dav.add("n2.xml", inviteXML("n2"))
-	r.ping(t, principal)
+	r.invite(t, "gone@example.org", "ok@example.org")
 	log := r.settle(t)
-	if n := r.jobs(t, "deliver_batch", "completed"); n != 1 {
+	if n := len(r.jobs(t, batchKind, rivertype.JobStateCompleted)); n != 1 {
 		t.Fatalf("%d batch jobs, want the four deliveries in one", n)
 	}
 	var gone []string
@@ -176,15 +144,15 @@ func TestBatchStopsAtARecipientGone(t *testing.T) {
 // its messages are sent and recorded, their records flushed to disk
 // together: no notification leaves the server ahead of its record.
 func TestBatchDeletesOnlyAfterItsRecords(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
 	r := newRig(t, engine.PolicyDelete)
 	r.subscribe(t, principal, "wilma@example.org")
 	for _, n := range []string{"n1", "n2", "n3"} {
 		r.dav.add(n+".xml", inviteXML(n))
 	}
 	var unrecorded []string
-	r.dav.onDelete = func(href string) {
-		log, err := r.db.Deliveries(ctx, store.DeliveryFilter{Limit: 10})
+	r.dav.onDelete = func(href string) { // in the worker's goroutine
+		log, err := r.db.Deliveries(context.Background(), store.DeliveryFilter{Limit: 10})
 		if err != nil {
 			t.Error(err)
 		}
@@ -196,7 +164,7 @@ func TestBatchDeletesOnlyAfterItsRecords(t *testing.T) {
 	}
 	r.ping(t, principal)
 	r.settle(t)
-	if n := r.jobs(t, "deliver_batch", "completed"); n != 1 {
+	if n := len(r.jobs(t, batchKind, rivertype.JobStateCompleted)); n != 1 {
 		t.Fatalf("%d batch jobs, want the three deliveries in one", n)
 	}
 	if len(r.dav.deleted) != 3 {

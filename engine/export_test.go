@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 
@@ -33,24 +32,33 @@ func (e *Engine) SubscribeForTest(kinds ...river.EventKind) (<-chan *river.Event
 	return e.queue.worker.Subscribe(kinds...)
 }
 
-// UnfinishedJobsForTest counts the jobs not yet completed, cancelled or
-// discarded, leaving out the periodic sweep and the orphans Start has
-// marked for cancellation (River finalises them later), through River's
-// JobList.
-func (e *Engine) UnfinishedJobsForTest(ctx context.Context) (int, error) {
-	params := river.NewJobListParams().First(10000).States(rivertype.JobStateAvailable, rivertype.JobStatePending,
-		rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled)
+// JobsForTest lists the jobs of kind ("" for every kind) in states (any
+// state if none), through River's JobList.
+func (e *Engine) JobsForTest(ctx context.Context, kind string, states ...rivertype.JobState) ([]*rivertype.JobRow, error) {
+	params := river.NewJobListParams().First(10000)
+	if kind != "" {
+		params = params.Kinds(kind)
+	}
+	if len(states) > 0 {
+		params = params.States(states...)
+	}
 	res, err := e.queue.client.JobList(ctx, params)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
-	for _, j := range res.Jobs {
-		if j.Kind != (SweepArgs{}).Kind() && !bytes.Contains(j.Metadata, []byte(`"cancel_attempted_at"`)) {
-			n++
+	return res.Jobs, nil
+}
+
+// RetryJobsForTest makes the jobs of kind that are not running available
+// now (River's JobRetry), and returns how many jobs of kind there are.
+func (e *Engine) RetryJobsForTest(ctx context.Context, kind string) (int, error) {
+	jobs, err := e.JobsForTest(ctx, kind)
+	for _, j := range jobs {
+		if err == nil {
+			_, err = e.queue.client.JobRetry(ctx, j.ID)
 		}
 	}
-	return n, nil
+	return len(jobs), err
 }
 
 // WritersForTest is how many writes the intake holds in flight.

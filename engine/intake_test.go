@@ -14,57 +14,48 @@ import (
 	"github.com/notifyd/notifyd/store"
 )
 
-// newIntake opens a migrated SQLite store in a temp dir with its queue and
-// intake.
-func newIntake(tb testing.TB) (*store.DB, *engine.Queue, *engine.Intake) {
+// newIntake opens a migrated database with a job queue that only
+// inserts jobs, and the intake onto it.
+func newIntake(tb testing.TB) (*store.DB, *engine.Intake) {
 	tb.Helper()
 	db := testdb.Open(tb)
 	q, err := engine.NewQueue(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		_, err = db.Migrate(context.Background())
+	}
+	if err == nil {
+		_, err = q.Migrate(context.Background())
+	}
 	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := db.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := q.Migrate(ctx); err != nil {
 		tb.Fatal(err)
 	}
 	in := engine.NewIntake(db, q)
-	tb.Cleanup(func() { in.Close(); db.Close() })
-	return db, q, in
-}
-
-func jobsFor(t *testing.T, db *store.DB, system, principal string) int {
-	t.Helper()
-	return testdb.SyncJobs(t, db, system, principal)
+	tb.Cleanup(in.Close)
+	return db, in
 }
 
 func TestIntakeCoalescesPingsForAWaitingPrincipal(t *testing.T) {
-	db, _, in := newIntake(t)
+	t.Parallel()
+	db, in := newIntake(t)
 	ctx := context.Background()
 
-	res, err := in.Enqueue(ctx, "cal", []string{"/p/fred", "/p/jim"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Queued != 2 || res.NewJobs != 2 || res.Coalesced != 0 {
-		t.Fatalf("first ping: %+v, want 2 queued as 2 new jobs", res)
-	}
-	res, err = in.Enqueue(ctx, "cal", []string{"/p/fred"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Queued != 1 || res.NewJobs != 0 || res.Coalesced != 1 {
-		t.Fatalf("second ping: %+v, want fred coalesced into his waiting job", res)
-	}
-	// Another system's principal with the same href is another principal.
-	res, err = in.Enqueue(ctx, "other", []string{"/p/fred"})
-	if err != nil || res.NewJobs != 1 {
-		t.Fatalf("other system: %+v %v, want a new job", res, err)
+	for _, ping := range []struct {
+		system     string
+		principals []string
+		want       engine.IntakeResult
+		why        string
+	}{
+		{"cal", []string{"/p/fred", "/p/jim"}, engine.IntakeResult{Queued: 2, NewJobs: 2}, "2 queued as 2 new jobs"},
+		{"cal", []string{"/p/fred"}, engine.IntakeResult{Queued: 1, Coalesced: 1}, "fred coalesced into his waiting job"},
+		// Another system's principal with the same href is another one.
+		{"other", []string{"/p/fred"}, engine.IntakeResult{Queued: 1, NewJobs: 1}, "a new job"},
+	} {
+		if res, err := in.Enqueue(ctx, ping.system, ping.principals); err != nil || res != ping.want {
+			t.Fatalf("ping of %s %v: %+v, %v; want %s", ping.system, ping.principals, res, err, ping.why)
+		}
 	}
 
-	if n := jobsFor(t, db, "cal", "/p/fred"); n != 1 {
+	if n := testdb.SyncJobs(t, db, "cal", "/p/fred"); n != 1 {
 		t.Fatalf("fred has %d jobs, want 1", n)
 	}
 	st, err := db.Principal(ctx, "cal", "/p/fred")
@@ -84,7 +75,8 @@ func TestIntakeCoalescesPingsForAWaitingPrincipal(t *testing.T) {
 }
 
 func TestIntakeConcurrentPingsForOnePrincipalMakeOneJob(t *testing.T) {
-	db, _, in := newIntake(t)
+	t.Parallel()
+	db, in := newIntake(t)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var newJobs, coalesced atomic.Int64
@@ -102,7 +94,7 @@ func TestIntakeConcurrentPingsForOnePrincipalMakeOneJob(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	if got := jobsFor(t, db, "cal", "/p/wilma"); got != 1 {
+	if got := testdb.SyncJobs(t, db, "cal", "/p/wilma"); got != 1 {
 		t.Fatalf("wilma has %d jobs after 200 concurrent pings, want 1", got)
 	}
 	if newJobs.Load() != 201 || coalesced.Load() != 199 {
@@ -118,7 +110,8 @@ func TestIntakeConcurrentPingsForOnePrincipalMakeOneJob(t *testing.T) {
 }
 
 func TestIntakeRefusesAfterClose(t *testing.T) {
-	_, _, in := newIntake(t)
+	t.Parallel()
+	_, in := newIntake(t)
 	in.Close()
 	if _, err := in.Enqueue(context.Background(), "cal", []string{"/p/x"}); err == nil {
 		t.Fatal("Enqueue after Close succeeded")
@@ -128,7 +121,7 @@ func TestIntakeRefusesAfterClose(t *testing.T) {
 // BenchmarkIntakeParallel measures durable enqueue of one distinct
 // principal per call from many goroutines (group commit at work).
 func BenchmarkIntakeParallel(b *testing.B) {
-	_, _, in := newIntake(b)
+	_, in := newIntake(b)
 	var n atomic.Int64
 	b.SetParallelism(32)
 	b.ResetTimer()

@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/internal/peertest"
+	"github.com/notifyd/notifyd/internal/testdb"
 	"github.com/notifyd/notifyd/store"
 )
 
@@ -25,24 +25,17 @@ const river047Schema = 7
 // applied, and the waiting jobs then run.
 func TestQueueMigratesForwardFromRiver047(t *testing.T) {
 	t.Parallel()
-	r := newRigUnstarted(t, engine.PolicyKeep, func(*engine.Options) {})
+	r := newRigOn(t, testdb.Open(t), engine.PolicyKeep)
 	q := r.eng.Queue()
 	if _, err := q.MigrateQueueToForTest(r.ctx, river047Schema); err != nil {
 		t.Fatal(err)
 	}
-	r.subscribe(t, principal, "wilma@example.org")
-	r.dav.add("n1.xml", inviteXML("n1"))
-	r.ping(t, principal)
-
+	r.invite(t, "wilma@example.org")
 	if err := q.Ready(r.ctx); err == nil {
 		t.Fatal("Ready = nil on a River v0.47 schema, want migrations pending")
 	}
-	n, err := q.Migrate(r.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n == 0 {
-		t.Fatal("Migrate applied nothing on a River v0.47 schema")
+	if n, err := q.Migrate(r.ctx); err != nil || n == 0 {
+		t.Fatalf("Migrate on a River v0.47 schema: %d migrations applied, %v; want some", n, err)
 	}
 	if err := q.Ready(r.ctx); err != nil {
 		t.Fatalf("Ready after Migrate: %v", err)
@@ -75,8 +68,7 @@ func TestInsertedJobWakesAnotherReplica(t *testing.T) {
 		return db
 	}
 	r := newRigOn(t, open(), engine.PolicyKeep, func(o *engine.Options) { o.PollInterval = 10 * time.Minute })
-	completed, cancel := r.eng.SubscribeForTest(river.EventKindJobCompleted)
-	defer cancel()
+	ends := r.jobEnds(t)
 	r.start(t)
 
 	other := open() // another replica: its own connections
@@ -96,23 +88,7 @@ func TestInsertedJobWakesAnotherReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		in.Close()
-		waitSynced(t, completed, p)
-	}
-}
-
-// waitSynced waits for the completion of principal's sync job.
-func waitSynced(t *testing.T, completed <-chan *river.Event, principal string) {
-	t.Helper()
-	deadline := time.After(time.Minute)
-	for {
-		select {
-		case ev := <-completed:
-			var args engine.SyncPrincipalArgs
-			if ev.Job.Kind == args.Kind() && json.Unmarshal(ev.Job.EncodedArgs, &args) == nil && args.Principal == principal {
-				return
-			}
-		case <-deadline:
-			t.Fatalf("the sync job of %s did not run within a minute: its insert did not wake the workers", principal)
-		}
+		// Within the failsafe only if the insert woke the workers.
+		nextEnd(t, ends, syncKind, river.EventKindJobCompleted)
 	}
 }

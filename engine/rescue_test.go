@@ -2,8 +2,8 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -16,47 +16,39 @@ import (
 // starts, once; one that does not own it leaves the job to River's
 // stuck-job rescue, much later.
 func TestStartRunsAgainJobsAKilledRunLeftRunning(t *testing.T) {
+	t.Parallel()
 	for _, owns := range []bool{true, false} {
-		r := newRigOpts(t, engine.PolicyKeep, func(o *engine.Options) { o.OwnsQueue = owns })
-		r.subscribe(t, principal, "wilma@example.org")
-		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := r.eng.Stop(stop); err != nil {
-			t.Fatal(err)
-		}
-		cancel()
-		r.dav.add("n1.xml", inviteXML("n1"))
-		r.ping(t, principal)
-		// As if a run had fetched the sync job and been killed.
-		res, err := testdb.Exec(r.db, `UPDATE river_job SET state = 'running', attempt = 1 WHERE kind = 'sync_principal'`)
-		if n, _ := res.RowsAffected(); err != nil || n != 1 {
-			t.Fatalf("marking the sync job running: %v (%d rows)", err, n)
-		}
-		if err := r.eng.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		if owns {
-			r.settle(t)
-			if sent := r.email.sentTo(); len(sent) != 1 {
-				t.Errorf("owning the queue: sent %v; want the orphaned sync run at start and its notification sent once", sent)
+		t.Run(fmt.Sprint("owns=", owns), func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, engine.PolicyKeep, func(o *engine.Options) { o.OwnsQueue = owns })
+			if err := r.eng.Stop(context.Background()); err != nil { // no job runs for long
+				t.Fatal(err)
 			}
-			continue
-		}
-		// Another principal's sync runs to completion; the orphan does not
-		// run meanwhile.
-		events, stopEvents := r.eng.SubscribeForTest(river.EventKindJobCompleted)
-		r.ping(t, "/dav/principals/user/betty/")
-		for ev := range events {
-			if ev.Job.Kind == (engine.SyncPrincipalArgs{}).Kind() {
-				break
+			r.invite(t, "wilma@example.org")
+			// As if a run had fetched the sync job and been killed.
+			res, err := testdb.Exec(r.db, `UPDATE river_job SET state = 'running', attempt = 1 WHERE kind = 'sync_principal'`)
+			if n, _ := res.RowsAffected(); err != nil || n != 1 {
+				t.Fatalf("marking the sync job running: %v (%d rows)", err, n)
 			}
-		}
-		stopEvents()
-		var state string
-		if err := testdb.QueryRow(r.db, `SELECT state FROM river_job WHERE kind = 'sync_principal' ORDER BY id LIMIT 1`).Scan(&state); err != nil {
-			t.Fatal(err)
-		}
-		if sent := r.email.sentTo(); len(sent) != 0 || state != "running" {
-			t.Errorf("not owning the queue: sent %v, sync job %s; want the job left to River's rescue", sent, state)
-		}
+			ends := r.jobEnds(t)
+			if err := r.eng.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if owns {
+				r.settle(t)
+				if sent := r.email.sentTo(); len(sent) != 1 {
+					t.Errorf("sent %v; want the orphaned sync run at start and its notification sent once", sent)
+				}
+				return
+			}
+			// Another principal's sync runs to completion; the orphan does
+			// not run meanwhile.
+			r.ping(t, "/dav/principals/user/betty/")
+			nextEnd(t, ends, syncKind, river.EventKindJobCompleted)
+			state := r.jobs(t, syncKind)[0].State // the orphan, listed first
+			if sent := r.email.sentTo(); len(sent) != 0 || state != "running" {
+				t.Errorf("sent %v, sync job %s; want the job left to River's rescue", sent, state)
+			}
+		})
 	}
 }
