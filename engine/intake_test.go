@@ -141,7 +141,7 @@ func BenchmarkIntakeParallel(b *testing.B) {
 // with fewer writers, then none, and Close waiting forever).
 func TestIntakeGivesBackEveryWriter(t *testing.T) {
 	t.Parallel()
-	_, _, in := newIntake(t)
+	_, in := newIntake(t)
 	ctx := context.Background()
 	var n atomic.Int64
 	for round := range 10 {

@@ -83,7 +83,7 @@ func (c *calendarDAV) remove(href string) {
 // newReminderRig is a rig with reminders on and a calendar server.
 func newReminderRig(t *testing.T) (*rig, *calendarDAV) {
 	var cal *calendarDAV
-	r := newRigOpts(t, engine.PolicyDelete, func(o *engine.Options) {
+	r := newRig(t, engine.PolicyDelete, func(o *engine.Options) {
 		cal = &calendarDAV{fakeDAV: o.Systems[0].CalDAV.(*fakeDAV)}
 		o.Systems[0].CalDAV = cal
 		o.Reminders = engine.ReminderOptions{Enabled: true, PollInterval: time.Hour}
