@@ -2,8 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"mime"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,63 +12,164 @@ import (
 	"github.com/notifyd/notifyd/internal/peertest"
 )
 
-// reminderWorld is Cyrus with fred's calendar "work" readable by the
-// service account with its alarms, an SMTP sink, and a notifyd that sends
-// fred's reminders by email.
-type reminderWorld struct {
-	cy       *peertest.Cyrus
-	sink     *peertest.SMTP
-	nd       *instance
-	calendar string // fred's calendar, as fred writes to it
+// reminderUser is the principal whose calendar the reminder tests write
+// to, and whose reminders notifyd rings.
+const reminderUser = "fred"
+
+// reminderSetup says what a reminderWorld runs.
+type reminderSetup struct {
+	// server is the CalDAV server, and the name of its system in
+	// notifyd's config: "cyrus" (the default), "radicale" or "xandikos".
+	server string
+	// channels is YAML added under channels: besides smtp (indented).
+	channels string
+	// reminders is YAML added under reminders: besides poll_interval
+	// (indented).
+	reminders string
+	// env is added to each notifyd's environment.
+	env []string
+	// replicas is how many notifyd processes share one PostgreSQL
+	// database; 0 is one notifyd on its own SQLite file.
+	replicas int
+	// methods are fred's subscription methods (all types); nil is one
+	// email to fred@example.org.
+	methods []map[string]any
 }
 
-func newReminderWorld(t *testing.T) *reminderWorld {
+// reminderWorld is a CalDAV server with fred's calendar "work" readable
+// by the service account with its alarms, an SMTP sink, and notifyd
+// (one, or several replicas on PostgreSQL) subscribed for fred.
+type reminderWorld struct {
+	srv      peertest.CalDAVServer
+	system   string // notifyd's name of srv's system
+	sink     *peertest.SMTP
+	nd       *instance   // the first notifyd
+	nds      []*instance // every notifyd
+	calendar string      // fred's calendar, as fred writes to it
+	// sub is the answer to the creation of fred's subscription.
+	sub map[string]any
+}
+
+// newReminderWorld starts a CalDAV server, makes fred's calendar, starts
+// notifyd and subscribes fred.
+func newReminderWorld(t *testing.T, s reminderSetup) *reminderWorld {
 	t.Helper()
-	cy := peertest.StartCyrus(t, "fred")
-	sink := peertest.StartSMTP(t)
-	cal := cy.CalendarHome("fred") + "work/"
-	body := `<?xml version="1.0" encoding="utf-8"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>` +
-		`<D:displayname>Work</D:displayname>` +
-		`<C:supported-calendar-component-set><C:comp name="VEVENT"/><C:comp name="VTODO"/></C:supported-calendar-component-set>` +
-		`</D:prop></D:set></C:mkcalendar>`
-	if status, _, resp := cy.Request(t, "fred", "MKCALENDAR", cal, `application/xml; charset="utf-8"`, body); status != http.StatusCreated {
-		t.Fatalf("MKCALENDAR %s: %d %s", cal, status, resp)
+	w := &reminderWorld{system: s.server, sink: peertest.StartSMTP(t)}
+	switch s.server {
+	case "", "cyrus":
+		w.system = "cyrus"
+		cy := peertest.StartCyrus(t, reminderUser)
+		w.srv = cy
+		w.calendar = peertest.MakeCalendar(t, cy, reminderUser, "work")
+		cy.GrantCalendar(t, reminderUser, "work")
+	case "radicale":
+		w.srv = peertest.StartRadicale(t, reminderUser)
+		w.calendar = peertest.MakeCalendar(t, w.srv, reminderUser, "work")
+	case "xandikos":
+		w.srv = peertest.StartXandikos(t, reminderUser)
+		w.calendar = peertest.MakeCalendar(t, w.srv, reminderUser, "work")
+	default:
+		t.Fatalf("unknown CalDAV server %q", s.server)
 	}
-	cy.GrantCalendar(t, "fred", "work")
-	nd := newInstanceWith(t, cyrusEmailConfig(t, cy, sink, "  poll_interval: 50ms\n  retry_base: 200ms\n  retry_max: 1s\n")+
-		"reminders:\n  poll_interval: 10s\n")
-	nd.start()
-	w := &reminderWorld{cy: cy, sink: sink, nd: nd, calendar: cal}
-	if status, resp := nd.api(t, http.MethodPost, "/v1/subscriptions", map[string]any{
-		"system": "cyrus", "principal": cy.PrincipalHref("fred"), "types": []string{"reminder"},
-		"methods": []map[string]any{{"channel": "email", "address": "fred@example.org"}},
-	}); status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %v", status, resp)
+	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
+	if err := os.WriteFile(ca, sinkCertPEM(t, w.sink), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	cfg := fmt.Sprintf(`systems:
+  %s:
+    caldav_url: %s/
+    tokens: [%s]
+    username: %s
+    password: %s
+    timeout: 5s
+channels:
+  smtp:
+    host: %s
+    port: %d
+    ca_file: %s
+    from: notifyd@localhost
+    timeout: 5s
+%sjobs:
+  poll_interval: 50ms
+  retry_base: 200ms
+  retry_max: 1s
+reminders:
+  poll_interval: 10s
+%s`, w.system, w.srv.URL(), pingToken, w.srv.ServiceAccount(), w.srv.Password(w.srv.ServiceAccount()),
+		w.sink.Host, w.sink.Port, ca, s.channels, s.reminders)
+	var dbURL string
+	if s.replicas > 0 {
+		dbURL = peertest.StartPostgres(t).Database(t)
+	}
+	for i := 0; i < max(s.replicas, 1); i++ {
+		nd := newInstanceWith(t, cfg)
+		nd.env = append(nd.env, s.env...)
+		if dbURL != "" {
+			nd.env = append(nd.env, "NOTIFYD_DATABASE_URL="+dbURL)
+		}
+		w.nds = append(w.nds, nd)
+	}
+	// Started together: replicas race to migrate, and the lock lets one
+	// do it.
+	done := make(chan struct{})
+	for _, nd := range w.nds {
+		go func() { defer func() { done <- struct{}{} }(); nd.start() }()
+	}
+	for range w.nds {
+		<-done
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	w.nd = w.nds[0]
+	methods := s.methods
+	if methods == nil {
+		methods = []map[string]any{{"channel": "email", "address": "fred@example.org"}}
+	}
+	status, sub := w.nd.api(t, http.MethodPost, "/v1/subscriptions", map[string]any{
+		"system": w.system, "principal": w.principal(), "types": []string{"reminder"},
+		"time_zone": "Europe/Paris", "methods": methods,
+	})
+	if status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %v", status, sub)
+	}
+	w.sub = sub
 	return w
+}
+
+// principal is fred's principal href on the server.
+func (w *reminderWorld) principal() string { return w.srv.PrincipalHref(reminderUser) }
+
+// put stores the iCalendar object ics as fred, at name.ics in his
+// calendar.
+func (w *reminderWorld) put(t *testing.T, name, ics string) {
+	t.Helper()
+	peertest.PutCalendarObject(t, w.srv, reminderUser, w.calendar+name+".ics", ics)
+}
+
+// remove deletes name.ics from fred's calendar, as fred.
+func (w *reminderWorld) remove(t *testing.T, name string) {
+	t.Helper()
+	peertest.DeleteCalendarObject(t, w.srv, reminderUser, w.calendar+name+".ics")
 }
 
 // putEvent writes fred's event uid starting at start with a DISPLAY alarm
 // 15 minutes before it.
 func (w *reminderWorld) putEvent(t *testing.T, uid, summary string, start time.Time) {
 	t.Helper()
-	utc := func(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
-	ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//notifyd e2e//EN\r\nBEGIN:VEVENT\r\nUID:" + uid + "\r\n" +
-		"DTSTAMP:" + utc(time.Now()) + "\r\nDTSTART:" + utc(start) + "\r\nDTEND:" + utc(start.Add(time.Hour)) + "\r\n" +
-		"SUMMARY:" + summary + "\r\nLOCATION:Room 4\r\n" +
-		"BEGIN:VALARM\r\nUID:alarm-" + uid + "\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\n" +
-		"END:VEVENT\r\nEND:VCALENDAR\r\n"
-	href := w.calendar + uid + ".ics"
-	if status, _, resp := w.cy.Request(t, "fred", http.MethodPut, href, "text/calendar; charset=utf-8", ics); status != http.StatusCreated && status != http.StatusNoContent {
-		t.Fatalf("PUT %s: %d %s", href, status, resp)
-	}
+	w.put(t, uid, icsEvent(uid, summary, start, icsAlarm("alarm-"+uid, "TRIGGER:-PT15M")))
 }
 
-// ping tells notifyd that fred's data changed.
-func (w *reminderWorld) ping(t *testing.T) {
+// ping tells notifyd (through nd, the first when nil) that fred's data
+// changed, as the calendar server would.
+func (w *reminderWorld) ping(t *testing.T, nd ...*instance) {
 	t.Helper()
-	body := fmt.Sprintf(`{"system":"cyrus","token":%q,"hrefs":[%q]}`, pingToken, w.cy.PrincipalHref("fred"))
-	resp, err := http.Post(w.nd.baseURL+"/v1/notifications", "application/json", strings.NewReader(body))
+	to := w.nd
+	if len(nd) > 0 {
+		to = nd[0]
+	}
+	body := fmt.Sprintf(`{"system":%q,"token":%q,"hrefs":[%q]}`, w.system, pingToken, w.principal())
+	resp, err := http.Post(to.baseURL+"/v1/notifications", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,45 +179,49 @@ func (w *reminderWorld) ping(t *testing.T) {
 	}
 }
 
-// An event's alarm set a few seconds ahead rings once by email, on time;
+// reminderEmailRingsOnce is the first test against each CalDAV server: an
+// event's alarm set a few seconds ahead rings once by email, on time;
 // editing the event's title afterwards sends nothing more.
-func TestReminderEmailFromCyrus(t *testing.T) {
-	w := newReminderWorld(t)
+func reminderEmailRingsOnce(t *testing.T, server string) {
+	w := newReminderWorld(t, reminderSetup{server: server})
 	trigger := time.Now().Add(8 * time.Second).Truncate(time.Second)
 	w.putEvent(t, "budget", "Budget review", trigger.Add(15*time.Minute))
 	w.ping(t)
 
 	msgs := w.sink.WaitMessages(t, 1, time.Minute)
-	arrived := time.Now()
-	if len(msgs) != 1 {
-		t.Fatalf("%d messages, want the one reminder", len(msgs))
-	}
 	m := msgs[0]
-	subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
-	if !strings.Contains(subject, "Budget review") || !strings.Contains(m.Text, "Room 4") {
+	if subject := mailSubject(m); !strings.Contains(subject, "Budget review") || !strings.Contains(m.Text, "Room 4") {
 		t.Errorf("reminder email: subject %q, text:\n%s", subject, m.Text)
 	}
-	t.Logf("reminder arrived %v after its trigger", arrived.Sub(trigger).Round(time.Millisecond))
+	checkLate(t, "the reminder email", trigger, mailArrival(t, m))
 
-	status, list := w.nd.api(t, http.MethodGet, "/v1/reminders?system=cyrus", nil)
-	if status != http.StatusOK {
-		t.Fatalf("GET /v1/reminders: %d %v", status, list)
+	rs := w.waitSettled(t, trigger.Add(time.Second))
+	if got := w.sink.Messages(t); len(got) != 1 {
+		t.Fatalf("%d messages, want the one reminder", len(got))
 	}
-	items, _ := list["items"].([]any)
-	if len(items) != 1 || items[0].(map[string]any)["state"] != "fired" {
-		t.Fatalf("reminders %v, want one fired", list)
+	if len(rs) != 1 || rs[0]["state"] != "fired" {
+		t.Fatalf("reminders, want one fired:\n%s", showReminders(rs))
 	}
+	t.Logf("handed to the email channel %v after its trigger", handedOff(t, rs[0]).Round(time.Millisecond))
 
-	// A new title, same time: nothing rings again.
+	// A new title, same time: nothing rings again. The instance's summary
+	// in the listing stays the fired one's (its key did not change).
 	synced := w.calendarSyncs(t)
-	t.Logf("calendar syncs so far: %v", synced)
 	w.putEvent(t, "budget", "Budget review (moved to room 5)", trigger.Add(15*time.Minute))
 	w.ping(t)
 	w.waitCalendarSyncs(t, synced+1)
 	if got := w.sink.Messages(t); len(got) != 1 {
 		t.Errorf("%d messages after an edit of the title, want still 1", len(got))
 	}
+	if rs := w.reminders(t); len(rs) != 1 || rs[0]["state"] != "fired" {
+		t.Errorf("reminders after an edit of the title, want still one fired:\n%s", showReminders(rs))
+	}
 }
+
+// An event's alarm set a few seconds ahead in a Cyrus calendar rings once
+// by email, on time; editing the event's title afterwards sends nothing
+// more.
+func TestReminderEmailFromCyrus(t *testing.T) { reminderEmailRingsOnce(t, "cyrus") }
 
 // calendarSyncs is how many calendar syncs notifyd finished.
 func (w *reminderWorld) calendarSyncs(t *testing.T) float64 {
@@ -124,7 +230,7 @@ func (w *reminderWorld) calendarSyncs(t *testing.T) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m[`notifyd_calendars_synced_total{outcome="ok",system="cyrus"}`]
+	return m[`notifyd_calendars_synced_total{outcome="ok",system="`+w.system+`"}`]
 }
 
 // waitCalendarSyncs waits until notifyd has finished n calendar syncs and
@@ -132,22 +238,17 @@ func (w *reminderWorld) calendarSyncs(t *testing.T) float64 {
 // polled, with a deadline far beyond what a sync takes.
 func (w *reminderWorld) waitCalendarSyncs(t *testing.T, n float64) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		m, err := scrape(w.nd.baseURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m[`notifyd_calendars_synced_total{outcome="ok",system="cyrus"}`] >= n && m[`notifyd_backlog{work="deliveries"}`] == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			var seen []string
-			for k, v := range m {
-				if strings.Contains(k, "calendars_synced") || strings.Contains(k, "backlog") {
-					seen = append(seen, fmt.Sprint(k, " ", v))
-				}
+	series := `notifyd_calendars_synced_total{outcome="ok",system="` + w.system + `"}`
+	waitUntil(t, time.Minute, func() bool {
+		return metric(t, w.nd, series) >= n && queueIdle(t, w.nd.baseURL)
+	}, func() string {
+		m, _ := scrape(w.nd.baseURL)
+		var seen []string
+		for k, v := range m {
+			if strings.Contains(k, "calendars_synced") || strings.Contains(k, "backlog") {
+				seen = append(seen, fmt.Sprint(k, " ", v))
 			}
-			t.Fatalf("notifyd did not finish %v calendar syncs in a minute: %v", n, seen)
 		}
-	}
+		return fmt.Sprintf("notifyd did not finish %v calendar syncs: %v", n, seen)
+	})
 }

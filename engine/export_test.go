@@ -67,3 +67,17 @@ func (in *Intake) WritersForTest() int {
 	defer in.mu.Unlock()
 	return in.writers
 }
+
+// JobStatesForTest counts the jobs of kind by state, through River's
+// JobList.
+func (e *Engine) JobStatesForTest(ctx context.Context, kind string) (map[rivertype.JobState]int, error) {
+	res, err := e.queue.client.JobList(ctx, river.NewJobListParams().First(10000).Kinds(kind))
+	if err != nil {
+		return nil, err
+	}
+	out := map[rivertype.JobState]int{}
+	for _, j := range res.Jobs {
+		out[j.State]++
+	}
+	return out, nil
+}

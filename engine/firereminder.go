@@ -39,10 +39,16 @@ type FireReminderArgs struct {
 func (FireReminderArgs) Kind() string { return "fire_reminder" }
 
 // fireReminderJob is the job that rings the reminder with fire key key at
-// trigger.
+// trigger. Due within reminderLead (or past due), it is available at
+// once: River inserts any job given a ScheduledAt as scheduled, even one
+// in the past, and only its scheduler (every 5 seconds) would make it
+// available, up to 5 seconds after a trigger that was seconds away.
 func fireReminderJob(key string, trigger time.Time) river.InsertManyParams {
-	return river.InsertManyParams{Args: FireReminderArgs{FireKey: key, Trigger: trigger},
-		InsertOpts: &river.InsertOpts{Queue: QueueReminders, ScheduledAt: trigger.Add(-reminderLead)}}
+	opts := &river.InsertOpts{Queue: QueueReminders}
+	if at := trigger.Add(-reminderLead); at.After(time.Now()) {
+		opts.ScheduledAt = at
+	}
+	return river.InsertManyParams{Args: FireReminderArgs{FireKey: key, Trigger: trigger}, InsertOpts: opts}
 }
 
 // fireReminderWorker waits for the trigger, then, in one durable write,

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,24 @@ type calendarDAV struct {
 	objects map[string]calendarObject // href -> object
 	deleted []string
 	etags   int
+	// noNotifications makes the principal have no notification
+	// collection, as on Radicale and Xandikos.
+	noNotifications bool
+	// failTokens makes a sync from any token fail with 500, as Xandikos
+	// does for a token it does not know.
+	failTokens bool
+}
+
+// NotificationURL is fakeDAV's, or ErrNotFound with noNotifications.
+func (c *calendarDAV) NotificationURL(ctx context.Context, p string) (string, error) {
+	c.mu.Lock()
+	none := c.noNotifications
+	c.mu.Unlock()
+	if none {
+		c.fakeDAV.hit("PROPFIND")
+		return "", fmt.Errorf("%w: no notification-URL", caldavclient.ErrNotFound)
+	}
+	return c.fakeDAV.NotificationURL(ctx, p)
 }
 
 type calendarObject struct{ data, etag string }
@@ -39,6 +58,9 @@ func (c *calendarDAV) Sync(ctx context.Context, collection, token string) (*cald
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.failTokens && token != "" {
+		return nil, &caldavclient.HTTPError{Method: "REPORT", URL: collection, Status: http.StatusInternalServerError}
+	}
 	res := &caldavclient.SyncResult{Token: fmt.Sprint(c.etags), Deleted: append([]string(nil), c.deleted...)}
 	for href, o := range c.objects {
 		res.Changed = append(res.Changed, caldavclient.Resource{Href: href, ETag: o.etag})
@@ -98,9 +120,15 @@ func (r *rig) syncCalendars(t *testing.T) {
 	events, cancel := r.eng.SubscribeForTest(river.EventKindJobCompleted)
 	defer cancel()
 	r.ping(t, principal)
-	for ev := range events {
-		if ev.Job.Kind == (engine.SyncCalendarsArgs{}).Kind() {
-			return
+	deadline := time.After(time.Minute)
+	for {
+		select {
+		case ev := <-events:
+			if ev.Job.Kind == (engine.SyncCalendarsArgs{}).Kind() {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no calendar sync completed a minute after the ping")
 		}
 	}
 }

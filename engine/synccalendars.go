@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -125,11 +126,28 @@ func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System
 func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, cal caldavclient.Calendar,
 	token string, zone *time.Location) error {
 	res, err := sys.CalDAV.Sync(ctx, cal.Href, token)
-	if errors.Is(err, caldavclient.ErrInvalidSyncToken) {
+	var he *caldavclient.HTTPError
+	switch {
+	case errors.Is(err, caldavclient.ErrInvalidSyncToken):
 		log.Warn("the server refused the calendar's sync token; syncing it whole (no reminder fires twice)")
 		e.metrics.calendarSyncs.WithLabelValues(key.System, "resync").Inc()
 		token = ""
 		res, err = sys.CalDAV.Sync(ctx, cal.Href, "")
+	case token != "" && errors.As(err, &he) && he.Status == http.StatusInternalServerError:
+		// Xandikos fails with 500 on a sync token it does not know (the
+		// calendar was deleted and made again) instead of refusing it
+		// (403 DAV:valid-sync-token). If a sync from no token works,
+		// the token was the trouble: without this, the calendar would
+		// never sync again. If it fails too, the server is in trouble:
+		// the first error is retried.
+		full, ferr := sys.CalDAV.Sync(ctx, cal.Href, "")
+		if ferr != nil {
+			return err
+		}
+		log.Warn("the server failed the sync from the calendar's sync token but not a whole sync; "+
+			"taking the token as refused and syncing the calendar whole (no reminder fires twice)", "err", err)
+		e.metrics.calendarSyncs.WithLabelValues(key.System, "resync").Inc()
+		token, res, err = "", full, nil
 	}
 	if err != nil {
 		return err

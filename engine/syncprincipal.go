@@ -319,6 +319,9 @@ func (e *Engine) syncFailed(ctx context.Context, log *slog.Logger, job *river.Jo
 // giveUp ends a principal's sync job without a sync, or runs it again if
 // the principal was pinged during this attempt.
 func (e *Engine) giveUp(ctx context.Context, args SyncPrincipalArgs, reason error, gone bool, gen int64) error {
+	if err := e.syncCalendarsToo(ctx, args); err != nil {
+		return err
+	}
 	again, err := e.db.GiveUpSync(ctx, args.System, args.Principal, reason.Error(), gone, gen)
 	if err != nil {
 		return err
@@ -327,4 +330,23 @@ func (e *Engine) giveUp(ctx context.Context, args SyncPrincipalArgs, reason erro
 		return river.JobSnooze(0)
 	}
 	return nil
+}
+
+// syncCalendarsToo queues, in a write of its own, a sync of the
+// principal's calendars when its subscriptions want reminders: a ping is
+// about the principal's calendars too, whatever became of its
+// notification collection. A server without one (Radicale, Xandikos)
+// fails every notification sync with ErrNotFound; its pings must still
+// sync the calendars at once, not at the next poll. (A sync that
+// succeeds queues the calendar sync in its own write.)
+func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) error {
+	if !e.o.Reminders.Enabled {
+		return nil
+	}
+	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
+	if err != nil || len(subscriptions.Targets(subs, notifyd.TypeReminder)) == 0 {
+		return err
+	}
+	key := store.PrincipalKey{System: args.System, Principal: args.Principal}
+	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}) })
 }
