@@ -40,6 +40,7 @@ func (c *calendarDAV) NotificationURL(ctx context.Context, p string) (string, er
 	c.mu.Unlock()
 	if none {
 		c.fakeDAV.hit("PROPFIND")
+		c.fakeDAV.mu.Unlock() // hit locks it
 		return "", fmt.Errorf("%w: no notification-URL", caldavclient.ErrNotFound)
 	}
 	return c.fakeDAV.NotificationURL(ctx, p)

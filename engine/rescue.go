@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -48,8 +47,9 @@ func (q *Queue) rescueOrphans(ctx context.Context) (int, error) {
 					return err
 				}
 				copies[i] = river.InsertManyParams{Args: orphanArgs{j.Kind, j.EncodedArgs}, InsertOpts: &river.InsertOpts{
-					Queue: j.Queue, Priority: j.Priority, Tags: j.Tags, ScheduledAt: time.Now(),
-					MaxAttempts: max(1, j.MaxAttempts-j.Attempt),
+					// No ScheduledAt: River would store the copy as scheduled and
+					// leave it to its scheduler (every 5 s).
+					Queue: j.Queue, Priority: j.Priority, Tags: j.Tags, MaxAttempts: max(1, j.MaxAttempts-j.Attempt),
 				}}
 			}
 			if _, err := q.client.InsertManyFastTx(ctx, tx, copies); err != nil {
