@@ -9,7 +9,8 @@ import (
 // downUntil keeps notifyd down until the wall clock reaches at. The
 // scenario is "notifyd is not running at that instant": the wait is for
 // that instant, the event itself, and nothing is asserted about how long
-// anything took.
+// anything took: a loaded machine only makes the wait end later, which the
+// scenario allows, so the sleep cannot flake.
 func downUntil(at time.Time) { time.Sleep(time.Until(at)) }
 
 // notifyd SIGKILLed before two alarms and started again after both: each
