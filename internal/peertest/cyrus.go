@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,7 @@ type Cyrus struct {
 	Users []string
 
 	imapPort, httpPort int
+	pings              bool // the notifyd-ping recipe is set up
 
 	mu      sync.Mutex
 	running bool
@@ -60,6 +62,12 @@ type Cyrus struct {
 // under CI) when Cyrus is not installed or the test does not run as root.
 func StartCyrus(t testing.TB, users ...string) *Cyrus {
 	t.Helper()
+	return StartCyrusWith(t, CyrusConfig{Users: users})
+}
+
+// StartCyrusWith is StartCyrus with the options of cfg.
+func StartCyrusWith(t testing.TB, cfg CyrusConfig) *Cyrus {
+	t.Helper()
 	Need(t, "/usr/lib/cyrus/bin/master", "saslpasswd2", "/usr/bin/python3", "bash")
 	if os.Geteuid() != 0 {
 		msg := "PEER MISSING: Cyrus runs as root (its master drops to the cyrus user); run the tests as root to use it"
@@ -68,12 +76,16 @@ func StartCyrus(t testing.TB, users ...string) *Cyrus {
 		}
 		t.Skip(msg)
 	}
+	users := cfg.Users
 	if len(users) == 0 {
 		users = DefaultCyrusUsers
 	}
+	if cfg.Ping != nil {
+		Need(t, "curl")
+	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		c, out, err := startCyrus(t, users)
+		c, out, err := startCyrus(t, users, cfg)
 		if err == nil {
 			t.Logf("%s", strings.TrimSpace(out))
 			return c
@@ -88,7 +100,7 @@ func StartCyrus(t testing.TB, users ...string) *Cyrus {
 	return nil
 }
 
-func startCyrus(t testing.TB, users []string) (*Cyrus, string, error) {
+func startCyrus(t testing.TB, users []string, cfg CyrusConfig) (*Cyrus, string, error) {
 	dir, err := os.MkdirTemp(cyrusTempRoot(), "notifyd-cyrus-")
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +120,16 @@ func startCyrus(t testing.TB, users []string) (*Cyrus, string, error) {
 	}
 	c.BaseURL = "http://127.0.0.1:" + strconv.Itoa(c.httpPort)
 	c.IMAPAddr = "127.0.0.1:" + strconv.Itoa(c.imapPort)
-	out, err := c.script("start", strings.Join(users, " "))
+	var env []string
+	if cfg.Ping != nil {
+		c.pings = true
+		conf := filepath.Join(t.TempDir(), "notifyd-ping.conf")
+		if err := os.WriteFile(conf, c.pingSettings(*cfg.Ping), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, "PING_CONF="+conf, "PING_GROUPS="+cfg.PingGroups)
+	}
+	out, err := c.script("start", strings.Join(users, " "), env...)
 	if err != nil {
 		_, _ = c.script("stop", "")
 		_ = os.RemoveAll(dir)
@@ -123,6 +144,9 @@ func startCyrus(t testing.TB, users []string) (*Cyrus, string, error) {
 			if out, err := c.script("stop", ""); err != nil {
 				t.Errorf("stopping Cyrus: %v\n%s", err, out)
 			}
+		}
+		if c.pings && t.Failed() {
+			t.Logf("notifyd-ping.log:\n%s", c.PingLog(t))
 		}
 		_ = os.RemoveAll(dir)
 	})
@@ -146,7 +170,7 @@ func cyrusTempRoot() string {
 	return os.TempDir()
 }
 
-func (c *Cyrus) script(cmd, users string) (string, error) {
+func (c *Cyrus) script(cmd, users string, env ...string) (string, error) {
 	args := []string{Script("cyrus.sh"), cmd, c.Dir}
 	if cmd == "start" {
 		args = append(args, strconv.Itoa(c.imapPort), strconv.Itoa(c.httpPort))
@@ -158,6 +182,7 @@ func (c *Cyrus) script(cmd, users string) (string, error) {
 	if users != "" {
 		x.Env = append(x.Env, "USERS="+users)
 	}
+	x.Env = append(x.Env, env...)
 	out, err := x.CombinedOutput()
 	return string(out), err
 }

@@ -19,6 +19,15 @@
 # user/NAME/#calendars. For a benchmark with many principals:
 #   USERS="$(seq -f 'u%03g' 1 200)" scripts/peers/cyrus.sh start DIR 11143 18008
 #
+# PING_CONF=FILE (at the first start) also sets up the recipe that makes
+# Cyrus ping notifyd on every change to a calendar or a notification
+# collection (docs/reminders.md): Cyrus's notify daemon with the event
+# notifier "external" running contrib/cyrus/notifyd-ping, copied to
+# DIR/notifyd-ping, with FILE's settings copied to DIR/notifyd-ping.conf
+# (owner cyrus, mode 0600: it holds the token; rewrite it at any time).
+# PING_GROUPS sets its event_groups ("mailbox" by default; "message" is the
+# lighter choice docs/reminders.md describes).
+#
 # Listens on 127.0.0.1 only. Run as root: the Cyrus master drops to the
 # "cyrus" user, so DIR and every directory above it must be traversable by
 # it. Cyrus logs only to syslog (there is no log file under DIR). Needs
@@ -29,6 +38,7 @@ set -euo pipefail
 
 MASTER=/usr/lib/cyrus/bin/master
 PY=/usr/bin/python3
+PING_PROGRAM=$(cd "$(dirname "$0")/../.." && pwd)/contrib/cyrus/notifyd-ping
 
 die() { echo "cyrus.sh: $*" >&2; exit 1; }
 
@@ -94,11 +104,17 @@ caldav_create_default: yes
 caldav_create_sched: yes
 caldav_create_attach: no
 CONF
+  # Cyrus's notify daemon, for the notifyd-ping recipe (PING_CONF).
+  local notify=""
+  if [ -n "${PING_CONF:-}" ]; then
+    notify="notify cmd=\"notifyd -C $dir/imapd.conf\" listen=\"$dir/run/socket/notify\" proto=\"udp\" prefork=1"
+  fi
   cat >"$dir/cyrus.conf" <<CONF
 START {
   recover cmd="ctl_cyrusdb -r -C $dir/imapd.conf"
 }
 SERVICES {
+  $notify
   imap cmd="imapd -C $dir/imapd.conf" listen="127.0.0.1:$imap" prefork=0
   http cmd="httpd -C $dir/imapd.conf" listen="127.0.0.1:$http" prefork=0
 }
@@ -108,6 +124,25 @@ DAEMON {
 }
 CONF
   echo "$imap $http" >"$dir/ports"
+  if [ -n "${PING_CONF:-}" ]; then
+    write_ping_config "$dir"
+  fi
+}
+
+# write_ping_config DIR: the notifyd-ping recipe (contrib/cyrus/notifyd-ping).
+# Every change to a mailbox makes a MailboxModseq event (event_groups:
+# mailbox; PING_GROUPS=message: MessageNew, MessageExpunge...); Cyrus's
+# notify daemon runs the program for each one, which pings notifyd for
+# those of calendars and notification collections.
+write_ping_config() {
+  local dir=$1
+  install -m 0755 "$PING_PROGRAM" "$dir/notifyd-ping"
+  install -m 0600 "$PING_CONF" "$dir/notifyd-ping.conf"
+  cat >>"$dir/imapd.conf" <<CONF
+event_notifier: external
+event_groups: ${PING_GROUPS:-mailbox}
+notify_external: $dir/notifyd-ping
+CONF
 }
 
 cmd_start() {
@@ -118,6 +153,12 @@ cmd_start() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (the Cyrus master drops to the cyrus user)"
   [ -x "$MASTER" ] || die "$MASTER missing: run scripts/peers/install.sh"
   command -v saslpasswd2 >/dev/null || die "saslpasswd2 missing: run scripts/peers/install.sh"
+  if [ -n "${PING_CONF:-}" ]; then
+    [ -r "$PING_CONF" ] || die "PING_CONF: cannot read $PING_CONF"
+    [ -r "$PING_PROGRAM" ] || die "$PING_PROGRAM missing"
+    command -v curl >/dev/null || die "curl missing (notifyd-ping needs it)"
+    [[ ${PING_GROUPS:-mailbox} =~ ^[a-z]+( [a-z]+)*$ ]] || die "bad PING_GROUPS: $PING_GROUPS (e.g. mailbox, or message)"
+  fi
   [ -x "$PY" ] || die "$PY missing"
   id cyrus >/dev/null 2>&1 || die "no cyrus user: run scripts/peers/install.sh"
   local users
