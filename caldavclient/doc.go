@@ -11,8 +11,9 @@
 // Calendars, for reminders: it lists a principal's calendars in its
 // calendar homes (Calendars: components, time zone, sync token; with
 // CalendarsListedSince, one listing of a home serves every principal of a
-// round of polls whose home it is), syncs each calendar (Sync: changed members with their ETags, deleted members; one
-// REPORT when nothing changed) and fetches what changed with
+// round of polls whose home it is), syncs each calendar (Sync: changed
+// members with their ETags, deleted members; one REPORT when nothing
+// changed) and fetches what changed with
 // calendar-multiget REPORTs of at most 100 objects (MultiGet: a deleted
 // object is Missing, one over 1 MiB TooLarge). A refused token is
 // ErrInvalidSyncToken: sync again from "" (a full sync). It reads the
