@@ -156,7 +156,7 @@ func newPollRig(t *testing.T, s *davServer, n int) (*rig, *caldavclient.Client) 
 
 // calendarSyncsDone returns a function that waits for n more calendar
 // syncs to complete.
-func (r *rig) calendarSyncsDone(t *testing.T) func(n int) {
+func (r *rig) calendarSyncsDone(t testing.TB) func(n int) {
 	events, cancel := r.eng.SubscribeForTest(river.EventKindJobCompleted)
 	t.Cleanup(cancel)
 	kind := (engine.SyncCalendarsArgs{}).Kind()
@@ -178,7 +178,7 @@ func (r *rig) calendarSyncsDone(t *testing.T) func(n int) {
 
 // pollRound runs a poll round of every principal, and waits for its n
 // syncs.
-func (r *rig) pollRound(t *testing.T, n int, wait func(int)) {
+func (r *rig) pollRound(t testing.TB, n int, wait func(int)) {
 	t.Helper()
 	if err := r.eng.PollCalendarsForTest(context.Background()); err != nil {
 		t.Fatal(err)
