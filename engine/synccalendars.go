@@ -156,7 +156,9 @@ func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System
 		return nil
 	}
 	if knew || len(addrs) > 0 {
-		log.Info("the principal's calendar user addresses changed; working out its reminders again", "addresses", len(addrs))
+		if knew {
+			log.Info("the principal's calendar user addresses changed; working out its reminders again", "addresses", len(addrs))
+		}
 		if err := e.reexpandPrincipal(ctx, log, key, zone, addrs); err != nil {
 			return err
 		}
