@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Calendar is a calendar collection of a principal (Calendars).
@@ -92,13 +93,30 @@ const calendarsPropfind = `<?xml version="1.0" encoding="utf-8"?>` +
 // is asked, and another user's calendars appear in it, owned by that
 // user, only once the service account subscribed to them: see the
 // package documentation for the recipe. Each call then lists every
-// calendar the service account subscribed to, of every principal.
+// calendar the service account subscribed to, of every principal (see
+// CalendarsListedSince to list it once for many principals).
 //
 // It fails with ErrNotFound when the principal or a home is 404 or 410,
 // or when the principal names no calendar home; with ErrOffOrigin when
 // the server names a member on another origin; with a protocol error
 // when a home has more than 1000 calendars of principal's.
 func (c *Client) Calendars(ctx context.Context, principal string) ([]Calendar, error) {
+	return c.CalendarsListedSince(ctx, principal, time.Time{})
+}
+
+// CalendarsListedSince is Calendars, except that it may answer from a
+// listing of a calendar home made for an earlier call (of any principal
+// whose home it is too): one whose PROPFIND was sent at or after since,
+// and less than a minute ago. Calls that may share a listing while it is
+// being made wait for it rather than send their own. A zero since takes
+// no earlier listing: it is Calendars. Every call's listing is kept for
+// later calls (at most 256 homes, a minute each).
+//
+// This is for a round of polls, where the same home (Cyrus's: see
+// Calendars) would otherwise be listed once per principal: since is when
+// the round started, so no change made before it is missed. A sync that
+// must see a change just made (one a ping told of) calls Calendars.
+func (c *Client) CalendarsListedSince(ctx context.Context, principal string, since time.Time) ([]Calendar, error) {
 	pu, err := c.resolve(nil, principal)
 	if err != nil {
 		return nil, err
@@ -113,7 +131,11 @@ func (c *Client) Calendars(ctx context.Context, principal string) ([]Calendar, e
 	var out []Calendar
 	seen := map[string]bool{}
 	for _, home := range homes {
-		cals, err := c.homeCalendars(ctx, pu, home)
+		listed, err := c.homeListing(ctx, home, since)
+		if err != nil {
+			return nil, err
+		}
+		cals, err := c.principalCalendars(pu, home, listed)
 		if err != nil {
 			return nil, err
 		}
@@ -142,17 +164,56 @@ var notCalendars = []xml.Name{
 	{Space: nsDAV, Local: "notifications"},
 }
 
-// homeCalendars lists the calendars of principal pu in home (a decoded
-// path).
-func (c *Client) homeCalendars(ctx context.Context, pu *url.URL, home string) ([]Calendar, error) {
+// listedCalendar is a calendar of a home's listing, whoever owns it.
+type listedCalendar struct {
+	Calendar
+	// owner is its DAV:owner resolved, nil when it has none; badOwner
+	// reports one that cannot be resolved (off origin, malformed).
+	owner    *url.URL
+	badOwner bool
+}
+
+// principalCalendars keeps, of home's listing, the calendars of principal
+// pu.
+func (c *Client) principalCalendars(pu *url.URL, home string, listed []listedCalendar) ([]Calendar, error) {
+	var cals []Calendar
+	otherOwners := 0
+	for _, l := range listed {
+		if l.badOwner || (l.owner != nil && !samePath(l.owner, pu)) {
+			otherOwners++
+			continue
+		}
+		if len(cals) == maxCalendars {
+			return nil, protoErrorf("calendars of %s: more than %d in %s", redact(pu), maxCalendars, home)
+		}
+		cal := l.Calendar
+		cal.Components = slices.Clone(cal.Components)
+		if l.owner != nil {
+			cal.Owner = l.owner.EscapedPath()
+		}
+		cals = append(cals, cal)
+	}
+	if len(cals) == 0 && otherOwners > 0 {
+		c.log.Warn("the principal's calendar home lists calendars, none of them the principal's: "+
+			"on Cyrus, give the service account access to the principal's calendars (see the caldavclient package documentation)",
+			"principal", redact(pu), "home", home, "calendars_of_other_owners", otherOwners)
+	}
+	c.log.Debug("calendars listed", "principal", redact(pu), "home", home, "calendars", len(cals),
+		"calendars_of_other_owners", otherOwners)
+	return cals, nil
+}
+
+// listHome lists the calendars in home (a decoded path), whoever owns
+// them, with one PROPFIND Depth 1.
+func (c *Client) listHome(ctx context.Context, home string) ([]listedCalendar, error) {
 	hu := c.base.ResolveReference(&url.URL{Path: home})
 	h := http.Header{}
 	h.Set("Content-Type", xmlContentType)
 	h.Set("Depth", "1")
 	var (
-		cals                   []Calendar
+		cals                   []listedCalendar
 		outside                []string // hrefs not directly in the home (the first few)
-		nOutside, otherOwners  int
+		nOutside               int
 		tooLarge               []string // "href: property" left out for size (the first few)
 		nTooLarge, nonCalendar int
 	)
@@ -160,7 +221,7 @@ func (c *Client) homeCalendars(ctx context.Context, pu *url.URL, home string) ([
 		for _, href := range m.Hrefs {
 			mu, err := c.resolveOrigin(final, href)
 			if err != nil {
-				return fmt.Errorf("calendars of %s: member %q of %s: %w", redact(pu), href, redact(hu), err)
+				return fmt.Errorf("calendars in %s: member %q: %w", redact(hu), href, err)
 			}
 			if samePath(mu, hu) || samePath(mu, final) {
 				continue // the home itself
@@ -179,32 +240,25 @@ func (c *Client) homeCalendars(ctx context.Context, pu *url.URL, home string) ([
 				nonCalendar++
 				continue
 			}
-			cal := Calendar{Href: mu.EscapedPath(), Components: p.SupportedComponents}
+			l := listedCalendar{Calendar: Calendar{Href: mu.EscapedPath(), Components: p.SupportedComponents}}
 			if owner := p.Owner.href(); owner != "" {
 				ou, err := c.resolveOrigin(final, owner)
-				if err != nil || !samePath(ou, pu) {
-					otherOwners++
-					continue
-				}
-				cal.Owner = ou.EscapedPath()
-			}
-			if len(cals) == maxCalendars {
-				return protoErrorf("calendars of %s: more than %d in %s", redact(pu), maxCalendars, redact(hu))
+				l.owner, l.badOwner = ou, err != nil
 			}
 			for _, name := range p.TooLarge {
 				if nTooLarge++; len(tooLarge) < maxReportedOutside {
 					tooLarge = append(tooLarge, href+": "+name)
 				}
 			}
-			cal.DisplayName = strings.TrimSpace(deref(p.DisplayName))
-			cal.SyncToken = strings.TrimSpace(deref(p.SyncToken))
-			cal.CTag = strings.TrimSpace(deref(p.GetCTag))
-			cal.TimeZoneID = strings.TrimSpace(deref(p.CalendarTimezoneID))
+			l.DisplayName = strings.TrimSpace(deref(p.DisplayName))
+			l.SyncToken = strings.TrimSpace(deref(p.SyncToken))
+			l.CTag = strings.TrimSpace(deref(p.GetCTag))
+			l.TimeZoneID = strings.TrimSpace(deref(p.CalendarTimezoneID))
 			if tz := deref(p.CalendarTimezone); strings.TrimSpace(tz) != "" {
-				cal.TimeZone = tz
-				cal.TimeZoneTZID = vtimezoneTZID(tz)
+				l.TimeZone = tz
+				l.TimeZoneTZID = vtimezoneTZID(tz)
 			}
-			cals = append(cals, cal)
+			cals = append(cals, l)
 		}
 		return nil
 	})
@@ -225,13 +279,7 @@ func (c *Client) homeCalendars(ctx context.Context, pu *url.URL, home string) ([
 		c.log.Warn("the CalDAV server sent calendar properties too large to keep; they are left out",
 			"home", redact(hu), "properties", nTooLarge, "first", tooLarge)
 	}
-	if len(cals) == 0 && otherOwners > 0 {
-		c.log.Warn("the principal's calendar home lists calendars, none of them the principal's: "+
-			"on Cyrus, give the service account access to the principal's calendars (see the caldavclient package documentation)",
-			"principal", redact(pu), "home", redact(hu), "calendars_of_other_owners", otherOwners)
-	}
-	c.log.Debug("calendars listed", "principal", redact(pu), "home", redact(hu), "calendars", len(cals),
-		"calendars_of_other_owners", otherOwners, "other_members", nonCalendar)
+	c.log.Debug("calendar home listed", "home", redact(hu), "calendars", len(cals), "other_members", nonCalendar)
 	return cals, nil
 }
 

@@ -72,10 +72,15 @@ type Client struct {
 
 	notifURLs sync.Map // resolved principal URL → notification collection path
 	homes     sync.Map // resolved principal URL → []string, its calendar homes' paths (decoded)
+	addrs     sync.Map // resolved principal URL → *addressSet, its calendar user addresses
+	listings  listingCache
+
+	// now is the clock of the caches (time.Now; tests set it).
+	now func() time.Time
 
 	stats struct {
 		propfind, report, get, delete, put, other atomic.Uint64
-		connections                               atomic.Uint64
+		connections, bytes                        atomic.Uint64
 	}
 
 	// syncLimit, when > 0, asks the server for at most that many results
@@ -165,6 +170,7 @@ func New(cfg Config) (*Client, error) {
 		log:           cfg.Logger,
 		maxObject:     int(min(defaultMaxObjectBytes, cfg.MaxResponseBytes)),
 		multigetChunk: multigetChunkSize,
+		now:           time.Now,
 	}
 	dial := tr.DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -210,6 +216,8 @@ type Stats struct {
 	// connections are reused; many more connections than requests in
 	// flight mean they are not).
 	Connections uint64
+	// Bytes is how many bytes of response bodies were read.
+	Bytes uint64
 }
 
 // Total is the number of requests of every method.
@@ -227,6 +235,7 @@ func (c *Client) Stats() Stats {
 		Put:         c.stats.put.Load(),
 		Other:       c.stats.other.Load(),
 		Connections: c.stats.connections.Load(),
+		Bytes:       c.stats.bytes.Load(),
 	}
 }
 
@@ -359,7 +368,7 @@ func (g *guardedClient) Do(req *http.Request) (*http.Response, error) {
 				drainClose(resp.Body)
 				return nil, fmt.Errorf("%w: %s %s: Content-Length %d > %d bytes", ErrTooLarge, req.Method, redact(req.URL), resp.ContentLength, g.c.maxBytes)
 			}
-			resp.Body = &cappedBody{rc: resp.Body, left: g.c.maxBytes}
+			resp.Body = &cappedBody{rc: resp.Body, left: g.c.maxBytes, read: &g.c.stats.bytes}
 			return resp, nil
 		}
 		drainClose(resp.Body)
@@ -421,6 +430,7 @@ type cappedBody struct {
 	rc   io.ReadCloser
 	left int64
 	err  error
+	read *atomic.Uint64 // counts the bytes read (Stats.Bytes), if not nil
 }
 
 func (b *cappedBody) Read(p []byte) (int, error) {
@@ -431,6 +441,9 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 		p = p[:b.left+1]
 	}
 	n, err := b.rc.Read(p)
+	if b.read != nil {
+		b.read.Add(uint64(n))
+	}
 	if int64(n) > b.left {
 		b.err = ErrTooLarge
 		return 0, ErrTooLarge

@@ -110,18 +110,19 @@ func (r *recordingClient) wrap(err error) error {
 	return last
 }
 
-// principalPropfind asks a principal for its notification collection and
-// its calendar homes in one request.
+// principalPropfind asks a principal for its notification collection,
+// its calendar homes and its calendar user addresses in one request.
 const principalPropfind = `<?xml version="1.0" encoding="utf-8"?>` +
 	`<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>` +
-	`<D:notification-URL/><CS:notification-URL/><C:calendar-home-set/>` +
+	`<D:notification-URL/><CS:notification-URL/><C:calendar-home-set/><C:calendar-user-address-set/>` +
 	`</D:prop></D:propfind>`
 
 // NotificationURL returns the path of principal's notification collection:
 // the {DAV:}notification-URL or {http://calendarserver.org/ns/}notification-URL
 // property (PROPFIND, Depth 0). The same PROPFIND asks for the principal's
-// CALDAV:calendar-home-set, for CalendarName. The answer is cached per
-// principal until ForgetNotificationURL. It fails with ErrNotFound when the
+// CALDAV:calendar-home-set, for CalendarName and Calendars, and its
+// CALDAV:calendar-user-address-set, for CalendarUserAddresses. The answer
+// is cached per principal until ForgetNotificationURL. It fails with ErrNotFound when the
 // principal is 404 or 410 or has neither property, and with ErrOffOrigin
 // when principal or the property's href is outside the base URL's origin.
 func (c *Client) NotificationURL(ctx context.Context, principal string) (string, error) {
@@ -135,19 +136,25 @@ func (c *Client) NotificationURL(ctx context.Context, principal string) (string,
 	return c.discover(ctx, pu)
 }
 
-// discover PROPFINDs principal pu for its notification collection and
-// calendar homes, caches them, and returns the collection's path. The
-// homes are cached once the server answered (an empty list when it named
-// none, leaving out any on another origin), even when the principal has
-// no notification collection.
+// discover PROPFINDs principal pu for its notification collection,
+// calendar homes and calendar user addresses, caches them, and returns
+// the collection's path. The homes and addresses are cached once the
+// server answered (empty lists when it named none, leaving out any home
+// on another origin), even when the principal has no notification
+// collection.
 func (c *Client) discover(ctx context.Context, pu *url.URL) (string, error) {
+	sent := c.now()
 	props, err := c.propfind(ctx, pu, principalPropfind)
 	if err != nil {
 		return "", err
 	}
 	key := pu.String()
 	homes := []string{}
+	var addrs []*hrefValue
 	for _, p := range props {
+		if p.CalendarUserAddressSet != nil {
+			addrs = append(addrs, p.CalendarUserAddressSet)
+		}
 		if p.CalendarHomeSet == nil {
 			continue
 		}
@@ -158,6 +165,7 @@ func (c *Client) discover(ctx context.Context, pu *url.URL) (string, error) {
 		}
 	}
 	c.homes.Store(key, homes)
+	c.addrs.Store(key, c.addressSet(pu, addrs, sent))
 	for _, p := range props {
 		href := p.NotificationURL.href()
 		if href == "" {
@@ -177,13 +185,14 @@ func (c *Client) discover(ctx context.Context, pu *url.URL) (string, error) {
 	return "", fmt.Errorf("%w: %s has no notification-URL", ErrNotFound, redact(pu))
 }
 
-// ForgetNotificationURL drops principal's cached notification-URL and
-// calendar homes, so the next NotificationURL asks the server again (call
+// ForgetNotificationURL drops principal's cached notification-URL,
+// calendar homes and calendar user addresses, so the next NotificationURL asks the server again (call
 // it when the collection answers 404 or 410).
 func (c *Client) ForgetNotificationURL(principal string) {
 	if pu, err := c.resolve(nil, principal); err == nil {
 		c.notifURLs.Delete(pu.String())
 		c.homes.Delete(pu.String())
+		c.addrs.Delete(pu.String())
 	}
 }
 

@@ -9,12 +9,16 @@
 // and deletes or marks them once delivered (Delete, Put).
 //
 // Calendars, for reminders: it lists a principal's calendars in its
-// calendar homes (Calendars: components, time zone, sync token), syncs
-// each one (Sync: changed members with their ETags, deleted members; one
-// REPORT when nothing changed) and fetches what changed with
+// calendar homes (Calendars: components, time zone, sync token; with
+// CalendarsListedSince, one listing of a home serves every principal of a
+// round of polls whose home it is), syncs each calendar (Sync: changed
+// members with their ETags, deleted members; one REPORT when nothing
+// changed) and fetches what changed with
 // calendar-multiget REPORTs of at most 100 objects (MultiGet: a deleted
 // object is Missing, one over 1 MiB TooLarge). A refused token is
-// ErrInvalidSyncToken: sync again from "" (a full sync).
+// ErrInvalidSyncToken: sync again from "" (a full sync). It reads the
+// principal's calendar user addresses too (CalendarUserAddresses, with
+// the notification collection), to tell the principal among attendees.
 //
 // Answers are read as a stream and bounded: the body by
 // Config.MaxResponseBytes, the XML by depth and element counts, each text
@@ -65,6 +69,10 @@
 //     principal) returns /dav/calendars/user/notifier/OWNER.NAME/, and
 //     Sync and MultiGet work there (the members' hrefs are under that
 //     path; Sync of the owner's path fails with ErrMoved).
+//
+// Besides, the PROPFIND of OWNER's principal (notification collection,
+// calendar home, calendar user addresses) is 403 unless notifier has lr
+// on user/OWNER/#calendars itself (l or r alone is not enough).
 //
 // The recipe has to be run for every calendar a user makes later (a
 // provisioning hook or a periodic job): such a calendar inherits the ACL of

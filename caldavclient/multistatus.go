@@ -33,6 +33,9 @@ type msProp struct {
 	CSNotificationURL    *hrefValue
 	CurrentUserPrincipal *hrefValue
 	CalendarHomeSet      *hrefValue
+	// CalendarUserAddressSet holds at most maxAddresses hrefs of at most
+	// maxAddressBytes each; Dropped counts those left out.
+	CalendarUserAddressSet *hrefValue
 	// ResourceType is nil when DAV:resourcetype is absent, else its
 	// children's names (empty for a plain resource).
 	ResourceType []xml.Name
@@ -58,6 +61,9 @@ type msProp struct {
 // hrefValue is a property whose value is DAV:href elements.
 type hrefValue struct {
 	Hrefs []string
+	// Dropped counts the hrefs left out for their number or size (a
+	// bounded property: CALDAV:calendar-user-address-set).
+	Dropped int
 }
 
 // href returns the first non-empty href child.
@@ -189,6 +195,9 @@ func (x *xmlReader) prop(p *msProp) error {
 			target = &p.CurrentUserPrincipal
 		case xml.Name{Space: nsCalDAV, Local: "calendar-home-set"}:
 			target = &p.CalendarHomeSet
+		case xml.Name{Space: nsCalDAV, Local: "calendar-user-address-set"}:
+			p.CalendarUserAddressSet = &hrefValue{}
+			return x.boundedHrefs(p.CalendarUserAddressSet, maxAddresses, maxAddressBytes)
 		case xml.Name{Space: nsDAV, Local: "owner"}:
 			target = &p.Owner
 		case xml.Name{Space: nsDAV, Local: "sync-token"}:
@@ -231,6 +240,29 @@ func (x *xmlReader) prop(p *msProp) error {
 			h.Hrefs = append(h.Hrefs, s)
 			return err
 		})
+	})
+}
+
+// boundedHrefs reads the DAV:href children of the element whose start
+// was just read into h: at most n of them, each of at most limit bytes
+// (after trimming white space); the others are counted in h.Dropped.
+func (x *xmlReader) boundedHrefs(h *hrefValue, n, limit int) error {
+	return x.children(func(el xml.StartElement) error {
+		if el.Name.Space != nsDAV || el.Name.Local != "href" {
+			return x.skip()
+		}
+		// Room for white space around a value of limit bytes.
+		s, over, err := x.textCapped(limit + 256)
+		s = strings.TrimSpace(s)
+		switch {
+		case err != nil:
+			return err
+		case over || len(s) > limit || len(h.Hrefs) == n:
+			h.Dropped++
+		case s != "":
+			h.Hrefs = append(h.Hrefs, s)
+		}
+		return nil
 	})
 }
 

@@ -32,8 +32,14 @@ type CalDAV interface {
 	// to principal names; caldavclient.ErrNotCalendar when href is not a
 	// calendar of the principal's calendar home (nothing is read).
 	CalendarName(ctx context.Context, principal, href string) (string, error)
-	// Calendars lists the principal's calendars (for reminders).
-	Calendars(ctx context.Context, principal string) ([]caldavclient.Calendar, error)
+	// CalendarsListedSince lists the principal's calendars (for
+	// reminders) from a listing of its calendar home made at or after
+	// since, a fresh one when since is zero (see caldavclient).
+	CalendarsListedSince(ctx context.Context, principal string, since time.Time) ([]caldavclient.Calendar, error)
+	// CalendarUserAddresses returns the principal's calendar user
+	// addresses (CALDAV:calendar-user-address-set), for reminders: its
+	// declined instances do not ring.
+	CalendarUserAddresses(ctx context.Context, principal string) ([]string, error)
 	// MultiGet reads objects of a calendar (calendar-multiget).
 	MultiGet(ctx context.Context, calendar string, hrefs []string) ([]caldavclient.Object, error)
 }

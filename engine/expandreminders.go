@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -27,8 +28,7 @@ func (ExpandRemindersArgs) InsertOpts() river.InsertOpts {
 // while there are more.
 const maxExpandBatch = 500
 
-// expandRemindersWorker records, object by object, the instances that
-// entered the horizon.
+// expandRemindersWorker records the instances that entered the horizon.
 type expandRemindersWorker struct {
 	river.WorkerDefaults[ExpandRemindersArgs]
 	e *Engine
@@ -42,44 +42,91 @@ func (w *expandRemindersWorker) Work(ctx context.Context, _ *river.Job[ExpandRem
 	if err != nil {
 		return err
 	}
-	zones := map[store.PrincipalKey]*time.Location{}
-	calendars := map[string]store.CalendarRecord{}
+	byPrincipal := map[store.PrincipalKey][]store.CalendarObject{}
+	var keys []store.PrincipalKey
 	for _, o := range objs {
 		key := store.PrincipalKey{System: o.System, Principal: o.Principal}
-		cal, ok := calendars[key.System+"\x00"+key.Principal+"\x00"+o.CalendarHref]
-		if !ok {
-			cals, err := e.db.Calendars(ctx, key.System, key.Principal)
-			if err != nil {
-				return err
-			}
-			for _, c := range cals {
-				calendars[key.System+"\x00"+key.Principal+"\x00"+c.Href] = c
-			}
-			cal = calendars[key.System+"\x00"+key.Principal+"\x00"+o.CalendarHref]
+		if byPrincipal[key] == nil {
+			keys = append(keys, key)
 		}
-		zone, ok := zones[key]
-		if !ok {
-			if zone, err = e.principalZone(ctx, key); err != nil {
-				return err
-			}
-			zones[key] = zone
-		}
-		if loc := storedCalendarZone(cal); loc != nil {
-			zone = loc
-		}
-		log := e.log.With("system", o.System, "principal", o.Principal)
-		oa, err := e.objectAlarms(log, key, o.CalendarHref, cal.DisplayName, o, zone, now)
+		byPrincipal[key] = append(byPrincipal[key], o)
+	}
+	for _, key := range keys {
+		zone, err := e.principalZone(ctx, key)
 		if err != nil {
-			log.Warn("stored calendar object cannot be read as iCalendar", "object", o.Href, "err", err)
+			return err
 		}
-		err = e.recordCalendar(ctx, store.CalendarChange{System: o.System, Principal: o.Principal, CalendarHref: o.CalendarHref,
-			Changed: []store.ObjectAlarms{oa}, Now: now})
+		addrs, _, err := e.db.CalendarUserAddresses(ctx, key.System, key.Principal)
 		if err != nil {
+			return err
+		}
+		log := e.log.With("system", key.System, "principal", key.Principal)
+		if err := e.recomputeObjects(ctx, log, key, byPrincipal[key], zone, addrs, now); err != nil {
 			return err
 		}
 	}
 	if len(objs) == maxExpandBatch {
 		return river.JobSnooze(0)
+	}
+	return nil
+}
+
+// reexpandPrincipal works out again, from their stored data, the alarm
+// instances of every stored object of the principal, with its calendar
+// user addresses addrs: what its new addresses make it decline (or not)
+// is skipped (or scheduled).
+func (e *Engine) reexpandPrincipal(ctx context.Context, log *slog.Logger, key store.PrincipalKey, zone *time.Location, addrs []string) error {
+	now := time.Now()
+	for after := ""; ; {
+		objs, err := e.db.PrincipalCalendarObjects(ctx, key.System, key.Principal, after, maxExpandBatch)
+		if err != nil || len(objs) == 0 {
+			return err
+		}
+		if err := e.recomputeObjects(ctx, log, key, objs, zone, addrs, now); err != nil {
+			return err
+		}
+		after = objs[len(objs)-1].Href
+	}
+}
+
+// recomputeObjects works out again the alarm instances of the stored
+// objects objs of the principal, in its time zone zone (unless their
+// calendar has its own) and with its addresses addrs, and records them,
+// one write per calendar.
+func (e *Engine) recomputeObjects(ctx context.Context, log *slog.Logger, key store.PrincipalKey, objs []store.CalendarObject,
+	zone *time.Location, addrs []string, now time.Time) error {
+	cals, err := e.db.Calendars(ctx, key.System, key.Principal)
+	if err != nil {
+		return err
+	}
+	byHref := make(map[string]store.CalendarRecord, len(cals))
+	for _, c := range cals {
+		byHref[c.Href] = c
+	}
+	changes := map[string]*store.CalendarChange{}
+	var order []string
+	for _, o := range objs {
+		cal := byHref[o.CalendarHref]
+		z := zone
+		if loc := storedCalendarZone(cal); loc != nil {
+			z = loc
+		}
+		oa, err := e.objectAlarms(log, key, o.CalendarHref, cal.DisplayName, o, z, addrs, now)
+		if err != nil {
+			log.Warn("stored calendar object cannot be read as iCalendar", "object", o.Href, "err", err)
+		}
+		ch := changes[o.CalendarHref]
+		if ch == nil {
+			ch = &store.CalendarChange{System: key.System, Principal: key.Principal, CalendarHref: o.CalendarHref, Now: now}
+			changes[o.CalendarHref] = ch
+			order = append(order, o.CalendarHref)
+		}
+		ch.Changed = append(ch.Changed, oa)
+	}
+	for _, href := range order {
+		if err := e.recordCalendar(ctx, *changes[href]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -80,4 +81,11 @@ func (e *Engine) JobStatesForTest(ctx context.Context, kind string) (map[riverty
 		out[j.State]++
 	}
 	return out, nil
+}
+
+// PollCalendarsForTest runs a calendar poll now as if every principal's
+// calendar sync were due: it queues those not queued already.
+func (e *Engine) PollCalendarsForTest(ctx context.Context) error {
+	now := time.Now()
+	return e.pollCalendars(ctx, now, now.Add(time.Hour))
 }

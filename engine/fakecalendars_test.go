@@ -2,12 +2,19 @@ package engine_test
 
 import (
 	"context"
+	"time"
 
 	"github.com/notifyd/notifyd/caldavclient"
 )
 
-// Calendars lists no calendars: the notification tests' server has none.
-func (f *fakeDAV) Calendars(context.Context, string) ([]caldavclient.Calendar, error) {
+// CalendarsListedSince lists no calendars: the notification tests' server
+// has none.
+func (f *fakeDAV) CalendarsListedSince(context.Context, string, time.Time) ([]caldavclient.Calendar, error) {
+	return nil, nil
+}
+
+// CalendarUserAddresses names none.
+func (f *fakeDAV) CalendarUserAddresses(context.Context, string) ([]string, error) {
 	return nil, nil
 }
 

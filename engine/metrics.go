@@ -24,7 +24,7 @@ type metrics struct {
 // Reasons a reminder is skipped, the values of
 // notifyd_reminders_skipped_total{reason}: late (beyond its channel's
 // grace, or after its instance ended) and the alarm package's.
-var skipReasons = []string{"late", "acknowledged", "snoozed", "cancelled", "declined", "completed", "before_written"}
+var skipReasons = []string{"late", "acknowledged", "snoozed", "cancelled", "declined", "completed", "before_written", "other_recipients"}
 
 // skipped counts a reminder skipped for reason (an alarm.Skip, or
 // "late"), under both counters.

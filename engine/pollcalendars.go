@@ -38,8 +38,17 @@ type pollCalendarsWorker struct {
 
 // Work implements river.Worker.
 func (w *pollCalendarsWorker) Work(ctx context.Context, _ *river.Job[PollCalendarsArgs]) error {
-	e := w.e
-	keys, err := e.db.CalendarHomesToPoll(ctx, time.Now().Add(-e.o.Reminders.PollInterval), maxPollBatch)
+	now := time.Now()
+	return w.e.pollCalendars(ctx, now, now.Add(-w.e.o.Reminders.PollInterval))
+}
+
+// pollCalendars queues, as the poll running at now, the calendar syncs
+// of the principals last synced before cutoff. Their first runs may share
+// a listing of a calendar home made since now
+// (SyncCalendarsArgs.ListedSince): a home shared by many principals
+// (Cyrus's) is listed once per poll, not once per principal.
+func (e *Engine) pollCalendars(ctx context.Context, now, cutoff time.Time) error {
+	keys, err := e.db.CalendarHomesToPoll(ctx, cutoff, maxPollBatch)
 	if err != nil || len(keys) == 0 {
 		return err
 	}
@@ -47,5 +56,5 @@ func (w *pollCalendarsWorker) Work(ctx context.Context, _ *river.Job[PollCalenda
 	if len(keys) == 0 {
 		return nil
 	}
-	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, keys) })
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, keys, now) })
 }

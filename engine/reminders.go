@@ -69,12 +69,14 @@ const reminderWorkers = 500
 
 // objectAlarms parses a calendar object and works out its alarm
 // instances between now (less a poll interval, for a trigger that passed
-// between the object's writing and this sync) and the horizon. It returns
+// between the object's writing and this sync) and the horizon, for the
+// principal whose calendar user addresses are addrs (its declined
+// instances, and EMAIL alarms for others only, are skipped). It returns
 // the object with no instances, and the error, when the data cannot be
 // parsed: its earlier instances are then cancelled, not rung from a
 // version that no longer exists.
 func (e *Engine) objectAlarms(log *slog.Logger, key store.PrincipalKey, calHref, calName string, obj store.CalendarObject,
-	zone *time.Location, now time.Time) (store.ObjectAlarms, error) {
+	zone *time.Location, addrs []string, now time.Time) (store.ObjectAlarms, error) {
 	o := e.o.Reminders
 	slack := o.PollInterval + time.Minute
 	oa := store.ObjectAlarms{Object: obj, From: now.Add(-slack)}
@@ -88,6 +90,7 @@ func (e *Engine) objectAlarms(log *slog.Logger, key store.PrincipalKey, calHref,
 		// first seen.
 		WrittenAt:   obj.FirstSeenAt.Add(-slack),
 		MinInterval: o.MinInterval,
+		Principal:   addrs,
 	})
 	for _, w := range res.Warnings {
 		log.Debug("calendar object read with a guess", "object", obj.Href, "warning", w.Code, "detail", w.Detail)

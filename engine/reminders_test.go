@@ -48,7 +48,7 @@ func (c *calendarDAV) NotificationURL(ctx context.Context, p string) (string, er
 
 type calendarObject struct{ data, etag string }
 
-func (c *calendarDAV) Calendars(context.Context, string) ([]caldavclient.Calendar, error) {
+func (c *calendarDAV) CalendarsListedSince(context.Context, string, time.Time) ([]caldavclient.Calendar, error) {
 	return []caldavclient.Calendar{{Href: testCalendar, DisplayName: "Work", Components: []string{"VEVENT", "VTODO"}}}, nil
 }
 

@@ -4,16 +4,19 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/calendar"
+	"github.com/notifyd/notifyd/calendar/alarm"
 	"github.com/notifyd/notifyd/store"
 )
 
@@ -27,6 +30,12 @@ const QueueCalendars = "calendars"
 type SyncCalendarsArgs struct {
 	System    string `json:"system"`
 	Principal string `json:"principal"`
+	// ListedSince, set by a poll to when it ran, lets the first run of
+	// the job use a listing of the calendar home made since then for
+	// another principal (on Cyrus all share one home): one listing per
+	// poll. Zero (a ping's sync, or a run again because a ping asked for
+	// one meanwhile) lists the home afresh, to see what the ping is about.
+	ListedSince time.Time `json:"listed_since,omitzero"`
 }
 
 // Kind is the job's River kind.
@@ -57,7 +66,11 @@ func (w *syncCalendarsWorker) Work(ctx context.Context, job *river.Job[SyncCalen
 	if !ok {
 		return e.finishCalendarSync(ctx, key, "the system is no longer configured")
 	}
-	err := e.syncCalendars(ctx, log, sys, key)
+	since := args.ListedSince
+	if job.Attempt > 1 || snoozed(job.Metadata) {
+		since = time.Time{}
+	}
+	err := e.syncCalendars(ctx, log, sys, key, since)
 	switch {
 	case err == nil:
 		e.metrics.calendarSyncs.WithLabelValues(args.System, "ok").Inc()
@@ -92,10 +105,30 @@ func (e *Engine) finishCalendarSync(ctx context.Context, key store.PrincipalKey,
 	return nil
 }
 
+// snoozed reports a job run again after it snoozed (River counts the
+// snoozes in its metadata).
+func snoozed(metadata []byte) bool {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	return json.Unmarshal(metadata, &m) == nil && m.Snoozes > 0
+}
+
 // syncCalendars syncs each calendar of the principal that takes events or
-// tasks.
-func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey) error {
-	cals, err := sys.CalDAV.Calendars(ctx, key.Principal)
+// tasks and changed since its last sync, from a listing of its calendar
+// home made since since (afresh when zero). When the principal's calendar
+// user addresses changed, the alarm instances of all its stored objects
+// are worked out again, then the addresses recorded.
+func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, since time.Time) error {
+	cals, err := sys.CalDAV.CalendarsListedSince(ctx, key.Principal, since)
+	if err != nil {
+		return err
+	}
+	addrs, err := sys.CalDAV.CalendarUserAddresses(ctx, key.Principal)
+	if err != nil {
+		return err
+	}
+	known, knew, err := e.db.CalendarUserAddresses(ctx, key.System, key.Principal)
 	if err != nil {
 		return err
 	}
@@ -103,28 +136,75 @@ func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System
 	if err != nil {
 		return err
 	}
-	tokens := make(map[string]string, len(stored))
+	last := make(map[string]store.CalendarRecord, len(stored))
 	for _, c := range stored {
-		tokens[c.Href] = c.SyncToken
+		last[c.Href] = c
 	}
 	zone, err := e.principalZone(ctx, key)
 	if err != nil {
 		return err
 	}
 	for _, cal := range cals {
-		if !cal.Supports("VEVENT") && !cal.Supports("VTODO") {
+		if !cal.Supports("VEVENT") && !cal.Supports("VTODO") || unchanged(last[cal.Href], cal) {
 			continue
 		}
-		if err := e.syncCalendar(ctx, log.With("calendar", cal.Href), sys, key, cal, tokens[cal.Href], zone); err != nil {
+		if err := e.syncCalendar(ctx, log.With("calendar", cal.Href), sys, key, cal, last[cal.Href].SyncToken, zone, addrs); err != nil {
 			return fmt.Errorf("calendar %s: %w", cal.Href, err)
 		}
 	}
-	return nil
+	if knew && sameAddresses(known, addrs) {
+		return nil
+	}
+	if knew || len(addrs) > 0 {
+		if knew {
+			log.Info("the principal's calendar user addresses changed; working out its reminders again", "addresses", len(addrs))
+		}
+		if err := e.reexpandPrincipal(ctx, log, key, zone, addrs); err != nil {
+			return err
+		}
+	}
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error { return store.SetCalendarUserAddresses(ctx, tx, key, addrs) })
 }
 
-// syncCalendar syncs one calendar from token and records it.
+// listedTag is what a home's listing shows of whether a calendar changed:
+// its DAV:sync-token property, else its CS:getctag, each with a prefix so
+// that neither is taken for the other; "" when it shows neither.
+func listedTag(cal caldavclient.Calendar) string {
+	switch {
+	case cal.SyncToken != "":
+		return "sync-token:" + cal.SyncToken
+	case cal.CTag != "":
+		return "ctag:" + cal.CTag
+	}
+	return ""
+}
+
+// unchanged reports a calendar whose listing shows what it showed before
+// its last sync (was): the same tag, name and time zone. Its
+// sync-collection REPORT is skipped: a poll of a principal whose
+// calendars did not change costs the listing of its home only. The tag
+// is compared with the listed one, never with the REPORT's token: a
+// server may give the two different forms.
+func unchanged(was store.CalendarRecord, cal caldavclient.Calendar) bool {
+	tag := listedTag(cal)
+	return tag != "" && was.SyncToken != "" && was.ListedTag == tag &&
+		was.DisplayName == cal.DisplayName && was.TimeZone == cmp.Or(cal.TimeZoneID, cal.TimeZone)
+}
+
+// sameAddresses reports whether a and b hold the same addresses, in any
+// order.
+func sameAddresses(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+// syncCalendar syncs one calendar from token and records it, with the
+// tag its home's listing showed (read before the REPORT: a change after
+// the listing makes the next listing differ).
 func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, cal caldavclient.Calendar,
-	token string, zone *time.Location) error {
+	token string, zone *time.Location, addrs []string) error {
 	res, err := sys.CalDAV.Sync(ctx, cal.Href, token)
 	var he *caldavclient.HTTPError
 	switch {
@@ -177,7 +257,7 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 	}
 	now := time.Now()
 	rec := store.CalendarRecord{System: key.System, Principal: key.Principal, Href: cal.Href, DisplayName: cal.DisplayName,
-		TimeZone: cmp.Or(cal.TimeZoneID, cal.TimeZone), SyncToken: res.Token}
+		TimeZone: cmp.Or(cal.TimeZoneID, cal.TimeZone), SyncToken: res.Token, ListedTag: listedTag(cal)}
 	change := store.CalendarChange{System: key.System, Principal: key.Principal, CalendarHref: cal.Href, Calendar: &rec,
 		Removed: removed, Now: now}
 	if len(changed) > 0 {
@@ -193,7 +273,7 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 				log.Warn("calendar object not read; its reminders stay as they were", "object", o.Href, "too_large", o.TooLarge, "err", o.Err)
 			default:
 				obj := store.CalendarObject{Href: o.Href, ETag: o.ETag, Data: o.Data, FirstSeenAt: now}
-				oa, err := e.objectAlarms(log, key, cal.Href, cal.DisplayName, obj, zone, now)
+				oa, err := e.objectAlarms(log, key, cal.Href, cal.DisplayName, obj, zone, addrs, now)
 				if err != nil {
 					log.Warn("calendar object cannot be read as iCalendar; it has no reminders", "object", o.Href, "err", err)
 				}
@@ -204,9 +284,17 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 	return e.recordCalendar(ctx, change)
 }
 
+// revivable are the reasons of a skip the calendar data decides: an
+// instance skipped for one of them rings again once the data no longer
+// says so (accepted after it was declined, say). Not late (decided when
+// it was due) nor before-written (which no later version undoes).
+var revivable = []string{string(alarm.SkipCancelled), string(alarm.SkipCompleted), string(alarm.SkipDeclined),
+	string(alarm.SkipOtherRecipients), string(alarm.SkipAcknowledged), string(alarm.SkipSnoozed)}
+
 // recordCalendar writes change in one durable write, with a job for each
 // alarm instance it schedules.
 func (e *Engine) recordCalendar(ctx context.Context, change store.CalendarChange) error {
+	change.Revivable = revivable
 	var out store.CalendarOutcome
 	err := e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		var err error
@@ -260,8 +348,9 @@ func calendarZone(cal caldavclient.Calendar) *time.Location {
 func storedCalendarZone(cal store.CalendarRecord) *time.Location { return calendar.Zone(cal.TimeZone) }
 
 // queueCalendarSyncs queues, in tx, a calendar sync for each of keys that
-// has none waiting.
-func (e *Engine) queueCalendarSyncs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey) error {
+// has none waiting; since is the poll's time (see
+// SyncCalendarsArgs.ListedSince), zero for a ping's.
+func (e *Engine) queueCalendarSyncs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey, since time.Time) error {
 	need, err := store.QueueCalendarSyncs(ctx, tx, keys)
 	if err != nil {
 		return err
@@ -269,7 +358,7 @@ func (e *Engine) queueCalendarSyncs(ctx context.Context, tx *sql.Tx, keys []stor
 	var jobs []river.InsertManyParams
 	for i, k := range keys {
 		if need[i] {
-			jobs = append(jobs, river.InsertManyParams{Args: SyncCalendarsArgs{System: k.System, Principal: k.Principal}})
+			jobs = append(jobs, river.InsertManyParams{Args: SyncCalendarsArgs{System: k.System, Principal: k.Principal, ListedSince: since}})
 		}
 	}
 	if len(jobs) == 0 {

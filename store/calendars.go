@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -64,22 +67,66 @@ type CalendarRecord struct {
 	// (CALDAV:calendar-timezone), or "".
 	TimeZone  string
 	SyncToken string
+	// ListedTag is what the listing of the calendar's home showed of it
+	// (its DAV:sync-token property, else its CS:getctag, with a prefix
+	// saying which) before the sync that stored SyncToken; "" when it
+	// showed neither. The same tag listed again means nothing changed.
+	ListedTag string
 	SyncedAt  time.Time
 }
 
 // Calendars returns the calendars of a principal that notifyd syncs.
 func (db *DB) Calendars(ctx context.Context, system, principal string) ([]CalendarRecord, error) {
 	var out []CalendarRecord
-	err := db.each(ctx, `SELECT system, principal, href, display_name, time_zone, sync_token, synced_at FROM calendars
+	err := db.each(ctx, `SELECT system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at FROM calendars
 WHERE system = $1 AND principal = $2 ORDER BY href`, []any{system, principal}, func(r scanner) error {
 		var c CalendarRecord
 		var synced int64
-		err := r.Scan(&c.System, &c.Principal, &c.Href, &c.DisplayName, &c.TimeZone, &c.SyncToken, &synced)
+		err := r.Scan(&c.System, &c.Principal, &c.Href, &c.DisplayName, &c.TimeZone, &c.SyncToken, &c.ListedTag, &synced)
 		c.SyncedAt = fromMicros(synced)
 		out = append(out, c)
 		return err
 	})
 	return out, err
+}
+
+// maxStoredAddresses bounds the calendar user addresses stored for a
+// principal (the CalDAV client keeps at most 50).
+const maxStoredAddresses = 100
+
+// SetCalendarUserAddresses records in tx a principal's calendar user
+// addresses (its CALDAV:calendar-user-address-set, as the CalDAV client
+// normalized them), at most 100.
+func SetCalendarUserAddresses(ctx context.Context, tx *sql.Tx, key PrincipalKey, addrs []string) error {
+	if addrs == nil {
+		addrs = []string{}
+	}
+	data, err := json.Marshal(addrs[:min(len(addrs), maxStoredAddresses)])
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO calendar_homes (system, principal, addresses) VALUES ($1, $2, $3)
+ON CONFLICT (system, principal) DO UPDATE SET addresses = excluded.addresses`, key.System, key.Principal, string(data))
+	return err
+}
+
+// CalendarUserAddresses returns a principal's calendar user addresses as
+// last recorded (SetCalendarUserAddresses); known is false when they
+// never were.
+func (db *DB) CalendarUserAddresses(ctx context.Context, system, principal string) (addrs []string, known bool, err error) {
+	var data string
+	err = db.reader.QueryRowContext(ctx, `SELECT addresses FROM calendar_homes WHERE system = $1 AND principal = $2`,
+		system, principal).Scan(&data)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, false, nil
+	case err != nil || data == "":
+		return nil, false, err
+	}
+	if err := json.Unmarshal([]byte(data), &addrs); err != nil {
+		return nil, false, fmt.Errorf("calendar user addresses of %s: %w", principal, err)
+	}
+	return addrs, true, nil
 }
 
 // CalendarObject is a calendar object resource (an event or a task with
@@ -130,6 +177,20 @@ func (db *DB) CalendarObjectsToExpand(ctx context.Context, cutoff time.Time, lim
 	var out []CalendarObject
 	err := db.each(ctx, `SELECT `+calendarObjectColumns+` FROM calendar_objects
 WHERE expand_at > 0 AND expand_at < $1 ORDER BY expand_at LIMIT $2`, []any{micros(cutoff), limit}, func(r scanner) error {
+		o, err := scanCalendarObject(r)
+		out = append(out, o)
+		return err
+	})
+	return out, err
+}
+
+// PrincipalCalendarObjects returns up to limit stored objects of a
+// principal, of every calendar, whose href sorts after after (""
+// for the first), in href order.
+func (db *DB) PrincipalCalendarObjects(ctx context.Context, system, principal, after string, limit int) ([]CalendarObject, error) {
+	var out []CalendarObject
+	err := db.each(ctx, `SELECT `+calendarObjectColumns+` FROM calendar_objects
+WHERE system = $1 AND principal = $2 AND href > $3 ORDER BY href LIMIT $4`, []any{system, principal, after, limit}, func(r scanner) error {
 		o, err := scanCalendarObject(r)
 		out = append(out, o)
 		return err

@@ -55,6 +55,11 @@ type CalendarChange struct {
 	Changed []ObjectAlarms
 	Removed []string
 	Now     time.Time
+	// Revivable are the reasons of a skip the object's data decided
+	// (declined, acknowledged, …), as opposed to one decided when it was
+	// due (late): an instance skipped for one of them that now rings, and
+	// whose trigger is after Now, is scheduled again.
+	Revivable []string
 }
 
 // CalendarOutcome is what RecordCalendar did to the alarm instances.
@@ -75,19 +80,22 @@ type CalendarOutcome struct {
 // those stored: new ones are scheduled (and returned, for the caller to
 // queue their jobs in tx), or stored as skipped when their State says so
 // (with the Reason), ones no longer there are cancelled unless they fired
-// already, scheduled ones now skipped (acknowledged, say) are skipped, and
-// the others are left alone, so that an edit that changes no trigger
-// fires nothing again. A removed object's scheduled instances are
+// already, scheduled ones now skipped (acknowledged, say) are skipped,
+// skipped ones that now ring are scheduled again (returned with the new
+// ones) when their reason is in c.Revivable and their trigger still
+// ahead, and the others are left alone, so that an edit that changes no
+// trigger fires nothing again. A removed object's scheduled instances are
 // cancelled.
 func RecordCalendar(ctx context.Context, tx *sql.Tx, c CalendarChange) (out CalendarOutcome, err error) {
 	now := micros(c.Now)
 	cal := CalendarRecord{System: c.System, Principal: c.Principal, Href: c.CalendarHref}
 	if c.Calendar != nil {
 		cal = *c.Calendar
-		if _, err := tx.ExecContext(ctx, `INSERT INTO calendars (system, principal, href, display_name, time_zone, sync_token, synced_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (system, principal, href) DO UPDATE SET
-display_name = excluded.display_name, time_zone = excluded.time_zone, sync_token = excluded.sync_token, synced_at = excluded.synced_at`,
-			cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO calendars (system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (system, principal, href) DO UPDATE SET
+display_name = excluded.display_name, time_zone = excluded.time_zone, sync_token = excluded.sync_token,
+listed_tag = excluded.listed_tag, synced_at = excluded.synced_at`,
+			cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, cal.ListedTag, now); err != nil {
 			return out, err
 		}
 	}
@@ -136,6 +144,24 @@ ON CONFLICT (fire_key) DO NOTHING`,
 				out.Scheduled = append(out.Scheduled, r)
 			} else if n == 1 {
 				out.Skipped = append(out.Skipped, r)
+			} else if state == ReminderScheduled && r.TriggerAt.After(c.Now) && len(c.Revivable) > 0 {
+				// Skipped for what the data said (declined, say), which
+				// it no longer says.
+				var w filter
+				set := `UPDATE reminders SET state = 'scheduled', reason = '', updated_at = ` + w.param(now) +
+					`, details = ` + w.param(string(r.Details))
+				w.eq("fire_key", r.FireKey)
+				w.eq("state", ReminderSkipped)
+				w.in("reason", c.Revivable)
+				res, err := tx.ExecContext(ctx, set+w.where(), w.args...)
+				if err != nil {
+					return out, err
+				}
+				if n, _ := res.RowsAffected(); n == 1 {
+					r.System, r.Principal, r.CalendarHref, r.ObjectHref = cal.System, cal.Principal, cal.Href, o.Href
+					r.State, r.UpdatedAt = ReminderScheduled, c.Now
+					out.Scheduled = append(out.Scheduled, r)
+				}
 			} else if state == ReminderSkipped {
 				// Acknowledged or cancelled since it was scheduled.
 				res, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'skipped', reason = $2, updated_at = $3

@@ -23,12 +23,15 @@ type Skip string
 
 // The reasons an instance does not ring (see the package documentation).
 const (
-	SkipCancelled     Skip = "cancelled"
-	SkipCompleted     Skip = "completed"
-	SkipDeclined      Skip = "declined"
-	SkipAcknowledged  Skip = "acknowledged"
-	SkipSnoozed       Skip = "snoozed"
-	SkipBeforeWritten Skip = "before-written"
+	SkipCancelled Skip = "cancelled"
+	SkipCompleted Skip = "completed"
+	SkipDeclined  Skip = "declined"
+	// SkipOtherRecipients: an EMAIL alarm addressed (its own ATTENDEEs)
+	// to other people only.
+	SkipOtherRecipients Skip = "other-recipients"
+	SkipAcknowledged    Skip = "acknowledged"
+	SkipSnoozed         Skip = "snoozed"
+	SkipBeforeWritten   Skip = "before-written"
 )
 
 // DefaultMinInterval is Options.MinInterval when left 0: instances of a
@@ -40,8 +43,10 @@ const DefaultMinInterval = 5 * time.Minute
 type Options struct {
 	// Principal are the principal's calendar user addresses (its
 	// calendar-user-address-set: "mailto:fred@example.org", ...), to find
-	// its ATTENDEE (declined instances) and keep only its addresses in an
-	// EMAIL alarm's recipients.
+	// its ATTENDEE (declined instances), keep only its addresses in an
+	// EMAIL alarm's recipients and skip an EMAIL alarm addressed to
+	// others only. Compared case-insensitively, with or without
+	// "mailto:". None: nothing is declined, and every EMAIL alarm rings.
 	Principal []string
 	// WrittenAt is when this version of the object was written: the
 	// resource's DAV:getlastmodified when the server gives one (less a

@@ -39,6 +39,9 @@
 //   - completed: a task with STATUS:COMPLETED, COMPLETED or
 //     PERCENT-COMPLETE:100.
 //   - declined: the principal's ATTENDEE has PARTSTAT=DECLINED.
+//   - other-recipients: an EMAIL alarm with ATTENDEEs of its own (whom
+//     to mail), none of them the principal's: it is for someone else,
+//     and the caller mails nobody but the principal.
 //   - acknowledged: the alarm's ACKNOWLEDGED (RFC 9074) or Thunderbird's
 //     X-MOZ-LASTACK is at or after the ring.
 //   - snoozed: an RFC 9074 snooze alarm (RELATED-TO;RELTYPE=SNOOZE naming

@@ -17,6 +17,8 @@ func (c *computation) skip(oc calendar.Occurrence, owner *calendar.Component, a 
 		return SkipCompleted
 	case c.declined(owner):
 		return SkipDeclined
+	case c.forOthers(a):
+		return SkipOtherRecipients
 	case c.acknowledged(owner, a, t):
 		return SkipAcknowledged
 	case !snooze && c.snoozed(oc, owner, a, t):
@@ -35,6 +37,22 @@ func (c *computation) declined(comp *calendar.Component) bool {
 		}
 	}
 	return false
+}
+
+// forOthers reports an EMAIL alarm whose own ATTENDEEs (its recipients)
+// are all other people's: none is one of the principal's addresses.
+// Without the principal's addresses (Options.Principal empty) nothing is
+// known of them, and no alarm is.
+func (c *computation) forOthers(a alarmDef) bool {
+	if Action(a.Action) != Email || len(a.Attendees) == 0 || len(c.principal) == 0 {
+		return false
+	}
+	for _, at := range a.Attendees {
+		if c.principal[bareAddress(at)] {
+			return false
+		}
+	}
+	return true
 }
 
 // acknowledged: the alarm's ACKNOWLEDGED, or Thunderbird's X-MOZ-LASTACK

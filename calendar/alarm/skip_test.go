@@ -133,14 +133,19 @@ func TestSkipBeforeWritten(t *testing.T) {
 	wantRings(t, r, "2024-07-01T08:45 DISPLAY skip=before-written", "2024-07-01T08:50 DISPLAY #1", "2024-07-01T08:55 DISPLAY #2")
 }
 
-// An EMAIL alarm's recipients: only the principal's addresses are kept.
+// An EMAIL alarm's recipients: only the principal's addresses are kept;
+// one addressed to others only does not ring (unless the principal's
+// addresses are unknown); one with no recipients of its own rings.
 func TestEmailRecipients(t *testing.T) {
-	r := compute(t, event("DTSTART:20240701T090000Z",
+	data := event("DTSTART:20240701T090000Z",
 		"BEGIN:VALARM", "ACTION:EMAIL", "TRIGGER:-PT15M", "SUMMARY:Reminder", "DESCRIPTION:Go",
 		"ATTENDEE:mailto:boss@example.org", "ATTENDEE:MAILTO:fred@EXAMPLE.org", "ATTENDEE:mailto:fred@example.org", "END:VALARM",
 		"BEGIN:VALARM", "ACTION:EMAIL", "TRIGGER:-PT30M", "ATTENDEE:mailto:boss@example.org", "END:VALARM",
-		"BEGIN:VALARM", "ACTION:EMAIL", "TRIGGER:-PT45M", "END:VALARM"), nil, day, nextDay)
-	wantRings(t, r, "2024-07-01T08:15 EMAIL", "2024-07-01T08:30 EMAIL", "2024-07-01T08:45 EMAIL")
+		"BEGIN:VALARM", "ACTION:EMAIL", "TRIGGER:-PT45M", "END:VALARM")
+	unknown := compute(t, data, nil, day, nextDay, func(o *Options) { o.Principal = nil })
+	wantRings(t, unknown, "2024-07-01T08:15 EMAIL", "2024-07-01T08:30 EMAIL", "2024-07-01T08:45 EMAIL")
+	r := compute(t, data, nil, day, nextDay)
+	wantRings(t, r, "2024-07-01T08:15 EMAIL", "2024-07-01T08:30 EMAIL skip=other-recipients", "2024-07-01T08:45 EMAIL")
 	if to := r.Instances[2].EmailTo; len(to) != 1 || to[0] != "fred@example.org" || r.Instances[2].Text != "Go" {
 		t.Errorf("kept %v", r.Instances[2])
 	}
