@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/internal/peertest"
 )
 
@@ -32,8 +33,19 @@ import (
 // rounds, their ratio, what each side and the peers spent in CPU, and
 // notifyd's CalDAV requests per notification.
 //
+// It runs twice: with subscriptions that want the notification
+// collection's types only ("invites"), the path the floor takes, and with
+// subscriptions that want every type ("all"), where reminders make each
+// ping sync the principal's calendars too (a listing of the calendar home,
+// shared on Cyrus by the pings of a burst).
+//
 //	go test -run XXX -bench CalDAVToEmail -benchtime 1x ./e2e/
 func BenchmarkCalDAVToEmail(b *testing.B) {
+	b.Run("types=invites", func(b *testing.B) { benchCalDAVToEmail(b, []notifyd.NotificationType{notifyd.TypeShareInvite}) })
+	b.Run("types=all", func(b *testing.B) { benchCalDAVToEmail(b, nil) })
+}
+
+func benchCalDAVToEmail(b *testing.B, types []notifyd.NotificationType) {
 	const principals, perPrincipal, concurrency = 200, 5, 8
 	const perRound = principals * perPrincipal
 	users := make([]string, principals)
@@ -58,7 +70,7 @@ func BenchmarkCalDAVToEmail(b *testing.B) {
 		// once before (its notification collection found and cached, its
 		// sync token stored), as the floor knows the collections. It is
 		// stopped (SIGSTOP) while the floor runs.
-		nd, stats := benchNotifyd(b, cy, sink, users, concurrency)
+		nd, stats := benchNotifyd(b, cy, sink, users, concurrency, types)
 		pingAll(b, nd, cy, users)
 		waitMetric(b, nd, `notifyd_syncs_total{outcome="ok",system="cyrus"}`, float64(principals), time.Minute)
 		before := stats()
@@ -335,12 +347,18 @@ func members(ms []byte, coll string) []string {
 
 // benchNotifyd starts notifyd on the peers with every user subscribed, and
 // returns it with a reader of its CalDAV request counters.
-func benchNotifyd(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string, workers int) (*instance, func() map[string]float64) {
+// types are what the subscriptions want (nil: every type).
+func benchNotifyd(b *testing.B, cy *peertest.Cyrus, sink *peertest.SMTP, users []string, workers int,
+	types []notifyd.NotificationType) (*instance, func() map[string]float64) {
 	nd := newInstanceWith(b, cyrusEmailConfig(b, cy, sink, fmt.Sprintf("  sync_workers: %d\n  delivery_workers: %d\n", workers, 2*workers)))
 	nd.start()
 	for _, u := range users {
-		body, _ := json.Marshal(map[string]any{"system": "cyrus", "principal": cy.PrincipalHref(u),
-			"methods": []map[string]any{{"channel": "email", "address": u + "@example.org"}}})
+		sub := map[string]any{"system": "cyrus", "principal": cy.PrincipalHref(u),
+			"methods": []map[string]any{{"channel": "email", "address": u + "@example.org"}}}
+		if types != nil {
+			sub["types"] = types
+		}
+		body, _ := json.Marshal(sub)
 		req, _ := http.NewRequest(http.MethodPost, nd.baseURL+"/v1/subscriptions", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+apiKey)
 		req.Header.Set("Content-Type", "application/json")

@@ -30,11 +30,13 @@ const QueueCalendars = "calendars"
 type SyncCalendarsArgs struct {
 	System    string `json:"system"`
 	Principal string `json:"principal"`
-	// ListedSince, set by a poll to when it ran, lets the first run of
-	// the job use a listing of the calendar home made since then for
-	// another principal (on Cyrus all share one home): one listing per
-	// poll. Zero (a ping's sync, or a run again because a ping asked for
-	// one meanwhile) lists the home afresh, to see what the ping is about.
+	// ListedSince lets the first run of the job use a listing of the
+	// calendar home made since then for another principal (on Cyrus all
+	// share one home): a poll sets it to when it ran (one listing per
+	// poll), a ping's sync to a time after the ping arrived, so that a
+	// burst of pings shares listings that all show what the pings are
+	// about. A run again because a ping asked for one meanwhile lists the
+	// home afresh.
 	ListedSince time.Time `json:"listed_since,omitzero"`
 }
 
@@ -349,7 +351,7 @@ func storedCalendarZone(cal store.CalendarRecord) *time.Location { return calend
 
 // queueCalendarSyncs queues, in tx, a calendar sync for each of keys that
 // has none waiting; since is the poll's time (see
-// SyncCalendarsArgs.ListedSince), zero for a ping's.
+// SyncCalendarsArgs.ListedSince), or for a ping's a time after it arrived.
 func (e *Engine) queueCalendarSyncs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey, since time.Time) error {
 	need, err := store.QueueCalendarSyncs(ctx, tx, keys)
 	if err != nil {

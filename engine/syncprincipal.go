@@ -150,7 +150,7 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 		// its reminders are worked out again at once, not at the next poll.
 		if e.o.Reminders.Enabled && len(subscriptions.Targets(subs, notifyd.TypeReminder)) > 0 {
 			key := store.PrincipalKey{System: args.System, Principal: args.Principal}
-			if err := e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Time{}); err != nil {
+			if err := e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()); err != nil {
 				return err
 			}
 		}
@@ -348,5 +348,5 @@ func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) e
 		return err
 	}
 	key := store.PrincipalKey{System: args.System, Principal: args.Principal}
-	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Time{}) })
+	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()) })
 }
