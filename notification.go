@@ -42,6 +42,10 @@ type Notification struct {
 	// Reminder is what a reminder (TypeReminder) rings for: the alarm
 	// instance. Event then is the event or task instance it reminds of.
 	Reminder *Reminder `json:"reminder,omitempty"`
+	// Update is what a calendar update (TypeEventCreated …
+	// TypeCalendarDeleted) says changed. Event then is the event or task
+	// as it is now (as it was, for a deletion); Calendar the calendar.
+	Update *Update `json:"update,omitempty"`
 	// Fields holds other human-readable values by element local name, for
 	// notification types (or extensions) the fields above do not cover.
 	Fields map[string]string `json:"fields,omitempty"`
@@ -84,6 +88,58 @@ type Reminder struct {
 	Snooze bool `json:"snooze,omitempty"`
 }
 
+// Update is one net change to an event, a task or a calendar: what a
+// calendar update notification tells a person.
+type Update struct {
+	// Component is "event", "todo" or "calendar".
+	Component string `json:"component"`
+	// Action is "created", "modified" or "deleted".
+	Action string `json:"action"`
+	// Object is the calendar object resource's href, "" for a calendar.
+	Object string `json:"object,omitempty"`
+	// UID is the event's or task's UID; RecurrenceID the one instance
+	// changed ("20261201T090000Z", or a date), "" for the whole event.
+	UID          string `json:"uid,omitempty"`
+	RecurrenceID string `json:"recurrence_id,omitempty"`
+	// Fields lists what changed that a person sees, for a modification,
+	// in the order messages list them.
+	Fields []FieldChange `json:"fields,omitempty"`
+	// By is who made the change, when known.
+	By Person `json:"by,omitzero"`
+	// TimeZone is the IANA name of the zone the event's times are written
+	// in, "" for the recipient's.
+	TimeZone string `json:"time_zone,omitempty"`
+}
+
+// The fields a FieldChange names.
+const (
+	FieldSummary     = "summary"     // the title (a calendar's display name)
+	FieldStart       = "start"       // an event's start or a task's start
+	FieldEnd         = "end"         // an event's end
+	FieldDue         = "due"         // a task's due time
+	FieldLocation    = "location"    // where
+	FieldStatus      = "status"      // e.g. CANCELLED, TENTATIVE, COMPLETED
+	FieldRecurrence  = "recurrence"  // the rule, added or removed dates
+	FieldCompleted   = "completed"   // a task marked done (To) or undone
+	FieldDescription = "description" // the notes
+)
+
+// FieldChange is one change a person sees: a field and its value before
+// and after. Times are in From/ToTime (written in the recipient's zone);
+// other values in From/To as text. An empty side means the field was
+// added or removed.
+type FieldChange struct {
+	// Field is one of the Field… names.
+	Field string `json:"field"`
+	From  string `json:"from,omitempty"`
+	To    string `json:"to,omitempty"`
+	// FromTime and ToTime hold a time field's values; AllDay when they
+	// are dates (midnight UTC of the date, as Event's).
+	FromTime time.Time `json:"from_time,omitzero"`
+	ToTime   time.Time `json:"to_time,omitzero"`
+	AllDay   bool      `json:"all_day,omitempty"`
+}
+
 // Person is someone a notification names.
 type Person struct {
 	// Href is how the server names them: a principal URL or a mailto: URI.
@@ -113,6 +169,8 @@ type Event struct {
 	// same day in every zone; End exclusive), which is how messages
 	// write it.
 	AllDay bool `json:"all_day,omitempty"`
+	// Due is a task's due time (its End stays zero).
+	Due time.Time `json:"due,omitzero"`
 }
 
 // Change is one change of a resource-change notification.

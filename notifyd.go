@@ -34,13 +34,30 @@ const (
 	TypeOther              NotificationType = "other"
 )
 
+// The calendar update types: an event, a task (todo) or a calendar
+// created, modified or deleted, found by syncing the principal's calendars
+// or published by the calendar server (Notification.Update says what).
+const (
+	TypeEventCreated     NotificationType = "event-created"
+	TypeEventModified    NotificationType = "event-modified"
+	TypeEventDeleted     NotificationType = "event-deleted"
+	TypeTodoCreated      NotificationType = "todo-created"
+	TypeTodoModified     NotificationType = "todo-modified"
+	TypeTodoDeleted      NotificationType = "todo-deleted"
+	TypeCalendarCreated  NotificationType = "calendar-created"
+	TypeCalendarModified NotificationType = "calendar-modified"
+	TypeCalendarDeleted  NotificationType = "calendar-deleted"
+)
+
 // NotificationTypes lists every NotificationType, in the order of the API
 // specification.
 var NotificationTypes = []NotificationType{
 	TypeShareInvite, TypeShareReply, TypeResourceChange, TypeSystemStatus,
 	TypeQuotaStatus, TypeEventRegRegistered, TypeEventRegCancelled,
 	TypeSuggest, TypeSuggestReply, TypeAwaitingApproval, TypeApprovalResponse,
-	TypeReminder, TypeOther,
+	TypeReminder, TypeEventCreated, TypeEventModified, TypeEventDeleted,
+	TypeTodoCreated, TypeTodoModified, TypeTodoDeleted, TypeCalendarCreated,
+	TypeCalendarModified, TypeCalendarDeleted, TypeOther,
 }
 
 // Valid reports whether t is one of NotificationTypes.

@@ -34,15 +34,26 @@
 //	Calendar        calendar name: RenderInput.CalendarName, else the
 //	                notification's display name, else the href's last segment
 //	Access, Status, Summary    as in notifyd.Notification
-//	Event           *{Summary, Location, When, AllDay, Start, End} or nil;
-//	                When is the localized time span, Start/End are in the
-//	                recipient's zone
+//	Event           *{Summary, Location, When, AllDay, Start, End, Due} or
+//	                nil; When is the localized time span, Start/End are in
+//	                the recipient's zone, Due is a task's due time written
 //	Reminder        for a reminder (an alarm ringing; nil otherwise):
 //	                *{Task, Day ("today", "tomorrow" or ""), Date, At,
 //	                Until, Due, Start, Text, Description (lines), Rang,
 //	                LateMinutes, Snooze, Action}: when the event starts
 //	                or the task is due, from the day the reminder is
 //	                sent, and what the alarm adds (see message.Reminder)
+//	Update          for a calendar update (event-, todo-, calendar-
+//	                created, modified, deleted; nil otherwise):
+//	                *{Component, Action, Task, Title, When, Due, Start,
+//	                Location, Occurrence, By, Changes, Main, OldName}:
+//	                Changes are what a modification changed, each
+//	                {Kind ("moved", "start", "end", "due", "title", "name",
+//	                "location", "description", "recurrence", "cancelled",
+//	                "uncancelled", "status", "completed", "uncompleted", or
+//	                another field's name), Label, From, To, Brief}, times
+//	                written in the recipient's zone; Main is the change a
+//	                subject leads with (see message.Update)
 //	Changes         []{Kind, Summary, By, Properties, When, Location}
 //	ChangedBy       who made all the changes, when that is one person
 //	Fields          []{Name, Label, Value}, sorted by Name
@@ -93,6 +104,21 @@
 // DESCRIPTION, see message.ReminderCalendar), of at most
 // [MaxAttachmentBytes] (16 KiB): fields are cut to 200 characters when
 // it would be larger, and the message then says it was shortened.
+//
+// # Calendar updates
+//
+// An event, task or calendar created, modified or deleted reads as what a
+// person sees of it: "New event: “Team meeting”, Tuesday 8 December
+// 2026, 10:00–11:00 CET", "Moved: “Team meeting”, now Wednesday 9
+// December 2026, 14:00–15:00 CET", "Cancelled: …", "Completed: “Send
+// the report”", "Calendar renamed: “Old” → “New”" (French "Déplacé :
+// « Team meeting », désormais …"). A modification's body lists each
+// change, "Moved: Tuesday 8 December 2026, 10:00 → Wednesday 9 December
+// 2026, 14:00 CET", "Location: Room 1 → Room 2", "Title: A → B",
+// "Cancelled", "Recurrence changed: …", in the recipient's zone (all-day
+// dates as dates), who made it ("was changed by Fred") and the event or
+// task as it is now; a creation or deletion gives what, when, where and
+// the calendar; one occurrence of a recurring event is named as such.
 //
 // # Sending
 //

@@ -44,7 +44,8 @@ func (lt *langTemplates) body(typ string, v *view) (parts, error) {
 
 // fit renders the parts of a message that is over a limit again, from a
 // view whose free-text fields are cut to message.TightFieldRunes and
-// whose lists (Changes, Fields) keep as many entries as fit: templates
+// whose lists (Changes, Fields, an update's Changes) keep as many entries
+// as fit: templates
 // then finish (footer, unsubscribe link, closing tags) within the limits.
 // When even empty lists do not fit (a template that writes much more than
 // its data), the text part is cut at a line and the HTML part left out.
@@ -52,12 +53,21 @@ func (lt *langTemplates) fit(typ string, in RenderInput, tag, subject string) (p
 	v, _ := newView(in, lt.lang, tag, message.TightFieldRunes)
 	v.Subject = subject
 	changes, fields := v.Changes, v.Fields
+	var update message.Update
+	if v.Update != nil {
+		update = *v.Update
+		v.Update = &message.Update{}
+	}
 	try := func(k int) (parts, error) {
 		v.Changes, v.Fields = changes[:min(k, len(changes))], fields[:min(k, len(fields))]
+		if v.Update != nil {
+			*v.Update = update
+			v.Update.Changes = update.Changes[:min(k, len(update.Changes))]
+		}
 		return lt.body(typ, v)
 	}
 	var best parts
-	k, err := message.MostThatFit(max(len(changes), len(fields)), func(k int) (bool, error) {
+	k, err := message.MostThatFit(max(len(changes), len(fields), len(update.Changes)), func(k int) (bool, error) {
 		p, err := try(k)
 		if p.fit() {
 			best = p

@@ -73,7 +73,17 @@ func oversized(t testing.TB) map[string]*notifyd.Notification {
 	for i := range 50 {
 		fields[fmt.Sprintf("field%02d", i)] = strings.Repeat(`"`, 1024)
 	}
+	manyUpdates := &notifyd.Notification{Type: notifyd.TypeEventModified, Calendar: notifyd.Collection{DisplayName: hugeText(1 << 14)},
+		Event: &notifyd.Event{Summary: hugeText(1 << 17), Location: hugeText(1 << 16), Start: workEvent.Start, End: workEvent.End},
+		Update: &notifyd.Update{UID: strings.Repeat("<", message.MaxIDBytes+1), By: notifyd.Person{CommonName: hugeText(1 << 16)},
+			Fields: []notifyd.FieldChange{{Field: notifyd.FieldSummary, From: hugeText(1 << 17), To: hugeText(1 << 17)},
+				{Field: notifyd.FieldStart, FromTime: workEvent.Start.Add(-time.Hour), ToTime: workEvent.Start}}}}
+	for i := range 3000 {
+		manyUpdates.Update.Fields = append(manyUpdates.Update.Fields,
+			notifyd.FieldChange{Field: fmt.Sprintf("x-field-%d", i), From: strings.Repeat(`"`, 100), To: `<b>"new"</b>`})
+	}
 	return map[string]*notifyd.Notification{
+		"1 MB update of 3000 fields": manyUpdates,
 		"1 MB comment": {Type: notifyd.TypeShareInvite, From: notifyd.Person{CommonName: "Fred"},
 			Calendar: notifyd.Collection{DisplayName: "Work"}, Access: "read", Summary: hugeText(1 << 20)},
 		"1 MB event summary and location": {Type: notifyd.TypeReminder, Summary: hugeText(1 << 18),

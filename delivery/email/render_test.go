@@ -231,6 +231,18 @@ func TestRenderEveryType(t *testing.T) {
 			"“Stand-up” was not approved", []string{"Their message: “Duplicate”"}, ""},
 		{notifyd.Notification{Type: notifyd.TypeReminder, Event: workEvent},
 			"Reminder: “Stand-up”, Tuesday 1 December 2026, 16:00–16:30 CET", []string{"Where: Room 4"}, ""},
+		{update(notifyd.TypeEventCreated), "New event: “Stand-up”, Tuesday 1 December 2026, 16:00–16:30 CET",
+			[]string{"A new event was added to the calendar “Work” by Fred.", "  Where: Room 4"}, ""},
+		{update(notifyd.TypeEventModified), "New time: “Stand-up”, now Tuesday 1 December 2026, 16:00–16:30 CET",
+			[]string{"Start: Tuesday 1 December 2026, 15:00 → 16:00 CET"}, ""},
+		{update(notifyd.TypeEventDeleted), "Deleted: “Stand-up”, Tuesday 1 December 2026, 16:00–16:30 CET",
+			[]string{"The event “Stand-up” was deleted from the calendar “Work” by Fred."}, ""},
+		{update(notifyd.TypeTodoCreated), "New task: “Stand-up”", []string{"A new task was added to the calendar “Work” by Fred."}, ""},
+		{update(notifyd.TypeTodoModified), "New start: “Stand-up”, now Tuesday 1 December 2026, 16:00 CET", []string{"Start: Tuesday 1 December 2026, 15:00 → 16:00 CET"}, ""},
+		{update(notifyd.TypeTodoDeleted), "Task deleted: “Stand-up”", []string{"The task “Stand-up” was deleted from the calendar “Work” by Fred."}, ""},
+		{update(notifyd.TypeCalendarCreated), "New calendar: “Work”", []string{"A new calendar, “Work”, was created by Fred."}, ""},
+		{update(notifyd.TypeCalendarModified), "Calendar changed: “Work” (start)", []string{"The calendar “Work” was changed by Fred:"}, ""},
+		{update(notifyd.TypeCalendarDeleted), "Calendar deleted: “Work”", []string{"The calendar “Work” was deleted by Fred."}, ""},
 		{notifyd.Notification{Type: notifyd.TypeOther, Element: "{urn:x}thing", Fields: map[string]string{"max-size": "10 MB", "colour": "blue"}},
 			"New calendar notification", []string{"Details:\n  Colour: blue\n  Max size: 10 MB\n"}, message.Generic},
 		{notifyd.Notification{Type: "brand-new-type", Summary: "Something new"},
@@ -245,6 +257,14 @@ func TestRenderEveryType(t *testing.T) {
 			contains(t, "html", m.HTML, "<!DOCTYPE html>", "</html>")
 		})
 	}
+}
+
+// update is a calendar update of type typ about workEvent in "Work" by
+// Fred, whose start moved an hour later when it is a modification.
+func update(typ notifyd.NotificationType) notifyd.Notification {
+	return notifyd.Notification{Type: typ, Calendar: notifyd.Collection{DisplayName: "Work"}, Event: workEvent,
+		Update: &notifyd.Update{By: notifyd.Person{CommonName: "Fred"},
+			Fields: []notifyd.FieldChange{{Field: notifyd.FieldStart, FromTime: workEvent.Start.Add(-time.Hour), ToTime: workEvent.Start}}}}
 }
 
 func TestRenderHTMLEscapes(t *testing.T) {

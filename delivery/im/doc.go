@@ -67,7 +67,10 @@
 // STATUS:CANCELLED for a deleted event or a cancelled registration; for
 // a reminder, the event's or task's instance, a VEVENT or VTODO with
 // RECURRENCE-ID, DUE and DESCRIPTION too, as message.ReminderCalendar
-// writes it) in a second element:
+// writes it; for a calendar update, the event or task as it is now, the
+// same way, STATUS:CANCELLED when deleted or cancelled, as
+// message.UpdateCalendar writes it, and none for a calendar) in a second
+// element:
 //
 //	<message type="chat" to="wilma@example.org" id="notifyd-…" xml:lang="en">
 //	  <body>Reminder: “Stand-up” in “Work”
@@ -103,12 +106,21 @@
 // Status, Summary, Event (Summary, Location, When, AllDay, Start, End),
 // Reminder (for a reminder: Task, Due, Start, Text, LateMinutes, Rang,
 // Snooze… as in message.Reminder; nil otherwise), ReminderCalendar,
+// Update (for a calendar update: Component, Action, Task, Title, When,
+// Due, Location, Occurrence, By, Changes, Main, Rest… as in
+// message.Update; nil otherwise), UpdateCalendar,
 // Changes (Kind, Summary, By, Properties, When), ChangedBy, Fields
 // (Name, Label, Value), Cancelled, EventUID, Stamp, Lang, Locale,
 // TimeZone and Notification, the methods Date, Time and DateTime, and the
 // functions join, lower, upper, truncate (N, then the string), ical (an
 // iCalendar TEXT value), icalUTC and icalDate. The calendar object's lines
 // are folded at 75 octets and end with CRLF.
+//
+// A calendar update reads "The event “Team meeting” in “Work” was changed
+// by Fred:", then its changes a line each, the main one first ("Moved:
+// Tuesday 8 December 2026, 10:00 → Wednesday 9 December 2026, 14:00
+// CET", "Location: Room 1 → Room 2"; five at most, then "…and 2 more");
+// a creation or deletion gives what, when and where and who made it.
 //
 // # Size
 //

@@ -219,7 +219,8 @@ type view struct {
 	message.View
 	Recipient string
 	// Cancelled is true when the event is called off (a registration
-	// cancelled, or every change a deletion).
+	// cancelled, every change a deletion, an event deleted or its
+	// status set to cancelled).
 	Cancelled bool
 	// EventUID names the event in the calendar part.
 	EventUID string
@@ -229,6 +230,11 @@ type view struct {
 	// yet folded ("" for other notifications): see
 	// [message.ReminderCalendar].
 	ReminderCalendar string
+	// UpdateCalendar is the iCalendar object of the event or task a
+	// calendar update is about, its lines not yet folded ("" for other
+	// notifications, and when there is none): see
+	// [message.UpdateCalendar].
+	UpdateCalendar string
 }
 
 // newView is the view of in with each free-text field cut to maxRunes
@@ -270,10 +276,18 @@ func newView(in RenderInput, lang, tag string, maxRunes int) (_ *view, shortened
 		}
 		v.ReminderCalendar = strings.Join(message.ReminderCalendar(n, stamp), "\n")
 	}
+	if v.Update != nil {
+		stamp := n.DTStamp
+		if stamp.IsZero() {
+			stamp = v.Stamp
+		}
+		v.UpdateCalendar = strings.Join(message.UpdateCalendar(n, stamp), "\n")
+	}
 	allDeleted := len(v.Changes) > 0
 	for _, c := range v.Changes {
 		allDeleted = allDeleted && c.Kind == "deleted"
 	}
-	v.Cancelled = n.Type == notifyd.TypeEventRegCancelled || (n.Type == notifyd.TypeResourceChange && allDeleted)
+	v.Cancelled = n.Type == notifyd.TypeEventRegCancelled || (n.Type == notifyd.TypeResourceChange && allDeleted) ||
+		(v.Update != nil && (v.Update.Action == "deleted" || (v.Update.Main != nil && v.Update.Main.Kind == "cancelled")))
 	return v, shortened
 }

@@ -148,6 +148,10 @@ func TestRenderEveryType(t *testing.T) {
 			in := sampleInput
 			n := *sampleInput.Notification
 			n.Type = typ
+			// A calendar update's sample carries its Update.
+			if s := message.Sample(typ); s.Update != nil {
+				n.Update, n.Event, n.DTStamp = s.Update, s.Event, s.DTStamp
+			}
 			in.Notification, in.Locale = &n, lang
 			m, err := r.Render(in)
 			if err != nil {
@@ -159,7 +163,10 @@ func TestRenderEveryType(t *testing.T) {
 			if lines := strings.Count(m.Body, "\n") + 1; lines > 8 {
 				t.Errorf("%s/%s: %d lines is not a pop-up:\n%s", lang, typ, lines, m.Body)
 			}
-			if !strings.HasPrefix(m.Calendar, "BEGIN:VCALENDAR\r\n") {
+			// A calendar's creation, change or deletion concerns no event.
+			if calendarUpdate := strings.HasPrefix(string(typ), "calendar-"); calendarUpdate != (m.Calendar == "") {
+				t.Errorf("%s/%s: calendar object %q", lang, typ, m.Calendar)
+			} else if !calendarUpdate && !strings.HasPrefix(m.Calendar, "BEGIN:VCALENDAR\r\n") {
 				t.Errorf("%s/%s: the sample event has no calendar object", lang, typ)
 			}
 			if lang == "fr" && m.Body == renderBody(t, r, &n, "en").Body {

@@ -3,7 +3,10 @@
 // calendars, templates per notification type and language with an
 // override directory, text clean-up, a reminder as people read it
 // ([Reminder]: "today at 09:00", "due tomorrow") and as an iCalendar
-// object ([ReminderCalendar]), and the size limits that keep a
+// object ([ReminderCalendar]), a calendar update as people read it
+// ([Update]: "Moved: Tuesday 8 December 2026, 10:00 → Wednesday 9
+// December 2026, 14:00 CET", its main change, who made it) and the
+// object it is about ([UpdateCalendar]), and the size limits that keep a
 // large notification from making a larger message: each free-text field
 // cut ([Shorten], [MaxFieldRunes]), template output bounded as it is
 // written ([Execute]) and a note saying a message was shortened

@@ -90,24 +90,68 @@ func ReminderCalendar(n *notifyd.Notification, stamp time.Time) []string {
 	}
 	n = allDayDates(n)
 	r := n.Reminder
-	var e notifyd.Event
+	o := calObject{uid: r.UID, rid: r.RecurrenceID, tz: r.TimeZone, task: IsTask(r), due: r.Due,
+		description: r.Description, prodID: "-//notifyd//notifyd reminders//EN"}
 	if n.Event != nil {
-		e = *n.Event
+		o.e = *n.Event
 	}
-	uid := r.UID
+	return o.lines(stamp)
+}
+
+// UpdateCalendar is the iCalendar object of the event or task a calendar
+// update is about, as it is now, written as [ReminderCalendar] writes a
+// reminder's (its UID and RECURRENCE-ID from the Update, else the
+// event's UID; a task's DUE from its Due), with STATUS:CANCELLED when it
+// was deleted or cancelled. It is nil when n is not an event's or task's
+// update, or has no UID or no time to show.
+func UpdateCalendar(n *notifyd.Notification, stamp time.Time) []string {
+	if n == nil || !IsUpdate(n.Type) || n.Event == nil || strings.HasPrefix(string(n.Type), "calendar-") {
+		return nil
+	}
+	n = allDayDates(n)
+	o := calObject{e: *n.Event, task: strings.HasPrefix(string(n.Type), "todo-"), due: n.Event.Due,
+		prodID: "-//notifyd//notifyd calendar updates//EN"}
+	if u := n.Update; u != nil {
+		o.uid, o.rid, o.tz = u.UID, u.RecurrenceID, u.TimeZone
+		for _, f := range u.Fields {
+			if strings.EqualFold(f.Field, notifyd.FieldStatus) && strings.EqualFold(strings.TrimSpace(f.To), "CANCELLED") {
+				o.cancelled = true
+			}
+		}
+	}
+	o.cancelled = o.cancelled || strings.HasSuffix(string(n.Type), "-deleted")
+	return o.lines(stamp)
+}
+
+// calObject is an event or task instance to write as an iCalendar
+// object.
+type calObject struct {
+	e           notifyd.Event
+	uid, rid    string // "" uid: the event's
+	tz          string // the zone of a local rid
+	task        bool
+	due         time.Time
+	description string
+	cancelled   bool
+	prodID      string
+}
+
+// lines writes o with DTSTAMP stamp (see [ReminderCalendar]), nil when
+// it has no UID or no time to show.
+func (o calObject) lines(stamp time.Time) []string {
+	e := o.e
+	uid := o.uid
 	if uid == "" {
 		uid = e.UID
 	}
 	if uid = ICalText(uid); uid == "" {
 		return nil
 	}
-	task := IsTask(r)
-	due := r.Due
-	if e.Start.IsZero() && (!task || due.IsZero()) {
+	if e.Start.IsZero() && (!o.task || o.due.IsZero()) {
 		return nil
 	}
 	comp := "VEVENT"
-	if task {
+	if o.task {
 		comp = "VTODO"
 	}
 	when := func(name string, t time.Time) string {
@@ -116,23 +160,23 @@ func ReminderCalendar(n *notifyd.Notification, stamp time.Time) []string {
 		}
 		return name + ":" + ICalUTC(t)
 	}
-	lines := []string{"BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//notifyd//notifyd reminders//EN", "METHOD:PUBLISH",
+	lines := []string{"BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:" + o.prodID, "METHOD:PUBLISH",
 		"BEGIN:" + comp, "UID:" + uid, "DTSTAMP:" + ICalUTC(stamp)}
-	if rid := recurrenceIDLine(r.RecurrenceID, r.TimeZone); rid != "" {
+	if rid := recurrenceIDLine(o.rid, o.tz); rid != "" {
 		lines = append(lines, rid)
 	}
 	switch {
-	case !task:
+	case !o.task:
 		lines = append(lines, when("DTSTART", e.Start))
 		if e.End.After(e.Start) {
 			lines = append(lines, when("DTEND", e.End))
 		}
 	default:
-		if !e.Start.IsZero() && (due.IsZero() || due.After(e.Start)) {
+		if !e.Start.IsZero() && (o.due.IsZero() || o.due.After(e.Start)) {
 			lines = append(lines, when("DTSTART", e.Start))
 		}
-		if !due.IsZero() {
-			lines = append(lines, when("DUE", due))
+		if !o.due.IsZero() {
+			lines = append(lines, when("DUE", o.due))
 		}
 	}
 	if s := ICalText(OneLine(e.Summary)); s != "" {
@@ -141,8 +185,11 @@ func ReminderCalendar(n *notifyd.Notification, stamp time.Time) []string {
 	if s := ICalText(OneLine(e.Location)); s != "" {
 		lines = append(lines, "LOCATION:"+s)
 	}
-	if s := ICalText(strings.Join(Cleaner{}.Lines(r.Description), "\n")); s != "" {
+	if s := ICalText(strings.Join(Cleaner{}.Lines(o.description), "\n")); s != "" {
 		lines = append(lines, "DESCRIPTION:"+s)
+	}
+	if o.cancelled {
+		lines = append(lines, "STATUS:CANCELLED")
 	}
 	return append(lines, "END:"+comp, "END:VCALENDAR")
 }

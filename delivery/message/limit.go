@@ -16,7 +16,8 @@ const (
 	// MaxFieldRunes is the most characters of one free-text field of a
 	// notification (a summary or comment, a status, a name, a location,
 	// a changed property, a field's value, a reminder's text or
-	// description) that a message shows; a longer one is cut at a word
+	// description, an update's values before and after) that a message
+	// shows; a longer one is cut at a word
 	// and ends with "…".
 	MaxFieldRunes = 2000
 	// TightFieldRunes is the per-field limit a channel falls back to
@@ -103,6 +104,18 @@ func (s *shortener) walk(n *notifyd.Notification) bool {
 		s.text(&r.Text)
 		s.text(&r.Description)
 	}
+	if u := n.Update; u != nil {
+		for _, p := range []*string{&u.Component, &u.Action, &u.Object, &u.UID, &u.RecurrenceID, &u.TimeZone} {
+			s.id(p)
+		}
+		s.person(&u.By)
+		for i := range u.Fields {
+			f := &u.Fields[i]
+			s.id(&f.Field)
+			s.text(&f.From)
+			s.text(&f.To)
+		}
+	}
 	for i := range n.Changes {
 		ch := &n.Changes[i]
 		s.id(&ch.Kind)
@@ -143,6 +156,11 @@ func clone(n *notifyd.Notification) *notifyd.Notification {
 		r := *n.Reminder
 		c.Reminder = &r
 	}
+	if n.Update != nil {
+		u := *n.Update
+		u.Fields = append([]notifyd.FieldChange(nil), u.Fields...)
+		c.Update = &u
+	}
 	if n.Changes != nil {
 		c.Changes = make([]notifyd.Change, len(n.Changes))
 		for i, ch := range n.Changes {
@@ -173,6 +191,13 @@ func TextSize(n *notifyd.Notification) int {
 	if r := n.Reminder; r != nil {
 		size += len(r.Calendar) + len(r.Object) + len(r.UID) + len(r.RecurrenceID) + len(r.AlarmID) +
 			len(r.Component) + len(r.Action) + len(r.TimeZone) + len(r.Text) + len(r.Description)
+	}
+	if u := n.Update; u != nil {
+		size += len(u.Component) + len(u.Action) + len(u.Object) + len(u.UID) + len(u.RecurrenceID) + len(u.TimeZone) +
+			len(u.By.Href) + len(u.By.CommonName)
+		for _, f := range u.Fields {
+			size += len(f.Field) + len(f.From) + len(f.To)
+		}
 	}
 	for _, ch := range n.Changes {
 		size += len(ch.Kind) + len(ch.Href) + len(ch.By.Href) + len(ch.By.CommonName) + len(ch.Summary)

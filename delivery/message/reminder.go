@@ -156,49 +156,68 @@ func (c Cleaner) alarmText(text, summary string) string {
 	return t
 }
 
-// allDayDates returns n with the dates of an all-day event or task as
-// notifyd.Event has them, midnight UTC of each date, when they came as
-// the instants their local midnight is (how calendar/alarm gives a
-// reminder's instance: 24 December in Paris as 23 December, 23:00 UTC).
-// Such a date is read in the reminder's time zone, else taken as the
-// nearest midnight UTC. n is returned as is when its dates are already
-// dates; otherwise a copy is.
+// allDayDates returns n with the dates of an all-day event or task (and
+// of an update's all-day changes) as notifyd.Event has them, midnight
+// UTC of each date, when they came as the instants their local midnight
+// is (how calendar/alarm gives a reminder's instance: 24 December in
+// Paris as 23 December, 23:00 UTC). Such a date is read in the reminder's
+// or the update's time zone, else taken as the nearest midnight UTC. n is
+// returned as is when its dates are already dates; otherwise a copy is.
 func allDayDates(n *notifyd.Notification) *notifyd.Notification {
-	if n == nil || n.Event == nil || !n.Event.AllDay {
+	if n == nil {
+		return n
+	}
+	var times []*time.Time // the dates to read, in the copy c
+	c := *n
+	tz := ""
+	if n.Event != nil && n.Event.AllDay {
+		e := *n.Event
+		c.Event = &e
+		times = append(times, &e.Start, &e.End, &e.Due)
+	}
+	if n.Reminder != nil {
+		r := *n.Reminder
+		c.Reminder = &r
+		tz = r.TimeZone
+		if n.Event != nil && n.Event.AllDay {
+			times = append(times, &r.Due)
+		}
+	}
+	if n.Update != nil {
+		u := *n.Update
+		c.Update = &u
+		tz = cmpOr(tz, u.TimeZone)
+		u.Fields = append([]notifyd.FieldChange(nil), u.Fields...)
+		for i := range u.Fields {
+			if f := &u.Fields[i]; f.AllDay {
+				times = append(times, &f.FromTime, &f.ToTime)
+			}
+		}
+	}
+	isDate := func(t time.Time) bool { return t.IsZero() || t.UTC().Truncate(24*time.Hour).Equal(t) }
+	dates := true
+	for _, t := range times {
+		dates = dates && isDate(*t)
+	}
+	if dates {
 		return n
 	}
 	var loc *time.Location
-	if n.Reminder != nil && n.Reminder.TimeZone != "" {
-		loc, _ = time.LoadLocation(n.Reminder.TimeZone)
+	if tz != "" {
+		loc, _ = time.LoadLocation(tz)
 	}
-	isDate := func(t time.Time) bool { return t.IsZero() || t.UTC().Truncate(24*time.Hour).Equal(t) }
-	date := func(t time.Time) time.Time {
-		if isDate(t) {
-			return t
+	for _, t := range times {
+		if isDate(*t) {
+			continue
 		}
 		if loc != nil {
 			if l := t.In(loc); l.Hour() == 0 && l.Minute() == 0 && l.Second() == 0 {
 				y, m, d := l.Date()
-				return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+				*t = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+				continue
 			}
 		}
-		return t.UTC().Add(12 * time.Hour).Truncate(24 * time.Hour)
-	}
-	due := time.Time{}
-	if n.Reminder != nil {
-		due = n.Reminder.Due
-	}
-	if isDate(n.Event.Start) && isDate(n.Event.End) && isDate(due) {
-		return n
-	}
-	c := *n
-	e := *n.Event
-	e.Start, e.End = date(e.Start), date(e.End)
-	c.Event = &e
-	if n.Reminder != nil {
-		r := *n.Reminder
-		r.Due = date(r.Due)
-		c.Reminder = &r
+		*t = t.UTC().Add(12 * time.Hour).Truncate(24 * time.Hour)
 	}
 	return &c
 }

@@ -226,3 +226,73 @@ func SameDay(a, b time.Time) bool {
 	by, bm, bd := b.Date()
 	return ay == by && am == bm && ad == bd
 }
+
+// fromTo writes the two sides of a time's change: dates for all-day
+// ones; otherwise date, time and zone, the zone said once when both have
+// it and the date once when both are the same day. A zero side is "".
+func (f TimeFormat) fromTo(from, to time.Time, allDay bool) (string, string) {
+	switch {
+	case from.IsZero() && to.IsZero():
+		return "", ""
+	case from.IsZero():
+		return "", f.when(to, allDay)
+	case to.IsZero():
+		return f.when(from, allDay), ""
+	case allDay:
+		return f.date(from), f.date(to)
+	}
+	a, b := from.In(f.loc), to.In(f.loc)
+	zoneA, zoneB := Zone(a), Zone(b)
+	fromText := f.dateClock(a)
+	if zoneA != zoneB {
+		fromText = f.withZone(fromText, zoneA)
+	}
+	if SameDay(a, b) {
+		return fromText, f.withZone(f.clock(b), zoneB)
+	}
+	return fromText, f.withZone(f.dateClock(b), zoneB)
+}
+
+// dateClock writes t's date and time of day as it is, without its zone.
+func (f TimeFormat) dateClock(t time.Time) string {
+	switch {
+	case f.style == Short:
+		return f.date(t) + " " + f.clock(t)
+	case f.french:
+		return f.date(t) + " à " + f.clock(t)
+	default:
+		return f.date(t) + ", " + f.clock(t)
+	}
+}
+
+// withZone adds a zone's name to a time as [TimeFormat.DateTime] does.
+func (f TimeFormat) withZone(s, zone string) string {
+	if f.french && f.style != Short {
+		return s + " (" + zone + ")"
+	}
+	return s + " " + zone
+}
+
+// brief writes t in a few words: its weekday, date and time of day in the
+// recipient's zone without the zone's name, its year only when t is not
+// within the year after ref (or ref is zero), its date alone when allDay.
+// It is "" when t is zero.
+func (f TimeFormat) brief(t time.Time, allDay bool, ref time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if !allDay {
+		t = t.In(f.loc)
+	}
+	date := f.date(t)
+	if !ref.IsZero() {
+		if d := t.Sub(ref); d > -31*24*time.Hour && d < 300*24*time.Hour {
+			year := t.Format("2006")
+			date = strings.TrimSuffix(strings.TrimSuffix(date, ", "+year), " "+year)
+		}
+	}
+	if allDay {
+		return date
+	}
+	return date + " " + f.clock(t)
+}

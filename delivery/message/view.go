@@ -19,6 +19,9 @@ type Event struct {
 	// they are for an all-day one.
 	Start time.Time
 	End   time.Time
+	// Due is a task's due date and time ("" when none): its date alone
+	// when all-day.
+	Due string
 }
 
 // Event describes e (nil: nil) with times written by tf.
@@ -33,6 +36,9 @@ func (c Cleaner) Event(e *notifyd.Event, tf TimeFormat) *Event {
 		AllDay:   e.AllDay,
 		Start:    e.Start,
 		End:      e.End,
+	}
+	if !e.Due.IsZero() {
+		ev.Due = tf.when(e.Due, e.AllDay)
 	}
 	if !e.AllDay {
 		if !e.Start.IsZero() {
@@ -140,7 +146,11 @@ type View struct {
 	Event           *Event
 	// Reminder is a reminder's alarm (nil for other notifications, and
 	// for a reminder without its notifyd.Reminder).
-	Reminder     *Reminder
+	Reminder *Reminder
+	// Update is what a calendar update changed (nil for other
+	// notifications; from the type alone for an update without its
+	// notifyd.Update).
+	Update       *Update
 	Changes      []Change
 	ChangedBy    string
 	Fields       []Field
@@ -180,6 +190,7 @@ func (c Cleaner) View(n *notifyd.Notification, system, principal, calendarName s
 	}
 	v.From, v.FromEmail = c.Person(n.From)
 	v.Changes, v.ChangedBy = c.Changes(n, v.From, v.Event)
+	v.Update = c.Update(n, v.Event, v.Calendar, v.From, tf)
 	return v
 }
 

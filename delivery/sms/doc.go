@@ -19,7 +19,10 @@
 // path segment), From, Calendar, Access, Status, Summary, Event (Summary,
 // Location, When, AllDay; nil when none), Reminder (for a reminder: Task,
 // Day, Date, At, Until, Due, Text, LateMinutes, Snooze… as in
-// message.Reminder; nil otherwise), Changes (Kind, Summary, By,
+// message.Reminder; nil otherwise), Update (for a calendar update:
+// Component, Action, Task, Title, When, Due, Location, Occurrence, By,
+// Changes, Main, Rest, each change's Kind, Label, From, To and Brief, as
+// in message.Update; nil otherwise), Changes (Kind, Summary, By,
 // Properties, When), ChangedBy, Fields (Name, Value), Lang, Locale and
 // TimeZone, every string cleaned to one line. Besides the built-in
 // functions they can call join, lower, upper and truncate (N, then the
@@ -51,6 +54,13 @@
 // French "Rappel : Budget review, 9h00-10h00, Room 4"), in the
 // recipient's zone, followed by the alarm's own text and "(12 min late)"
 // when it is late.
+// A calendar update leads with its main change, the new time in a few
+// words ("Moved: "Team meeting" -> Wed 9 Dec 14:00 in "Work". By
+// Fred."; "Cancelled: …", "Completed: …", "New due date: … -> Fri 4 Dec
+// 17:00"; French "Déplacé : … -> mer. 9 déc. 14h00"), then the other
+// changes ("Also: location Room 2", only their names beyond two); a
+// creation or deletion gives what, when, where and the calendar. French
+// texts call a task an "élément à faire": "tâche" is not GSM-7.
 //
 // # Sending
 //

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery/message"
 )
 
 func mustRenderer(t *testing.T) *Renderer {
@@ -45,7 +46,17 @@ func TestRenderEveryType(t *testing.T) {
 			notifyd.TypeAwaitingApproval:   {`Fred submitted "Event"`, "awaits your approval"},
 			notifyd.TypeApprovalResponse:   {`Your event "Event" was approved for "Work" by Fred`},
 			notifyd.TypeReminder:           {`Reminder: "Event", Thu 1 Jan 2026 11:00-12:00 CET, Room in "Work"`},
-			notifyd.TypeOther:              {`Calendar notification from Fred in "Work": Summary`},
+			notifyd.TypeEventCreated:       {`New event: "Event", Thu 1 Jan 2026 11:00-12:00 CET, Room in "Work". By Wilma.`},
+			notifyd.TypeEventModified: {`Moved: "Event" -> Thu 1 Jan 11:00 (one occurrence) in "Work". ` +
+				`Also: title, location, status, recurrence, description, priority. By Wilma.`},
+			notifyd.TypeEventDeleted:     {`Deleted: "Event", Thu 1 Jan 2026 11:00-12:00 CET (one occurrence) in "Work". By Wilma.`},
+			notifyd.TypeTodoCreated:      {`New task: "Event", due Fri 2 Jan 2026 18:00 CET in "Work". By Wilma.`},
+			notifyd.TypeTodoModified:     {`Completed: "Event" (one occurrence) in "Work". Also: title, location, status, recurrence, description, priority, due date. By Wilma.`},
+			notifyd.TypeTodoDeleted:      {`Task deleted: "Event" (one occurrence) in "Work". By Wilma.`},
+			notifyd.TypeCalendarCreated:  {`New calendar: "Work". By Wilma.`},
+			notifyd.TypeCalendarModified: {`Calendar renamed: "Old name" -> "Work". Also: description. By Wilma.`},
+			notifyd.TypeCalendarDeleted:  {`Calendar deleted: "Work". By Wilma.`},
+			notifyd.TypeOther:            {`Calendar notification from Fred in "Work": Summary`},
 		},
 		"fr": {
 			notifyd.TypeShareInvite:        {`Fred a partagé le calendrier "Work" avec vous (lecture-écriture)`},
@@ -60,7 +71,17 @@ func TestRenderEveryType(t *testing.T) {
 			notifyd.TypeAwaitingApproval:   {`Fred a soumis "Event"`, "attend votre approbation"},
 			notifyd.TypeApprovalResponse:   {`Votre événement "Event" a été approuvé pour "Work" par Fred`},
 			notifyd.TypeReminder:           {`Rappel : "Event", jeu. 1er janv. 2026 11h00-12h00 CET, Room dans "Work"`},
-			notifyd.TypeOther:              {`Notification d'agenda de Fred dans "Work" : Summary`},
+			notifyd.TypeEventCreated:       {`Nouvel événement : "Event", jeu. 1er janv. 2026 11h00-12h00 CET, Room dans "Work". Par Wilma.`},
+			notifyd.TypeEventModified: {`Déplacé : "Event" -> jeu. 1er janv. 11h00 (une occurrence) dans "Work". ` +
+				`Aussi : titre, lieu, statut, répétition, description, priority. Par Wilma.`},
+			notifyd.TypeEventDeleted:     {`Supprimé : "Event", jeu. 1er janv. 2026 11h00-12h00 CET (une occurrence) dans "Work". Par Wilma.`},
+			notifyd.TypeTodoCreated:      {`Nouvel élément à faire : "Event", échéance ven. 2 janv. 2026 18h00 CET dans "Work". Par Wilma.`},
+			notifyd.TypeTodoModified:     {`Terminé : "Event" (une occurrence) dans "Work". Aussi : titre, lieu, statut, répétition, description, priority, échéance. Par Wilma.`},
+			notifyd.TypeTodoDeleted:      {`Élément à faire supprimé : "Event" (une occurrence) dans "Work". Par Wilma.`},
+			notifyd.TypeCalendarCreated:  {`Nouveau calendrier : "Work". Par Wilma.`},
+			notifyd.TypeCalendarModified: {`Calendrier renommé : "Old name" -> "Work". Aussi : description. Par Wilma.`},
+			notifyd.TypeCalendarDeleted:  {`Calendrier supprimé : "Work". Par Wilma.`},
+			notifyd.TypeOther:            {`Notification d'agenda de Fred dans "Work" : Summary`},
 		},
 	}
 	for lang, types := range want {
@@ -68,6 +89,11 @@ func TestRenderEveryType(t *testing.T) {
 			in := sampleInput
 			n := *sampleInput.Notification
 			n.Type = typ
+			// A calendar update's sample carries its Update, a task's
+			// its due time.
+			if s := message.Sample(typ); s.Update != nil {
+				n.Update, n.Event, n.DTStamp = s.Update, s.Event, s.DTStamp
+			}
 			in.Notification, in.Locale, in.TimeZone = &n, lang, loadZone(t, "Europe/Paris")
 			text, err := r.Render(in)
 			if err != nil {

@@ -98,11 +98,61 @@
 // without a value are left out. A receiver that keeps one record per
 // alarm instance keys it by (uid, recurrence_id, alarm_id, trigger).
 //
+// A calendar update (an event, task or calendar created, modified or
+// deleted) is "notification.event-created" … "notification.calendar-deleted";
+// its notification carries the event or task as it is now (as it was,
+// for a deletion) as "event" and what changed as "update":
+//
+//	{
+//	  "type": "notification.event-modified",
+//	  "timestamp": "2026-12-01T08:00:00Z",
+//	  "data": {
+//	    "system": "cyrus",
+//	    "principal": "/dav/principals/user/wilma/",
+//	    "notification": {
+//	      "type": "event-modified",
+//	      "element": "VEVENT",
+//	      "uid": "meeting-1",
+//	      "dtstamp": "2026-12-01T08:00:00Z",
+//	      "calendar": {"href": "/dav/calendars/user/fred/Work/", "display_name": "Work"},
+//	      "event": {"href": "/dav/calendars/user/fred/Work/meeting.ics", "uid": "meeting-1",
+//	                "summary": "Team meeting", "location": "Room 2",
+//	                "start": "2026-12-09T13:00:00Z", "end": "2026-12-09T14:00:00Z"},
+//	      "update": {
+//	        "component": "event", "action": "modified",
+//	        "object": "/dav/calendars/user/fred/Work/meeting.ics",
+//	        "uid": "meeting-1", "recurrence_id": "20261208T090000Z",
+//	        "by": {"href": "mailto:fred@example.org", "common_name": "Fred"},
+//	        "time_zone": "Europe/Paris",
+//	        "fields": [
+//	          {"field": "start", "from_time": "2026-12-08T09:00:00Z", "to_time": "2026-12-09T13:00:00Z"},
+//	          {"field": "location", "from": "Room 1", "to": "Room 2"}
+//	        ]
+//	      }
+//	    },
+//	    "delivery_id": "5f0c…"
+//	  }
+//	}
+//
+// update has component ("event", "todo" or "calendar"), action
+// ("created", "modified" or "deleted"), object (the calendar object
+// resource's href; none for a calendar), uid and recurrence_id (the one
+// instance changed, left out for the whole event or task), by (who made
+// the change, when known), time_zone (the event's own zone) and, for a
+// modification, fields: what changed that a person sees, in the order
+// messages list them, each with field (summary, start, end, due,
+// location, status, recurrence, completed, description), from and to
+// (text values; a side left out was empty) or from_time and to_time
+// (RFC 3339; all_day when they are dates). A task's due time is the
+// event's "due".
+//
 // type is "notification." followed by the notification type (one of
 // notifyd.NotificationTypes: share-invite, share-reply, resource-change,
 // system-status, quota-status, eventreg-registered, eventreg-cancelled,
 // suggest, suggest-reply, awaiting-approval, approval-response, reminder,
-// other). timestamp (RFC 3339, UTC) is when the event happened: the
+// event-created, event-modified, event-deleted, todo-created,
+// todo-modified, todo-deleted, calendar-created, calendar-modified,
+// calendar-deleted, other). timestamp (RFC 3339, UTC) is when the event happened: the
 // notification's DTSTAMP, else a reminder's trigger time, else the
 // attempt's time. data
 // names the calendar system (notifyd's configuration key for it) and the
@@ -114,15 +164,17 @@
 // common receivers accept by default). A notification too large for it is
 // shortened, and data then has "truncated": true (the member is absent
 // otherwise): each free-text value (summary, status, names, location,
-// changed properties, field values, a reminder's text and description)
+// changed properties, field values, a reminder's text and description,
+// an update's from and to)
 // is cut to 2000 characters
 // (message.MaxFieldRunes) and ends with "…", and an identifier (href,
 // UID, element, field name) over 4096 bytes is left out rather than cut;
 // if that is not enough, values are cut to 200 characters and only the
-// first changes and fields (by name) that fit are kept; at worst only the
-// notification's type, dtstamp and (if short) element remain, with a
-// reminder's identifiers (those up to 1024 bytes) and times when they
-// fit. What is kept is always
+// first changes, fields (by name) and an update's fields that fit are
+// kept; at worst only the notification's type, dtstamp and (if short)
+// element remain, with a reminder's or an update's identifiers (those up
+// to 1024 bytes) and times, and an update's changed fields by name, when
+// they fit. What is kept is always
 // the notification's own data or its beginning: the whole is in the
 // notification collection on the CalDAV server.
 //

@@ -21,10 +21,11 @@ const maxElementBytes = 1024
 // fit marshals p, its notification shortened as far as needed for the
 // body to fit in MaxPayloadBytes: free-text fields cut to
 // message.MaxFieldRunes characters and overlong identifiers left out;
-// then fields cut to message.TightFieldRunes and only as many changes
-// and fields (by name) as fit (nearly: see message.MostThatFit); at last
-// only the notification's type, time and element (if short), and a
-// reminder's identifiers and times when they fit.
+// then fields cut to message.TightFieldRunes and only as many changes,
+// fields (by name) and an update's changed fields as fit (nearly: see
+// message.MostThatFit); at last only the notification's type, time and
+// element (if short), and a reminder's or an update's identifiers and
+// times when they fit.
 // Data.Truncated says whether any of it was done.
 func (p *Payload) fit() ([]byte, error) {
 	full := p.Data.Notification
@@ -44,9 +45,18 @@ func (p *Payload) fit() ([]byte, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	updateFields := 0
+	if tight.Update != nil {
+		updateFields = len(tight.Update.Fields)
+	}
 	first := func(k int) *notifyd.Notification {
 		c := *tight
 		c.Changes = tight.Changes[:min(k, len(tight.Changes))]
+		if tight.Update != nil {
+			u := *tight.Update
+			u.Fields = u.Fields[:min(k, len(u.Fields))]
+			c.Update = &u
+		}
 		c.Fields = nil
 		for _, name := range names[:min(k, len(names))] {
 			if c.Fields == nil {
@@ -57,7 +67,7 @@ func (p *Payload) fit() ([]byte, error) {
 		return &c
 	}
 	var best []byte
-	k, err := message.MostThatFit(max(len(tight.Changes), len(names)), func(k int) (bool, error) {
+	k, err := message.MostThatFit(max(len(tight.Changes), len(names), updateFields), func(k int) (bool, error) {
 		b, ok, err := try(first(k), true)
 		if ok {
 			best = b
@@ -83,6 +93,22 @@ func (p *Payload) fit() ([]byte, error) {
 			return b, err
 		}
 	}
+	if u := bareUpdate(full.Update); u != nil {
+		// An update's identity, when it fits, says what changed; then
+		// without the changed fields' names and times.
+		for _, fields := range []bool{true, false} {
+			withUpdate := *bare
+			withUpdate.Update = u
+			if !fields {
+				c := *u
+				c.Fields = nil
+				withUpdate.Update = &c
+			}
+			if b, ok, err := try(&withUpdate, true); err != nil || ok {
+				return b, err
+			}
+		}
+	}
 	b, ok, err := try(bare, true)
 	if err == nil && !ok {
 		err = fmt.Errorf("webhook: the body is %d bytes even without the notification's content, over the %d-byte limit", len(b), MaxPayloadBytes)
@@ -102,6 +128,31 @@ func bareReminder(r *notifyd.Reminder) *notifyd.Reminder {
 		if len(*p) > maxElementBytes {
 			*p = ""
 		}
+	}
+	return &c
+}
+
+// bareUpdate is u without its texts: its identifiers over
+// maxElementBytes and who made it left out, each changed field's name
+// (when short) and times kept (nil when u is).
+func bareUpdate(u *notifyd.Update) *notifyd.Update {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	c.By = notifyd.Person{}
+	for _, p := range []*string{&c.Component, &c.Action, &c.Object, &c.UID, &c.RecurrenceID, &c.TimeZone} {
+		if len(*p) > maxElementBytes {
+			*p = ""
+		}
+	}
+	c.Fields = nil
+	for _, f := range u.Fields {
+		if len(f.Field) > maxElementBytes {
+			f.Field = ""
+		}
+		f.From, f.To = "", ""
+		c.Fields = append(c.Fields, f)
 	}
 	return &c
 }
