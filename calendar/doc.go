@@ -33,5 +33,6 @@
 //     whole 400-year cycles so that its search after the window is short.
 //
 // Package calendar/alarm computes the reminders from what this package
-// reads.
+// reads; package calendar/change compares two versions of an object
+// (Component.Recurrence gives it the recurrence rules as read).
 package calendar

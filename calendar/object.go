@@ -84,6 +84,8 @@ type exclusions struct {
 	// allDates are every EXDATE's date in the default location, for an
 	// all-day series.
 	allDates map[[3]int]bool
+	// loc is the default location the DATE EXDATEs were read in.
+	loc *time.Location
 }
 
 func dateKey(t time.Time) [3]int {
@@ -94,6 +96,7 @@ func dateKey(t time.Time) [3]int {
 func (e *exclusions) add(t Time, def *time.Location) {
 	if e.instants == nil {
 		e.instants, e.dates, e.allDates = map[int64]bool{}, map[[3]int]bool{}, map[[3]int]bool{}
+		e.loc = def
 	}
 	if t.Date {
 		e.dates[dateKey(t.Time)] = true
