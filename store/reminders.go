@@ -80,12 +80,14 @@ type CalendarOutcome struct {
 // those stored: new ones are scheduled (and returned, for the caller to
 // queue their jobs in tx), or stored as skipped when their State says so
 // (with the Reason), ones no longer there are cancelled unless they fired
-// already, scheduled ones now skipped (acknowledged, say) are skipped,
-// skipped ones that now ring are scheduled again (returned with the new
-// ones) when their reason is in c.Revivable and their trigger still
-// ahead, and the others are left alone, so that an edit that changes no
-// trigger fires nothing again. A removed object's scheduled instances are
-// cancelled.
+// already, and ones stored already are brought up to date by recordAgain:
+// scheduled ones now skipped (acknowledged, say) are skipped, cancelled
+// ones back again (an event moved away and back before its trigger) and
+// skipped ones that now ring, with their reason in c.Revivable, are
+// scheduled again (returned with the new ones) when their trigger is
+// still ahead, and fired ones are left alone, so that an edit that
+// changes no trigger fires nothing again. A removed object's scheduled
+// instances are cancelled.
 func RecordCalendar(ctx context.Context, tx *sql.Tx, c CalendarChange) (out CalendarOutcome, err error) {
 	now := micros(c.Now)
 	cal := CalendarRecord{System: c.System, Principal: c.Principal, Href: c.CalendarHref}
@@ -127,6 +129,7 @@ etag = excluded.etag`,
 		keep := make(map[string]bool, len(oa.Reminders))
 		for _, r := range oa.Reminders {
 			keep[r.FireKey] = true
+			r.System, r.Principal, r.CalendarHref, r.ObjectHref = cal.System, cal.Principal, cal.Href, o.Href
 			state := r.State
 			if state != ReminderSkipped {
 				state = ReminderScheduled
@@ -138,40 +141,18 @@ ON CONFLICT (fire_key) DO NOTHING`,
 			if err != nil {
 				return out, err
 			}
-			if n, _ := res.RowsAffected(); n == 1 && state == ReminderScheduled {
-				r.System, r.Principal, r.CalendarHref, r.ObjectHref = cal.System, cal.Principal, cal.Href, o.Href
-				r.State, r.CreatedAt, r.UpdatedAt = ReminderScheduled, c.Now, c.Now
+			scheduled, skipped := false, false
+			if n, _ := res.RowsAffected(); n == 1 {
+				scheduled, skipped = state == ReminderScheduled, state == ReminderSkipped
+				r.CreatedAt = c.Now
+			} else if scheduled, skipped, err = recordAgain(ctx, tx, c, r); err != nil {
+				return out, err
+			}
+			if scheduled {
+				r.State, r.Reason, r.UpdatedAt = ReminderScheduled, "", c.Now
 				out.Scheduled = append(out.Scheduled, r)
-			} else if n == 1 {
+			} else if skipped {
 				out.Skipped = append(out.Skipped, r)
-			} else if state == ReminderScheduled && r.TriggerAt.After(c.Now) && len(c.Revivable) > 0 {
-				// Skipped for what the data said (declined, say), which
-				// it no longer says.
-				var w filter
-				set := `UPDATE reminders SET state = 'scheduled', reason = '', updated_at = ` + w.param(now) +
-					`, details = ` + w.param(string(r.Details))
-				w.eq("fire_key", r.FireKey)
-				w.eq("state", ReminderSkipped)
-				w.in("reason", c.Revivable)
-				res, err := tx.ExecContext(ctx, set+w.where(), w.args...)
-				if err != nil {
-					return out, err
-				}
-				if n, _ := res.RowsAffected(); n == 1 {
-					r.System, r.Principal, r.CalendarHref, r.ObjectHref = cal.System, cal.Principal, cal.Href, o.Href
-					r.State, r.UpdatedAt = ReminderScheduled, c.Now
-					out.Scheduled = append(out.Scheduled, r)
-				}
-			} else if state == ReminderSkipped {
-				// Acknowledged or cancelled since it was scheduled.
-				res, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'skipped', reason = $2, updated_at = $3
-WHERE fire_key = $1 AND state = 'scheduled'`, r.FireKey, r.Reason, now)
-				if err != nil {
-					return out, err
-				}
-				if n, _ := res.RowsAffected(); n == 1 {
-					out.Skipped = append(out.Skipped, r)
-				}
 			}
 		}
 		n, err := cancelReminders(ctx, tx, cal.System, cal.Principal, o.Href, keep, oa.From, "the event or task changed", now)
