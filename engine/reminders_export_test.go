@@ -21,3 +21,21 @@ func (e *Engine) ObjectAlarmsForTest(key store.PrincipalKey, calHref string, obj
 func (e *Engine) RecordCalendarForTest(ctx context.Context, change store.CalendarChange) error {
 	return e.recordCalendar(ctx, change)
 }
+
+// HoldRemindersForTest keeps the reminders from being fired until
+// release is called; then those whose trigger has passed are fired at
+// once, the others at their trigger. joined gets a value as each
+// reminder starts waiting.
+func (e *Engine) HoldRemindersForTest() (joined <-chan struct{}, release func()) {
+	r := e.ringer
+	ch := make(chan struct{}, 100000)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held, r.joined = true, func() { ch <- struct{}{} }
+	return ch, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.held = false
+		r.kick()
+	}
+}
