@@ -107,6 +107,7 @@ type Engine struct {
 	systems map[string]System
 	names   *nameCache
 	metrics *metrics
+	ringer  *ringer
 	// stopping ends when Stop stops waiting for the running jobs (each
 	// Start makes a new one). It bounds
 	// what must outlive a job's own context: recording a message the
@@ -154,6 +155,7 @@ func New(o Options) (*Engine, error) {
 		e.systems[s.Name] = s
 	}
 	e.metrics = newMetrics(o.Registerer, e.systems)
+	e.ringer = newRinger(e.fireReminders)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncPrincipalWorker{e: e})
 	river.AddWorker(workers, &deliverWorker{e: e})

@@ -51,12 +51,10 @@ func fireReminderJob(key string, trigger time.Time) river.InsertManyParams {
 	return river.InsertManyParams{Args: FireReminderArgs{FireKey: key, Trigger: trigger}, InsertOpts: opts}
 }
 
-// fireReminderWorker waits for the trigger, then, in one durable write,
-// marks the reminder fired and creates its notification and a delivery
-// for each method of the principal's subscriptions that wants reminders,
-// with their jobs. A reminder later than a channel's grace (after
-// downtime) is not sent on that channel; one late on every channel, or
-// whose instance has ended, is skipped as late.
+// fireReminderWorker rings its reminder at its trigger, with the others
+// due then (see ringer). As soon as it gets the job (reminderLead ahead),
+// it reads the reminder and its principal's subscriptions, so that at the
+// trigger only the write that fires it remains.
 type fireReminderWorker struct {
 	river.WorkerDefaults[FireReminderArgs]
 	e *Engine
@@ -64,107 +62,168 @@ type fireReminderWorker struct {
 
 // Work implements river.Worker.
 func (w *fireReminderWorker) Work(ctx context.Context, job *river.Job[FireReminderArgs]) error {
-	if wait := time.Until(job.Args.Trigger); wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return w.e.fireReminder(ctx, job.Args.FireKey)
-}
-
-// fireReminder rings the reminder with fire key key, now.
-func (e *Engine) fireReminder(ctx context.Context, key string) error {
-	rec, err := e.db.Reminder(ctx, key)
-	if errors.Is(err, notifyd.ErrNotFound) {
-		return river.JobCancel(err)
-	}
-	if err != nil {
+	p, err := w.e.prepareRinging(ctx, job.Args.FireKey)
+	if err != nil || p == nil {
 		return err
 	}
-	if rec.State != store.ReminderScheduled {
-		return nil // cancelled or skipped since, or fired by another run
+	return w.e.ringer.ring(ctx, p, job.Args.Trigger)
+}
+
+// toRing is a scheduled reminder read ahead of its trigger, with its
+// principal's subscriptions as they were then.
+type toRing struct {
+	rec  *store.ReminderRecord
+	subs []*notifyd.Subscription
+}
+
+// prepareRinging reads the reminder with fire key key and its
+// principal's subscriptions; nil if it is not scheduled any more
+// (cancelled or skipped, or fired by another run).
+func (e *Engine) prepareRinging(ctx context.Context, key string) (*toRing, error) {
+	rec, err := e.db.Reminder(ctx, key)
+	if errors.Is(err, notifyd.ErrNotFound) {
+		return nil, river.JobCancel(err)
 	}
-	var n notifyd.Notification
-	if err := json.Unmarshal(rec.Details, &n); err != nil || n.Reminder == nil {
-		return river.JobCancel(fmt.Errorf("stored reminder %s: %v", key, err))
+	if err != nil || rec.State != store.ReminderScheduled {
+		return nil, err
 	}
 	subs, err := e.o.Subscriptions.ForPrincipal(ctx, rec.System, rec.Principal)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return &toRing{rec: rec, subs: subs}, nil
+}
+
+// ringing is what firing one reminder writes.
+type ringing struct {
+	rec           *store.ReminderRecord
+	state, reason string
+	late          time.Duration
+	nr            store.NotificationRecord
+	deliveries    []store.DeliveryRecord
+}
+
+// fireReminders rings the reminders rs, now, in one durable write: each
+// that is still scheduled is marked fired, with its notification and a
+// delivery for each method of the principal's subscriptions that wants
+// reminders, and the deliveries of all of them, by channel, share their
+// jobs (deliverJobs). A reminder later than a channel's grace (after
+// downtime) is not sent on that channel; one late on every channel, or
+// whose instance has ended, is skipped as late. It returns the outcome of
+// each, by fire key: nil once it is fired or skipped, or if it is not
+// scheduled any more (cancelled, or fired by another run); otherwise an
+// error for its job to return.
+func (e *Engine) fireReminders(rs []*toRing) map[string]error {
+	ctx, done := e.untilStop(context.Background())
+	defer done()
+	errs := make(map[string]error, len(rs))
 	now := time.Now()
-	late := max(now.Sub(rec.TriggerAt), 0)
-	if late >= time.Minute {
-		n.Reminder.LateSeconds = int64(late / time.Second)
-	}
-	nr := store.NotificationRecord{ID: digest("reminder", key), Href: rec.ObjectHref, Type: string(notifyd.TypeReminder)}
-	state, reason := store.ReminderFired, ""
-	var deliveries []store.DeliveryRecord
-	var tooLate []string
-	ended := n.Event != nil && !n.Event.End.IsZero() && now.After(n.Event.End)
-	for _, t := range subscriptions.Targets(subs, notifyd.TypeReminder) {
-		if ended || late > e.o.Reminders.grace(t.Method.Channel) {
-			tooLate = append(tooLate, string(t.Method.Channel))
+	var rings []ringing
+	for _, t := range rs {
+		r, err := e.ringingOf(t.rec, t.subs, now)
+		if err != nil {
+			errs[t.rec.FireKey] = err
 			continue
 		}
-		deliveries = append(deliveries, store.DeliveryRecord{ID: deliveryID(nr.ID, t.Method.Channel, t.Method.Address),
-			NotificationID: nr.ID, SubscriptionID: t.SubscriptionID, MethodID: t.Method.ID,
-			Channel: string(t.Method.Channel), Address: t.Method.Address})
+		rings = append(rings, r)
 	}
-	switch {
-	case ended:
-		state, reason = store.ReminderSkipped, fmt.Sprintf("late: the %s ended before the reminder could be sent (%s late)", n.Reminder.Component, late.Round(time.Second))
-	case len(deliveries) == 0 && len(tooLate) > 0:
-		state, reason = store.ReminderSkipped, fmt.Sprintf("late: %s late, beyond the grace of %s", late.Round(time.Second), strings.Join(tooLate, ", "))
-	case len(tooLate) > 0:
-		reason = fmt.Sprintf("sent %s late; not sent by %s, beyond its grace", late.Round(time.Second), strings.Join(tooLate, ", "))
-	case late >= time.Minute:
-		reason = fmt.Sprintf("sent %s late", late.Round(time.Second))
-	}
-	if nr.Parsed, err = json.Marshal(n); err != nil {
-		return err
-	}
-	var fired bool
-	err = e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
-		claimed, err := store.ClaimReminder(ctx, tx, key, state, reason, now)
-		if fired = claimed != nil; !fired || state != store.ReminderFired {
-			return err
-		}
-		ids, err := store.AddNotifications(ctx, tx, rec.System, rec.Principal, []store.NotificationRecord{nr}, deliveries, now)
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		created := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			created[id] = true
-		}
+	var claimed []ringing
+	err := e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		claimed = claimed[:0]
 		byChannel := make(map[notifyd.Channel][]string)
-		var jobs []river.InsertManyParams
-		for _, d := range deliveries {
-			if created[d.ID] {
-				byChannel[notifyd.Channel(d.Channel)] = append(byChannel[notifyd.Channel(d.Channel)], d.ID)
+		for _, r := range rings {
+			c, err := store.ClaimReminder(ctx, tx, r.rec.FireKey, r.state, r.reason, now)
+			if err != nil {
+				return err
+			}
+			if c == nil {
+				continue
+			}
+			claimed = append(claimed, r)
+			if r.state != store.ReminderFired {
+				continue
+			}
+			ids, err := store.AddNotifications(ctx, tx, r.rec.System, r.rec.Principal, []store.NotificationRecord{r.nr}, r.deliveries, now)
+			if err != nil {
+				return err
+			}
+			created := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				created[id] = true
+			}
+			for _, d := range r.deliveries {
+				if created[d.ID] {
+					byChannel[notifyd.Channel(d.Channel)] = append(byChannel[notifyd.Channel(d.Channel)], d.ID)
+				}
 			}
 		}
+		var jobs []river.InsertManyParams
 		for _, ch := range notifyd.Channels {
 			jobs = append(jobs, deliverJobs(byChannel[ch], ch)...)
 		}
-		_, err = e.queue.client.InsertManyFastTx(ctx, tx, jobs)
+		if len(jobs) == 0 {
+			return nil
+		}
+		_, err := e.queue.client.InsertManyFastTx(ctx, tx, jobs)
 		return err
 	})
-	if err != nil || !fired {
-		return err
+	if err != nil {
+		for _, r := range rings {
+			errs[r.rec.FireKey] = err
+		}
+		return errs
 	}
-	if state == store.ReminderFired {
-		e.metrics.reminders.WithLabelValues(store.ReminderFired).Inc()
-		e.metrics.remindersLate.Observe(late.Seconds())
-	} else {
-		e.metrics.skipped("late")
+	for _, r := range claimed {
+		if r.state == store.ReminderFired {
+			e.metrics.reminders.WithLabelValues(store.ReminderFired).Inc()
+			e.metrics.remindersLate.Observe(r.late.Seconds())
+		} else {
+			e.metrics.skipped("late")
+		}
+		e.log.Info("reminder "+r.state, "system", r.rec.System, "principal", r.rec.Principal, "object", r.rec.ObjectHref,
+			"trigger", r.rec.TriggerAt, "late", r.late.Round(time.Millisecond), "deliveries", len(r.deliveries), "reason", r.reason)
 	}
-	e.log.Info("reminder "+state, "system", rec.System, "principal", rec.Principal, "object", rec.ObjectHref,
-		"trigger", rec.TriggerAt, "late", late.Round(time.Millisecond), "deliveries", len(deliveries), "reason", reason)
-	return nil
+	return errs
+}
+
+// ringingOf is what firing the scheduled reminder rec at now writes, for
+// the principal's subscriptions subs.
+func (e *Engine) ringingOf(rec *store.ReminderRecord, subs []*notifyd.Subscription, now time.Time) (ringing, error) {
+	var n notifyd.Notification
+	if err := json.Unmarshal(rec.Details, &n); err != nil || n.Reminder == nil {
+		return ringing{}, river.JobCancel(fmt.Errorf("stored reminder %s: %v", rec.FireKey, err))
+	}
+	r := ringing{rec: rec, state: store.ReminderFired, late: max(now.Sub(rec.TriggerAt), 0)}
+	if r.late >= time.Minute {
+		n.Reminder.LateSeconds = int64(r.late / time.Second)
+	}
+	r.nr = store.NotificationRecord{ID: digest("reminder", rec.FireKey), Href: rec.ObjectHref, Type: string(notifyd.TypeReminder)}
+	var tooLate []string
+	ended := n.Event != nil && !n.Event.End.IsZero() && now.After(n.Event.End)
+	for _, t := range subscriptions.Targets(subs, notifyd.TypeReminder) {
+		if ended || r.late > e.o.Reminders.grace(t.Method.Channel) {
+			tooLate = append(tooLate, string(t.Method.Channel))
+			continue
+		}
+		r.deliveries = append(r.deliveries, store.DeliveryRecord{ID: deliveryID(r.nr.ID, t.Method.Channel, t.Method.Address),
+			NotificationID: r.nr.ID, SubscriptionID: t.SubscriptionID, MethodID: t.Method.ID,
+			Channel: string(t.Method.Channel), Address: t.Method.Address})
+	}
+	late := r.late.Round(time.Second)
+	switch {
+	case ended:
+		r.state, r.reason = store.ReminderSkipped, fmt.Sprintf("late: the %s ended before the reminder could be sent (%s late)", n.Reminder.Component, late)
+	case len(r.deliveries) == 0 && len(tooLate) > 0:
+		r.state, r.reason = store.ReminderSkipped, fmt.Sprintf("late: %s late, beyond the grace of %s", late, strings.Join(tooLate, ", "))
+	case len(tooLate) > 0:
+		r.reason = fmt.Sprintf("sent %s late; not sent by %s, beyond its grace", late, strings.Join(tooLate, ", "))
+	case r.late >= time.Minute:
+		r.reason = fmt.Sprintf("sent %s late", late)
+	}
+	if r.state != store.ReminderFired {
+		r.deliveries = nil
+	}
+	var err error
+	r.nr.Parsed, err = json.Marshal(n)
+	return r, err
 }

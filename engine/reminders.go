@@ -64,8 +64,12 @@ func (o ReminderOptions) withDefaults() ReminderOptions {
 func (o ReminderOptions) grace(ch notifyd.Channel) time.Duration { return o.Grace[ch] }
 
 // reminderWorkers is how many reminders wait for their trigger, or ring,
-// at once. Waiting costs a goroutine and a timer.
-const reminderWorkers = 500
+// at once: River's most. Waiting costs a goroutine and about 10 KB, so
+// that the reminders due within reminderLead of each other (everyone's
+// 9:00 meeting) wait together and ring in the same batches (see ringer),
+// up to 10,000 of them: with 500, those beyond waited for a worker, and
+// rang seconds late.
+const reminderWorkers = 10000
 
 // objectAlarms parses a calendar object and works out its alarm
 // instances between now (less a poll interval, for a trigger that passed

@@ -1,0 +1,41 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/notifyd/notifyd/store"
+)
+
+// ObjectAlarmsForTest works out a stored object's alarm instances as a
+// sync at now would, in zone, for a principal without calendar user
+// addresses.
+func (e *Engine) ObjectAlarmsForTest(key store.PrincipalKey, calHref string, obj store.CalendarObject, zone *time.Location,
+	now time.Time) (store.ObjectAlarms, error) {
+	return e.objectAlarms(e.log, key, calHref, "Work", obj, zone, nil, now)
+}
+
+// RecordCalendarForTest records what a sync of one calendar found as the
+// sync does: in one durable write, with a job for each instance it
+// schedules.
+func (e *Engine) RecordCalendarForTest(ctx context.Context, change store.CalendarChange) error {
+	return e.recordCalendar(ctx, change)
+}
+
+// HoldRemindersForTest keeps the reminders from being fired until
+// release is called; then those whose trigger has passed are fired at
+// once, the others at their trigger. joined gets a value as each
+// reminder starts waiting.
+func (e *Engine) HoldRemindersForTest() (joined <-chan struct{}, release func()) {
+	r := e.ringer
+	ch := make(chan struct{}, 100000)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held, r.joined = true, func() { ch <- struct{}{} }
+	return ch, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.held = false
+		r.kick()
+	}
+}
