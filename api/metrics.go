@@ -56,10 +56,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "notifyd_pings_rejected_total", Help: "Pings refused, by reason.",
 		}, []string{"reason"}),
 		principalsQueued: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "notifyd_principals_queued_total", Help: "Principals durably recorded for a sync by accepted pings.",
+			Name: "notifyd_principals_queued_total", Help: "Syncs durably queued by accepted pings: of a principal named, or of the calendars of the owner of a calendar named.",
 		}),
 		pingsCoalesced: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "notifyd_principals_coalesced_total", Help: "Principals whose unfinished sync job a ping joined instead of adding one.",
+			Name: "notifyd_principals_coalesced_total", Help: "Syncs (of a principal, or of an owner's calendars) whose unfinished job a ping joined instead of adding one.",
 		}),
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "notifyd_http_request_duration_seconds",

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/engine"
 )
 
 // pingBody is a ping in either of Bedework's shapes.
@@ -22,7 +24,8 @@ type pingBody struct {
 }
 
 // postPing checks every href of an authenticated ping and durably queues
-// the distinct principals before answering 202.
+// what they name before answering 202: the distinct principals (their
+// syncs), and the owners of the calendars named (their calendar syncs).
 func (s *Server) postPing(c *gin.Context) {
 	body, ok := validatedPing(c)
 	if !ok && !decodeBody(c, &body) {
@@ -47,40 +50,13 @@ func (s *Server) postPing(c *gin.Context) {
 		return
 	}
 
-	principals := make([]string, 0, len(hrefs))
-	seen := make(map[string]struct{}, len(hrefs))
-	var errs notifyd.ValidationError
-	for i, h := range hrefs {
-		at := field
-		if field == "/hrefs" {
-			at = fmt.Sprintf("/hrefs/%d", i)
-		}
-		clean, err := notifyd.CleanHref(h)
-		if err == nil && !underPrefix(clean, sys.principalPrefix) {
-			err = fmt.Errorf("must be under %s, where system %s keeps its principals", sys.principalPrefix, body.System)
-		}
-		if err != nil {
-			errs = append(errs, notifyd.FieldError{Field: at, Detail: err.Error()})
-			continue
-		}
-		if _, dup := seen[clean]; !dup {
-			seen[clean] = struct{}{}
-			principals = append(principals, clean)
-		}
-	}
-	if len(errs) > 0 {
-		s.rejectPing(c, rejectBadHref)
-		badRequest(c, "Hrefs must be absolute paths of principals on the system's CalDAV server; nothing was queued.", errs...)
+	p, ok := s.resolveHrefs(c, sys, body.System, hrefs, field)
+	if !ok {
 		return
 	}
-
-	res, err := s.intake.Enqueue(c.Request.Context(), body.System, principals)
+	res, err := s.intake.EnqueuePing(c.Request.Context(), body.System, p.principals, p.owners)
 	if err != nil {
-		s.rejectPing(c, rejectUnavailable)
-		if !errors.Is(err, notifyd.ErrUnavailable) {
-			err = fmt.Errorf("%w: %v", notifyd.ErrUnavailable, err)
-		}
-		writeError(c, s.log, err)
+		s.pingUnavailable(c, err)
 		return
 	}
 	s.metrics.pingsAccepted.Inc()
@@ -97,6 +73,123 @@ func (s *Server) postPing(c *gin.Context) {
 	b = strconv.AppendInt(b, int64(res.Coalesced), 10)
 	b = append(b, '}')
 	c.Data(http.StatusAccepted, "application/json; charset=utf-8", b)
+}
+
+// pingTargets are what a ping's hrefs name: principals whose
+// notifications (and calendars) to sync, and the owners of calendars to
+// sync.
+type pingTargets struct {
+	principals []string
+	owners     []string
+}
+
+// resolveHrefs cleans each href and finds what it names: a calendar
+// notifyd syncs for reminders, or a resource in one, names the calendar's
+// owner (whose calendars are synced); any other href must be a principal
+// under the system's principal_prefix. Both lists are distinct. When an
+// href is neither, or not clean, it answers 400 naming every such href
+// (nothing is queued) and returns false; 503 when the calendars cannot be
+// read.
+func (s *Server) resolveHrefs(c *gin.Context, sys apiSystem, system string, hrefs []string, field string) (pingTargets, bool) {
+	ctx := c.Request.Context()
+	// In memory, read again about every second: this costs a principal
+	// ping no query.
+	cals, err := s.intake.CalendarPaths(ctx, system, false)
+	if err != nil {
+		s.pingUnavailable(c, err)
+		return pingTargets{}, false
+	}
+	var t pingTargets
+	t.principals = make([]string, 0, len(hrefs))
+	seen := make(map[string]struct{}, len(hrefs))
+	var bad []badHref // in href order
+	for i, h := range hrefs {
+		clean, err := notifyd.CleanHref(h)
+		owners := cals.Owners(clean)
+		switch {
+		case err != nil:
+			bad = append(bad, badHref{i: i, err: err})
+		case owners != nil:
+			t.addOwners(owners)
+		case !underPrefix(clean, sys.principalPrefix):
+			// Perhaps a calendar first synced a moment ago: looked up
+			// again below, before it is refused.
+			bad = append(bad, badHref{i: i, clean: clean})
+		default:
+			if _, dup := seen[clean]; !dup {
+				seen[clean] = struct{}{}
+				t.principals = append(t.principals, clean)
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return t, true
+	}
+	var fresh *engine.CalendarPaths
+	for _, b := range bad {
+		if b.clean != "" && cals != nil {
+			if fresh, err = s.intake.CalendarPaths(ctx, system, true); err != nil {
+				s.pingUnavailable(c, err)
+				return pingTargets{}, false
+			}
+			break
+		}
+	}
+	var errs notifyd.ValidationError
+	for _, b := range bad {
+		at := field
+		if field == "/hrefs" {
+			at = fmt.Sprintf("/hrefs/%d", b.i)
+		}
+		switch {
+		case b.err != nil:
+			errs = append(errs, notifyd.FieldError{Field: at, Detail: b.err.Error()})
+		case fresh.Owners(b.clean) != nil:
+			t.addOwners(fresh.Owners(b.clean))
+		case cals == nil:
+			errs = append(errs, notifyd.FieldError{Field: at, Detail: fmt.Sprintf(
+				"must be under %s, where system %s keeps its principals (with reminders off, a ping cannot name a calendar)",
+				sys.principalPrefix, system)})
+		default:
+			errs = append(errs, notifyd.FieldError{Field: at, Detail: fmt.Sprintf(
+				"must be a principal under %s, where system %s keeps its principals, "+
+					"or the path of a calendar notifyd syncs for reminders (or of a resource in one)",
+				sys.principalPrefix, system)})
+		}
+	}
+	if len(errs) > 0 {
+		s.rejectPing(c, rejectBadHref)
+		badRequest(c, "Hrefs must be paths of principals, or of calendars notifyd syncs, on the system's CalDAV server; nothing was queued.", errs...)
+		return pingTargets{}, false
+	}
+	return t, true
+}
+
+// badHref is an href that is not clean (err), or names neither a
+// principal under the prefix nor a calendar known when looked up first
+// (clean).
+type badHref struct {
+	i     int
+	clean string
+	err   error
+}
+
+// addOwners adds the principals of owners not in t.owners yet.
+func (t *pingTargets) addOwners(owners []string) {
+	for _, o := range owners {
+		if !slices.Contains(t.owners, o) {
+			t.owners = append(t.owners, o)
+		}
+	}
+}
+
+// pingUnavailable answers 503 for a ping that could not be recorded.
+func (s *Server) pingUnavailable(c *gin.Context, err error) {
+	s.rejectPing(c, rejectUnavailable)
+	if !errors.Is(err, notifyd.ErrUnavailable) {
+		err = fmt.Errorf("%w: %v", notifyd.ErrUnavailable, err)
+	}
+	writeError(c, s.log, err)
 }
 
 // validatedPing takes the ping from the value the contract validator

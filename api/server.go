@@ -19,9 +19,15 @@ import (
 	"github.com/notifyd/notifyd/subscriptions"
 )
 
-// Intake durably queues pinged principals; engine.Intake implements it.
+// Intake durably queues pinged principals, and the calendar syncs of the
+// owners of pinged calendars; engine.Intake implements it.
 type Intake interface {
-	Enqueue(ctx context.Context, system string, principals []string) (engine.IntakeResult, error)
+	// CalendarPaths returns the calendars of system a ping may name (nil
+	// when none may): see engine.Intake.CalendarPaths.
+	CalendarPaths(ctx context.Context, system string, fresh bool) (*engine.CalendarPaths, error)
+	// EnqueuePing queues the syncs of principals' notifications and of
+	// calendarOwners' calendars.
+	EnqueuePing(ctx context.Context, system string, principals, calendarOwners []string) (engine.IntakeResult, error)
 }
 
 // System is a calendar system as the API needs it.

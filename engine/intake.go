@@ -1,24 +1,31 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
 )
 
-// IntakeResult says what a ping did.
+// IntakeResult says what a ping did. Queued is NewJobs plus Coalesced.
 type IntakeResult struct {
-	// Queued counts the distinct principals durably recorded.
+	// Queued counts the distinct syncs durably queued: one per principal
+	// named (its notifications, SyncPrincipalArgs) and one per owner of
+	// the calendars named (its calendars, SyncCalendarsArgs).
 	Queued int
 	// NewJobs counts the sync jobs this ping created.
 	NewJobs int
-	// Coalesced counts the principals whose unfinished sync job this ping
+	// Coalesced counts the syncs of Queued whose unfinished job this ping
 	// joined instead of creating one.
 	Coalesced int
 }
@@ -26,7 +33,8 @@ type IntakeResult struct {
 // ErrIntakeClosed is returned by Enqueue once Close has begun.
 var ErrIntakeClosed = fmt.Errorf("%w: intake is shutting down", notifyd.ErrUnavailable)
 
-// Intake records pinged principals durably. Pings that arrive together
+// Intake records pinged principals durably, and queues a calendar sync
+// for the owners of the calendars a ping names. Pings that arrive together
 // are combined into one durable write: one statement marks all their
 // principals and one insert queues their jobs, which costs little more
 // than doing so for one ping. At most maxIntakeWrites writes are in
@@ -38,6 +46,9 @@ type Intake struct {
 	db    *store.DB
 	queue *Queue
 	now   func() time.Time
+	// calendars finds the owners of the calendars pings name; nil when
+	// reminders are off (CalendarPings).
+	calendars *calendarIndex
 
 	mu      sync.Mutex
 	closed  bool
@@ -56,7 +67,8 @@ const gatherWindow = 500 * time.Microsecond
 const maxIntakeBatch = 2000
 
 type intakeReq struct {
-	keys []store.PrincipalKey
+	keys []store.PrincipalKey // principals whose notifications to sync
+	cals []store.PrincipalKey // principals whose calendars to sync
 	res  IntakeResult
 	err  error
 	done chan struct{}
@@ -64,12 +76,47 @@ type intakeReq struct {
 	lead chan struct{} // closed when this request is to write the pending ones
 }
 
+// IntakeOption configures an Intake.
+type IntakeOption func(*Intake)
+
+// CalendarPings says whether pings may name calendars (reminders are on,
+// the default): with false, CalendarPaths knows none.
+func CalendarPings(enabled bool) IntakeOption {
+	return func(in *Intake) {
+		if !enabled {
+			in.calendars = nil
+		}
+	}
+}
+
 // NewIntake returns the intake that records pings in db and queues their
 // sync jobs in queue.
-func NewIntake(db *store.DB, queue *Queue) *Intake {
+func NewIntake(db *store.DB, queue *Queue, opts ...IntakeOption) *Intake {
 	in := &Intake{db: db, queue: queue, now: time.Now}
+	in.calendars = newCalendarIndex(db, func() time.Time { return in.now() })
 	in.idle = sync.NewCond(&in.mu)
+	for _, o := range opts {
+		o(in)
+	}
+	if in.calendars != nil {
+		queue.calendars.Store(in.calendars)
+	}
 	return in
+}
+
+// CalendarPaths returns the calendars of system whose owners a ping
+// naming them (or a resource in one) syncs: those notifyd syncs for
+// reminders, kept in memory (see calendarIndex): the calendars this
+// process recorded, and those others did as read from the store a
+// second or two ago at most. With fresh, for an href that is no known
+// calendar and would be refused otherwise, read again if older than
+// 100 ms (or ten times as long as reading them takes). nil when
+// reminders are off.
+func (in *Intake) CalendarPaths(ctx context.Context, system string, fresh bool) (*CalendarPaths, error) {
+	if in.calendars == nil {
+		return nil, nil
+	}
+	return in.calendars.paths(ctx, system, fresh)
 }
 
 // Enqueue durably marks each principal of system dirty and makes sure a
@@ -78,12 +125,27 @@ func NewIntake(db *store.DB, queue *Queue) *Intake {
 // taken, Enqueue waits for its outcome even if ctx ends, so that the
 // answer it gives is the truth.
 func (in *Intake) Enqueue(ctx context.Context, system string, principals []string) (IntakeResult, error) {
+	return in.EnqueuePing(ctx, system, principals, nil)
+}
+
+// EnqueuePing is Enqueue, and also makes sure a calendar sync job
+// (SyncCalendarsArgs) waits for each principal of calendarOwners, in the
+// same durable write: the owners of the calendars the ping named (found
+// with CalendarPaths). calendarOwners must be distinct; a principal may
+// be in both lists (its notifications and its calendars are two syncs).
+func (in *Intake) EnqueuePing(ctx context.Context, system string, principals, calendarOwners []string) (IntakeResult, error) {
 	if err := ctx.Err(); err != nil {
 		return IntakeResult{}, err
 	}
 	req := &intakeReq{keys: make([]store.PrincipalKey, len(principals)), done: make(chan struct{}), lead: make(chan struct{})}
 	for i, p := range principals {
 		req.keys[i] = store.PrincipalKey{System: system, Principal: p}
+	}
+	if len(calendarOwners) > 0 {
+		req.cals = make([]store.PrincipalKey, len(calendarOwners))
+		for i, p := range calendarOwners {
+			req.cals[i] = store.PrincipalKey{System: system, Principal: p}
+		}
 	}
 	in.mu.Lock()
 	if in.closed {
@@ -127,8 +189,8 @@ func (in *Intake) writePending() {
 	time.Sleep(gatherWindow)
 	in.mu.Lock()
 	n, keys := 0, 0
-	for n < len(in.pending) && (n == 0 || keys+len(in.pending[n].keys) <= maxIntakeBatch) {
-		keys += len(in.pending[n].keys)
+	for n < len(in.pending) && (n == 0 || keys+len(in.pending[n].keys)+len(in.pending[n].cals) <= maxIntakeBatch) {
+		keys += len(in.pending[n].keys) + len(in.pending[n].cals)
 		n++
 	}
 	batch := in.pending[:n:n]
@@ -161,6 +223,8 @@ func (in *Intake) write(batch []*intakeReq) error {
 	// once, and credit the new job to the first ping that named it.
 	index := make(map[store.PrincipalKey]int)
 	var keys []store.PrincipalKey
+	var calIndex map[store.PrincipalKey]int
+	var calKeys []store.PrincipalKey
 	for _, r := range batch {
 		for _, k := range r.keys {
 			if _, ok := index[k]; !ok {
@@ -168,12 +232,33 @@ func (in *Intake) write(batch []*intakeReq) error {
 				keys = append(keys, k)
 			}
 		}
+		for _, k := range r.cals {
+			if calIndex == nil {
+				calIndex = make(map[store.PrincipalKey]int)
+			}
+			if _, ok := calIndex[k]; !ok {
+				calIndex[k] = len(calKeys)
+				calKeys = append(calKeys, k)
+			}
+		}
 	}
-	var needJob []bool
+	if len(calKeys) > 1 {
+		// Rows are locked in the order written: the same order in
+		// every transaction (as store.MarkDirty's) keeps two replicas
+		// from deadlocking on PostgreSQL.
+		slices.SortFunc(calKeys, func(a, b store.PrincipalKey) int {
+			return cmp.Or(strings.Compare(a.System, b.System), strings.Compare(a.Principal, b.Principal))
+		})
+		for i, k := range calKeys {
+			calIndex[k] = i
+		}
+	}
+	var needJob, needCalJob []bool
 	ctx := context.Background()
 	err := in.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		now := in.now()
 		var err error
-		if needJob, err = store.MarkDirty(ctx, tx, keys, in.now()); err != nil {
+		if needJob, err = store.MarkDirty(ctx, tx, keys, now); err != nil {
 			return err
 		}
 		var jobs []store.PrincipalKey
@@ -182,7 +267,14 @@ func (in *Intake) write(batch []*intakeReq) error {
 				jobs = append(jobs, k)
 			}
 		}
-		return in.queue.insertSyncJobs(ctx, tx, jobs)
+		if err := in.queue.insertSyncJobs(ctx, tx, jobs); err != nil || len(calKeys) == 0 {
+			return err
+		}
+		// Their first runs may use a listing of the calendar home made
+		// from now on (SyncCalendarsArgs.ListedSince): after every ping
+		// of the batch arrived, so it shows what they are about.
+		needCalJob, err = in.queue.insertCalendarSyncJobs(ctx, tx, calKeys, now)
+		return err
 	})
 	if err != nil {
 		if !errors.Is(err, notifyd.ErrUnavailable) {
@@ -191,8 +283,9 @@ func (in *Intake) write(batch []*intakeReq) error {
 		return err
 	}
 	credited := make([]bool, len(keys))
+	calCredited := make([]bool, len(calKeys))
 	for _, r := range batch {
-		r.res = IntakeResult{Queued: len(r.keys)}
+		r.res = IntakeResult{Queued: len(r.keys) + len(r.cals)}
 		for _, k := range r.keys {
 			if i := index[k]; needJob[i] && !credited[i] {
 				credited[i] = true
@@ -201,8 +294,38 @@ func (in *Intake) write(batch []*intakeReq) error {
 				r.res.Coalesced++
 			}
 		}
+		for _, k := range r.cals {
+			if i := calIndex[k]; needCalJob[i] && !calCredited[i] {
+				calCredited[i] = true
+				r.res.NewJobs++
+			} else {
+				r.res.Coalesced++
+			}
+		}
 	}
 	return nil
+}
+
+// insertCalendarSyncJobs records in tx that the calendars of each of keys
+// (distinct) are to be synced, inserts a calendar sync job for each that
+// has none waiting or running (one that has is asked to run once more:
+// store.QueueCalendarSyncs), and reports which needed one. since is the
+// jobs' ListedSince.
+func (q *Queue) insertCalendarSyncJobs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey, since time.Time) ([]bool, error) {
+	need, err := store.QueueCalendarSyncs(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var jobs []river.InsertManyParams
+	for i, k := range keys {
+		if need[i] {
+			jobs = append(jobs, river.InsertManyParams{Args: SyncCalendarsArgs{System: k.System, Principal: k.Principal, ListedSince: since}})
+		}
+	}
+	if len(jobs) > 0 {
+		_, err = q.client.InsertManyFastTx(ctx, tx, jobs)
+	}
+	return need, err
 }
 
 // Close stops taking pings and returns when those already taken are
@@ -214,6 +337,9 @@ func (in *Intake) Close() {
 		in.idle.Wait()
 	}
 	in.mu.Unlock()
+	if in.calendars != nil {
+		in.calendars.close()
+	}
 }
 
 // handOver gives the lead to the first of pending not given it yet, and

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -40,6 +41,10 @@ type Queue struct {
 	// validate reports whether they are all applied.
 	migrate  func(ctx context.Context, target int) (int, error)
 	validate func(context.Context) (bool, error)
+	// calendars are the calendar paths of the intake inserting into this
+	// queue, which the calendar syncs tell of the calendars they record
+	// (calendarRecorded); nil without one.
+	calendars atomic.Pointer[calendarIndex]
 }
 
 // worker is the part of a River client that runs jobs.

@@ -313,6 +313,9 @@ func (e *Engine) recordCalendar(ctx context.Context, change store.CalendarChange
 	if err != nil {
 		return err
 	}
+	if change.Calendar != nil { // pings naming it find it from now on
+		e.queue.calendarRecorded(change.System, change.Principal, change.CalendarHref)
+	}
 	e.metrics.reminders.WithLabelValues(store.ReminderScheduled).Add(float64(len(out.Scheduled)))
 	e.metrics.reminders.WithLabelValues(store.ReminderCancelled).Add(float64(out.Cancelled))
 	for _, r := range out.Skipped {
