@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/store"
@@ -117,13 +115,11 @@ func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason e
 	now := time.Now()
 	err = e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		created, err := store.AddDelivery(ctx, tx, d.System, d.Principal, nd, now)
+		if err == nil && created {
+			err = e.queue.insert(ctx, tx, deliverJob(nd.ID, next.Channel))
+		}
 		if err != nil {
 			return err
-		}
-		if created {
-			if _, err := e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{deliverJob(nd.ID, next.Channel)}); err != nil {
-				return err
-			}
 		}
 		_, err = store.RecordDeliveryAttempt(ctx, tx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliverySkipped,
 			Error: fmt.Sprintf("%v; delivered through %s %s instead", reason, next.Channel, next.Address), Now: now})

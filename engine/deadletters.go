@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
 )
@@ -27,8 +25,7 @@ func (e *Engine) RetryDelivery(ctx context.Context, id string) (*store.DeliveryR
 		if d, err = store.RequeueDelivery(ctx, tx, id, time.Now()); err != nil {
 			return err
 		}
-		_, err = e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{deliverJob(id, notifyd.Channel(d.Channel))})
-		return err
+		return e.queue.insert(ctx, tx, deliverJob(id, notifyd.Channel(d.Channel)))
 	})
 	if err != nil {
 		return nil, err

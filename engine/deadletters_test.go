@@ -16,6 +16,22 @@ import (
 	"github.com/notifyd/notifyd/store"
 )
 
+// deadLetter starts a rig whose email channel refuses every message with
+// reply, invites wilma, and returns the rig, its job ends and the ID of
+// her delivery once it failed for good at its first attempt.
+func deadLetter(t *testing.T, policy, reply string) (*rig, <-chan *river.Event, string) {
+	r := newRig(t, policy)
+	ends := r.jobEnds(t)
+	r.failWith(func(context.Context, *delivery.Request, int) error { return errors.New(reply) })
+	r.invite(t, "wilma@example.org")
+	nextEnd(t, ends, deliverKind, river.EventKindJobCompleted)
+	log := r.deliveryLog(t)
+	if len(log) != 1 || log[0].Status != store.DeliveryFailed || log[0].Attempts != 1 || !strings.Contains(log[0].LastError, reply) {
+		t.Fatalf("log %+v, want one delivery failed at its first attempt, saying %q", log, reply)
+	}
+	return r, ends, log[0].ID
+}
+
 // A delivery that failed permanently, retried once its channel is fixed,
 // is sent exactly once, and the notification's policy is not applied
 // again. The retry answers the delivery as the requeue committed it,
@@ -23,18 +39,7 @@ import (
 func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	r := newRig(t, engine.PolicyDelete)
-	ends := r.jobEnds(t)
-	r.failWith(func(context.Context, *delivery.Request, int) error {
-		return errors.New("535 5.7.8 authentication failed")
-	})
-	r.invite(t, "wilma@example.org")
-	nextEnd(t, ends, deliverKind, river.EventKindJobCompleted)
-	log := r.deliveryLog(t)
-	if len(log) != 1 || log[0].Status != store.DeliveryFailed || log[0].Attempts != 1 || !strings.Contains(log[0].LastError, "535") {
-		t.Fatalf("log %+v, want one failed delivery", log)
-	}
-	id := log[0].ID
+	r, ends, id := deadLetter(t, engine.PolicyDelete, "535 5.7.8 authentication failed")
 	dead, err := r.db.DeadLetters(ctx, store.DeliveryFilter{Channel: string(notifyd.ChannelEmail), Limit: 10})
 	if err != nil || len(dead) != 1 || dead[0].ID != id {
 		t.Fatalf("dead letters %+v, %v", dead, err)
@@ -55,7 +60,7 @@ func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
 		t.Errorf("retried delivery %+v, want it queued again from now, attempts and last_error kept", d)
 	}
 	nextEnd(t, ends, deliverKind, river.EventKindJobCompleted)
-	log = r.deliveryLog(t)
+	log := r.deliveryLog(t)
 	if len(log) != 1 || log[0].Status != store.DeliverySent || log[0].Attempts != 2 {
 		t.Fatalf("log %+v, want the delivery sent at its second attempt", log)
 	}
@@ -90,16 +95,7 @@ func TestRetriedDeadLetterIsSentOnce(t *testing.T) {
 func TestDiscardedDeadLetterIsFinal(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	r := newRig(t, engine.PolicyKeep)
-	ends := r.jobEnds(t)
-	r.failWith(func(context.Context, *delivery.Request, int) error { return errors.New("550 5.1.1 no such mailbox") })
-	r.invite(t, "wilma@example.org")
-	nextEnd(t, ends, deliverKind, river.EventKindJobCompleted)
-	log := r.deliveryLog(t)
-	if len(log) != 1 || log[0].Status != store.DeliveryFailed {
-		t.Fatalf("log %+v, want one failed delivery", log)
-	}
-	id := log[0].ID
+	r, _, id := deadLetter(t, engine.PolicyKeep, "550 5.1.1 no such mailbox")
 	if err := r.db.DiscardDelivery(ctx, id, time.Now()); err != nil {
 		t.Fatal(err)
 	}

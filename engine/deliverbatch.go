@@ -108,6 +108,5 @@ func (e *Engine) queueRetry(ctx context.Context, tx *sql.Tx, a attempt, after ti
 	job := deliverJob(a.d.ID, notifyd.Channel(a.d.Channel))
 	job.InsertOpts.ScheduledAt = at
 	job.InsertOpts.MaxAttempts = max(1, a.max-a.n)
-	_, err := e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{job})
-	return err
+	return e.queue.insert(ctx, tx, job)
 }

@@ -119,33 +119,15 @@ type Engine struct {
 
 // New builds the engine and its job queue. Start runs the workers.
 func New(o Options) (*Engine, error) {
-	if o.SyncWorkers <= 0 {
-		o.SyncWorkers = 8
-	}
-	if o.DeliveryWorkers <= 0 {
-		o.DeliveryWorkers = 16
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = 200 * time.Millisecond
-	}
-	if o.RetryBase <= 0 {
-		o.RetryBase = time.Second
-	}
-	if o.RetryMax <= 0 {
-		o.RetryMax = 5 * time.Minute
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 25
-	}
-	if o.SweepInterval <= 0 {
-		o.SweepInterval = time.Minute
-	}
-	if o.MaxAge <= 0 {
-		o.MaxAge = 24 * time.Hour
-	}
-	if o.JobTimeout <= 0 {
-		o.JobTimeout = 5 * time.Minute
-	}
+	orDefault(&o.SyncWorkers, 8)
+	orDefault(&o.DeliveryWorkers, 16)
+	orDefault(&o.PollInterval, 200*time.Millisecond)
+	orDefault(&o.RetryBase, time.Second)
+	orDefault(&o.RetryMax, 5*time.Minute)
+	orDefault(&o.MaxAttempts, 25)
+	orDefault(&o.SweepInterval, time.Minute)
+	orDefault(&o.MaxAge, 24*time.Hour)
+	orDefault(&o.JobTimeout, 5*time.Minute)
 	o.Reminders = o.Reminders.withDefaults()
 	if o.RescueAfter <= o.JobTimeout {
 		o.RescueAfter = max(10*time.Minute, 2*o.JobTimeout)
@@ -215,6 +197,13 @@ func New(o Options) (*Engine, error) {
 	}
 	e.queue = q
 	return e, nil
+}
+
+// orDefault sets *v to d unless *v is positive.
+func orDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // periodicJobs are the jobs River runs on the leader at intervals.

@@ -57,7 +57,9 @@ func TestSyncDeliversOnceAndDeletesWhenDone(t *testing.T) {
 	}
 }
 
-func TestTenPingsAtOnceSendOneMessage(t *testing.T) {
+// However often a principal is pinged, and even when the server refuses
+// the stored sync token (a full resync), each notification is sent once.
+func TestPingsAndResyncsSendEachNotificationOnce(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, engine.PolicyKeep)
 	r.subscribe(t, principal, "wilma@example.org")
@@ -68,32 +70,9 @@ func TestTenPingsAtOnceSendOneMessage(t *testing.T) {
 	}
 	wg.Wait()
 	r.settle(t)
-	if got := r.email.sentTo(); len(got) != 1 {
-		t.Fatalf("10 pings sent %d messages, want 1", len(got))
+	if got := r.email.sentTo(); len(got) != 1 || len(r.dav.deleted) != 0 {
+		t.Fatalf("10 pings sent %v and deleted %v, want one message and nothing deleted (policy keep)", got, r.dav.deleted)
 	}
-	if len(r.dav.deleted) != 0 {
-		t.Fatalf("policy keep deleted %v", r.dav.deleted)
-	}
-}
-
-func TestPrincipalWithoutSubscriptionAdvancesTokenAndFetchesNothing(t *testing.T) {
-	t.Parallel()
-	r := newRig(t, engine.PolicyDelete)
-	r.invite(t)
-	r.settle(t)
-	if st, err := r.db.Principal(context.Background(), "cal", principal); err != nil || st.SyncToken != "v1" || st.SyncedGen != st.DirtyGen {
-		t.Fatalf("state %+v, %v: want token advanced and the principal clean", st, err)
-	}
-	if r.dav.count("GET") != 0 || len(r.dav.deleted) != 0 || len(r.email.sentTo()) != 0 {
-		t.Fatalf("no subscription, yet requests %v deleted %v sent %v", r.dav.requests, r.dav.deleted, r.email.sentTo())
-	}
-}
-
-func TestRejectedSyncTokenResyncsWithoutDuplicates(t *testing.T) {
-	t.Parallel()
-	r := newRig(t, engine.PolicyKeep)
-	r.invite(t, "wilma@example.org")
-	r.settle(t)
 	// The server forgets its tokens: the stored one is now refused.
 	r.dav.locked(func() { r.dav.badTokens["v1"] = true })
 	r.dav.add("n2.xml", inviteXML("n2"))
@@ -187,21 +166,6 @@ func TestUnknownPrincipalIsRecordedNotRetried(t *testing.T) {
 	}
 }
 
-func TestDisabledMethodIsSkipped(t *testing.T) {
-	t.Parallel()
-	r := newRig(t, engine.PolicyKeep)
-	r.subscribe(t, principal, "wilma@example.org")
-	subs, _ := r.subs.ForPrincipal(context.Background(), "cal", principal)
-	if _, err := r.subs.DisableMethod(context.Background(), subs[0].ID, subs[0].Methods[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	r.invite(t)
-	r.settle(t)
-	if len(r.email.sentTo()) != 0 {
-		t.Fatal("sent to a disabled method")
-	}
-}
-
 // A process that stops between recording a notification's last delivery
 // and deleting it leaves it settled but unfinished: the sweep finishes it.
 func TestSweepFinishesWhatAnInterruptedRunLeft(t *testing.T) {
@@ -230,32 +194,55 @@ func TestSweepFinishesWhatAnInterruptedRunLeft(t *testing.T) {
 	}
 }
 
-// A notification no method of the principal's subscriptions wants is not
-// sent, and the delete policy leaves it in the collection: nobody was told.
-func TestUnwantedTypeIsKeptNotDeleted(t *testing.T) {
+// A notification nobody wants is neither sent nor deleted by the delete
+// policy (nobody was told), and the principal's token moves on. Without a
+// subscription it is not even fetched; one the subscriptions do not want
+// (a type they do not take, a method switched off) is fetched once,
+// recorded as kept, and not fetched again by a full resync.
+func TestUnwantedNotificationIsNeitherSentNorDeleted(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, engine.PolicyDelete)
-	in := subscriptions.Input{System: "cal", Principal: principal, Types: []notifyd.NotificationType{notifyd.TypeReminder},
-		Methods: []subscriptions.MethodInput{{Channel: notifyd.ChannelEmail, Address: "wilma@example.org"}}}
-	if _, err := r.subs.Create(context.Background(), in); err != nil {
-		t.Fatal(err)
-	}
-	r.invite(t)
-	r.settle(t)
-	if len(r.email.sentTo()) != 0 || len(r.dav.deleted) != 0 {
-		t.Fatalf("sent %v deleted %v: an unwanted invite must be neither sent nor deleted", r.email.sentTo(), r.dav.deleted)
-	}
-	var status, note string
-	testdb.QueryRow(r.db, `SELECT status, error FROM notifications`).Scan(&status, &note)
-	if status != store.NotificationDone || !strings.Contains(note, "kept") {
-		t.Fatalf("notification %q %q, want done and kept", status, note)
-	}
-	// A second full sync does not reconsider it.
-	r.dav.locked(func() { r.dav.badTokens["v1"] = true })
-	r.ping(t, principal)
-	r.settle(t)
-	if r.dav.count("GET") != 1 {
-		t.Fatalf("%d GETs, want 1: a handled notification is not fetched again", r.dav.count("GET"))
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name                 string
+		subscribed, disabled bool
+		types                []notifyd.NotificationType
+	}{
+		{name: "no subscription"},
+		{name: "type unwanted", subscribed: true, types: []notifyd.NotificationType{notifyd.TypeReminder}},
+		{name: "method disabled", subscribed: true, disabled: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, engine.PolicyDelete)
+			gets := 0
+			if tc.subscribed {
+				sub, err := r.subs.Create(ctx, subscriptions.Input{System: "cal", Principal: principal, Types: tc.types,
+					Methods: []subscriptions.MethodInput{{Channel: notifyd.ChannelEmail, Address: "wilma@example.org"}}})
+				if err == nil && tc.disabled {
+					_, err = r.subs.DisableMethod(ctx, sub.ID, sub.Methods[0].ID)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				gets = 1
+			}
+			r.invite(t)
+			r.settle(t)
+			r.dav.locked(func() { r.dav.badTokens["v1"] = true }) // a full resync
+			r.ping(t, principal)
+			r.settle(t)
+			if len(r.email.sentTo()) != 0 || len(r.dav.deleted) != 0 || r.dav.count("GET") != gets {
+				t.Fatalf("sent %v deleted %v, requests %v: want nothing sent or deleted, %d GETs", r.email.sentTo(), r.dav.deleted, r.dav.requests, gets)
+			}
+			if st, err := r.db.Principal(ctx, "cal", principal); err != nil || st.SyncToken != "v1" || st.SyncedGen != st.DirtyGen {
+				t.Fatalf("state %+v, %v: want token advanced and the principal clean", st, err)
+			}
+			var status, note string
+			testdb.QueryRow(r.db, `SELECT status, error FROM notifications`).Scan(&status, &note)
+			if (status == store.NotificationDone && strings.Contains(note, "kept")) != tc.subscribed {
+				t.Fatalf("notification %q %q, want it done and kept if fetched, else none", status, note)
+			}
+		})
 	}
 }
 

@@ -16,8 +16,7 @@ import (
 // batch job for several), as a duplicated or re-run job would be.
 func (e *Engine) InsertDeliverJobsForTest(ctx context.Context, ids []string, ch notifyd.Channel) error {
 	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
-		_, err := e.queue.client.InsertManyFastTx(ctx, tx, deliverJobs(ids, ch))
-		return err
+		return e.queue.insert(ctx, tx, deliverJobs(ids, ch)...)
 	})
 }
 
@@ -69,18 +68,14 @@ func (in *Intake) WritersForTest() int {
 	return in.writers
 }
 
-// JobStatesForTest counts the jobs of kind by state, through River's
-// JobList.
+// JobStatesForTest counts the jobs of kind by state.
 func (e *Engine) JobStatesForTest(ctx context.Context, kind string) (map[rivertype.JobState]int, error) {
-	res, err := e.queue.client.JobList(ctx, river.NewJobListParams().First(10000).Kinds(kind))
-	if err != nil {
-		return nil, err
-	}
+	jobs, err := e.JobsForTest(ctx, kind)
 	out := map[rivertype.JobState]int{}
-	for _, j := range res.Jobs {
+	for _, j := range jobs {
 		out[j.State]++
 	}
-	return out, nil
+	return out, err
 }
 
 // PollCalendarsForTest runs a calendar poll now as if every principal's

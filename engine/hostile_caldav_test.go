@@ -17,16 +17,6 @@ import (
 	"github.com/notifyd/notifyd/engine"
 )
 
-// inviteTo is a sharing invite to the calendar at hosturl.
-func inviteTo(uid, hosturl string) string {
-	return `<?xml version="1.0" encoding="utf-8"?>
-<CS:notification xmlns:CS="http://calendarserver.org/ns/"><CS:dtstamp>20261121T052657Z</CS:dtstamp><CS:invite-notification>
-<CS:uid>` + uid + `</CS:uid><D:href xmlns:D="DAV:">/dav/principals/user/wilma/</D:href><CS:invite-noresponse/>
-<CS:access><CS:read-write/></CS:access><CS:hosturl><D:href xmlns:D="DAV:">` + hosturl + `</D:href></CS:hosturl>
-<CS:organizer><D:href xmlns:D="DAV:">/dav/principals/user/fred/</D:href><CS:common-name>Fred</CS:common-name></CS:organizer>
-</CS:invite-notification></CS:notification>`
-}
-
 // hostileDAV is a CalDAV server, recording every request, whose sync
 // answer names members outside the notification collection (with dot
 // segments a server would resolve) and whose notifications name a path

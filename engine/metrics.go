@@ -39,35 +39,23 @@ func (m *metrics) skipped(reason string) {
 
 func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 	m := &metrics{
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "notifyd_deliveries_total",
-			Help: "Delivery attempts by channel and outcome (sent, failed, retrying, skipped).",
-		}, []string{"channel", "status"}),
-		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "notifyd_syncs_total",
-			Help: "Principal syncs by system and outcome (ok, failed, gone).",
-		}, []string{"system", "outcome"}),
-		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "notifyd_notifications_total",
-			Help: "New notifications found, by system and type; type \"dead\" for unparseable ones.",
-		}, []string{"system", "type"}),
-		calendarSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "notifyd_calendars_synced_total",
-			Help: "Syncs of a principal's calendars for reminders, by system and outcome (ok, failed, resync: a refused sync token).",
-		}, []string{"system", "outcome"}),
-		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "notifyd_reminders_total",
-			Help: "Alarm instances by outcome: scheduled, fired, skipped, cancelled.",
-		}, []string{"outcome"}),
+		deliveries: counterVec("notifyd_deliveries_total",
+			"Delivery attempts by channel and outcome (sent, failed, retrying, skipped).", "channel", "status"),
+		syncs: counterVec("notifyd_syncs_total",
+			"Principal syncs by system and outcome (ok, failed, gone).", "system", "outcome"),
+		notifications: counterVec("notifyd_notifications_total",
+			"New notifications found, by system and type; type \"dead\" for unparseable ones.", "system", "type"),
+		calendarSyncs: counterVec("notifyd_calendars_synced_total",
+			"Syncs of a principal's calendars for reminders, by system and outcome (ok, failed, resync: a refused sync token).", "system", "outcome"),
+		reminders: counterVec("notifyd_reminders_total",
+			"Alarm instances by outcome: scheduled, fired, skipped, cancelled.", "outcome"),
 		remindersLate: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "notifyd_reminder_lateness_seconds",
 			Help:    "Time from a reminder's trigger to its hand-off to its channels (the creation of its deliveries).",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200},
 		}),
-		remindersSkip: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "notifyd_reminders_skipped_total",
-			Help: "Alarm instances not fired, by reason.",
-		}, []string{"reason"}),
+		remindersSkip: counterVec("notifyd_reminders_skipped_total",
+			"Alarm instances not fired, by reason.", "reason"),
 	}
 	for _, o := range []string{store.ReminderScheduled, store.ReminderFired, store.ReminderSkipped, store.ReminderCancelled} {
 		m.reminders.WithLabelValues(o)
@@ -83,6 +71,11 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 				"Connections opened to each system's CalDAV server (keep-alive connections are reused).", []string{"system"}, nil)})
 	}
 	return m
+}
+
+// counterVec is a counter by labels.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 // caldavCollector reports the request counters of each system's client.

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -37,10 +36,11 @@ type Queue struct {
 	// worker runs the jobs: client itself on SQLite, a client on River's
 	// pgx driver on PostgreSQL, which LISTENs for those notifications.
 	worker worker
-	// migrate applies River's migrations up to a version (0: all);
-	// validate reports whether they are all applied.
-	migrate  func(ctx context.Context, target int) (int, error)
-	validate func(context.Context) (bool, error)
+	// migrator applies and checks River's migrations.
+	migrator interface {
+		Migrate(context.Context, rivermigrate.Direction, *rivermigrate.MigrateOpts) (*rivermigrate.MigrateResult, error)
+		Validate(context.Context, *rivermigrate.ValidateOpts) (*rivermigrate.ValidateResult, error)
+	}
 	// calendars are the calendar paths of the intake inserting into this
 	// queue, which the calendar syncs tell of the calendars they record
 	// (calendarRecorded); nil without one.
@@ -64,62 +64,42 @@ func NewQueue(db *store.DB, logger *slog.Logger) (*Queue, error) {
 // the jobs (workers, queues, periodic jobs, maintenance).
 func newQueue(db *store.DB, cfg *river.Config) (*Queue, error) {
 	writer, pool := db.JobQueueConns()
+	q := &Queue{db: db}
+	var err error
 	if !db.Postgres() {
 		driver := riversqlite.New(writer)
-		client, err := river.NewClient(driver, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("job queue: %w", err)
+		q.client, err = river.NewClient(driver, cfg)
+		q.worker = q.client
+		if err == nil {
+			q.migrator, err = rivermigrate.New(driver, nil)
 		}
-		q := &Queue{db: db, client: client, worker: client}
-		q.migrate, q.validate = migrator(driver)
-		return q, nil
+	} else {
+		// The insert-only client gives new jobs the same defaults as the
+		// worker would (MaxAttempts), and limits its insert notifications
+		// per queue to one per fetch cooldown, as River does.
+		q.client, err = river.NewClient(riverdatabasesql.New(writer), &river.Config{
+			Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts, FetchCooldown: cfg.FetchCooldown})
+		driver := riverpgxv5.New(pool)
+		if err == nil {
+			q.worker, err = river.NewClient(driver, cfg)
+		}
+		if err == nil {
+			q.migrator, err = rivermigrate.New(driver, nil)
+		}
 	}
-	// The insert-only client gives new jobs the same defaults as the
-	// worker would (MaxAttempts), and limits its insert notifications per
-	// queue to one per fetch cooldown, as River does.
-	inserter, err := river.NewClient(riverdatabasesql.New(writer), &river.Config{
-		Logger:        cfg.Logger,
-		MaxAttempts:   cfg.MaxAttempts,
-		FetchCooldown: cfg.FetchCooldown,
-	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	driver := riverpgxv5.New(pool)
-	w, err := river.NewClient(driver, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
-	}
-	q := &Queue{db: db, client: inserter, worker: w}
-	q.migrate, q.validate = migrator(driver)
 	return q, nil
 }
 
-// migrator returns functions that apply and check River's migrations.
-func migrator[TTx any](driver riverdriver.Driver[TTx]) (apply func(context.Context, int) (int, error), check func(context.Context) (bool, error)) {
-	apply = func(ctx context.Context, target int) (int, error) {
-		m, err := rivermigrate.New(driver, nil)
-		if err != nil {
-			return 0, err
-		}
-		res, err := m.Migrate(ctx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{TargetVersion: target})
-		if err != nil {
-			return 0, fmt.Errorf("migrate job queue: %w", err)
-		}
-		return len(res.Versions), nil
+// migrate applies River's migrations up to version target (0: all).
+func (q *Queue) migrate(ctx context.Context, target int) (int, error) {
+	res, err := q.migrator.Migrate(ctx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{TargetVersion: target})
+	if err != nil {
+		return 0, fmt.Errorf("migrate job queue: %w", err)
 	}
-	check = func(ctx context.Context) (bool, error) {
-		m, err := rivermigrate.New(driver, nil)
-		if err != nil {
-			return false, err
-		}
-		res, err := m.Validate(ctx, nil)
-		if err != nil {
-			return false, fmt.Errorf("read job queue migrations: %w", err)
-		}
-		return res.OK, nil
-	}
-	return apply, check
+	return len(res.Versions), nil
 }
 
 // Migrate applies the job queue's pending migrations.
@@ -127,11 +107,11 @@ func (q *Queue) Migrate(ctx context.Context) (int, error) { return q.migrate(ctx
 
 // Ready reports an error unless every job queue migration is applied.
 func (q *Queue) Ready(ctx context.Context) error {
-	ok, err := q.validate(ctx)
+	res, err := q.migrator.Validate(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("read job queue migrations: %w", err)
 	}
-	if !ok {
+	if !res.OK {
 		return errors.New("job queue migrations pending: run `notifyd migrate`")
 	}
 	return nil
@@ -139,13 +119,18 @@ func (q *Queue) Ready(ctx context.Context) error {
 
 // insertSyncJobs queues one sync job per key in tx.
 func (q *Queue) insertSyncJobs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey) error {
-	if len(keys) == 0 {
+	jobs := make([]river.InsertManyParams, len(keys))
+	for i, k := range keys {
+		jobs[i] = river.InsertManyParams{Args: SyncPrincipalArgs{System: k.System, Principal: k.Principal}}
+	}
+	return q.insert(ctx, tx, jobs...)
+}
+
+// insert queues jobs in tx (none: nothing to do).
+func (q *Queue) insert(ctx context.Context, tx *sql.Tx, jobs ...river.InsertManyParams) error {
+	if len(jobs) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, len(keys))
-	for i, k := range keys {
-		params[i] = river.InsertManyParams{Args: SyncPrincipalArgs{System: k.System, Principal: k.Principal}}
-	}
-	_, err := q.client.InsertManyFastTx(ctx, tx, params)
+	_, err := q.client.InsertManyFastTx(ctx, tx, jobs)
 	return err
 }

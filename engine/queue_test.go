@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/notifyd/notifyd/caldavclient"
+	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/internal/peertest"
 	"github.com/notifyd/notifyd/internal/testdb"
@@ -91,4 +94,90 @@ func TestInsertedJobWakesAnotherReplica(t *testing.T) {
 		// Within the failsafe only if the insert woke the workers.
 		nextEnd(t, ends, syncKind, river.EventKindJobCompleted)
 	}
+}
+
+// A job a killed run left running (the process died mid-job: its row
+// still says running) runs again as soon as an engine that owns the queue
+// starts, once; one that does not own it leaves the job to River's
+// stuck-job rescue, much later.
+func TestStartRunsAgainJobsAKilledRunLeftRunning(t *testing.T) {
+	t.Parallel()
+	for _, owns := range []bool{true, false} {
+		t.Run(fmt.Sprint("owns=", owns), func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, engine.PolicyKeep, func(o *engine.Options) { o.OwnsQueue = owns })
+			if err := r.eng.Stop(context.Background()); err != nil { // no job runs for long
+				t.Fatal(err)
+			}
+			r.invite(t, "wilma@example.org")
+			// As if a run had fetched the sync job and been killed.
+			res, err := testdb.Exec(r.db, `UPDATE river_job SET state = 'running', attempt = 1 WHERE kind = 'sync_principal'`)
+			if n, _ := res.RowsAffected(); err != nil || n != 1 {
+				t.Fatalf("marking the sync job running: %v (%d rows)", err, n)
+			}
+			ends := r.jobEnds(t)
+			if err := r.eng.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if owns {
+				r.settle(t)
+				if sent := r.email.sentTo(); len(sent) != 1 {
+					t.Errorf("sent %v; want the orphaned sync run at start and its notification sent once", sent)
+				}
+				return
+			}
+			// Another principal's sync runs to completion; the orphan does
+			// not run meanwhile.
+			r.ping(t, "/dav/principals/user/betty/")
+			nextEnd(t, ends, syncKind, river.EventKindJobCompleted)
+			state := r.jobs(t, syncKind)[0].State // the orphan, listed first
+			if sent := r.email.sentTo(); len(sent) != 0 || state != "running" {
+				t.Errorf("sent %v, sync job %s; want the job left to River's rescue", sent, state)
+			}
+		})
+	}
+}
+
+// After a CalDAV outage, the after-delivery policies that failed meanwhile
+// wait in the finish queue, which is polled rarely since it is usually
+// empty. The backlog must still drain at the workers' pace once the
+// server is back: once a fetch finds work, the next comes as soon as a
+// worker is free, not at the next poll.
+func TestFinishBacklogDrainsAtWorkerSpeed(t *testing.T) {
+	t.Parallel()
+	const n = 40
+	ctx := context.Background()
+	// A failed policy waits an hour before it is tried again.
+	r := newRig(t, engine.PolicyDelete, func(o *engine.Options) { o.RetryBase, o.RetryMax = time.Hour, time.Hour })
+	r.subscribe(t, principal, "wilma@example.org")
+	for i := range n {
+		r.dav.add(fmt.Sprintf("n%02d.xml", i), inviteXML(fmt.Sprintf("n%02d", i)))
+	}
+	// The server goes down once the sync has fetched everything: every
+	// message is sent, every DELETE fails for now and gets a finish job.
+	r.failWith(func(context.Context, *delivery.Request, int) error {
+		r.dav.locked(func() { r.dav.down = &caldavclient.HTTPError{Method: "DELETE", Status: 503} })
+		return nil
+	})
+	r.ping(t, principal)
+	r.waitUntil(t, "a finish job for each notification", func() bool { return len(r.jobs(t, finishKind)) == n })
+	if err := r.eng.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The server is back. Another engine whose queues are polled once an
+	// hour takes over, with the backlog due now: only its first fetch, at
+	// start, comes from polling.
+	r.dav.locked(func() { r.dav.down = nil })
+	next := newRigOn(t, r.db, engine.PolicyDelete, func(o *engine.Options) {
+		o.PollInterval, o.Systems[0].CalDAV = time.Hour, r.dav
+	})
+	if got, err := next.eng.RetryJobsForTest(ctx, finishKind); err != nil || got != n {
+		t.Fatalf("%d finish jobs made due (%v), want %d", got, err, n)
+	}
+	next.start(t)
+	next.waitUntil(t, "every notification deleted", func() (done bool) {
+		r.dav.locked(func() { done = len(r.dav.deleted) == n })
+		return done
+	})
 }

@@ -125,23 +125,21 @@ func (r *batchRecorder) end(ctx context.Context) error {
 			return err
 		}
 	}
+	e.settle(ctx, r.settled...)
+	return nil
+}
+
+// settle applies the after-delivery policies of notifications whose last
+// delivery just became final, right away (no job for the common case),
+// and records them in one write.
+func (e *Engine) settle(ctx context.Context, ns ...*store.NotificationRecord) {
 	var finished []finishedRecord
-	for _, n := range r.settled {
+	for _, n := range ns {
 		if f, ok := e.applyPolicyOrQueue(ctx, n); ok {
 			finished = append(finished, f)
 		}
 	}
 	e.writeFinished(ctx, finished)
-	return nil
-}
-
-// settle applies the after-delivery policy of a notification whose last
-// delivery just became final, right away (no job for the common case),
-// and records it.
-func (e *Engine) settle(ctx context.Context, n *store.NotificationRecord) {
-	if f, ok := e.applyPolicyOrQueue(ctx, n); ok {
-		e.writeFinished(ctx, []finishedRecord{f})
-	}
 }
 
 // applyPolicyOrQueue applies n's after-delivery policy and returns its
@@ -158,8 +156,7 @@ func (e *Engine) applyPolicyOrQueue(ctx context.Context, n *store.NotificationRe
 		if err != nil || !claimed {
 			return err
 		}
-		_, err = e.queue.client.InsertManyFastTx(ctx, tx, []river.InsertManyParams{finishJob(n.ID)})
-		return err
+		return e.queue.insert(ctx, tx, finishJob(n.ID))
 	})
 	if err != nil {
 		e.log.Error("could not queue the after-delivery policy; the sweep will", "notification", n.ID, "err", err)

@@ -52,7 +52,7 @@ func (q *Queue) rescueOrphans(ctx context.Context) (int, error) {
 					Queue: j.Queue, Priority: j.Priority, Tags: j.Tags, MaxAttempts: max(1, j.MaxAttempts-j.Attempt),
 				}}
 			}
-			if _, err := q.client.InsertManyFastTx(ctx, tx, copies); err != nil {
+			if err := q.insert(ctx, tx, copies...); err != nil {
 				return err
 			}
 			n += len(page.Jobs)

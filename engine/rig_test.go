@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"sync"
 	"testing"
@@ -18,10 +19,13 @@ import (
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/internal/peertest"
 	"github.com/notifyd/notifyd/internal/testdb"
 	"github.com/notifyd/notifyd/store"
 	"github.com/notifyd/notifyd/subscriptions"
 )
+
+func TestMain(m *testing.M) { os.Exit(peertest.WithPostgres(m.Run)) }
 
 const principal = "/dav/principals/user/wilma/"
 
@@ -34,15 +38,19 @@ var (
 	sweepKind   = (engine.SweepArgs{}).Kind()
 )
 
-// inviteXML is a sharing invite as Cyrus serves it, from fred.
-func inviteXML(uid string) []byte {
-	return []byte(`<?xml version="1.0" encoding="utf-8"?>
+// inviteTo is a sharing invite from fred to wilma, as Cyrus serves it, to
+// the calendar at hosturl.
+func inviteTo(uid, hosturl string) string {
+	return `<?xml version="1.0" encoding="utf-8"?>
 <CS:notification xmlns:CS="http://calendarserver.org/ns/"><CS:dtstamp>20261121T052657Z</CS:dtstamp><CS:invite-notification>
 <CS:uid>` + uid + `</CS:uid><D:href xmlns:D="DAV:">/dav/principals/user/wilma/</D:href><CS:invite-noresponse/>
-<CS:access><CS:read-write/></CS:access><CS:hosturl><D:href xmlns:D="DAV:">/dav/calendars/user/fred/Default/</D:href></CS:hosturl>
+<CS:access><CS:read-write/></CS:access><CS:hosturl><D:href xmlns:D="DAV:">` + hosturl + `</D:href></CS:hosturl>
 <CS:organizer><D:href xmlns:D="DAV:">/dav/principals/user/fred/</D:href><CS:common-name>Fred</CS:common-name></CS:organizer>
-</CS:invite-notification></CS:notification>`)
+</CS:invite-notification></CS:notification>`
 }
+
+// inviteXML is an invite to fred's calendar.
+func inviteXML(uid string) []byte { return []byte(inviteTo(uid, "/dav/calendars/user/fred/Default/")) }
 
 // fakeDAV is an in-memory notification collection with a change log,
 // counting the requests made.

@@ -48,10 +48,6 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 				jobs = append(jobs, finishJob(id))
 			}
 		}
-		if len(jobs) == 0 {
-			return nil
-		}
-		_, err := e.queue.client.InsertManyFastTx(ctx, tx, jobs)
-		return err
+		return e.queue.insert(ctx, tx, jobs...)
 	})
 }

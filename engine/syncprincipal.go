@@ -154,33 +154,21 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 				return err
 			}
 		}
-		// The new deliveries of each channel go in batch jobs (in the
-		// order the sync found them).
-		isNew := make(map[string]bool, len(out.NewDeliveries))
-		for _, id := range out.NewDeliveries {
-			isNew[id] = true
+		// The new deliveries of each channel go in batch jobs, in the order
+		// the sync found them.
+		channel := make(map[string]notifyd.Channel, len(rec.Deliveries))
+		for _, d := range rec.Deliveries {
+			channel[d.ID] = notifyd.Channel(d.Channel)
 		}
 		byChannel := make(map[notifyd.Channel][]string)
-		var channels []notifyd.Channel
-		for _, d := range rec.Deliveries {
-			if !isNew[d.ID] {
-				continue
-			}
-			ch := notifyd.Channel(d.Channel)
-			if byChannel[ch] == nil {
-				channels = append(channels, ch)
-			}
-			byChannel[ch] = append(byChannel[ch], d.ID)
+		for _, id := range out.NewDeliveries {
+			byChannel[channel[id]] = append(byChannel[channel[id]], id)
 		}
 		var jobs []river.InsertManyParams
-		for _, ch := range channels {
-			jobs = append(jobs, deliverJobs(byChannel[ch], ch)...)
+		for ch, ids := range byChannel {
+			jobs = append(jobs, deliverJobs(ids, ch)...)
 		}
-		if len(jobs) == 0 {
-			return nil
-		}
-		_, err = e.queue.client.InsertManyFastTx(ctx, tx, jobs)
-		return err
+		return e.queue.insert(ctx, tx, jobs...)
 	})
 	if err != nil {
 		return err
