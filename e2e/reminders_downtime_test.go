@@ -11,7 +11,9 @@ import (
 // that instant, the event itself, and nothing is asserted about how long
 // anything took: a loaded machine only makes the wait end later, which the
 // scenario allows, so the sleep cannot flake.
-func downUntil(at time.Time) { time.Sleep(time.Until(at)) }
+func downUntil(at time.Time) {
+	time.Sleep(time.Until(at)) // waits for an instant, asserts no duration: cannot flake
+}
 
 // notifyd SIGKILLed before two alarms and started again after both: each
 // rings once, late, and GET /v1/reminders says how late. One alarm's job
