@@ -2,8 +2,6 @@ package testdb
 
 import (
 	"database/sql"
-	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
@@ -14,29 +12,7 @@ import (
 // principal, in any state.
 func CalendarSyncJobs(tb testing.TB, db *store.DB, system, principal string) int {
 	tb.Helper()
-	args := "json(args)" // SQLite keeps binary JSON
-	if db.Postgres() {
-		args = "CAST(args AS TEXT)"
-	}
-	n := 0
-	err := Query(db, `SELECT `+args+` FROM river_job WHERE kind = 'sync_calendars'`, nil, func(rows *sql.Rows) error {
-		var raw string
-		var args struct{ System, Principal string }
-		if err := rows.Scan(&raw); err != nil {
-			return err
-		}
-		if err := json.Unmarshal([]byte(raw), &args); err != nil {
-			return fmt.Errorf("calendar sync job args %q: %v", raw, err)
-		}
-		if args.System == system && args.Principal == principal {
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
+	return jobsOf(tb, db, "sync_calendars", system, principal)
 }
 
 // RecordCalendar stores a calendar that notifyd syncs for principal's

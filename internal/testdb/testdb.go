@@ -85,19 +85,26 @@ func Query(db *store.DB, query string, args []any, fn func(*sql.Rows) error) err
 // one principal.
 func SyncJobs(tb testing.TB, db *store.DB, system, principal string) int {
 	tb.Helper()
+	return jobsOf(tb, db, "sync_principal", system, principal)
+}
+
+// jobsOf counts the jobs of kind (in any state) whose args name system and
+// principal.
+func jobsOf(tb testing.TB, db *store.DB, kind, system, principal string) int {
+	tb.Helper()
 	args := "json(args)" // SQLite keeps binary JSON
 	if db.Postgres() {
 		args = "CAST(args AS TEXT)"
 	}
 	n := 0
-	err := Query(db, `SELECT `+args+` FROM river_job WHERE kind = 'sync_principal'`, nil, func(rows *sql.Rows) error {
+	err := Query(db, `SELECT `+args+` FROM river_job WHERE kind = '`+kind+`'`, nil, func(rows *sql.Rows) error {
 		var raw string
 		var args struct{ System, Principal string }
 		if err := rows.Scan(&raw); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(raw), &args); err != nil {
-			return fmt.Errorf("sync job args %q: %v", raw, err)
+			return fmt.Errorf("%s job args %q: %v", kind, raw, err)
 		}
 		if args.System == system && args.Principal == principal {
 			n++
