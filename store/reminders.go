@@ -93,11 +93,13 @@ func RecordCalendar(ctx context.Context, tx *sql.Tx, c CalendarChange) (out Cale
 	cal := CalendarRecord{System: c.System, Principal: c.Principal, Href: c.CalendarHref}
 	if c.Calendar != nil {
 		cal = *c.Calendar
-		if _, err := tx.ExecContext(ctx, `INSERT INTO calendars (system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (system, principal, href) DO UPDATE SET
+		if _, err := tx.ExecContext(ctx, `INSERT INTO calendars (`+calendarColumns+`)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (system, principal, href) DO UPDATE SET
 display_name = excluded.display_name, time_zone = excluded.time_zone, sync_token = excluded.sync_token,
-listed_tag = excluded.listed_tag, synced_at = excluded.synced_at`,
-			cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, cal.ListedTag, now); err != nil {
+listed_tag = excluded.listed_tag, synced_at = excluded.synced_at, description = excluded.description,
+color = excluded.color, shared_url = excluded.shared_url`,
+			cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, cal.ListedTag, now,
+			cal.Description, cal.Color, cal.SharedURL); err != nil {
 			return out, err
 		}
 	}
