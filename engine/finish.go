@@ -82,6 +82,10 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (
 		// Its href is the event or task itself, never to be deleted.
 		return done("kept: a reminder leaves its event or task in the calendar")
 	}
+	if isUpdate(notifyd.NotificationType(n.Type)) {
+		// Its href is the event, task or calendar that changed.
+		return done("kept: a calendar update leaves its event, task or calendar alone")
+	}
 	sys, ok := e.systems[n.System]
 	if !ok {
 		return done("kept: the system is no longer configured")

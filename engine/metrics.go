@@ -19,7 +19,11 @@ type metrics struct {
 	reminders     *prometheus.CounterVec
 	remindersLate prometheus.Histogram
 	remindersSkip *prometheus.CounterVec
+	updates       *prometheus.CounterVec
 }
+
+// updateOutcomes are the values of notifyd_updates_total{outcome}.
+var updateOutcomes = []string{"sent", "no-recipient", "unknown-author", "no-change"}
 
 // Reasons a reminder is skipped, the values of
 // notifyd_reminders_skipped_total{reason}: late (beyond its channel's
@@ -56,6 +60,13 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 		}),
 		remindersSkip: counterVec("notifyd_reminders_skipped_total",
 			"Alarm instances not fired, by reason.", "reason"),
+		updates: counterVec("notifyd_updates_total",
+			"Calendar updates told once their burst window closed, by outcome: sent (to the principal's subscriptions), "+
+				"no-recipient (no method wants its type), unknown-author (a change to the principal's own calendar, "+
+				"whose author the server does not say), no-change (the burst's net change is nothing a person sees).", "outcome"),
+	}
+	for _, o := range updateOutcomes {
+		m.updates.WithLabelValues(o)
 	}
 	for _, o := range []string{store.ReminderScheduled, store.ReminderFired, store.ReminderSkipped, store.ReminderCancelled} {
 		m.reminders.WithLabelValues(o)
@@ -64,7 +75,7 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 		m.remindersSkip.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.syncs, m.notifications, m.calendarSyncs, m.reminders, m.remindersLate, m.remindersSkip, &caldavCollector{systems: systems,
+		reg.MustRegister(m.deliveries, m.syncs, m.notifications, m.calendarSyncs, m.reminders, m.remindersLate, m.remindersSkip, m.updates, &caldavCollector{systems: systems,
 			desc: prometheus.NewDesc("notifyd_caldav_requests_total", "CalDAV requests sent, by system and method.",
 				[]string{"system", "method"}, nil),
 			conns: prometheus.NewDesc("notifyd_caldav_connections_total",

@@ -129,8 +129,9 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 	}
 	// Nobody subscribed: nothing to fetch or send; the token still moves
 	// on, and the notifications stay on the server untouched.
+	var shares []share
 	if len(subs) > 0 && len(res.Changed) > 0 {
-		if err := e.collect(ctx, log, sys, args, res.Changed, subs, &rec); err != nil {
+		if err := e.collect(ctx, log, sys, args, res.Changed, subs, &rec, &shares); err != nil {
 			return e.syncFailed(ctx, log, job, err, startGen)
 		}
 	}
@@ -146,9 +147,17 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 		if out, err = store.RecordSync(ctx, tx, rec); err != nil {
 			return err
 		}
+		// The calendars shared with the principal are synced with its own
+		// for updates (updatesync.go).
+		key := store.PrincipalKey{System: args.System, Principal: args.Principal}
+		for _, sh := range shares {
+			if err := store.SetCalendarSharee(ctx, tx, key, sh.calendar, sh.access, rec.Now); err != nil {
+				return err
+			}
+		}
 		// A ping names a principal whose calendars may have changed too:
 		// its reminders are worked out again at once, not at the next poll.
-		if e.o.Reminders.Enabled && len(subscriptions.Targets(subs, notifyd.TypeReminder)) > 0 {
+		if e.syncsCalendars(subs) {
 			key := store.PrincipalKey{System: args.System, Principal: args.Principal}
 			if err := e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()); err != nil {
 				return err
@@ -192,10 +201,15 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 	return nil
 }
 
+// share is what a sharing invitation says of a calendar shared with the
+// principal (shareOf).
+type share struct{ calendar, access string }
+
 // collect fetches and parses the changed resources not seen before, and
-// works out their deliveries.
+// works out their deliveries, and what the sharing invitations among them
+// say (shares).
 func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args SyncPrincipalArgs,
-	changed []caldavclient.Resource, subs []*notifyd.Subscription, rec *store.SyncRecord) error {
+	changed []caldavclient.Resource, subs []*notifyd.Subscription, rec *store.SyncRecord, shares *[]share) error {
 	ids := make([]string, len(changed))
 	for i, r := range changed {
 		ids[i] = notificationID(args.System, args.Principal, r.Href, r.ETag)
@@ -235,6 +249,9 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 				"href", r.Href, "err", perr)
 			rec.Notifications = append(rec.Notifications, deadNotification(id, r.Href, etag, perr))
 			continue
+		}
+		if cal, access, ok := shareOf(n); ok {
+			*shares = append(*shares, share{cal, access})
 		}
 		e.fillCalendarName(ctx, log, sys, args.Principal, n)
 		parsed, err := json.Marshal(n)
@@ -321,18 +338,19 @@ func (e *Engine) giveUp(ctx context.Context, args SyncPrincipalArgs, reason erro
 }
 
 // syncCalendarsToo queues, in a write of its own, a sync of the
-// principal's calendars when its subscriptions want reminders: a ping is
+// principal's calendars when its subscriptions want what one finds
+// (syncsCalendars): a ping is
 // about the principal's calendars too, whatever became of its
 // notification collection. A server without one (Radicale, Xandikos)
 // fails every notification sync with ErrNotFound; its pings must still
 // sync the calendars at once, not at the next poll. (A sync that
 // succeeds queues the calendar sync in its own write.)
 func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) error {
-	if !e.o.Reminders.Enabled {
+	if len(e.calendarTypes()) == 0 {
 		return nil
 	}
 	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
-	if err != nil || len(subscriptions.Targets(subs, notifyd.TypeReminder)) == 0 {
+	if err != nil || !e.syncsCalendars(subs) {
 		return err
 	}
 	key := store.PrincipalKey{System: args.System, Principal: args.Principal}

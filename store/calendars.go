@@ -88,19 +88,22 @@ type CalendarRecord struct {
 	// Description and Color are what a person sees of it besides its
 	// name (CALDAV:calendar-description, Apple's calendar-color).
 	Description, Color string
-	// SharedURL is, for a calendar shared with the principal (not its
-	// own), the owner's path of it; "" for the principal's own calendars,
-	// whose alarms are the principal's reminders.
+	// SharedURL is the owner's path of the calendar when the server names
+	// it (CS:shared-url), else "": the path a person knows it by.
 	SharedURL string
+	// Sharee reports a calendar of another principal shared with this
+	// one: its changes are news to this one, its alarms are not this
+	// one's reminders.
+	Sharee bool
 }
 
-const calendarColumns = `system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at, description, color, shared_url`
+const calendarColumns = `system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at, description, color, shared_url, sharee`
 
 func scanCalendar(r scanner) (CalendarRecord, error) {
 	var c CalendarRecord
 	var synced int64
 	err := r.Scan(&c.System, &c.Principal, &c.Href, &c.DisplayName, &c.TimeZone, &c.SyncToken, &c.ListedTag, &synced,
-		&c.Description, &c.Color, &c.SharedURL)
+		&c.Description, &c.Color, &c.SharedURL, &c.Sharee)
 	c.SyncedAt = fromMicros(synced)
 	return c, err
 }

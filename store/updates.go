@@ -21,6 +21,9 @@ type UpdateState struct {
 	// Description and TimeZone are a calendar's.
 	Description string `json:"description,omitempty"`
 	TimeZone    string `json:"time_zone,omitempty"`
+	// SharedURL and Sharee are the calendar's (CalendarRecord).
+	SharedURL string `json:"shared_url,omitempty"`
+	Sharee    bool   `json:"sharee,omitempty"`
 }
 
 // PendingUpdate is a change to one event, task or calendar of a

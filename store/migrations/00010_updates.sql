@@ -35,11 +35,15 @@ CREATE TABLE calendar_sharees (
 );
 
 -- description and color: what a person sees of a calendar besides its
--- name. shared_url: for a calendar shared with the principal (not its
--- own), the owner's path of it; '' for the principal's own calendars.
+-- name. shared_url: the owner's path of the calendar when the server
+-- names it (CS:shared-url: Cyrus does, on the service account's view of
+-- it), else ''. sharee: the calendar is another principal's, shared with
+-- this one (its changes are news to this one; its alarms are not its
+-- reminders).
 ALTER TABLE calendars ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE calendars ADD COLUMN color TEXT NOT NULL DEFAULT '';
 ALTER TABLE calendars ADD COLUMN shared_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE calendars ADD COLUMN sharee BOOLEAN NOT NULL DEFAULT FALSE;
 -- listed_at: when a sync first recorded the principal's calendar home for
 -- updates (0: never): calendars found before are no news.
 ALTER TABLE calendar_homes ADD COLUMN listed_at BIGINT NOT NULL DEFAULT 0;
@@ -48,6 +52,7 @@ CREATE INDEX calendar_objects_by_uid ON calendar_objects (system, principal, uid
 -- +goose Down
 DROP INDEX calendar_objects_by_uid;
 ALTER TABLE calendar_homes DROP COLUMN listed_at;
+ALTER TABLE calendars DROP COLUMN sharee;
 ALTER TABLE calendars DROP COLUMN shared_url;
 ALTER TABLE calendars DROP COLUMN color;
 ALTER TABLE calendars DROP COLUMN description;

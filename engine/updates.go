@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/store"
+	"github.com/notifyd/notifyd/subscriptions"
+)
+
+// UpdateOptions configure calendar update notifications: the changes to
+// events, tasks and calendars notifyd finds by syncing calendars
+// (docs/updates.md).
+type UpdateOptions struct {
+	// Enabled turns them on.
+	Enabled bool
+	// BurstWindow is how long after the first change to an event, task
+	// or calendar its net change is told (default 2m): the edits made
+	// meanwhile are one message.
+	BurstWindow time.Duration
+}
+
+// defaultBurstWindow is UpdateOptions.BurstWindow when it is not set.
+const defaultBurstWindow = 2 * time.Minute
+
+// updateTypes are the calendar update types a calendar sync finds.
+var updateTypes = []notifyd.NotificationType{
+	notifyd.TypeEventCreated, notifyd.TypeEventModified, notifyd.TypeEventDeleted,
+	notifyd.TypeTodoCreated, notifyd.TypeTodoModified, notifyd.TypeTodoDeleted,
+	notifyd.TypeCalendarCreated, notifyd.TypeCalendarModified, notifyd.TypeCalendarDeleted,
+}
+
+// isUpdate reports whether t is a calendar update type.
+func isUpdate(t notifyd.NotificationType) bool {
+	for _, u := range updateTypes {
+		if u == t {
+			return true
+		}
+	}
+	return false
+}
+
+// calendarTypes are the notification types a calendar sync serves, as
+// configured: reminders, calendar updates, both or none.
+func (e *Engine) calendarTypes() []notifyd.NotificationType {
+	var out []notifyd.NotificationType
+	if e.o.Reminders.Enabled {
+		out = append(out, notifyd.TypeReminder)
+	}
+	if e.o.Updates.Enabled {
+		out = append(out, updateTypes...)
+	}
+	return out
+}
+
+// syncsCalendars is the one predicate that says whether a principal's
+// calendars are synced: some of its subscriptions subs want a type a
+// calendar sync serves (calendarTypes). Pings, polls and notification
+// syncs all ask it.
+func (e *Engine) syncsCalendars(subs []*notifyd.Subscription) bool {
+	return wantsAny(subs, e.calendarTypes())
+}
+
+// wantsUpdates reports whether updates are on and subs want one of them.
+func (e *Engine) wantsUpdates(subs []*notifyd.Subscription) bool {
+	return e.o.Updates.Enabled && wantsAny(subs, updateTypes)
+}
+
+// wantsAny reports whether subs have a method that wants one of types.
+func wantsAny(subs []*notifyd.Subscription, types []notifyd.NotificationType) bool {
+	for _, t := range types {
+		if len(subscriptions.Targets(subs, t)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// QueueUpdates holds the jobs that tell a change once its burst window
+// closed.
+const QueueUpdates = "updates"
+
+// SendUpdateArgs is the job that tells the net change of one event, task
+// or calendar of a principal once the burst window of its first change
+// closed. It is inserted, scheduled at the window's end, with the pending
+// update it tells (store.AddPendingUpdate), in the same transaction; it
+// takes the pending update in the transaction that records what it
+// sends, so that it tells each burst once, across restarts.
+type SendUpdateArgs struct {
+	System    string `json:"system"`
+	Principal string `json:"principal"`
+	Key       string `json:"key"`
+}
+
+// Kind is the job's River kind.
+func (SendUpdateArgs) Kind() string { return "send_update" }
+
+// sendUpdateJob is the job of pending update p.
+func sendUpdateJob(p store.PendingUpdate) river.InsertManyParams {
+	return river.InsertManyParams{Args: SendUpdateArgs{System: p.System, Principal: p.Principal, Key: p.Key},
+		InsertOpts: &river.InsertOpts{Queue: QueueUpdates, ScheduledAt: p.DueAt}}
+}
+
+// addPendingUpdates records ps in tx, each with its job unless a change
+// to the same event, task or calendar already waits (its burst goes on).
+func (e *Engine) addPendingUpdates(ctx context.Context, tx *sql.Tx, ps []store.PendingUpdate) error {
+	var jobs []river.InsertManyParams
+	for _, p := range ps {
+		added, err := store.AddPendingUpdate(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		if added {
+			jobs = append(jobs, sendUpdateJob(p))
+		}
+	}
+	return e.queue.insert(ctx, tx, jobs...)
+}
+
+// sendUpdateWorker tells a pending update.
+type sendUpdateWorker struct {
+	river.WorkerDefaults[SendUpdateArgs]
+	e *Engine
+}
+
+// Work implements river.Worker.
+func (w *sendUpdateWorker) Work(ctx context.Context, job *river.Job[SendUpdateArgs]) error {
+	e, a := w.e, job.Args
+	key := store.PrincipalKey{System: a.System, Principal: a.Principal}
+	subs, err := e.o.Subscriptions.ForPrincipal(ctx, a.System, a.Principal)
+	if err != nil {
+		return err
+	}
+	zone, err := e.principalZone(ctx, key)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var told []told
+	err = e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		told = told[:0]
+		p, err := store.TakePendingUpdate(ctx, tx, a.System, a.Principal, a.Key)
+		if err != nil || p == nil {
+			return err
+		}
+		if told, err = e.netUpdates(ctx, tx, p, zone); err != nil {
+			return err
+		}
+		byChannel := make(map[notifyd.Channel][]string)
+		for i := range told {
+			t := &told[i]
+			t.deliveries = e.updateDeliveries(t, subs)
+			if len(t.deliveries) == 0 {
+				continue
+			}
+			ids, err := store.AddNotifications(ctx, tx, a.System, a.Principal, []store.NotificationRecord{t.record}, t.deliveries, now)
+			if err != nil {
+				return err
+			}
+			created := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				created[id] = true
+			}
+			for _, d := range t.deliveries {
+				if created[d.ID] {
+					byChannel[notifyd.Channel(d.Channel)] = append(byChannel[notifyd.Channel(d.Channel)], d.ID)
+				}
+			}
+		}
+		var jobs []river.InsertManyParams
+		for _, ch := range notifyd.Channels {
+			jobs = append(jobs, deliverJobs(byChannel[ch], ch)...)
+		}
+		return e.queue.insert(ctx, tx, jobs...)
+	})
+	if err != nil {
+		return fmt.Errorf("update %s: %w", a.Key, err)
+	}
+	log := e.log.With("system", a.System, "principal", a.Principal, "key", a.Key)
+	if len(told) == 0 {
+		e.metrics.updates.WithLabelValues("no-change").Inc()
+		log.Debug("calendar change told nothing: no net change a person sees")
+	}
+	for _, t := range told {
+		outcome := "sent"
+		switch {
+		case t.why != "":
+			outcome = "unknown-author"
+		case len(t.deliveries) == 0:
+			outcome = "no-recipient"
+		}
+		e.metrics.updates.WithLabelValues(outcome).Inc()
+		log.Info("calendar update", "type", t.record.Type, "object", t.record.Href, "outcome", outcome,
+			"deliveries", len(t.deliveries), "reason", t.why)
+	}
+	return nil
+}
+
+// updateDeliveries are the deliveries of t to the methods of subs that
+// want its type. The owner of a calendar is told of a change only when
+// the server says who made it and it was someone else: it never does on
+// the servers notifyd knows, so a change to the principal's own calendar
+// goes to nobody (t.why says so), and a change to a calendar shared with
+// the principal goes to the principal.
+func (e *Engine) updateDeliveries(t *told, subs []*notifyd.Subscription) []store.DeliveryRecord {
+	if !t.shared {
+		t.why = "the author of a change to the principal's own calendar is not known: it may be the principal's own"
+		return nil
+	}
+	var ds []store.DeliveryRecord
+	for _, tg := range subscriptions.Targets(subs, notifyd.NotificationType(t.record.Type)) {
+		ds = append(ds, store.DeliveryRecord{ID: deliveryID(t.record.ID, tg.Method.Channel, tg.Method.Address),
+			NotificationID: t.record.ID, SubscriptionID: tg.SubscriptionID, MethodID: tg.Method.ID,
+			Channel: string(tg.Method.Channel), Address: tg.Method.Address})
+	}
+	return ds
+}
