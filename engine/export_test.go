@@ -84,3 +84,18 @@ func (e *Engine) PollCalendarsForTest(ctx context.Context) error {
 	now := time.Now()
 	return e.pollCalendars(ctx, now, now.Add(time.Hour))
 }
+
+// DueUpdatesNowForTest makes the jobs of the pending updates due now, as
+// if their burst windows had closed, and returns how many there were.
+func (e *Engine) DueUpdatesNowForTest(ctx context.Context) (int, error) {
+	jobs, err := e.JobsForTest(ctx, (SendUpdateArgs{}).Kind(), rivertype.JobStateScheduled)
+	if err != nil {
+		return 0, err
+	}
+	for _, j := range jobs {
+		if _, err := e.queue.client.JobRetry(ctx, j.ID); err != nil {
+			return 0, err
+		}
+	}
+	return len(jobs), nil
+}

@@ -130,7 +130,13 @@ type sendUpdateWorker struct {
 
 // Work implements river.Worker.
 func (w *sendUpdateWorker) Work(ctx context.Context, job *river.Job[SendUpdateArgs]) error {
-	e, a := w.e, job.Args
+	return w.e.sendUpdate(ctx, job.Args)
+}
+
+// sendUpdate tells the pending update a names, if it still waits: in one
+// durable write, it takes it, works out the net change and records its
+// notifications, their deliveries and jobs.
+func (e *Engine) sendUpdate(ctx context.Context, a SendUpdateArgs) error {
 	key := store.PrincipalKey{System: a.System, Principal: a.Principal}
 	subs, err := e.o.Subscriptions.ForPrincipal(ctx, a.System, a.Principal)
 	if err != nil {
