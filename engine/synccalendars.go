@@ -213,7 +213,7 @@ func unchanged(was store.CalendarRecord, cal caldavclient.Calendar, s *updateSco
 	rec := s.calendarRecord(store.PrincipalKey{System: was.System, Principal: was.Principal}, cal, was.SyncToken)
 	return rec.ListedTag != "" && was.SyncToken != "" && was == (store.CalendarRecord{System: was.System, Principal: was.Principal,
 		Href: was.Href, DisplayName: rec.DisplayName, TimeZone: rec.TimeZone, SyncToken: was.SyncToken, ListedTag: rec.ListedTag,
-		SyncedAt: was.SyncedAt, Description: rec.Description, Color: rec.Color, SharedURL: rec.SharedURL, Sharee: rec.Sharee})
+		SyncedAt: was.SyncedAt, Description: rec.Description, Color: rec.Color, SharedURL: rec.SharedURL, Sharee: rec.Sharee, Owner: rec.Owner})
 }
 
 // sameAddresses reports whether a and b hold the same addresses, in any

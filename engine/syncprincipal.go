@@ -156,10 +156,12 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 			}
 		}
 		// A ping names a principal whose calendars may have changed too:
-		// its reminders are worked out again at once, not at the next poll.
-		if e.syncsCalendars(subs) {
-			key := store.PrincipalKey{System: args.System, Principal: args.Principal}
-			if err := e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()); err != nil {
+		// its reminders and updates are worked out again at once, not at
+		// the next poll.
+		if keys, err := e.calendarSyncsOf(ctx, tx, key, subs); err != nil {
+			return err
+		} else if len(keys) > 0 {
+			if err := e.queueCalendarSyncs(ctx, tx, keys, time.Now()); err != nil {
 				return err
 			}
 		}
@@ -350,9 +352,15 @@ func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) e
 		return nil
 	}
 	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
-	if err != nil || !e.syncsCalendars(subs) {
+	if err != nil {
 		return err
 	}
 	key := store.PrincipalKey{System: args.System, Principal: args.Principal}
-	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()) })
+	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error {
+		keys, err := e.calendarSyncsOf(ctx, tx, key, subs)
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		return e.queueCalendarSyncs(ctx, tx, keys, time.Now())
+	})
 }

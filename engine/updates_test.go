@@ -126,3 +126,19 @@ func TestUpdatesRestartInsideTheWindow(t *testing.T) {
 		t.Errorf("pending %v, %v; want none", keys, err)
 	}
 }
+
+// A ping naming the owner of a calendar (what Cyrus sends, whoever made
+// the change) syncs the calendars of those it is shared with too.
+func TestUpdatesPingOfTheOwnerSyncsTheSharees(t *testing.T) {
+	t.Parallel()
+	r, dav := newUpdatesRig(t, time.Hour)
+	seen := 0
+	r.syncBoth(t)
+	dav.put(fred, "work", "meeting", "SUMMARY:Budget", "DTSTART:20270106T090000Z")
+	before := testdbCalendarSyncs(t, r, wilma)
+	r.ping(t, fred)
+	r.waitUntil(t, "wilma's calendars synced", func() bool { return testdbCalendarSyncs(t, r, wilma) > before })
+	if got := describe(r.tell(t, &seen)); got != "event-created Budget" {
+		t.Errorf("told\n%s\nwant the creation", got)
+	}
+}

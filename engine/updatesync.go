@@ -96,7 +96,32 @@ func (s *updateScope) calendarRecord(key store.PrincipalKey, cal caldavclient.Ca
 	_, sharee := s.sharee[cal.Href]
 	return store.CalendarRecord{System: key.System, Principal: key.Principal, Href: cal.Href, DisplayName: cal.DisplayName,
 		TimeZone: cmp.Or(cal.TimeZoneID, cal.TimeZone), SyncToken: token, ListedTag: listedTag(cal),
-		Description: cal.Description, Color: cal.Color, SharedURL: cal.SharedURL, Sharee: sharee}
+		Description: cal.Description, Color: cal.Color, SharedURL: cal.SharedURL, Sharee: sharee, Owner: cal.Owner}
+}
+
+// calendarSyncsOf are the calendar syncs a ping of the principal key
+// queues: its own when its subscriptions subs want one (syncsCalendars),
+// and, with updates on, those of the principals its calendars are shared
+// with, whose sync reads them too (Cyrus pings the owner of a calendar
+// that changed, whoever changed it).
+func (e *Engine) calendarSyncsOf(ctx context.Context, tx *sql.Tx, key store.PrincipalKey, subs []*notifyd.Subscription) ([]store.PrincipalKey, error) {
+	var keys []store.PrincipalKey
+	if e.syncsCalendars(subs) {
+		keys = append(keys, key)
+	}
+	if !e.o.Updates.Enabled {
+		return keys, nil
+	}
+	sharees, err := store.ShareesOf(ctx, tx, key.System, key.Principal)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range sharees {
+		if k != key {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
 }
 
 // stateOfCalendar is what a pending update keeps of a stored calendar.

@@ -95,15 +95,17 @@ type CalendarRecord struct {
 	// one: its changes are news to this one, its alarms are not this
 	// one's reminders.
 	Sharee bool
+	// Owner is the path of its DAV:owner, "" when the server names none.
+	Owner string
 }
 
-const calendarColumns = `system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at, description, color, shared_url, sharee`
+const calendarColumns = `system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at, description, color, shared_url, sharee, owner`
 
 func scanCalendar(r scanner) (CalendarRecord, error) {
 	var c CalendarRecord
 	var synced int64
 	err := r.Scan(&c.System, &c.Principal, &c.Href, &c.DisplayName, &c.TimeZone, &c.SyncToken, &c.ListedTag, &synced,
-		&c.Description, &c.Color, &c.SharedURL, &c.Sharee)
+		&c.Description, &c.Color, &c.SharedURL, &c.Sharee, &c.Owner)
 	c.SyncedAt = fromMicros(synced)
 	return c, err
 }

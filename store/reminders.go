@@ -98,12 +98,12 @@ func RecordCalendar(ctx context.Context, tx *sql.Tx, c CalendarChange) (out Cale
 	if c.Calendar != nil {
 		cal = *c.Calendar
 		if _, err := tx.ExecContext(ctx, `INSERT INTO calendars (`+calendarColumns+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (system, principal, href) DO UPDATE SET
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (system, principal, href) DO UPDATE SET
 display_name = excluded.display_name, time_zone = excluded.time_zone, sync_token = excluded.sync_token,
 listed_tag = excluded.listed_tag, synced_at = excluded.synced_at, description = excluded.description,
-color = excluded.color, shared_url = excluded.shared_url, sharee = excluded.sharee`,
+color = excluded.color, shared_url = excluded.shared_url, sharee = excluded.sharee, owner = excluded.owner`,
 			cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, cal.ListedTag, now,
-			cal.Description, cal.Color, cal.SharedURL, cal.Sharee); err != nil {
+			cal.Description, cal.Color, cal.SharedURL, cal.Sharee, cal.Owner); err != nil {
 			return out, err
 		}
 	}

@@ -224,3 +224,24 @@ ON CONFLICT (system, principal) DO UPDATE SET listed_at = excluded.listed_at WHE
 		key.System, key.Principal, micros(now))
 	return err
 }
+
+// ShareesOf returns the principals that sync a calendar of owner (its
+// DAV:owner path, as a ping names the principal) shared with them: a
+// change the ping tells of may be theirs to hear of.
+func ShareesOf(ctx context.Context, tx *sql.Tx, system, owner string) ([]PrincipalKey, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT principal FROM calendars WHERE system = $1 AND owner = $2 AND sharee
+ORDER BY principal`, system, owner)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PrincipalKey
+	for rows.Next() {
+		k := PrincipalKey{System: system}
+		if err := rows.Scan(&k.Principal); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}

@@ -44,6 +44,10 @@ ALTER TABLE calendars ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE calendars ADD COLUMN color TEXT NOT NULL DEFAULT '';
 ALTER TABLE calendars ADD COLUMN shared_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE calendars ADD COLUMN sharee BOOLEAN NOT NULL DEFAULT FALSE;
+-- owner: the path of the calendar's DAV:owner, '' when the server names
+-- none: a ping of the owner syncs the sharees' calendars too.
+ALTER TABLE calendars ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+CREATE INDEX calendars_by_owner ON calendars (system, owner) WHERE sharee;
 -- listed_at: when a sync first recorded the principal's calendar home for
 -- updates (0: never): calendars found before are no news.
 ALTER TABLE calendar_homes ADD COLUMN listed_at BIGINT NOT NULL DEFAULT 0;
@@ -51,6 +55,8 @@ CREATE INDEX calendar_objects_by_uid ON calendar_objects (system, principal, uid
 
 -- +goose Down
 DROP INDEX calendar_objects_by_uid;
+DROP INDEX calendars_by_owner;
+ALTER TABLE calendars DROP COLUMN owner;
 ALTER TABLE calendar_homes DROP COLUMN listed_at;
 ALTER TABLE calendars DROP COLUMN sharee;
 ALTER TABLE calendars DROP COLUMN shared_url;
