@@ -15,10 +15,13 @@ const (
 	// BacklogPolicies counts the notifications whose deliveries are all
 	// final but whose after-delivery policy is not applied yet.
 	BacklogPolicies = "policies"
+	// BacklogUpdates counts the calendar updates waiting for their burst
+	// window to close.
+	BacklogUpdates = "updates"
 )
 
 // BacklogKinds lists Backlog's keys.
-var BacklogKinds = []string{BacklogSyncs, BacklogDeliveries, BacklogPolicies}
+var BacklogKinds = []string{BacklogSyncs, BacklogDeliveries, BacklogPolicies, BacklogUpdates}
 
 // backlogQuery counts the three kinds of work in one statement, so that
 // the counts are of one moment (one snapshot): work moving from one kind
@@ -39,9 +42,15 @@ const backlogQuery = `SELECT (SELECT count(*) FROM principal_state WHERE queued)
 // its after-delivery policy is applied, even when no job is queued for it
 // yet (a run stopped before applying it: the sweep queues it).
 func (db *DB) Backlog(ctx context.Context) (map[string]int64, error) {
-	var syncs, deliveries, policies int64
+	var syncs, deliveries, policies, updates int64
+	// Pending updates first: one told since is among the deliveries
+	// counted next, in the same transaction that took it.
+	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM pending_updates`).Scan(&updates); err != nil {
+		return nil, Classify(err)
+	}
 	if err := db.reader.QueryRowContext(ctx, backlogQuery).Scan(&syncs, &deliveries, &policies); err != nil {
 		return nil, Classify(err)
 	}
-	return map[string]int64{BacklogSyncs: syncs, BacklogDeliveries: deliveries, BacklogPolicies: policies}, nil
+	return map[string]int64{BacklogSyncs: syncs, BacklogDeliveries: deliveries, BacklogPolicies: policies,
+		BacklogUpdates: updates}, nil
 }
