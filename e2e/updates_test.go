@@ -89,6 +89,21 @@ func (w *updatesWorld) ping(t *testing.T, user string) {
 	}
 }
 
+// caldavRequests is how many CalDAV requests notifyd sent.
+func (w *updatesWorld) caldavRequests(t *testing.T) float64 {
+	m, err := scrape(w.nd.baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for k, v := range m {
+		if strings.HasPrefix(k, "notifyd_caldav_requests_total{") {
+			n += v
+		}
+	}
+	return n
+}
+
 // calendarSyncs is how many calendar syncs notifyd finished.
 func (w *updatesWorld) calendarSyncs(t *testing.T) float64 {
 	return metric(t, w.nd, `notifyd_calendars_synced_total{outcome="ok",system="`+w.system+`"}`)
@@ -188,9 +203,13 @@ func TestUpdatesFromCyrusSharedCalendar(t *testing.T) {
 	}
 	seen := 0
 	for _, s := range steps {
+		requests := w.caldavRequests(t)
 		s.do()
 		w.ping(t, "fred")
 		msgs := w.waitTold(t, s.told)
+		// The figure of docs/updates.md: requests per change found.
+		t.Logf("%s: %v CalDAV requests for %v changes told (wilma's and fred's syncs)", s.name,
+			w.caldavRequests(t)-requests, s.told)
 		got := msgs[seen:]
 		seen = len(msgs)
 		if len(got) != len(s.want) {
@@ -242,4 +261,29 @@ func checkUpdateMail(t *testing.T, step string, m peertest.ReceivedMessage, what
 		t.Errorf("%s: subject %q does not name %q; text:\n%s", step, s, what, m.Text)
 	}
 	t.Logf("%s: %s", step, mailSubject(m))
+}
+
+// On Radicale, which shares no calendar and does not say who made a
+// change, fred's own calendar's changes reach notifyd (they are found and
+// told) but are sent to nobody: they may be fred's own, and there is no
+// sharee to tell.
+func TestUpdatesFromRadicaleTellTheOwnerNothing(t *testing.T) {
+	rad := peertest.StartRadicale(t, "fred")
+	cal := peertest.MakeCalendar(t, rad, "fred", "work")
+	day := time.Now().Truncate(24*time.Hour).AddDate(0, 0, 7)
+	peertest.PutCalendarObject(t, rad, "fred", cal+"lunch.ics", icsEvent("lunch", "Lunch", day.Add(12*time.Hour)))
+	w := newUpdatesWorld(t, rad, "radicale", 2*time.Second, "")
+	w.subscribe(t, "fred")
+	w.ping(t, "fred")
+	w.waitSyncs(t, 1)
+
+	peertest.PutCalendarObject(t, rad, "fred", cal+"budget.ics", icsEvent("budget", "Budget", day.Add(9*time.Hour)))
+	peertest.PutCalendarObject(t, rad, "fred", cal+"lunch.ics", icsEvent("lunch", "Lunch with Betty", day.Add(12*time.Hour)))
+	w.ping(t, "fred")
+	if msgs := w.waitTold(t, 2); len(msgs) != 0 {
+		t.Errorf("fred was sent %v: the author of a change on Radicale is unknown", subjects(msgs))
+	}
+	if n := metric(t, w.nd, `notifyd_updates_total{outcome="unknown-author"}`); n != 2 {
+		t.Errorf("%v updates of unknown author, want 2 (the creation and the edit)", n)
+	}
 }
