@@ -10,16 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/store"
 )
 
-// Principals of the update tests: fred owns calendars shared with wilma.
+// Principals of the update tests: fred owns calendars shared with wilma
+// (the rig's principal, whose notification collection fakeDAV serves).
 const (
 	fred  = "/p/fred"
-	wilma = "/p/wilma"
+	wilma = principal
 )
 
 // updatesDAV is fakeDAV with calendars of several owners in one home, as
@@ -30,6 +33,9 @@ type updatesDAV struct {
 	mu   sync.Mutex
 	cals map[string]*fakeCal // by href
 	n    int                 // version, for tokens and ETags
+	// refuse makes the server refuse every sync token (403
+	// DAV:valid-sync-token).
+	refuse bool
 }
 
 // fakeCal is one calendar of updatesDAV.
@@ -82,6 +88,9 @@ func (d *updatesDAV) Sync(ctx context.Context, collection, token string) (*calda
 		return d.fakeDAV.Sync(ctx, collection, token)
 	}
 	defer d.mu.Unlock()
+	if d.refuse && token != "" {
+		return nil, caldavclient.ErrInvalidSyncToken
+	}
 	res := &caldavclient.SyncResult{Token: fmt.Sprint(d.n), Deleted: append([]string(nil), c.deleted...)}
 	for href, o := range c.objects {
 		res.Changed = append(res.Changed, caldavclient.Resource{Href: href, ETag: o.etag})
@@ -179,6 +188,18 @@ func (r *rig) share(t *testing.T, p, path string) {
 	}
 }
 
+// unshare records that the calendar at path is no longer shared with p.
+func (r *rig) unshare(t *testing.T, p, path string) {
+	t.Helper()
+	err := r.db.Write(context.Background(), store.Durable, func(tx *sql.Tx) error {
+		return store.SetCalendarSharee(context.Background(), tx, store.PrincipalKey{System: "cal", Principal: p},
+			strings.TrimSuffix(path, "/"), "", time.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // syncBoth syncs fred's and wilma's calendars.
 func (r *rig) syncBoth(t *testing.T) {
 	t.Helper()
@@ -186,13 +207,25 @@ func (r *rig) syncBoth(t *testing.T) {
 	r.syncPrincipalCalendars(t, wilma)
 }
 
-// syncPrincipalCalendars pings p and waits for a calendar sync of p to
-// complete.
+// syncPrincipalCalendars pings p and waits until its calendars were
+// synced since and no sync waits or runs (the poll's first round
+// included).
 func (r *rig) syncPrincipalCalendars(t *testing.T, p string) {
 	t.Helper()
 	before := testdbCalendarSyncs(t, r, p)
 	r.ping(t, p)
-	r.waitUntil(t, "calendars of "+p+" synced", func() bool { return testdbCalendarSyncs(t, r, p) > before })
+	r.waitUntil(t, "calendars of "+p+" synced", func() bool {
+		if testdbCalendarSyncs(t, r, p) <= before {
+			return false
+		}
+		for _, j := range r.jobs(t, "", rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning) {
+			if j.Kind == (engine.SyncCalendarsArgs{}).Kind() || j.Kind == (engine.SyncPrincipalArgs{}).Kind() {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // testdbCalendarSyncs is how many times p's calendar syncs finished.

@@ -2,8 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/notifyd/notifyd"
 
 	"github.com/notifyd/notifyd/engine"
 )
@@ -69,6 +73,78 @@ func TestUpdatesOfASharedCalendar(t *testing.T) {
 	cals, err := r.db.Calendars(context.Background(), "cal", wilma)
 	if err != nil || len(cals) != 0 {
 		t.Errorf("wilma's calendars after the deletion: %+v, %v; want none", cals, err)
+	}
+	if len(r.dav.deleted) != 0 {
+		t.Errorf("deleted %v: the after-delivery policy deleted what an update was about", r.dav.deleted)
+	}
+}
+
+// A whole sync after the server refused the calendar's sync token records
+// the calendar as it is and tells nothing: what changed meanwhile cannot
+// be told apart from what notifyd had not seen.
+func TestUpdatesNothingAfterARefusedToken(t *testing.T) {
+	t.Parallel()
+	r, dav := newUpdatesRig(t, time.Hour)
+	seen := 0
+	dav.put(fred, "work", "lunch", "SUMMARY:Lunch", "DTSTART:20270105T120000Z")
+	r.syncBoth(t)
+	dav.mu.Lock()
+	dav.refuse = true
+	dav.mu.Unlock()
+	dav.put(fred, "work", "lunch", "SUMMARY:Lunch with Betty", "DTSTART:20270105T120000Z")
+	dav.put(fred, "work", "drinks", "SUMMARY:Drinks", "DTSTART:20270105T180000Z")
+	r.syncBoth(t)
+	if got := r.tell(t, &seen); len(got) != 0 {
+		t.Fatalf("a whole resync told:\n%s", describe(got))
+	}
+	dav.mu.Lock()
+	dav.refuse = false
+	dav.mu.Unlock()
+	dav.put(fred, "work", "drinks", "SUMMARY:Drinks at 7", "DTSTART:20270105T190000Z")
+	r.syncBoth(t)
+	if got := describe(r.tell(t, &seen)); got != "event-modified Drinks at 7 [start 18:00→19:00] [end 18:00→19:00] [summary Drinks→Drinks at 7]" {
+		t.Errorf("after the resync, told\n%s\nwant the change made since", got)
+	}
+}
+
+// wilma's sharing invitation makes fred's calendar hers to hear of; the
+// invitation rewritten with no access (fred stopped sharing) makes it no
+// longer, without a calendar-deleted: the calendar still exists.
+func TestUpdatesSharingFollowsTheInvitation(t *testing.T) {
+	t.Parallel()
+	r, _ := newUpdatesRig(t, time.Hour)
+	r.unshare(t, wilma, sharedURL(fred, "work"))
+	seen := 0
+	wilmas := func() []string {
+		cals, err := r.db.Calendars(context.Background(), "cal", wilma)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cals {
+			out = append(out, fmt.Sprintf("%s sharee=%v", c.Href, c.Sharee))
+		}
+		return out
+	}
+	r.syncPrincipalCalendars(t, wilma)
+	if got := wilmas(); len(got) != 0 {
+		t.Fatalf("wilma's calendars before the invitation: %v", got)
+	}
+	invite := inviteTo("invite-1", sharedURL(fred, "work"))
+	r.dav.add("invite-1.xml", []byte(invite))
+	r.syncPrincipalCalendars(t, wilma)
+	if got := fmt.Sprint(wilmas()); got != "["+calHref(fred, "work")+" sharee=true]" {
+		t.Fatalf("wilma's calendars after the invitation: %s, want fred's work, shared", got)
+	}
+	r.dav.add("invite-1.xml", []byte(strings.Replace(invite, "<CS:read-write/>", "<CS:no-access/>", 1)))
+	r.syncPrincipalCalendars(t, wilma)
+	if got := wilmas(); len(got) != 0 {
+		t.Errorf("wilma's calendars once fred stopped sharing: %v, want none", got)
+	}
+	for _, n := range r.tell(t, &seen) {
+		if n.Type != notifyd.TypeShareInvite {
+			t.Errorf("told %s, want nothing but the invitations (a share is no change of the calendar)", n.Type)
+		}
 	}
 }
 
