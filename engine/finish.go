@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -81,6 +82,11 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (
 	if notifyd.NotificationType(n.Type) == notifyd.TypeReminder {
 		// Its href is the event or task itself, never to be deleted.
 		return done("kept: a reminder leaves its event or task in the calendar")
+	}
+	if strings.HasPrefix(n.Href, "enp:") {
+		// Published by the calendar server: nothing on the server is the
+		// notification (its href is the ENS event URL).
+		return done("kept: a published event is no resource of the CalDAV server")
 	}
 	sys, ok := e.systems[n.System]
 	if !ok {
