@@ -213,6 +213,7 @@ func prepare(pub Publication) (event, error) {
 		switch {
 		case fromURL && given[name] != "" && given[name] != v:
 			bad("/topic", "has %s=%q but the %s member is %q; send one of them", name, v, name, given[name])
+			fallthrough
 		case fromURL:
 			*members[name], ev.fieldOf[name] = v, "/topic"
 		case given[name] != "":
@@ -308,9 +309,9 @@ func prepare(pub Publication) (event, error) {
 		kindOf := string(obj.Kind)
 		switch {
 		case wantComp != "" && kindOf != wantComp:
-			bad("/payload", "holds a %s but topic %s is about %s", compName(kindOf), topic, compName(wantComp))
+			bad("/payload", "holds %s but topic %s is about %s", compName(kindOf), topic, compName(wantComp))
 		case ev.comp != "" && kindOf != ev.comp:
-			bad("/payload", "holds a %s but comptype is %s", compName(kindOf), ev.comp)
+			bad("/payload", "holds %s but comptype is %s", compName(kindOf), ev.comp)
 		case ev.uid != "" && obj.UID != ev.uid:
 			bad("/payload", "is the event or task with UID %q, not uid %q", obj.UID, ev.uid)
 		}

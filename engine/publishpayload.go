@@ -56,7 +56,7 @@ func payloadKind(contentType string) (string, *payloadError) {
 		return payloadXML, nil
 	}
 	return "", &payloadError{field: "/content_type", unsupported: true,
-		detail: fmt.Sprintf("is %s; notifyd reads text/calendar and text/xml payloads (not ENS's binary format): publish with caldb.serveralarms.contenttype or ensmsg.*.contenttype set to one of them", mt)}
+		detail: fmt.Sprintf("is %s: send text/calendar or text/xml (ENS's binary format is not read: set the contenttype in ics.conf to one of them)", mt)}
 }
 
 // binaryPayload reports whether payload holds bytes no text/calendar or
