@@ -269,8 +269,13 @@ func TestPublishDuplicates(t *testing.T) {
 	if events != 5 || jobs != 5 {
 		t.Errorf("%d events and %d jobs recorded, want 5 and 5", events, jobs)
 	}
-	if m := h.metrics(t); m["notifyd_published_accepted_total"] != 5 || m["notifyd_published_duplicates_total"] != 2+n-1 {
+	m := h.metrics(t)
+	if m["notifyd_published_accepted_total"] != 5 || m["notifyd_published_duplicates_total"] != 2+n-1 {
 		t.Errorf("accepted %v, duplicates %v", m["notifyd_published_accepted_total"], m["notifyd_published_duplicates_total"])
+	}
+	// Their jobs wait (this process runs none): outstanding work.
+	if got := m[`notifyd_backlog{work="published"}`]; got != 5 {
+		t.Errorf(`notifyd_backlog{work="published"} = %v, want 5`, got)
 	}
 }
 

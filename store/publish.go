@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 )
@@ -79,23 +81,30 @@ func ClaimPublished(ctx context.Context, tx *sql.Tx, id string, now time.Time) (
 const maxCalendarOwners = 10
 
 // CalendarsByHref returns the calendars notifyd syncs whose href is href
-// (with or without a trailing slash), one per principal that has it:
-// normally one, its owner. At most 10 are returned.
+// (with or without a trailing slash), one per principal that has it, by
+// principal: normally one, its owner. At most 10 are returned.
 func (db *DB) CalendarsByHref(ctx context.Context, system, href string) ([]CalendarRecord, error) {
 	bare := strings.TrimSuffix(href, "/")
 	var out []CalendarRecord
+	// No ORDER BY: the planner would then read the primary key, every
+	// calendar of the system, rather than calendars_by_href.
 	err := db.each(ctx, `SELECT system, principal, href, display_name, time_zone FROM calendars
-WHERE system = $1 AND href IN ($2, $3) ORDER BY principal, href LIMIT $4`, []any{system, bare, bare + "/", maxCalendarOwners},
+WHERE system = $1 AND href IN ($2, $3) LIMIT $4`, []any{system, bare, bare + "/", 2 * maxCalendarOwners},
 		func(r scanner) error {
 			var c CalendarRecord
 			err := r.Scan(&c.System, &c.Principal, &c.Href, &c.DisplayName, &c.TimeZone)
-			if n := len(out); err == nil && n > 0 && out[n-1].Principal == c.Principal {
-				return nil // the same calendar listed with and without its slash
-			}
 			out = append(out, c)
 			return err
 		})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// The same calendar listed with and without its slash counts once.
+	slices.SortFunc(out, func(a, b CalendarRecord) int {
+		return cmp.Compare(a.Principal+"\x00"+a.Href, b.Principal+"\x00"+b.Href)
+	})
+	out = slices.CompactFunc(out, func(a, b CalendarRecord) bool { return a.Principal == b.Principal })
+	return out[:min(len(out), maxCalendarOwners)], nil
 }
 
 // AddSuppressedDeliveries records in tx deliveries that are not to be

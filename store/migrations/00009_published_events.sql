@@ -26,6 +26,8 @@ CREATE TABLE published_events (
     received_at      BIGINT NOT NULL,
     processed_at     BIGINT NOT NULL DEFAULT 0
 );
+-- The backlog gauge counts the events whose job waits: these few only.
+CREATE INDEX published_events_waiting ON published_events (processed_at) WHERE processed_at = 0;
 
 -- A publish naming a calendar (calid) and no principal is delivered to
 -- the calendar's owner, found among the calendars notifyd syncs: by href.
@@ -38,4 +40,5 @@ ALTER TABLE subscriptions ADD COLUMN notify_own_changes BOOLEAN NOT NULL DEFAULT
 -- +goose Down
 ALTER TABLE subscriptions DROP COLUMN notify_own_changes;
 DROP INDEX calendars_by_href;
+DROP INDEX published_events_waiting;
 DROP TABLE published_events;
