@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/calendar"
@@ -63,8 +61,7 @@ var ErrPublisherClosed = fmt.Errorf("%w: the publish intake is shutting down", n
 // Publisher records published events durably: each Publish returns once
 // the event and the job that delivers it are on disk (or the event was
 // recorded before), so that its acknowledgement survives a crash.
-// Concurrent publishes share the store's write transactions (group
-// commit).
+// Publishes that arrive together share one write (see record).
 type Publisher struct {
 	db    *store.DB
 	queue *Queue
@@ -73,6 +70,8 @@ type Publisher struct {
 	mu       sync.Mutex
 	closed   bool
 	inFlight sync.WaitGroup
+	pending  []*publishReq
+	writers  int // writes in flight
 }
 
 // NewPublisher returns the publisher that records events in db and
@@ -121,16 +120,9 @@ func (p *Publisher) Publish(ctx context.Context, pub Publication) (PublishResult
 	if rec.Notification, err = json.Marshal(ev.notification(cal, now)); err != nil {
 		return PublishResult{}, err
 	}
-	var inserted bool
-	err = p.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
-		var err error
-		if inserted, err = store.RecordPublished(ctx, tx, rec); err != nil || !inserted {
-			return err
-		}
-		return p.queue.insert(ctx, tx, publishJob(rec.ID))
-	})
+	inserted, err := p.record(rec)
 	if err != nil {
-		if !errors.Is(err, notifyd.ErrUnavailable) && ctx.Err() == nil {
+		if !errors.Is(err, notifyd.ErrUnavailable) {
 			err = fmt.Errorf("%w: %v", notifyd.ErrUnavailable, err)
 		}
 		return PublishResult{}, err
