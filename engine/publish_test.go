@@ -15,10 +15,21 @@ import (
 	"github.com/notifyd/notifyd/subscriptions"
 )
 
-// eventICS is the event published in these tests, with one alarm.
+// eventStart is when the events published in these tests start: in an
+// hour, so that their alarms are not too late to ring.
+var eventStart = time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+
+// eventICS is the event published in these tests, an hour long, with one
+// alarm.
 func eventICS(uid, summary string) string {
+	return eventICSAt(uid, summary, eventStart)
+}
+
+// eventICSAt is eventICS starting at start.
+func eventICSAt(uid, summary string, start time.Time) string {
+	const f = "20060102T150405Z"
 	return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:" + uid +
-		"\r\nDTSTAMP:20261130T080000Z\r\nDTSTART:20261201T090000Z\r\nDTEND:20261201T100000Z\r\nSUMMARY:" + summary +
+		"\r\nDTSTAMP:20261130T080000Z\r\nDTSTART:" + start.Format(f) + "\r\nDTEND:" + start.Add(time.Hour).Format(f) + "\r\nSUMMARY:" + summary +
 		"\r\nLOCATION:Room 1\r\nBEGIN:VALARM\r\nUID:alarm-1\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:Soon\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 }
 
@@ -55,7 +66,7 @@ func TestPublishedEventsDelivered(t *testing.T) {
 	p := newPublisher(t, r)
 	publish(t, p, engine.Publication{Topic: "alarm", Principal: principal, CalID: "/dav/calendars/user/wilma/Default/",
 		UID: "e1", AID: "alarm-1", Payload: eventICS("e1", "Standup"), ContentType: "text/calendar"})
-	publish(t, p, engine.Publication{Topic: "enp:///ics/caleventmodify?uid=e1&rid=20261201T090000Z", Principal: principal,
+	publish(t, p, engine.Publication{Topic: "enp:///ics/caleventmodify?uid=e1&rid=" + eventStart.Format("20060102T150405Z"), Principal: principal,
 		TriggeredBy: "/dav/principals/user/fred/", Payload: eventICS("e1", "Standup moved"), ContentType: "text/calendar"})
 	publish(t, p, engine.Publication{Topic: "event-reply", Principal: principal, UID: "e1", TriggeredBy: "mailto:fred@example.org"})
 	log := r.settle(t)
@@ -78,11 +89,11 @@ func TestPublishedEventsDelivered(t *testing.T) {
 	}
 	if rem.Reminder == nil || rem.Reminder.UID != "e1" || rem.Reminder.AlarmID != "alarm-1" || rem.Reminder.Component != "event" ||
 		rem.Reminder.Action != "DISPLAY" || rem.Reminder.Text != "Soon" || rem.Reminder.Calendar != "/dav/calendars/user/wilma/Default/" ||
-		rem.Event == nil || rem.Event.Summary != "Standup" || !rem.Event.Start.Equal(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)) {
+		rem.Event == nil || rem.Event.Summary != "Standup" || !rem.Event.Start.Equal(eventStart) || rem.Reminder.LateSeconds != 0 {
 		t.Errorf("reminder %+v, its reminder %+v, event %+v", rem, rem.Reminder, rem.Event)
 	}
 	if u := mod.Update; u == nil || u.Component != "event" || u.Action != "modified" || u.UID != "e1" ||
-		u.RecurrenceID != "20261201T090000Z" || u.By.Href != "/dav/principals/user/fred/" || len(u.Fields) != 0 ||
+		u.RecurrenceID != eventStart.Format("20060102T150405Z") || u.By.Href != "/dav/principals/user/fred/" || len(u.Fields) != 0 ||
 		mod.Event == nil || mod.Event.Summary != "Standup moved" {
 		t.Errorf("update %+v, its update %+v", mod, mod.Update)
 	}
@@ -220,5 +231,43 @@ func TestPublishResolvesCalendarOwner(t *testing.T) {
 	log := r.settle(t)
 	if len(log) != 1 || log[0].Status != store.DeliverySent || sentRequests(r.email)[0].CalendarName != "Wilma's" {
 		t.Fatalf("log %+v", log)
+	}
+}
+
+// A published alarm whose job ran late (the jobs were stopped) is sent
+// within each channel's reminder grace only, and not once its event has
+// ended: the others are in the delivery log as skipped, saying why.
+func TestPublishedAlarmLate(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, engine.PolicyKeep, func(o *engine.Options) {
+		o.Reminders.Grace = map[notifyd.Channel]time.Duration{notifyd.ChannelEmail: time.Hour}
+	})
+	r.subscribe(t, principal, "wilma@example.org")
+	p := newPublisher(t, r)
+	received := time.Now()
+	p.SetClockForTest(func() time.Time { return received })
+	received = time.Now().Add(-30 * time.Minute) // within the grace: sent, 30 minutes late
+	publish(t, p, engine.Publication{Topic: "alarm", Principal: principal, UID: "in-grace", AID: "a",
+		Payload: eventICS("in-grace", "In grace"), ContentType: "text/calendar"})
+	received = time.Now().Add(-2 * time.Hour) // beyond it
+	publish(t, p, engine.Publication{Topic: "alarm", Principal: principal, UID: "too-late", AID: "a",
+		Payload: eventICS("too-late", "Too late"), ContentType: "text/calendar"})
+	received = time.Now()
+	publish(t, p, engine.Publication{Topic: "alarm", Principal: principal, UID: "ended", AID: "a",
+		Payload: eventICSAt("ended", "Ended", time.Now().Add(-3*time.Hour)), ContentType: "text/calendar"})
+	log := r.settle(t)
+	byHref := map[string]store.DeliveryListItem{}
+	for _, d := range log {
+		byHref[d.NotificationHref[strings.Index(d.NotificationHref, "uid="):]] = d
+	}
+	sent := sentRequests(r.email)
+	if d := byHref["uid=in-grace"]; d.Status != store.DeliverySent || len(sent) != 1 || sent[0].Notification.Reminder.LateSeconds < 29*60 {
+		t.Errorf("in grace: %+v, sent %d", d, len(sent))
+	}
+	if d := byHref["uid=too-late"]; d.Status != store.DeliverySkipped || !strings.Contains(d.LastError, "beyond the email grace of 1h0m0s") {
+		t.Errorf("too late: %+v", d)
+	}
+	if d := byHref["uid=ended"]; d.Status != store.DeliverySkipped || !strings.Contains(d.LastError, "the event ended") {
+		t.Errorf("ended: %+v", d)
 	}
 }

@@ -90,22 +90,45 @@ func (e *Engine) deliverPublished(ctx context.Context, id string) error {
 	for _, s := range subs {
 		notifyOwn[s.ID] = s.NotifyOwnChanges
 	}
+	now := time.Now()
+	// An alarm rings when it is published; one whose job ran late (the
+	// jobs were stopped) is sent only within the channel's reminder
+	// grace, and not once its instance has ended, as any reminder.
+	late := max(now.Sub(ev.ReceivedAt), 0)
+	ended := n.Reminder != nil && n.Event != nil && !n.Event.End.IsZero() && now.After(n.Event.End)
+	if n.Reminder != nil && late >= time.Minute {
+		n.Reminder.LateSeconds = int64(late / time.Second)
+		if ev.Notification, err = json.Marshal(n); err != nil {
+			return err
+		}
+	}
 	nr := store.NotificationRecord{ID: digest("published", id), Href: ensHref(ev), Type: string(n.Type), Parsed: ev.Notification}
-	var deliveries, suppressed []store.DeliveryRecord
+	var deliveries, unsent []store.DeliveryRecord
+	var suppressed, skipped int
 	for _, t := range subscriptions.Targets(subs, n.Type) {
 		d := store.DeliveryRecord{ID: deliveryID(nr.ID, t.Method.Channel, t.Method.Address), NotificationID: nr.ID,
 			SubscriptionID: t.SubscriptionID, MethodID: t.Method.ID, Channel: string(t.Method.Channel), Address: t.Method.Address}
-		if own != "" && !notifyOwn[t.SubscriptionID] {
-			d.LastError = own
-			suppressed = append(suppressed, d)
+		switch grace := e.o.Reminders.grace(t.Method.Channel); {
+		case own != "" && !notifyOwn[t.SubscriptionID]:
+			d.Status, d.LastError = store.DeliverySuppressed, own
+			suppressed++
+		case ended:
+			d.Status, d.LastError = store.DeliverySkipped, fmt.Sprintf("late: the %s ended before the published alarm could be sent (%s late)",
+				n.Reminder.Component, late.Round(time.Second))
+			skipped++
+		case n.Reminder != nil && late > grace:
+			d.Status, d.LastError = store.DeliverySkipped, fmt.Sprintf("late: the alarm was published %s ago, beyond the %s grace of %s",
+				late.Round(time.Second), t.Method.Channel, grace)
+			skipped++
+		default:
+			deliveries = append(deliveries, d)
 			continue
 		}
-		deliveries = append(deliveries, d)
+		unsent = append(unsent, d)
 	}
-	if len(deliveries) == 0 && len(suppressed) > 0 {
-		nr.Status, nr.Error = store.NotificationDone, "not sent: "+own
+	if len(deliveries) == 0 && len(unsent) > 0 {
+		nr.Status, nr.Error = store.NotificationDone, "not sent: "+unsent[0].LastError
 	}
-	now := time.Now()
 	var claimed bool
 	err = e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		var err error
@@ -116,7 +139,7 @@ func (e *Engine) deliverPublished(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := store.AddSuppressedDeliveries(ctx, tx, ev.System, ev.Principal, suppressed, now); err != nil {
+		if err := store.AddUnsentDeliveries(ctx, tx, ev.System, ev.Principal, unsent, now); err != nil {
 			return err
 		}
 		created := make(map[string]bool, len(ids))
@@ -139,9 +162,9 @@ func (e *Engine) deliverPublished(ctx context.Context, id string) error {
 		return err
 	}
 	e.metrics.notifications.WithLabelValues(ev.System, string(n.Type)).Inc()
-	e.metrics.suppressed.Add(float64(len(suppressed)))
+	e.metrics.suppressed.Add(float64(suppressed))
 	e.log.Info("published event delivered", "system", ev.System, "principal", ev.Principal, "topic", ev.Topic,
-		"uid", ev.UID, "deliveries", len(deliveries), "suppressed", len(suppressed))
+		"uid", ev.UID, "deliveries", len(deliveries), "suppressed", suppressed, "skipped_late", skipped)
 	return nil
 }
 

@@ -143,8 +143,8 @@ func hotPaths(t *testing.T, db *DB, p string) {
 			Type: "event-created", Parsed: []byte("{}"), Status: NotificationDone}}, nil, now); err != nil {
 			return err
 		}
-		return AddSuppressedDeliveries(ctx, tx, "cal", p, []DeliveryRecord{{ID: p + "d4", NotificationID: n3, SubscriptionID: sub.ID,
-			MethodID: "m1", Channel: "email", Address: "a@example.org", LastError: "suppressed"}}, now)
+		return AddUnsentDeliveries(ctx, tx, "cal", p, []DeliveryRecord{{ID: p + "d4", NotificationID: n3, SubscriptionID: sub.ID,
+			MethodID: "m1", Channel: "email", Address: "a@example.org", Status: DeliverySuppressed, LastError: "suppressed"}}, now)
 	})
 }
 

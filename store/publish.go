@@ -107,18 +107,19 @@ WHERE system = $1 AND href IN ($2, $3) LIMIT $4`, []any{system, bare, bare + "/"
 	return out[:min(len(out), maxCalendarOwners)], nil
 }
 
-// AddSuppressedDeliveries records in tx deliveries that are not to be
-// sent (DeliverySuppressed, d.LastError saying why), for the delivery log;
-// those already stored are left alone. Their notification must be
-// written first (AddNotifications).
-func AddSuppressedDeliveries(ctx context.Context, tx *sql.Tx, system, principal string, ds []DeliveryRecord, at time.Time) error {
+// AddUnsentDeliveries records in tx deliveries that are not to be sent,
+// final from the start, for the delivery log: each in its d.Status,
+// DeliverySuppressed or DeliverySkipped, d.LastError saying why. Those
+// already stored are left alone. Their notification must be written
+// first (AddNotifications).
+func AddUnsentDeliveries(ctx context.Context, tx *sql.Tx, system, principal string, ds []DeliveryRecord, at time.Time) error {
 	now := micros(at)
 	for _, d := range ds {
 		_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
 channel, address, status, last_error, created_at, updated_at, queued_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) ON CONFLICT (id) DO NOTHING`,
 			d.ID, d.NotificationID, system, principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address,
-			DeliverySuppressed, d.LastError, now)
+			d.Status, d.LastError, now)
 		if err != nil {
 			return err
 		}
