@@ -233,8 +233,8 @@ func TestPublishDuplicates(t *testing.T) {
 	// The principal is not part of the event's identity; the payload is
 	// not either, for a creation.
 	if a := h.publish(t, pub(map[string]any{"topic": "event-create", "uid": "dup-1", "calid": "/cal/wilma/", "principal": "/p/other",
-		"content_type": "text/calendar", "payload": strings.ReplaceAll(pubEvent, "ev-1@example.org", "dup-1")}), http.StatusOK); !a.Duplicate {
-		t.Errorf("same event, other principal and payload: %+v", a)
+		"content_type": "text/calendar", "payload": strings.ReplaceAll(pubEvent, "ev-1@example.org", "dup-1")}), http.StatusOK); !a.Duplicate || a.Principal != "/p/wilma" {
+		t.Errorf("same event, other principal and payload: %+v, want a duplicate for the first one's principal", a)
 	}
 	// Another instance, alarm, topic or system is another event.
 	for _, b := range []map[string]any{

@@ -120,14 +120,14 @@ func (p *Publisher) Publish(ctx context.Context, pub Publication) (PublishResult
 	if rec.Notification, err = json.Marshal(ev.notification(cal, now)); err != nil {
 		return PublishResult{}, err
 	}
-	inserted, err := p.record(rec)
+	inserted, principal, err := p.record(rec)
 	if err != nil {
 		if !errors.Is(err, notifyd.ErrUnavailable) {
 			err = fmt.Errorf("%w: %v", notifyd.ErrUnavailable, err)
 		}
 		return PublishResult{}, err
 	}
-	return PublishResult{ID: rec.ID, Topic: ev.topic, Type: ev.topic.NotificationType(), Principal: ev.principal,
+	return PublishResult{ID: rec.ID, Topic: ev.topic, Type: ev.topic.NotificationType(), Principal: principal,
 		Duplicate: !inserted}, nil
 }
 

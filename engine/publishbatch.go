@@ -24,15 +24,19 @@ const (
 type publishReq struct {
 	rec      store.PublishedEvent
 	inserted bool
-	err      error
-	done     chan struct{}
-	led      bool          // lead is closed
-	lead     chan struct{} // closed when this request is to write the pending ones
+	// principal is whom the event was recorded for: rec's, or for a
+	// duplicate the first publish's.
+	principal string
+	err       error
+	done      chan struct{}
+	led       bool          // lead is closed
+	lead      chan struct{} // closed when this request is to write the pending ones
 }
 
 // record durably records rec with its job, unless an event with its ID
-// was recorded before, and reports whether it did (inserted).
-func (p *Publisher) record(rec store.PublishedEvent) (inserted bool, err error) {
+// was recorded before, and reports whether it did (inserted) and whom
+// the event is recorded for.
+func (p *Publisher) record(rec store.PublishedEvent) (inserted bool, principal string, err error) {
 	req := &publishReq{rec: rec, done: make(chan struct{}), lead: make(chan struct{})}
 	p.mu.Lock()
 	p.pending = append(p.pending, req)
@@ -57,7 +61,7 @@ func (p *Publisher) record(rec store.PublishedEvent) (inserted bool, err error) 
 		p.writePending()
 	}
 	<-req.done
-	return req.inserted, req.err
+	return req.inserted, req.principal, req.err
 }
 
 // writePending records the pending events (up to maxPublishBatch) in one
@@ -103,7 +107,7 @@ func (p *Publisher) write(batch []*publishReq) error {
 		for _, r := range batch {
 			var err error
 			// Set afresh: Write may run this function a second time.
-			if r.inserted, err = store.RecordPublished(ctx, tx, r.rec); err != nil {
+			if r.inserted, r.principal, err = store.RecordPublished(ctx, tx, r.rec); err != nil {
 				return err
 			}
 			if r.inserted {

@@ -128,8 +128,11 @@ func hotPaths(t *testing.T, db *DB, p string) {
 	must(err)
 	ev := p + "e1"
 	inTx(func(tx *sql.Tx) error {
-		_, err := RecordPublished(ctx, tx, PublishedEvent{ID: ev, System: "cal", Topic: "event-create", Principal: p,
-			UID: "u1", Notification: []byte("{}"), ReceivedAt: now})
+		e := PublishedEvent{ID: ev, System: "cal", Topic: "event-create", Principal: p, UID: "u1", Notification: []byte("{}"), ReceivedAt: now}
+		if _, _, err := RecordPublished(ctx, tx, e); err != nil {
+			return err
+		}
+		_, _, err := RecordPublished(ctx, tx, e) // a duplicate
 		return err
 	})
 	_, err = db.Published(ctx, ev)

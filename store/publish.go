@@ -32,17 +32,21 @@ type PublishedEvent struct {
 
 // RecordPublished inserts e in tx and reports whether it is new: false
 // when an event with its ID was recorded before (a duplicate publish),
-// which is left as it was.
-func RecordPublished(ctx context.Context, tx *sql.Tx, e PublishedEvent) (bool, error) {
+// which is left as it was; principal is then the one it was recorded
+// for, else e's.
+func RecordPublished(ctx context.Context, tx *sql.Tx, e PublishedEvent) (inserted bool, principal string, err error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO published_events (id, system, topic, principal, calid, uid, rid, aid,
 triggered_by, component_source, notification, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (id) DO NOTHING`, e.ID, e.System, e.Topic, e.Principal, e.CalID, e.UID, e.RID, e.AID,
 		e.TriggeredBy, e.ComponentSource, string(e.Notification), micros(e.ReceivedAt))
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return n == 1, e.Principal, err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT principal FROM published_events WHERE id = $1`, e.ID).Scan(&principal)
+	return false, principal, err
 }
 
 // Published returns the published event with id, or notifyd.ErrNotFound.

@@ -24,7 +24,11 @@ func TestRecordPublished(t *testing.T) {
 		t.Helper()
 		if err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 			var err error
-			inserted, err = RecordPublished(ctx, tx, e)
+			var principal string
+			inserted, principal, err = RecordPublished(ctx, tx, e)
+			if err == nil && principal != "/p/fred" {
+				t.Errorf("recorded for %s, want /p/fred", principal)
+			}
 			return err
 		}); err != nil {
 			t.Fatal(err)
