@@ -157,6 +157,10 @@ func TestPublishToEmail(t *testing.T) {
 	if own["status"] != "suppressed" || !strings.Contains(own["last_error"].(string), "made this change") {
 		t.Errorf("wilma's own change: %v", own)
 	}
+	code, body := w.nd.api(t, http.MethodGet, "/v1/deliveries?status=suppressed", nil)
+	if items, _ := body["items"].([]any); code != http.StatusOK || len(items) != 1 {
+		t.Errorf("GET /v1/deliveries?status=suppressed: %d %v", code, body)
+	}
 	if !strings.HasPrefix(byType["reminder"]["notification"].(map[string]any)["href"].(string), "enp:///ics/alarms?") {
 		t.Errorf("the alarm's notification href: %v", byType["reminder"]["notification"])
 	}
