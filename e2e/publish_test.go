@@ -108,11 +108,12 @@ func alarmICS(uid, summary string) string {
 		"\r\nLOCATION:Room 4\r\nBEGIN:VALARM\r\nUID:alarm-1\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 }
 
-// Calendar Server publishes an alarm (in the enp:// form), a reply (in
-// Sun's XML) and a change wilma made herself: the alarm and the reply
-// reach wilma by email once each, a second publish of the alarm is
-// acknowledged as a duplicate and sends nothing, and her own change is
-// recorded as suppressed, with the reason, and sends nothing.
+// Calendar Server publishes an alarm (in the enp:// form), an event fred
+// added to wilma's calendar, a reply (in Sun's XML) and a change wilma
+// made herself: the alarm, the new event and the reply reach wilma by
+// email once each, a second publish of the alarm is acknowledged as a
+// duplicate and sends nothing, and her own change is recorded as
+// suppressed, with the reason, and sends nothing.
 func TestPublishToEmail(t *testing.T) {
 	w := newPublishWorld(t)
 	alarm := map[string]any{
@@ -132,6 +133,11 @@ func TestPublishToEmail(t *testing.T) {
 		t.Fatalf("the alarm again: %d %v", code, body)
 	}
 
+	if code, body := w.publish(t, map[string]any{"topic": "event-create", "principal": wilmaPrincipal,
+		"calid": "/calendars/wilma/work/", "triggered_by": "/principals/users/fred", "component_source": "WCAP",
+		"content_type": "text/calendar", "payload": alarmICS("planning-1", "Planning")}); code != http.StatusAccepted || body["type"] != "event-created" {
+		t.Fatalf("event-create: %d %v", code, body)
+	}
 	reply := `<?xml version="1.0" encoding="UTF-8"?><iCalendar><iCal version="2.0" METHOD="REPLY"><EVENT><UID>standup-1</UID>` +
 		`<START>20261201T090000Z</START><END>20261201T093000Z</END><SUMMARY>Standup</SUMMARY>` +
 		`<ATTENDEE PARTSTAT="ACCEPTED" CN="Fred">mailto:fred@example.org</ATTENDEE></EVENT></iCal></iCalendar>`
@@ -150,8 +156,8 @@ func TestPublishToEmail(t *testing.T) {
 	for _, d := range ds {
 		byType[d["notification"].(map[string]any)["type"].(string)] = d
 	}
-	if len(ds) != 3 || byType["reminder"]["status"] != "sent" || byType["other"]["status"] != "sent" {
-		t.Fatalf("delivery log, want the alarm and the reply sent and the own change suppressed:\n%v", ds)
+	if len(ds) != 4 || byType["reminder"]["status"] != "sent" || byType["other"]["status"] != "sent" || byType["event-created"]["status"] != "sent" {
+		t.Fatalf("delivery log, want the alarm, the new event and the reply sent and the own change suppressed:\n%v", ds)
 	}
 	own := byType["event-modified"]
 	if own["status"] != "suppressed" || !strings.Contains(own["last_error"].(string), "made this change") {
@@ -168,8 +174,15 @@ func TestPublishToEmail(t *testing.T) {
 	for _, m := range got {
 		t.Logf("email %q:\n%s", mailSubject(m), m.Text)
 	}
-	if len(got) != 2 {
-		t.Errorf("%d messages, want the alarm's and the reply's", len(got))
+	if len(got) != 3 {
+		t.Errorf("%d messages, want the alarm's, the new event's and the reply's", len(got))
+	}
+	created := false
+	for _, m := range got {
+		created = created || strings.HasPrefix(mailSubject(m), "New event: “Planning”")
+	}
+	if !created {
+		t.Error("no email says the new event")
 	}
 	if m := metric(t, w.nd, "notifyd_published_duplicates_total"); m != 1 {
 		t.Errorf("notifyd_published_duplicates_total %v, want 1", m)
