@@ -137,7 +137,7 @@ func TestPublishEveryTopic(t *testing.T) {
 		{with(todo, "todo-modify", "comptype", "todo"), "todo-modified", "todo"},
 		{with(todo, "todo-delete"), "todo-deleted", "todo"},
 		{with(cal, "calendar-create", "content_type", "text/calendar", "payload", pubCalendar), "calendar-created", "calendar"},
-		{with(cal, "calendar-modify"), "calendar-modified", "calendar"},
+		{with(cal, "calendar-modify", "content_type", "text/calendar", "payload", pubCalendar), "calendar-modified", "calendar"},
 		{with(cal, "calendar-delete"), "calendar-deleted", "calendar"},
 		{with(ev, "event-reply", "triggered_by", "mailto:fred@example.org"), "other", ""},
 		{with(ev, "event-refresh"), "other", ""},
@@ -239,7 +239,8 @@ func TestPublishDuplicates(t *testing.T) {
 	// Another instance, alarm, topic or system is another event.
 	for _, b := range []map[string]any{
 		pub(map[string]any{"topic": "event-create", "uid": "dup-1", "calid": "/cal/wilma/", "rid": "20261201"}),
-		pub(map[string]any{"topic": "event-modify", "uid": "dup-1", "calid": "/cal/wilma/"}),
+		pub(map[string]any{"topic": "event-modify", "uid": "dup-1", "calid": "/cal/wilma/", "content_type": "text/calendar",
+			"payload": strings.ReplaceAll(pubEvent, "ev-1@example.org", "dup-1")}),
 		pub(map[string]any{"topic": "event-create", "uid": "dup-1", "calid": "/cal/wilma/", "system": sysOther, "token": tokenOther}),
 	} {
 		if a := h.publish(t, b, http.StatusAccepted); a.Duplicate {
@@ -364,11 +365,11 @@ func badPublishes() []badPublish {
 		// Identifiers per topic.
 		{"event without uid", pub(map[string]any{"topic": "event-create"}), "", "", v, iv, "/uid", "invalid"},
 		{"alarm without aid", pub(map[string]any{"topic": "alarm", "uid": "e1"}), "", "", v, iv, "/aid", "invalid"},
-		{"aid on an event change", pub(map[string]any{"topic": "event-modify", "uid": "e1", "aid": "a1"}), "", "", v, iv, "/aid", "invalid"},
+		{"aid on an event change", pub(map[string]any{"topic": "event-create", "uid": "e1", "aid": "a1"}), "", "", v, iv, "/aid", "invalid"},
 		{"calendar without calid", pub(map[string]any{"topic": "calendar-create"}), "", "", v, iv, "/calid", "invalid"},
 		{"calendar with uid", pub(map[string]any{"topic": "calendar-delete", "calid": "/cal/w/", "uid": "e1"}), "", "", v, iv, "/uid", "invalid"},
 		{"no principal nor calid", pub(map[string]any{"principal": nil, "topic": "event-create", "uid": "e1"}), "", "", v, iv, "/principal", "invalid"},
-		{"bad rid", pub(map[string]any{"topic": "event-modify", "uid": "e1", "rid": "next tuesday"}), "", "", v, iv, "/rid", "invalid"},
+		{"bad rid", pub(map[string]any{"topic": "event-create", "uid": "e1", "rid": "next tuesday"}), "", "", v, iv, "/rid", "invalid"},
 		{"comptype of another topic", pub(map[string]any{"topic": "event-create", "uid": "e1", "comptype": "todo"}), "", "", v, iv, "/comptype", "invalid"},
 		{"unknown comptype", pub(map[string]any{"topic": "alarm", "uid": "e1", "aid": "a", "comptype": "journal"}), "", "", v, iv, "/comptype", "invalid"},
 		{"control character in uid", pub(map[string]any{"topic": "event-create", "uid": "e\u00011"}), "", "", v, iv, "/uid", "invalid"},
@@ -382,6 +383,8 @@ func badPublishes() []badPublish {
 		{"uid too long", pub(map[string]any{"topic": "event-create", "uid": strings.Repeat("u", 1025)}), "", "", v, iv, "/uid", "invalid"},
 		// The payload.
 		{"payload without content_type", pub(map[string]any{"topic": "event-create", "uid": "e1", "payload": pubEvent}), "", "", v, iv, "/content_type", "invalid"},
+		{"a modification without payload", pub(map[string]any{"topic": "event-modify", "uid": "e1"}), "", "", v, iv, "/payload", "bad_payload"},
+		{"a reply without payload", pub(map[string]any{"topic": "enp:///ics/caleventreply?uid=e1"}), "", "", v, iv, "/payload", "bad_payload"},
 		{"content_type without payload", pub(map[string]any{"topic": "event-create", "uid": "e1", "content_type": "text/calendar"}), "", "", v, iv, "/payload", "bad_payload"},
 		{"ENS binary payload", pub(map[string]any{"topic": "alarm", "uid": "e1", "aid": "a", "content_type": "application/octet-stream", "payload": "AAEC"}), "", "", http.StatusUnsupportedMediaType, mt, "/content_type", "payload_type"},
 		{"JSON payload", pub(map[string]any{"topic": "event-create", "uid": "e1", "content_type": "application/json", "payload": "{}"}), "", "", http.StatusUnsupportedMediaType, mt, "/content_type", "payload_type"},

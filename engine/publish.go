@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -172,14 +170,16 @@ func unknownCalendar(detail string) error {
 
 // event is a publication checked and read.
 type event struct {
-	id                                 string
-	system                             string
-	topic                              Topic
-	principal                          string
-	calid, uid, rid, aid, comp         string
-	triggeredBy, componentSource       string
-	component                          *componentOf // from the payload; nil without one
-	payloadDigest                      string
+	id                           string
+	system                       string
+	topic                        Topic
+	principal                    string
+	calid, uid, rid, aid, comp   string
+	triggeredBy, componentSource string
+	component                    *componentOf // from the payload; nil without one
+	// version tells two publishes of a repeating topic apart (see
+	// versionOf); "" for the other topics.
+	version                            string
 	fieldOf                            map[string]string // the member each identifier came from
 	calendarTopic, alarmTopic, updates bool
 }
@@ -281,11 +281,14 @@ func prepare(pub Publication) (event, error) {
 		bad("/content_type", "is required with payload: text/calendar or text/xml")
 	case pub.Payload == "" && pub.ContentType != "":
 		bad("/payload", "is required with content_type")
+	case pub.Payload == "" && topic.repeats():
+		bad("/payload", "is required for topic %s: without the version it publishes, a second change cannot be told from the first one published again", topic)
 	case pub.Payload != "":
 		kind, perr := payloadKind(pub.ContentType)
 		var obj *calendar.Object
+		var ics []byte
 		if perr == nil {
-			obj, perr = readPayload(kind, pub.Payload, ev.calendarTopic)
+			obj, ics, perr = readPayload(kind, pub.Payload, ev.calendarTopic)
 		}
 		if perr != nil {
 			fe := notifyd.ValidationError{{Field: perr.field, Detail: perr.detail}}
@@ -294,6 +297,9 @@ func prepare(pub Publication) (event, error) {
 			}
 			errs = append(errs, fe...)
 			break
+		}
+		if topic.repeats() {
+			ev.version = versionOf(ics)
 		}
 		if obj == nil || ev.calendarTopic {
 			break
@@ -328,11 +334,7 @@ func prepare(pub Publication) (event, error) {
 			ev.comp = wantComp
 		}
 	}
-	if topic.repeats() {
-		sum := sha256.Sum256([]byte(pub.ContentType + "\x00" + pub.Payload))
-		ev.payloadDigest = hex.EncodeToString(sum[:16])
-	}
-	ev.id = digest("published", ev.system, string(topic), ev.calid, ev.uid, ev.rid, ev.aid, ev.payloadDigest)
+	ev.id = digest("published", ev.system, string(topic), ev.calid, ev.uid, ev.rid, ev.aid, ev.version)
 	return ev, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,35 @@ func eventICSAt(uid, summary string, start time.Time) string {
 	return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:" + uid +
 		"\r\nDTSTAMP:20261130T080000Z\r\nDTSTART:" + start.Format(f) + "\r\nDTEND:" + start.Add(time.Hour).Format(f) + "\r\nSUMMARY:" + summary +
 		"\r\nLOCATION:Room 1\r\nBEGIN:VALARM\r\nUID:alarm-1\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:Soon\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+}
+
+// reserialise writes the iCalendar ics out as another writer would: LF
+// line ends, PRODID (another) before VERSION, SUMMARY first in its
+// component, a new DTSTAMP, and every line longer than 20 bytes folded.
+func reserialise(ics string) string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSuffix(ics, "\r\n"), "\r\n") {
+		switch {
+		case strings.HasPrefix(l, "PRODID:"):
+			out = slices.Insert(out, len(out)-1, "PRODID:-//another writer//EN")
+		case strings.HasPrefix(l, "SUMMARY:"):
+			at := slices.IndexFunc(out, func(s string) bool { return strings.HasPrefix(s, "BEGIN:V") && s != "BEGIN:VCALENDAR" })
+			out = slices.Insert(out, at+1, l)
+		case strings.HasPrefix(l, "DTSTAMP:"):
+			out = append(out, "DTSTAMP:20261201T101010Z")
+		default:
+			out = append(out, l)
+		}
+	}
+	var b strings.Builder
+	for _, l := range out {
+		for len(l) > 20 {
+			b.WriteString(l[:20] + "\n ")
+			l = l[20:]
+		}
+		b.WriteString(l + "\n")
+	}
+	return b.String()
 }
 
 // publish publishes pub for system cal and returns the result.
@@ -68,7 +98,8 @@ func TestPublishedEventsDelivered(t *testing.T) {
 		UID: "e1", AID: "alarm-1", Payload: eventICS("e1", "Standup"), ContentType: "text/calendar"})
 	publish(t, p, engine.Publication{Topic: "enp:///ics/caleventmodify?uid=e1&rid=" + eventStart.Format("20060102T150405Z"), Principal: principal,
 		TriggeredBy: "/dav/principals/user/fred/", Payload: eventICS("e1", "Standup moved"), ContentType: "text/calendar"})
-	publish(t, p, engine.Publication{Topic: "event-reply", Principal: principal, UID: "e1", TriggeredBy: "mailto:fred@example.org"})
+	publish(t, p, engine.Publication{Topic: "event-reply", Principal: principal, UID: "e1", TriggeredBy: "mailto:fred@example.org",
+		Payload: eventICS("e1", "Standup moved"), ContentType: "text/calendar"})
 	log := r.settle(t)
 	if len(log) != 3 {
 		t.Fatalf("delivery log %+v, want 3 deliveries", log)
@@ -127,19 +158,35 @@ func TestPublishDuplicate(t *testing.T) {
 	if first.Duplicate || !again.Duplicate || first.ID != again.ID {
 		t.Fatalf("first %+v, again %+v", first, again)
 	}
+	// The publisher retries, writing the same version out anew: LF
+	// line ends, a long line folded, properties in another order, a
+	// new DTSTAMP. Still the same event.
+	retry := pub
+	retry.Payload = reserialise(pub.Payload)
+	if res := publish(t, p, retry); !res.Duplicate || res.ID != first.ID {
+		t.Fatalf("the same version serialised anew: %+v, want a duplicate of %s", res, first.ID)
+	}
+	// A second edit that changes what a person reads is news; so is
+	// one that only the server's revision markers tell apart (an edit
+	// of something the payload does not carry).
 	pub.Payload = eventICS("e1", "B")
 	if next := publish(t, p, pub); next.Duplicate || next.ID == first.ID {
 		t.Fatalf("a new modification %+v", next)
 	}
-	if log := r.settle(t); len(log) != 2 || len(sentRequests(r.email)) != 2 {
-		t.Fatalf("log %+v, sent %d; want 2", log, len(sentRequests(r.email)))
+	bumped := pub
+	bumped.Payload = strings.Replace(pub.Payload, "UID:e1\r\n", "UID:e1\r\nSEQUENCE:1\r\n", 1)
+	if next := publish(t, p, bumped); next.Duplicate {
+		t.Fatalf("a new SEQUENCE: %+v", next)
+	}
+	if log := r.settle(t); len(log) != 3 || len(sentRequests(r.email)) != 3 {
+		t.Fatalf("log %+v, sent %d; want 3", log, len(sentRequests(r.email)))
 	}
 	// Published again after delivery: still nothing.
 	if res := publish(t, p, pub); !res.Duplicate {
 		t.Fatalf("after delivery: %+v", res)
 	}
-	if log := r.settle(t); len(log) != 2 || len(sentRequests(r.email)) != 2 {
-		t.Fatalf("log %+v, sent %d; want 2", log, len(sentRequests(r.email)))
+	if log := r.settle(t); len(log) != 3 || len(sentRequests(r.email)) != 3 {
+		t.Fatalf("log %+v, sent %d; want 3", log, len(sentRequests(r.email)))
 	}
 }
 

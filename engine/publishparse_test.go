@@ -123,7 +123,7 @@ const sunTodo = `<?xml version="1.0" encoding="UTF-8"?>
 
 func TestXMLPayloads(t *testing.T) {
 	t.Parallel()
-	obj, perr := readPayload(payloadXML, xcalEvent, false)
+	obj, _, perr := readPayload(payloadXML, xcalEvent, false)
 	if perr != nil {
 		t.Fatalf("xCal: %v", perr)
 	}
@@ -137,7 +137,7 @@ func TestXMLPayloads(t *testing.T) {
 		t.Errorf("xCal read as %+v, event %+v, zone %q, alarm %+v", obj, ev, c.zone, c.alarm)
 	}
 
-	obj, perr = readPayload(payloadXML, sunTodo, false)
+	obj, _, perr = readPayload(payloadXML, sunTodo, false)
 	if perr != nil {
 		t.Fatalf("Sun XML: %v", perr)
 	}
@@ -223,7 +223,7 @@ func TestPrepare(t *testing.T) {
 	ics := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:e1\r\nDTSTART:20261201T090000Z\r\nSUMMARY:S\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 	ok := Publication{System: "cal", Topic: "event-modify", Principal: "/p/fred", UID: "e1", Payload: ics, ContentType: "text/calendar"}
 	ev, err := prepare(ok)
-	if err != nil || ev.uid != "e1" || ev.comp != "event" || ev.payloadDigest == "" || ev.component.event.Summary != "S" {
+	if err != nil || ev.uid != "e1" || ev.comp != "event" || ev.version == "" || ev.component.event.Summary != "S" {
 		t.Fatalf("prepare = %+v, %v", ev, err)
 	}
 	// A modification is news each time its payload differs; a creation
@@ -250,5 +250,64 @@ func TestPrepare(t *testing.T) {
 	var verr notifyd.ValidationError
 	if _, err := prepare(bin); !errors.Is(err, ErrUnsupportedPayload) || !errors.As(err, &verr) || verr[0].Field != "/content_type" {
 		t.Errorf("binary: %v", err)
+	}
+}
+
+// A version is the payload as parsed: written out anew it is the same,
+// edited it is another.
+func TestVersionOf(t *testing.T) {
+	t.Parallel()
+	const base = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//a//EN\r\nBEGIN:VEVENT\r\nUID:e1\r\nDTSTAMP:20261130T080000Z\r\n" +
+		"SEQUENCE:2\r\nLAST-MODIFIED:20261130T080000Z\r\nDTSTART;TZID=Europe/Paris:20261201T090000\r\nSUMMARY:Standup\r\n" +
+		"ATTENDEE;CN=Fred;PARTSTAT=ACCEPTED:mailto:fred@example.org\r\nCATEGORIES:a,b\r\n" +
+		"BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nBEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER:-PT5M\r\nEND:VALARM\r\n" +
+		"END:VEVENT\r\nEND:VCALENDAR\r\n"
+	v := versionOf([]byte(base))
+	for name, ics := range map[string]string{
+		"LF line ends": strings.ReplaceAll(base, "\r\n", "\n"),
+		"folded":       strings.Replace(base, "SUMMARY:Standup", "SUMMARY:Sta\r\n ndup", 1),
+		"property order": strings.Replace(strings.Replace(base, "SUMMARY:Standup\r\n", "", 1),
+			"UID:e1\r\n", "SUMMARY:Standup\r\nUID:e1\r\n", 1),
+		"parameter order":  strings.Replace(base, "CN=Fred;PARTSTAT=ACCEPTED", "PARTSTAT=ACCEPTED;CN=Fred", 1),
+		"lower-case names": strings.Replace(base, "ATTENDEE;CN=Fred", "attendee;cn=Fred", 1),
+		"alarm order": strings.Replace(base, "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nBEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER:-PT5M\r\nEND:VALARM",
+			"BEGIN:VALARM\r\nTRIGGER:-PT5M\r\nACTION:AUDIO\r\nEND:VALARM\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM", 1),
+		"new DTSTAMP":  strings.Replace(base, "DTSTAMP:20261130T080000Z", "DTSTAMP:20261206T120000Z", 1),
+		"other PRODID": strings.Replace(base, "PRODID:-//a//EN", "PRODID:-//b//EN", 1),
+	} {
+		if got := versionOf([]byte(ics)); got != v {
+			t.Errorf("%s: another version", name)
+		}
+	}
+	for name, ics := range map[string]string{
+		"SEQUENCE":      strings.Replace(base, "SEQUENCE:2", "SEQUENCE:3", 1),
+		"LAST-MODIFIED": strings.Replace(base, "LAST-MODIFIED:20261130T080000Z", "LAST-MODIFIED:20261130T080001Z", 1),
+		"reply":         strings.Replace(base, "PARTSTAT=ACCEPTED", "PARTSTAT=DECLINED", 1),
+		"title":         strings.Replace(base, "SUMMARY:Standup", "SUMMARY:Stand-up", 1),
+		"time zone":     strings.Replace(base, "TZID=Europe/Paris", "TZID=Europe/Berlin", 1),
+		"an alarm less": strings.Replace(base, "BEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER:-PT5M\r\nEND:VALARM\r\n", "", 1),
+	} {
+		if got := versionOf([]byte(ics)); got == v {
+			t.Errorf("%s changed: the same version", name)
+		}
+	}
+}
+
+// A repeating topic needs its payload: without it, a second change could
+// not be told from the first published again.
+func TestPrepareRepeatNeedsPayload(t *testing.T) {
+	t.Parallel()
+	for _, topic := range []string{"event-modify", "todo-modify", "calendar-modify", "event-reply", "event-refresh"} {
+		pub := Publication{System: "cal", Topic: topic, Principal: "/p/fred", UID: "e1"}
+		if topic == "calendar-modify" {
+			pub.UID, pub.CalID = "", "/cal/fred/"
+		}
+		var verr notifyd.ValidationError
+		if _, err := prepare(pub); !errors.As(err, &verr) || len(verr) != 1 || verr[0].Field != "/payload" {
+			t.Errorf("%s without payload: %v", topic, err)
+		}
+	}
+	if _, err := prepare(Publication{System: "cal", Topic: "event-delete", Principal: "/p/fred", UID: "e1"}); err != nil {
+		t.Errorf("a deletion without payload: %v", err)
 	}
 }

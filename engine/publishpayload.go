@@ -71,30 +71,31 @@ func binaryPayload(payload string) bool {
 }
 
 // readPayload parses a publish's payload of media type kind (text/calendar
-// or text/xml) into the calendar object it holds. For a calendar topic,
-// which may carry the calendar's properties alone, obj is nil when the
-// payload has no event or task.
-func readPayload(kind, payload string, calendarTopic bool) (*calendar.Object, *payloadError) {
+// or text/xml) into the calendar object it holds, and returns it as
+// iCalendar too (XML turned into it). For a calendar topic, which may
+// carry the calendar's properties alone, obj is nil when the payload has
+// no event or task.
+func readPayload(kind, payload string, calendarTopic bool) (obj *calendar.Object, ics []byte, _ *payloadError) {
 	if binaryPayload(payload) {
-		return nil, &payloadError{field: "/payload", detail: "holds binary data (control characters); send a text/calendar or text/xml payload", unsupported: true}
+		return nil, nil, &payloadError{field: "/payload", detail: "holds binary data (control characters); send a text/calendar or text/xml payload", unsupported: true}
 	}
 	data := []byte(payload)
 	if kind == payloadXML {
 		var err error
 		if data, err = xmlToICalendar(data); err != nil {
-			return nil, &payloadError{field: "/payload", detail: "is not a calendar in XML (xCal, RFC 6321, or Sun's iCalendar XML): " + err.Error()}
+			return nil, nil, &payloadError{field: "/payload", detail: "is not a calendar in XML (xCal, RFC 6321, or Sun's iCalendar XML): " + err.Error()}
 		}
 	}
 	obj, err := calendar.Parse(data, calendar.ParseOptions{})
 	switch {
 	case err == nil:
-		return obj, nil
+		return obj, data, nil
 	case calendarTopic && errors.Is(err, calendar.ErrNoComponent):
-		return nil, nil
+		return nil, data, nil
 	case kind == payloadXML:
-		return nil, &payloadError{field: "/payload", detail: "does not describe an event or a task: " + err.Error()}
+		return nil, nil, &payloadError{field: "/payload", detail: "does not describe an event or a task: " + err.Error()}
 	}
-	return nil, &payloadError{field: "/payload", detail: "is not a valid iCalendar object: " + err.Error()}
+	return nil, nil, &payloadError{field: "/payload", detail: "is not a valid iCalendar object: " + err.Error()}
 }
 
 // componentOf is what a publish says of its event or task, read from its

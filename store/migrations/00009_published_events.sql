@@ -6,8 +6,8 @@
 -- +goose Up
 -- One row per event published and acknowledged. id is derived from what
 -- identifies the event (system, topic, calid, uid, rid, aid; and the
--- payload for a topic the same component is published on again, such as
--- a modification): the primary key makes a second publish of the same
+-- version of the payload, as parsed, for a topic the same component is
+-- published on again, such as a modification): the primary key makes a second publish of the same
 -- event a duplicate, acknowledged without effect. notification is the
 -- notifyd.Notification it becomes, as JSON; processed_at is when its
 -- notification and deliveries were created (0 while its job waits).
