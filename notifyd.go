@@ -166,7 +166,8 @@ type Subscription struct {
 	// Methods are the addresses to deliver to.
 	Methods []DeliveryMethod
 	// NotifyOwnChanges sends the principal the changes it made itself too
-	// (a publish's triggered_by naming it). By default they are not sent:
+	// (a publish's triggered_by naming it, a resource change's changed-by).
+	// By default they are not sent:
 	// their deliveries are recorded as suppressed, with the reason.
 	NotifyOwnChanges bool
 	// Version increases by one on every change; it is the ETag.

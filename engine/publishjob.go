@@ -77,13 +77,8 @@ func (e *Engine) deliverPublished(ctx context.Context, id string) error {
 	// not theirs, or the topic is an alarm (nobody's change).
 	var own string
 	if Topic(ev.Topic) != TopicAlarm && ev.TriggeredBy != "" {
-		addrs, _, err := e.db.CalendarUserAddresses(ctx, ev.System, ev.Principal)
-		if err != nil {
+		if own, err = e.ownChangeReason(ctx, ev.System, ev.Principal, "triggered_by", ev.TriggeredBy); err != nil {
 			return err
-		}
-		if ownChange(ev.TriggeredBy, ev.Principal, addrs) {
-			own = fmt.Sprintf("suppressed: %s made this change (triggered_by %s), and the subscription does not ask for its own changes (notify_own_changes)",
-				ev.Principal, ev.TriggeredBy)
 		}
 	}
 	notifyOwn := make(map[string]bool, len(subs))

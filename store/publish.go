@@ -87,6 +87,12 @@ const maxCalendarOwners = 10
 // CalendarsByHref returns the calendars notifyd syncs whose href is href
 // (with or without a trailing slash), one per principal that has it, by
 // principal: normally one, its owner. At most 10 are returned.
+//
+// It is the publish intake's lookup, read when asked: a publish needs the
+// calendar's display name and an exact answer (an unknown calid is
+// refused). Pings use the engine's in-memory index of the same rows
+// (engine.CalendarPaths), owners only, read again at most every second,
+// allocation-free on the ping path, where a stale answer costs a sync.
 func (db *DB) CalendarsByHref(ctx context.Context, system, href string) ([]CalendarRecord, error) {
 	bare := strings.TrimSuffix(href, "/")
 	var out []CalendarRecord
