@@ -117,7 +117,7 @@ func (w *updatesWorld) toldCount(t *testing.T) float64 {
 		t.Fatal(err)
 	}
 	var n float64
-	for _, o := range []string{"sent", "no-recipient", "unknown-author", "no-change"} {
+	for _, o := range []string{"sent", "no-recipient", "unknown-author", "suppressed", "no-change"} {
 		n += m[`notifyd_updates_total{outcome="`+o+`"}`]
 	}
 	return n

@@ -99,3 +99,6 @@ func (e *Engine) DueUpdatesNowForTest(ctx context.Context) (int, error) {
 	}
 	return len(jobs), nil
 }
+
+// SetClockForTest makes p record events as received at now().
+func (p *Publisher) SetClockForTest(now func() time.Time) { p.now = now }

@@ -20,10 +20,13 @@ type metrics struct {
 	remindersLate prometheus.Histogram
 	remindersSkip *prometheus.CounterVec
 	updates       *prometheus.CounterVec
+	// suppressed counts deliveries not sent because the recipient made
+	// the change.
+	suppressed prometheus.Counter
 }
 
 // updateOutcomes are the values of notifyd_updates_total{outcome}.
-var updateOutcomes = []string{"sent", "no-recipient", "unknown-author", "no-change"}
+var updateOutcomes = []string{"sent", "no-recipient", "unknown-author", "suppressed", "no-change"}
 
 // Reasons a reminder is skipped, the values of
 // notifyd_reminders_skipped_total{reason}: late (beyond its channel's
@@ -60,10 +63,12 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 		}),
 		remindersSkip: counterVec("notifyd_reminders_skipped_total",
 			"Alarm instances not fired, by reason.", "reason"),
+		suppressed: prometheus.NewCounter(prometheus.CounterOpts{Name: "notifyd_deliveries_suppressed_total",
+			Help: "Deliveries recorded as suppressed, not sent: the recipient made the change they tell of."}),
 		updates: counterVec("notifyd_updates_total",
 			"Calendar updates told once their burst window closed, by outcome: sent (to the principal's subscriptions), "+
 				"no-recipient (no method wants its type), unknown-author (a change to the principal's own calendar, "+
-				"whose author the server does not say), no-change (the burst's net change is nothing a person sees).", "outcome"),
+				"whose author the server does not say), suppressed (made by the recipient), no-change (the burst's net change is nothing a person sees).", "outcome"),
 	}
 	for _, o := range updateOutcomes {
 		m.updates.WithLabelValues(o)
@@ -75,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 		m.remindersSkip.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.syncs, m.notifications, m.calendarSyncs, m.reminders, m.remindersLate, m.remindersSkip, m.updates, &caldavCollector{systems: systems,
+		reg.MustRegister(m.deliveries, m.syncs, m.notifications, m.calendarSyncs, m.reminders, m.remindersLate, m.remindersSkip, m.updates, m.suppressed, &caldavCollector{systems: systems,
 			desc: prometheus.NewDesc("notifyd_caldav_requests_total", "CalDAV requests sent, by system and method.",
 				[]string{"system", "method"}, nil),
 			conns: prometheus.NewDesc("notifyd_caldav_connections_total",

@@ -21,6 +21,9 @@ type told struct {
 	record     store.NotificationRecord
 	shared     bool
 	deliveries []store.DeliveryRecord
+	// suppressed counts the deliveries recorded as suppressed (the
+	// recipient made the change).
+	suppressed int
 	// why says why nobody is told, "" when the recipients are the
 	// principal's subscriptions.
 	why string

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -146,6 +147,10 @@ func (e *Engine) sendUpdate(ctx context.Context, a SendUpdateArgs) error {
 	if err != nil {
 		return err
 	}
+	addrs, _, err := e.db.CalendarUserAddresses(ctx, a.System, a.Principal)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	var told []told
 	err = e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
@@ -160,14 +165,22 @@ func (e *Engine) sendUpdate(ctx context.Context, a SendUpdateArgs) error {
 		byChannel := make(map[notifyd.Channel][]string)
 		for i := range told {
 			t := &told[i]
-			t.deliveries = e.updateDeliveries(t, subs)
-			if len(t.deliveries) == 0 {
+			var unsent []store.DeliveryRecord
+			t.deliveries, unsent = e.updateDeliveries(t, subs, a.Principal, addrs)
+			if len(t.deliveries) == 0 && len(unsent) == 0 {
 				continue
+			}
+			if len(t.deliveries) == 0 {
+				t.record.Status, t.record.Error = store.NotificationDone, "not sent: "+unsent[0].LastError
 			}
 			ids, err := store.AddNotifications(ctx, tx, a.System, a.Principal, []store.NotificationRecord{t.record}, t.deliveries, now)
 			if err != nil {
 				return err
 			}
+			if err := store.AddUnsentDeliveries(ctx, tx, a.System, a.Principal, unsent, now); err != nil {
+				return err
+			}
+			t.suppressed = len(unsent)
 			created := make(map[string]bool, len(ids))
 			for _, id := range ids {
 				created[id] = true
@@ -197,9 +210,12 @@ func (e *Engine) sendUpdate(ctx context.Context, a SendUpdateArgs) error {
 		switch {
 		case t.why != "":
 			outcome = "unknown-author"
+		case t.suppressed > 0 && len(t.deliveries) == 0:
+			outcome = "suppressed"
 		case len(t.deliveries) == 0:
 			outcome = "no-recipient"
 		}
+		e.metrics.suppressed.Add(float64(t.suppressed))
 		e.metrics.updates.WithLabelValues(outcome).Inc()
 		log.Info("calendar update", "type", t.record.Type, "object", t.record.Href, "outcome", outcome,
 			"deliveries", len(t.deliveries), "reason", t.why)
@@ -208,21 +224,46 @@ func (e *Engine) sendUpdate(ctx context.Context, a SendUpdateArgs) error {
 }
 
 // updateDeliveries are the deliveries of t to the methods of subs that
-// want its type. The owner of a calendar is told of a change only when
-// the server says who made it and it was someone else: it never does on
-// the servers notifyd knows, so a change to the principal's own calendar
-// goes to nobody (t.why says so), and a change to a calendar shared with
-// the principal goes to the principal.
-func (e *Engine) updateDeliveries(t *told, subs []*notifyd.Subscription) []store.DeliveryRecord {
-	if !t.shared {
-		t.why = "the author of a change to the principal's own calendar is not known: it may be the principal's own"
-		return nil
+// want its type, and those recorded as suppressed (unsent). A change whose
+// author the server names (Update.By) and who is the principal (its href
+// or one of its calendar user addresses addrs, as ownChange compares
+// them) is suppressed for the subscriptions that do not ask for their own
+// changes (notify_own_changes). A change to the principal's own calendar
+// whose author the server does not name (none of the servers notifyd
+// knows does) goes only to the subscriptions that ask for their own
+// changes: it may be the principal's own, and telling everyone of every
+// event they make is noise (t.why says so when nobody is told). A change
+// to a calendar shared with the principal goes to its subscriptions.
+func (e *Engine) updateDeliveries(t *told, subs []*notifyd.Subscription, principal string, addrs []string) (sent, unsent []store.DeliveryRecord) {
+	var n notifyd.Notification
+	_ = json.Unmarshal(t.record.Parsed, &n)
+	var by string
+	if n.Update != nil {
+		by = n.Update.By.Href
 	}
-	var ds []store.DeliveryRecord
+	own := ""
+	if by != "" && ownChange(by, principal, addrs) {
+		own = fmt.Sprintf("suppressed: %s made this change (author %s), and the subscription does not ask for its own changes (notify_own_changes)",
+			principal, by)
+	}
+	unknown := by == "" && !t.shared
 	for _, tg := range subscriptions.Targets(subs, notifyd.NotificationType(t.record.Type)) {
-		ds = append(ds, store.DeliveryRecord{ID: deliveryID(t.record.ID, tg.Method.Channel, tg.Method.Address),
+		d := store.DeliveryRecord{ID: deliveryID(t.record.ID, tg.Method.Channel, tg.Method.Address),
 			NotificationID: t.record.ID, SubscriptionID: tg.SubscriptionID, MethodID: tg.Method.ID,
-			Channel: string(tg.Method.Channel), Address: tg.Method.Address})
+			Channel: string(tg.Method.Channel), Address: tg.Method.Address}
+		switch {
+		case notifiesOwn(subs, tg.SubscriptionID):
+			sent = append(sent, d)
+		case own != "":
+			d.Status, d.LastError = store.DeliverySuppressed, own
+			unsent = append(unsent, d)
+		case !unknown:
+			sent = append(sent, d)
+		}
 	}
-	return ds
+	if unknown && len(sent) == 0 {
+		t.why = "the author of a change to the principal's own calendar is not known: it may be the principal's own " +
+			"(notify_own_changes sends it all the same)"
+	}
+	return sent, unsent
 }

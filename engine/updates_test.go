@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd"
-
 	"github.com/notifyd/notifyd/engine"
+	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // What wilma, with whom fred shares his calendar, is told of fred's
@@ -216,5 +216,35 @@ func TestUpdatesPingOfTheOwnerSyncsTheSharees(t *testing.T) {
 	r.waitUntil(t, "wilma's calendars synced", func() bool { return testdbCalendarSyncs(t, r, wilma) > before })
 	if got := describe(r.tell(t, &seen)); got != "event-created Budget" {
 		t.Errorf("told\n%s\nwant the creation", got)
+	}
+}
+
+// A subscription that asks for its principal's own changes
+// (notify_own_changes) is told of the changes to the principal's own
+// calendar, whose author the server does not name; one that does not is
+// not (fred's, in every test).
+func TestUpdatesOwnCalendarWithNotifyOwnChanges(t *testing.T) {
+	t.Parallel()
+	r, dav := newUpdatesRig(t, time.Hour)
+	const barney = "/p/barney"
+	dav.calendar(barney, "home", "Home")
+	yes := true
+	if _, err := r.subs.Create(context.Background(), subscriptions.Input{System: "cal", Principal: barney, NotifyOwnChanges: &yes,
+		Methods: []subscriptions.MethodInput{{Channel: notifyd.ChannelEmail, Address: "barney@example.org"}}}); err != nil {
+		t.Fatal(err)
+	}
+	r.syncPrincipalCalendars(t, barney)
+	r.syncBoth(t)
+	dav.put(barney, "home", "bowling", "SUMMARY:Bowling", "DTSTART:20270105T190000Z")
+	dav.put(fred, "work", "golf", "SUMMARY:Golf", "DTSTART:20270105T190000Z")
+	r.syncPrincipalCalendars(t, barney)
+	r.syncPrincipalCalendars(t, fred)
+	if _, err := r.eng.DueUpdatesNowForTest(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.settle(t)
+	if got := fmt.Sprint(r.email.sentTo()); got != "[barney@example.org wilma@example.org]" {
+		t.Errorf("sent to %s, want barney (his own calendar) and wilma (fred's, shared): not fred, "+
+			"who does not ask for his own changes", got)
 	}
 }
