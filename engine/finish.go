@@ -173,8 +173,6 @@ func keptElsewhere(n *store.NotificationRecord) string {
 		return "kept: a reminder leaves its event or task in the calendar"
 	case strings.HasPrefix(n.Href, "enp:"):
 		return "kept: a published event is no resource of the CalDAV server"
-	case isUpdate(notifyd.NotificationType(n.Type)):
-		return "kept: a calendar update leaves its event, task or calendar alone"
 	}
 	return "kept: not a resource of the principal's notification collection"
 }

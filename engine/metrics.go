@@ -53,7 +53,7 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 		notifications: counterVec("notifyd_notifications_total",
 			"New notifications found, by system and type; type \"dead\" for unparseable ones.", "system", "type"),
 		calendarSyncs: counterVec("notifyd_calendars_synced_total",
-			"Syncs of a principal's calendars for reminders, by system and outcome (ok, failed, resync: a refused sync token).", "system", "outcome"),
+			"Syncs of a principal's calendars for reminders and calendar updates, by system and outcome (ok, failed, resync: a refused sync token).", "system", "outcome"),
 		reminders: counterVec("notifyd_reminders_total",
 			"Alarm instances by outcome: scheduled, fired, skipped, cancelled.", "outcome"),
 		remindersLate: prometheus.NewHistogram(prometheus.HistogramOpts{
