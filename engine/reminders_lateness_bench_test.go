@@ -55,12 +55,12 @@ func (c *handoffChannel) Send(_ context.Context, req *delivery.Request) (deliver
 // its last sync did (with its fire_reminder job), and the engine's polls
 // go on syncing about 83 principals a second (5,000 a minute, finding
 // nothing changed) meanwhile. Each job rings its reminder at the
-// trigger, and the delivery job hands it to a channel that records the
-// time. It reports the lateness from the trigger to the hand-off at p50,
-// p99 and max, the same to the reminder's firing (the write of its
-// delivery), the heap in use while the reminders wait for their trigger,
-// and the CPU time the process spent from then to the last hand-off.
-// Each round takes about 40 s (lateLead). Run it alone:
+// trigger and hands it to a channel that records the time. It reports
+// the lateness from the trigger to the hand-off at p50, p99 and max, the
+// same to the reminder's firing (the write of its delivery), the heap in
+// use while the reminders wait for their trigger, and the CPU time the
+// process spent from then to the last hand-off. Each round takes about
+// 40 s (lateLead), 100 s for same-minute. Run it alone:
 //
 //	go test -run '^$' -bench ReminderLateness -benchtime 1x -count 3 ./engine/
 //
