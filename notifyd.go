@@ -165,6 +165,10 @@ type Subscription struct {
 	TimeZone string
 	// Methods are the addresses to deliver to.
 	Methods []DeliveryMethod
+	// Preferences say when and how often to deliver (digests, quiet
+	// hours, throttles, pause, channel order); nil delivers everything at
+	// once to every method.
+	Preferences *Preferences
 	// Version increases by one on every change; it is the ETag.
 	Version int64
 	// CreatedAt and UpdatedAt are set by the store.
