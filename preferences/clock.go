@@ -61,14 +61,15 @@ func wallTime(y int, m time.Month, d, min int, loc *time.Location) time.Time {
 	naive := time.Date(y, m, d, 0, min, 0, 0, time.UTC).Unix()
 	// The instant is within a day of naive; at most one transition lies
 	// between the offsets a day before and a day after it.
+	_, offBefore := time.Unix(naive-86400, 0).In(loc).Zone()
+	_, offAfter := time.Unix(naive+86400, 0).In(loc).Zone()
+	if offBefore == offAfter { // no clock change near: the usual case
+		return time.Unix(naive-int64(offBefore), 0).In(loc)
+	}
+	// Near a change: the earliest reading valid with either offset.
 	var best int64
 	found := false
-	var offBefore int
-	for i, probe := range [...]int64{naive - 86400, naive + 86400} {
-		_, off := time.Unix(probe, 0).In(loc).Zone()
-		if i == 0 {
-			offBefore = off
-		}
+	for _, off := range [...]int{offBefore, offAfter} {
 		c := naive - int64(off)
 		if _, o := time.Unix(c, 0).In(loc).Zone(); o == off && (!found || c < best) {
 			best, found = c, true

@@ -2,6 +2,7 @@ package preferences
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/notifyd/notifyd"
@@ -247,24 +248,34 @@ func compileQuiet(periods []notifyd.QuietPeriod, bad func(string, string)) []qui
 // freeMinutes counts the minutes of a week (without clock changes) that
 // no period covers.
 func freeMinutes(periods []quietPeriod) int {
-	var quiet [7 * minutesPerDay]bool
+	const week = 7 * minutesPerDay
+	type span struct{ from, to int }
+	var spans []span
 	for _, q := range periods {
 		for wd := 0; wd < 7; wd++ {
 			if q.days&(1<<wd) == 0 {
 				continue
 			}
-			for m := q.from; m < q.to; m++ {
-				quiet[(wd*minutesPerDay+m)%len(quiet)] = true
+			from, to := wd*minutesPerDay+q.from, wd*minutesPerDay+q.to
+			if to > week { // Saturday night into Sunday morning
+				spans = append(spans, span{0, to - week})
+				to = week
 			}
+			spans = append(spans, span{from, to})
 		}
 	}
-	free := 0
-	for _, q := range quiet {
-		if !q {
-			free++
+	slices.SortFunc(spans, func(a, b span) int { return a.from - b.from })
+	quiet, end := 0, 0
+	for _, s := range spans {
+		if s.from > end {
+			end = s.from
+		}
+		if s.to > end {
+			quiet += s.to - end
+			end = s.to
 		}
 	}
-	return free
+	return week - quiet
 }
 
 func channelIndex(c notifyd.Channel) int {
