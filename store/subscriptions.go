@@ -10,7 +10,7 @@ import (
 	"github.com/notifyd/notifyd"
 )
 
-const subscriptionColumns = `id, system, principal, enabled, types, locale, time_zone, methods, version, created_at, updated_at`
+const subscriptionColumns = `id, system, principal, enabled, types, locale, time_zone, methods, version, created_at, updated_at, preferences`
 
 // CreateSubscription inserts s with version 1, setting its timestamps.
 func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) error {
@@ -18,13 +18,17 @@ func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) e
 	if err != nil {
 		return err
 	}
+	prefs, err := encodePreferences(s.Preferences)
+	if err != nil {
+		return err
+	}
 	s.Version = 1
 	s.UpdatedAt = s.CreatedAt
 	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods,
-			s.Version, micros(s.CreatedAt), micros(s.UpdatedAt))
+			s.Version, micros(s.CreatedAt), micros(s.UpdatedAt), prefs)
 		return err
 	})
 }
@@ -76,6 +80,10 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *notifyd.Subscription, i
 	if err != nil {
 		return err
 	}
+	prefs, err := encodePreferences(s.Preferences)
+	if err != nil {
+		return err
+	}
 	var version int64
 	err = db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions WHERE id = $1`, s.ID).Scan(&version); err != nil {
@@ -88,8 +96,8 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *notifyd.Subscription, i
 		// runs: a concurrent update (another replica's) makes this one a
 		// conflict rather than a lost update.
 		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET system = $2, principal = $3, enabled = $4, types = $5,
-locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10 WHERE id = $1 AND version = $11`,
-			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods, version+1, micros(s.UpdatedAt), version)
+locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10, preferences = $12 WHERE id = $1 AND version = $11`,
+			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods, version+1, micros(s.UpdatedAt), version, prefs)
 		if err != nil {
 			return err
 		}
@@ -135,11 +143,17 @@ type scanner interface{ Scan(...any) error }
 
 func scanSubscription(r scanner) (*notifyd.Subscription, error) {
 	var s notifyd.Subscription
-	var types, methods string
+	var types, methods, prefs string
 	var created, updated int64
 	if err := r.Scan(&s.ID, &s.System, &s.Principal, &s.Enabled, &types, &s.Locale, &s.TimeZone,
-		&methods, &s.Version, &created, &updated); err != nil {
+		&methods, &s.Version, &created, &updated, &prefs); err != nil {
 		return nil, err
+	}
+	if prefs != "" {
+		s.Preferences = new(notifyd.Preferences)
+		if err := json.Unmarshal([]byte(prefs), s.Preferences); err != nil {
+			return nil, fmt.Errorf("subscription %s: stored preferences: %w", s.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(types), &s.Types); err != nil {
 		return nil, fmt.Errorf("subscription %s: stored types: %w", s.ID, err)
@@ -165,6 +179,15 @@ func encodeLists(s *notifyd.Subscription) (types, methods string, err error) {
 		return "", "", err
 	}
 	return string(tb), string(mb), nil
+}
+
+// encodePreferences stores p as JSON, or '' when it sets nothing.
+func encodePreferences(p *notifyd.Preferences) (string, error) {
+	if p.IsZero() {
+		return "", nil
+	}
+	b, err := json.Marshal(p)
+	return string(b), err
 }
 
 // notFound turns sql.ErrNoRows into notifyd.ErrNotFound.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -35,6 +36,9 @@ type Input struct {
 	Locale    string                     `json:"locale"`
 	TimeZone  string                     `json:"time_zone"`
 	Methods   []MethodInput              `json:"methods"`
+	// Preferences say when to deliver (see notifyd.Preferences); nil or
+	// empty: everything at once, to every method.
+	Preferences *notifyd.Preferences `json:"preferences"`
 }
 
 // MethodInput is a delivery method as a client writes it.
@@ -60,6 +64,9 @@ type Patch struct {
 	Locale   *string                     `json:"locale"`
 	TimeZone *string                     `json:"time_zone"`
 	Methods  *[]MethodInput              `json:"methods"`
+	// Preferences is a JSON Merge Patch of the preferences: members left
+	// out are kept, members set to null removed; null removes them all.
+	Preferences json.RawMessage `json:"preferences"`
 }
 
 // Defaults for fields a client leaves out.
@@ -147,7 +154,7 @@ func (s *Service) Replace(ctx context.Context, id string, in Input, ifVersion in
 
 // write validates in and stores it over cur.
 func (s *Service) write(ctx context.Context, cur *notifyd.Subscription, in Input) (*Written, error) {
-	next := &notifyd.Subscription{ID: cur.ID, CreatedAt: cur.CreatedAt, Methods: cur.Methods}
+	next := &notifyd.Subscription{ID: cur.ID, CreatedAt: cur.CreatedAt, Methods: cur.Methods, Preferences: cur.Preferences}
 	now := s.clock()
 	newSecrets, err := s.apply(next, in, now)
 	if err != nil {
@@ -170,7 +177,7 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 		return nil, notifyd.ErrConflict
 	}
 	in := Input{System: cur.System, Principal: cur.Principal, Enabled: &cur.Enabled, Types: cur.Types,
-		Locale: cur.Locale, TimeZone: cur.TimeZone}
+		Locale: cur.Locale, TimeZone: cur.TimeZone, Preferences: cur.Preferences}
 	for _, m := range cur.Methods {
 		in.Methods = append(in.Methods, MethodInput{Channel: m.Channel, Address: m.Address, Types: m.Types, Enabled: &m.Enabled,
 			Presence: m.Presence})
@@ -189,6 +196,11 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 	}
 	if p.Methods != nil {
 		in.Methods = *p.Methods
+	}
+	if p.Preferences != nil {
+		if in.Preferences, err = mergePreferences(cur.Preferences, p.Preferences); err != nil {
+			return nil, err
+		}
 	}
 	return s.write(ctx, cur, in)
 }
@@ -210,7 +222,8 @@ func (s *Service) update(ctx context.Context, next *notifyd.Subscription, versio
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // apply validates in and, if it is valid, writes it into sub. Methods
-// already in sub keep their webhook secrets unless in changes them. It
+// already in sub keep their webhook secrets unless in changes them; a
+// pause already in sub may have ended. It
 // returns the IDs of the methods whose secret it set; now is the time of
 // the write.
 func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map[string]bool, error) {
@@ -246,6 +259,7 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map
 	if len(in.Methods) == 0 {
 		bad("/methods", "must list at least one delivery method")
 	}
+	prefs := checkPreferences(in.Preferences, sub.Preferences, now, bad)
 
 	seen := make(map[string]int)
 	newSecrets := make(map[string]bool)
@@ -290,6 +304,7 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map
 	sub.Types = in.Types
 	sub.Locale, sub.TimeZone = locale, tz
 	sub.Methods = methods
+	sub.Preferences = prefs
 	setEpochs(sub.Methods, current)
 	return newSecrets, nil
 }
