@@ -181,7 +181,8 @@ func encodeLists(s *notifyd.Subscription) (types, methods string, err error) {
 	return string(tb), string(mb), nil
 }
 
-// encodePreferences stores p as JSON, or ” when it sets nothing.
+// encodePreferences stores p as JSON, or as the empty string when it
+// sets nothing.
 func encodePreferences(p *notifyd.Preferences) (string, error) {
 	if p.IsZero() {
 		return "", nil
