@@ -10,7 +10,11 @@ import (
 	"github.com/notifyd/notifyd"
 )
 
-const subscriptionColumns = `id, system, principal, enabled, types, locale, time_zone, methods, version, created_at, updated_at, preferences`
+const subscriptionColumns = `id, system, principal, enabled, types, locale, time_zone, methods, version, created_at, updated_at`
+
+// subscriptionRow is every column of a subscription: subscriptionColumns
+// and the preferences, which have a default (the empty string: none).
+const subscriptionRow = subscriptionColumns + `, preferences`
 
 // CreateSubscription inserts s with version 1, setting its timestamps.
 func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) error {
@@ -25,7 +29,7 @@ func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) e
 	s.Version = 1
 	s.UpdatedAt = s.CreatedAt
 	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
+		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionRow+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods,
 			s.Version, micros(s.CreatedAt), micros(s.UpdatedAt), prefs)
@@ -35,7 +39,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 
 // Subscription returns the subscription with id, or notifyd.ErrNotFound.
 func (db *DB) Subscription(ctx context.Context, id string) (*notifyd.Subscription, error) {
-	row := db.reader.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1`, id)
+	row := db.reader.QueryRowContext(ctx, `SELECT `+subscriptionRow+` FROM subscriptions WHERE id = $1`, id)
 	s, err := scanSubscription(row)
 	if err != nil {
 		return nil, notFound(err)
@@ -51,7 +55,7 @@ func (db *DB) Subscriptions(ctx context.Context, f notifyd.SubscriptionFilter) (
 	if f.After != "" {
 		w.conds = append(w.conds, "id > "+w.param(f.After))
 	}
-	q := `SELECT ` + subscriptionColumns + ` FROM subscriptions` + w.where() + " ORDER BY id"
+	q := `SELECT ` + subscriptionRow + ` FROM subscriptions` + w.where() + " ORDER BY id"
 	if f.Limit > 0 {
 		q += " LIMIT " + w.param(f.Limit)
 	}

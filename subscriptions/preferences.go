@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -62,7 +63,9 @@ func mergePreferences(cur *notifyd.Preferences, patch json.RawMessage) (*notifyd
 		return nil, err
 	}
 	var out notifyd.Preferences
-	if err := json.Unmarshal(b, &out); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
 		return nil, notifyd.ValidationError{{Field: "/preferences", Detail: fmt.Sprintf("merged with the current preferences, %v", err)}}
 	}
 	return &out, nil
