@@ -23,6 +23,8 @@ type subscription struct {
 	Locale    string   `json:"locale"`
 	TimeZone  string   `json:"time_zone"`
 	Methods   []method `json:"methods"`
+	// NotifyOwnChanges sends the principal its own changes too.
+	NotifyOwnChanges bool `json:"notify_own_changes"`
 	// Preferences are checked by preferences_test.go.
 	Preferences json.RawMessage `json:"preferences,omitempty"`
 	Version     int64           `json:"version"`

@@ -36,6 +36,9 @@ type Input struct {
 	Locale    string                     `json:"locale"`
 	TimeZone  string                     `json:"time_zone"`
 	Methods   []MethodInput              `json:"methods"`
+	// NotifyOwnChanges, when true, sends the principal the changes it
+	// made itself too; left out, false.
+	NotifyOwnChanges *bool `json:"notify_own_changes"`
 	// Preferences say when to deliver (see notifyd.Preferences); nil or
 	// empty: everything at once, to every method.
 	Preferences *notifyd.Preferences `json:"preferences"`
@@ -64,6 +67,8 @@ type Patch struct {
 	Locale   *string                     `json:"locale"`
 	TimeZone *string                     `json:"time_zone"`
 	Methods  *[]MethodInput              `json:"methods"`
+	// NotifyOwnChanges replaces the subscription's setting.
+	NotifyOwnChanges *bool `json:"notify_own_changes"`
 	// Preferences is a JSON Merge Patch of the preferences: members left
 	// out are kept, members set to null removed; null removes them all.
 	Preferences json.RawMessage `json:"preferences"`
@@ -177,7 +182,7 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 		return nil, notifyd.ErrConflict
 	}
 	in := Input{System: cur.System, Principal: cur.Principal, Enabled: &cur.Enabled, Types: cur.Types,
-		Locale: cur.Locale, TimeZone: cur.TimeZone, Preferences: cur.Preferences}
+		Locale: cur.Locale, TimeZone: cur.TimeZone, NotifyOwnChanges: &cur.NotifyOwnChanges, Preferences: cur.Preferences}
 	for _, m := range cur.Methods {
 		in.Methods = append(in.Methods, MethodInput{Channel: m.Channel, Address: m.Address, Types: m.Types, Enabled: &m.Enabled,
 			Presence: m.Presence})
@@ -196,6 +201,9 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 	}
 	if p.Methods != nil {
 		in.Methods = *p.Methods
+	}
+	if p.NotifyOwnChanges != nil {
+		in.NotifyOwnChanges = p.NotifyOwnChanges
 	}
 	if p.Preferences != nil {
 		if in.Preferences, err = mergePreferences(cur.Preferences, p.Preferences); err != nil {
@@ -304,6 +312,7 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map
 	sub.Types = in.Types
 	sub.Locale, sub.TimeZone = locale, tz
 	sub.Methods = methods
+	sub.NotifyOwnChanges = in.NotifyOwnChanges != nil && *in.NotifyOwnChanges
 	sub.Preferences = prefs
 	setEpochs(sub.Methods, current)
 	return newSecrets, nil
