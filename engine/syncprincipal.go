@@ -148,11 +148,8 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 		}
 		// A ping names a principal whose calendars may have changed too:
 		// its reminders are worked out again at once, not at the next poll.
-		if e.o.Reminders.Enabled && len(subscriptions.Targets(subs, notifyd.TypeReminder)) > 0 {
-			key := store.PrincipalKey{System: args.System, Principal: args.Principal}
-			if err := e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()); err != nil {
-				return err
-			}
+		if err := e.queueOwnCalendarSync(ctx, tx, args, subs); err != nil {
+			return err
 		}
 		// The new deliveries of each channel go in batch jobs, in the order
 		// the sync found them.
@@ -335,6 +332,15 @@ func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) e
 	if err != nil || len(subscriptions.Targets(subs, notifyd.TypeReminder)) == 0 {
 		return err
 	}
-	key := store.PrincipalKey{System: args.System, Principal: args.Principal}
-	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()) })
+	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueOwnCalendarSync(ctx, tx, args, subs) })
+}
+
+// queueOwnCalendarSync queues in tx a sync of the principal's calendars
+// if reminders are on and its subscriptions subs want them.
+func (e *Engine) queueOwnCalendarSync(ctx context.Context, tx *sql.Tx, args SyncPrincipalArgs, subs []*notifyd.Subscription) error {
+	if !e.o.Reminders.Enabled || len(subscriptions.Targets(subs, notifyd.TypeReminder)) == 0 {
+		return nil
+	}
+	_, err := e.queue.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{{System: args.System, Principal: args.Principal}}, time.Now())
+	return err
 }
