@@ -172,6 +172,9 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 	}
 	e.metrics.syncs.WithLabelValues(args.System, "ok").Inc()
 	for _, n := range rec.Notifications {
+		if n.Status == store.NotificationDone {
+			continue // notifyd's own mark, not a new notification
+		}
 		t := n.Type
 		if n.Status == store.NotificationDead {
 			t = "dead"
@@ -214,7 +217,7 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 			// that cannot be parsed, rather than failing the whole sync
 			// (and every later one) over it.
 			log.Warn("notification too large to be read; it is recorded as dead and not delivered", "href", r.Href, "err", err)
-			rec.Notifications = append(rec.Notifications, deadNotification(ids[i], r.Href, r.ETag, err))
+			rec.Notifications = append(rec.Notifications, setAside(ids[i], r.Href, r.ETag, store.NotificationDead, err.Error()))
 			continue
 		}
 		if err != nil {
@@ -224,13 +227,19 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 			etag = r.ETag
 		}
 		id := notificationID(args.System, args.Principal, r.Href, etag)
+		if marked(body) {
+			// Marked by the mark policy, which changed its ETag: the
+			// version delivered is recorded under the one it had.
+			rec.Notifications = append(rec.Notifications, setAside(id, r.Href, etag, store.NotificationDone, "kept: marked as processed by notifyd"))
+			continue
+		}
 		n, perr := notification.Parse(body)
 		if perr != nil {
 			// A poison notification is set aside with its reason; it
 			// never blocks the others.
 			log.Warn("notification cannot be parsed; it is recorded as dead and not delivered",
 				"href", r.Href, "err", perr)
-			rec.Notifications = append(rec.Notifications, deadNotification(id, r.Href, etag, perr))
+			rec.Notifications = append(rec.Notifications, setAside(id, r.Href, etag, store.NotificationDead, perr.Error()))
 			continue
 		}
 		e.fillCalendarName(ctx, log, sys, args.Principal, n)
@@ -251,11 +260,11 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 	return nil
 }
 
-// deadNotification records a notification that is not delivered, with
-// why.
-func deadNotification(id, href, etag string, reason error) store.NotificationRecord {
+// setAside records a notification that is not delivered, with its status
+// (dead, or done) and why.
+func setAside(id, href, etag, status, why string) store.NotificationRecord {
 	return store.NotificationRecord{ID: id, Href: href, ETag: etag, Type: string(notifyd.TypeOther), Parsed: []byte("{}"),
-		Status: store.NotificationDead, Error: reason.Error()}
+		Status: status, Error: why}
 }
 
 // fillCalendarName reads the display name of the calendar a notification
