@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -66,21 +65,4 @@ func (in *Intake) WritersForTest() int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return in.writers
-}
-
-// JobStatesForTest counts the jobs of kind by state.
-func (e *Engine) JobStatesForTest(ctx context.Context, kind string) (map[rivertype.JobState]int, error) {
-	jobs, err := e.JobsForTest(ctx, kind)
-	out := map[rivertype.JobState]int{}
-	for _, j := range jobs {
-		out[j.State]++
-	}
-	return out, err
-}
-
-// PollCalendarsForTest runs a calendar poll now as if every principal's
-// calendar sync were due: it queues those not queued already.
-func (e *Engine) PollCalendarsForTest(ctx context.Context) error {
-	now := time.Now()
-	return e.pollCalendars(ctx, now, now.Add(time.Hour))
 }

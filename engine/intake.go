@@ -77,16 +77,6 @@ type intakeReq struct {
 // IntakeOption configures an Intake.
 type IntakeOption func(*Intake)
 
-// CalendarPings says whether pings may name calendars (reminders are on,
-// the default): with false, CalendarPaths knows none.
-func CalendarPings(enabled bool) IntakeOption {
-	return func(in *Intake) {
-		if !enabled {
-			in.calendars = nil
-		}
-	}
-}
-
 // NewIntake returns the intake that records pings in db and queues their
 // sync jobs in queue.
 func NewIntake(db *store.DB, queue *Queue, opts ...IntakeOption) *Intake {
@@ -100,21 +90,6 @@ func NewIntake(db *store.DB, queue *Queue, opts ...IntakeOption) *Intake {
 		queue.calendars.Store(in.calendars)
 	}
 	return in
-}
-
-// CalendarPaths returns the calendars of system whose owners a ping
-// naming them (or a resource in one) syncs: those notifyd syncs for
-// reminders, kept in memory (see calendarIndex): the calendars this
-// process recorded, and those others did as read from the store a
-// second or two ago at most. With fresh, for an href that is no known
-// calendar and would be refused otherwise, read again if older than
-// 100 ms (or ten times as long as reading them takes). nil when
-// reminders are off.
-func (in *Intake) CalendarPaths(ctx context.Context, system string, fresh bool) (*CalendarPaths, error) {
-	if in.calendars == nil {
-		return nil, nil
-	}
-	return in.calendars.paths(ctx, system, fresh)
 }
 
 // Enqueue durably marks each principal of system dirty and makes sure a

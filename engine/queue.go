@@ -131,22 +131,6 @@ func (q *Queue) queueSyncs(ctx context.Context, tx *sql.Tx, keys []store.Princip
 	})
 }
 
-// queueCalendarSyncs records in tx that the calendars of each of keys
-// (distinct) are to be synced, inserts a calendar sync job for each that
-// has none waiting or running (one that has is asked to run once more:
-// store.QueueCalendarSyncs), and reports which needed one. since is the
-// jobs' ListedSince: the poll's time, or for a ping's a time after it
-// arrived.
-func (q *Queue) queueCalendarSyncs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey, since time.Time) ([]bool, error) {
-	need, err := store.QueueCalendarSyncs(ctx, tx, keys)
-	if err != nil {
-		return nil, err
-	}
-	return need, q.insertFor(ctx, tx, keys, need, func(k store.PrincipalKey) river.JobArgs {
-		return SyncCalendarsArgs{System: k.System, Principal: k.Principal, ListedSince: since}
-	})
-}
-
 // insertFor queues in tx the job args(k) of each of keys that needs one.
 func (q *Queue) insertFor(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey, need []bool,
 	args func(store.PrincipalKey) river.JobArgs) error {

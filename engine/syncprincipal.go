@@ -325,31 +325,3 @@ func (e *Engine) giveUp(ctx context.Context, args SyncPrincipalArgs, reason erro
 	}
 	return nil
 }
-
-// syncCalendarsToo queues, in a write of its own, a sync of the
-// principal's calendars when its subscriptions want reminders: a ping is
-// about the principal's calendars too, whatever became of its
-// notification collection. A server without one (Radicale, Xandikos)
-// fails every notification sync with ErrNotFound; its pings must still
-// sync the calendars at once, not at the next poll. (A sync that
-// succeeds queues the calendar sync in its own write.)
-func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) error {
-	if !e.o.Reminders.Enabled {
-		return nil
-	}
-	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
-	if err != nil || len(subscriptions.Targets(subs, notifyd.TypeReminder)) == 0 {
-		return err
-	}
-	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueOwnCalendarSync(ctx, tx, args, subs) })
-}
-
-// queueOwnCalendarSync queues in tx a sync of the principal's calendars
-// if reminders are on and its subscriptions subs want them.
-func (e *Engine) queueOwnCalendarSync(ctx context.Context, tx *sql.Tx, args SyncPrincipalArgs, subs []*notifyd.Subscription) error {
-	if !e.o.Reminders.Enabled || len(subscriptions.Targets(subs, notifyd.TypeReminder)) == 0 {
-		return nil
-	}
-	_, err := e.queue.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{{System: args.System, Principal: args.Principal}}, time.Now())
-	return err
-}
