@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -81,6 +82,11 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (
 	if notifyd.NotificationType(n.Type) == notifyd.TypeReminder {
 		// Its href is the event or task itself, never to be deleted.
 		return done("kept: a reminder leaves its event or task in the calendar")
+	}
+	if slices.Contains(notifyd.SchedulingTypes, notifyd.NotificationType(n.Type)) {
+		// Its href is an item of the scheduling inbox, which the user's
+		// calendar client processes: never deleted or marked.
+		return done("kept: a scheduling message stays in the inbox for the user's calendar client")
 	}
 	sys, ok := e.systems[n.System]
 	if !ok {

@@ -148,7 +148,7 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 		}
 		// A ping names a principal whose calendars may have changed too:
 		// its reminders are worked out again at once, not at the next poll.
-		if e.o.Reminders.Enabled && len(subscriptions.Targets(subs, notifyd.TypeReminder)) > 0 {
+		if e.o.Reminders.Enabled && wantsCalendarSync(subs) {
 			key := store.PrincipalKey{System: args.System, Principal: args.Principal}
 			if err := e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()); err != nil {
 				return err
@@ -332,7 +332,7 @@ func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) e
 		return nil
 	}
 	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
-	if err != nil || len(subscriptions.Targets(subs, notifyd.TypeReminder)) == 0 {
+	if err != nil || !wantsCalendarSync(subs) {
 		return err
 	}
 	key := store.PrincipalKey{System: args.System, Principal: args.Principal}
