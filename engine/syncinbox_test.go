@@ -49,7 +49,9 @@ func (d *inboxDAV) InboxChanges(_ context.Context, inbox, token string) (*caldav
 	return res, token == "", nil
 }
 
-func (d *inboxDAV) CalendarUserAddresses(context.Context, string) ([]string, error) { return d.addrs, nil }
+func (d *inboxDAV) CalendarUserAddresses(context.Context, string) ([]string, error) {
+	return d.addrs, nil
+}
 
 func (d *inboxDAV) MultiGet(ctx context.Context, coll string, hrefs []string) ([]caldavclient.Object, error) {
 	if coll != testInbox {
