@@ -122,7 +122,10 @@ func snoozed(metadata []byte) bool {
 // user addresses changed, the alarm instances of all its stored objects
 // are worked out again, then the addresses recorded.
 func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, since time.Time) error {
-	listed := time.Now()
+	listed := since // the inbox is found in the same listing (syncinbox.go)
+	if listed.IsZero() {
+		listed = time.Now()
+	}
 	cals, err := sys.CalDAV.CalendarsListedSince(ctx, key.Principal, since)
 	if err != nil {
 		return err
