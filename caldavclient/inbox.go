@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,17 +35,21 @@ type Inbox struct {
 // CALDAV:schedule-inbox and whose DAV:owner is principal (one that
 // reports no owner is taken as the principal's, as Calendars does).
 //
-// The principal's CALDAV:schedule-inbox-URL is not used: Cyrus 3.6
-// answers it, as it answers calendar-home-set, with the reader's own
-// inbox whichever principal is asked, and the service account would read
-// its own inbox for everyone. On Cyrus the service account needs lr on
+// When the home holds no such inbox, the principal's
+// CALDAV:schedule-inbox-URL (asked for with the notification collection
+// and cached with it) is taken, once a PROPFIND of it (one request per
+// call) shows a scheduling inbox that is the principal's by the same
+// rule: Xandikos keeps the inbox beside the home (/USER/inbox/). The
+// owner check matters: Cyrus 3.6 answers schedule-inbox-URL, as it
+// answers calendar-home-set, with the reader's own inbox whichever
+// principal is asked. On Cyrus the service account needs lr on
 // user/OWNER/#calendars/Inbox and to subscribe to it, as for a calendar
 // (docs/scheduling.md); the inbox then appears in its home as
 // OWNER.Inbox, owned by OWNER.
 //
-// It fails with ErrNotFound when the principal has no calendar home or
-// no inbox in it (a server without scheduling, or not readable by the
-// service account), and as CalendarsListedSince does otherwise.
+// It fails with ErrNotFound when the principal has no inbox that is its
+// own and readable (a server without scheduling, or an inbox the service
+// account may not read), and as CalendarsListedSince does otherwise.
 func (c *Client) ScheduleInboxListedSince(ctx context.Context, principal string, since time.Time) (Inbox, error) {
 	pu, err := c.resolve(nil, principal)
 	if err != nil {
@@ -65,7 +70,65 @@ func (c *Client) ScheduleInboxListedSince(ctx context.Context, principal string,
 			}
 		}
 	}
-	return Inbox{}, fmt.Errorf("%w: no scheduling inbox of %s in its calendar home", ErrNotFound, redact(pu))
+	return c.inboxAtURL(ctx, pu)
+}
+
+// inboxURLOf is the path of the schedule-inbox-URL among a principal's
+// properties, "" when it has none (or one that cannot be resolved).
+func (c *Client) inboxURLOf(pu *url.URL, props []msProp) string {
+	for _, p := range props {
+		if h := p.ScheduleInboxURL.href(); h != "" {
+			if u, err := c.resolve(pu, h); err == nil {
+				return u.EscapedPath()
+			}
+		}
+	}
+	return ""
+}
+
+// inboxPropfind asks an inbox for what tells it is one, whose, and
+// whether it changed.
+const inboxPropfind = `<?xml version="1.0" encoding="utf-8"?>` +
+	`<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop>` +
+	`<D:resourcetype/><D:owner/><D:sync-token/><CS:getctag/></D:prop></D:propfind>`
+
+// inboxAtURL is the principal's inbox at its schedule-inbox-URL, checked
+// with a PROPFIND to be a scheduling inbox of the principal's.
+func (c *Client) inboxAtURL(ctx context.Context, pu *url.URL) (Inbox, error) {
+	v, ok := c.inboxURLs.Load(pu.String())
+	if !ok {
+		if _, err := c.discover(ctx, pu); err != nil && !errors.Is(err, ErrNotFound) {
+			return Inbox{}, err
+		}
+		v, _ = c.inboxURLs.Load(pu.String())
+	}
+	href, _ := v.(string)
+	if href == "" {
+		return Inbox{}, fmt.Errorf("%w: no scheduling inbox of %s in its calendar home, and no schedule-inbox-URL", ErrNotFound, redact(pu))
+	}
+	iu, err := c.resolve(nil, href)
+	if err != nil {
+		return Inbox{}, err
+	}
+	props, err := c.propfind(ctx, iu, inboxPropfind)
+	if err != nil {
+		return Inbox{}, err
+	}
+	p := mergeProps(props)
+	// What is not the principal's inbox is not asked about again until
+	// the principal's properties are (see CalendarUserAddresses).
+	if !slices.Contains(p.ResourceType, scheduleInbox) {
+		c.inboxURLs.CompareAndSwap(pu.String(), href, "")
+		return Inbox{}, fmt.Errorf("%w: %s's schedule-inbox-URL %s is not a scheduling inbox", ErrNotFound, redact(pu), redact(iu))
+	}
+	if owner := p.Owner.href(); owner != "" {
+		if ou, err := c.resolveOrigin(iu, owner); err != nil || !samePath(ou, pu) {
+			c.inboxURLs.CompareAndSwap(pu.String(), href, "")
+			return Inbox{}, fmt.Errorf("%w: %s's schedule-inbox-URL %s is another principal's (%s): give the service account "+
+				"access to the principal's inbox (docs/scheduling.md)", ErrNotFound, redact(pu), redact(iu), owner)
+		}
+	}
+	return Inbox{Href: iu.EscapedPath(), SyncToken: strings.TrimSpace(deref(p.SyncToken)), CTag: strings.TrimSpace(deref(p.GetCTag))}, nil
 }
 
 // InboxChanges reports what changed in inbox since token, as Sync does.

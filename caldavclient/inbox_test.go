@@ -86,3 +86,56 @@ func TestInboxChangesFallsBackToListing(t *testing.T) {
 		t.Errorf("requests %s, want REPORT PROPFIND PROPFIND", got)
 	}
 }
+
+// An inbox outside the calendar home (Xandikos's /USER/inbox/) is found
+// by the principal's schedule-inbox-URL when it is the principal's; the
+// reader's own inbox, which Cyrus names for every principal, is refused,
+// and not asked about again.
+func TestScheduleInboxFromURL(t *testing.T) {
+	for _, tc := range []struct {
+		name, owner string
+		want        bool
+	}{
+		{"no owner (Xandikos)", `<D:owner/>`, true},
+		{"the principal's", `<D:owner><D:href>/dav/principals/user/fred/</D:href></D:owner>`, true},
+		{"the reader's (Cyrus)", `<D:owner><D:href>/dav/principals/user/notifier/</D:href></D:owner>`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, body string) {
+				switch {
+				case r.URL.Path == fredPrincipal:
+					xmlReply(w, http.StatusMultiStatus, `<?xml version="1.0"?><D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+<D:response><D:href>`+fredPrincipal+`</D:href><D:propstat><D:prop><C:calendar-home-set><D:href>/fred/calendars/</D:href></C:calendar-home-set>`+
+						`<C:schedule-inbox-URL><D:href>/fred/inbox</D:href></C:schedule-inbox-URL></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>`)
+				case r.URL.Path == "/fred/calendars/":
+					xmlReply(w, http.StatusMultiStatus, `<?xml version="1.0"?><D:multistatus xmlns:D="DAV:"></D:multistatus>`)
+				case r.URL.Path == "/fred/inbox":
+					xmlReply(w, http.StatusMultiStatus, `<?xml version="1.0"?><D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+<D:response><D:href>/fred/inbox/</D:href><D:propstat><D:prop><D:resourcetype><D:collection/><C:schedule-inbox/></D:resourcetype>`+tc.owner+
+						`<D:sync-token>tok-1</D:sync-token></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>`)
+				default:
+					http.NotFound(w, r)
+				}
+			})
+			c := newTestClient(t, f.URL)
+			for call := 0; call < 2; call++ {
+				in, err := c.ScheduleInboxListedSince(context.Background(), fredPrincipal, time.Time{})
+				switch {
+				case tc.want && (err != nil || in != Inbox{Href: "/fred/inbox", SyncToken: "tok-1"}):
+					t.Errorf("call %d: %+v %v", call, in, err)
+				case !tc.want && !errors.Is(err, ErrNotFound):
+					t.Errorf("call %d: %+v %v, want ErrNotFound", call, in, err)
+				}
+			}
+			n := 0
+			for _, r := range f.requests() {
+				if r.Path == "/fred/inbox" {
+					n++
+				}
+			}
+			if want := map[bool]int{true: 2, false: 1}[tc.want]; n != want {
+				t.Errorf("%d PROPFINDs of the inbox, want %d", n, want)
+			}
+		})
+	}
+}
