@@ -64,7 +64,33 @@ func inboxTag(in caldavclient.Inbox) string {
 // processes them). A message that cannot be read is logged and skipped,
 // and not read again. A principal without an inbox (a server without
 // scheduling, or one the service account may not read) is skipped.
+//
+// A CalDAV error that retrying will not cure (a 403 once the service
+// account lost access, a broken answer) is logged and the inbox left for
+// the next sync: it does not fail the calendar sync it is part of. A
+// temporary one, or a failure of the database, does (the job is retried).
 func (e *Engine) syncInbox(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, since time.Time,
+	addrs []string) error {
+	err := e.syncInboxOnce(ctx, log, sys, key, since, addrs)
+	var de davError
+	if errors.As(err, &de) && !caldavclient.IsTemporary(de.err) {
+		log.Warn("scheduling inbox not synced; its messages wait for the next sync. "+
+			"Check that the service account may read the principal's inbox (docs/scheduling.md)", "err", de.err)
+		return nil
+	}
+	if errors.As(err, &de) {
+		return de.err
+	}
+	return err
+}
+
+// davError is an error of the CalDAV server during an inbox sync.
+type davError struct{ err error }
+
+func (d davError) Error() string { return d.err.Error() }
+
+// syncInboxOnce is syncInbox but for what it does with errors.
+func (e *Engine) syncInboxOnce(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, since time.Time,
 	addrs []string) error {
 	dav, ok := sys.CalDAV.(ScheduleInboxes)
 	if !ok {
@@ -81,7 +107,7 @@ func (e *Engine) syncInbox(ctx context.Context, log *slog.Logger, sys System, ke
 		return nil
 	}
 	if err != nil {
-		return err
+		return davError{err}
 	}
 	log = log.With("inbox", inbox.Href)
 	last, err := e.db.ScheduleInbox(ctx, key.System, key.Principal)
@@ -103,7 +129,7 @@ func (e *Engine) syncInbox(ctx context.Context, log *slog.Logger, sys System, ke
 		res, full, err = dav.InboxChanges(ctx, inbox.Href, "")
 	}
 	if err != nil {
-		return fmt.Errorf("scheduling inbox %s: %w", inbox.Href, err)
+		return davError{fmt.Errorf("scheduling inbox %s: %w", inbox.Href, err)}
 	}
 	now := time.Now()
 	change := store.InboxChange{Inbox: store.InboxRecord{System: key.System, Principal: key.Principal, Href: inbox.Href,
@@ -137,7 +163,7 @@ func (e *Engine) syncInbox(ctx context.Context, log *slog.Logger, sys System, ke
 	if len(toRead) > 0 {
 		objs, err := sys.CalDAV.MultiGet(ctx, inbox.Href, toRead)
 		if err != nil {
-			return fmt.Errorf("scheduling inbox %s: %w", inbox.Href, err)
+			return davError{fmt.Errorf("scheduling inbox %s: %w", inbox.Href, err)}
 		}
 		zone, err := e.principalZone(ctx, key)
 		if err != nil {
