@@ -192,6 +192,11 @@ type Subscription struct {
 	TimeZone string
 	// Methods are the addresses to deliver to.
 	Methods []DeliveryMethod
+	// NotifyOwnChanges sends the principal the changes it made itself too
+	// (a publish's triggered_by naming it, a resource change's changed-by).
+	// By default they are not sent:
+	// their deliveries are recorded as suppressed, with the reason.
+	NotifyOwnChanges bool
 	// Version increases by one on every change; it is the ETag.
 	Version int64
 	// CreatedAt and UpdatedAt are set by the store.

@@ -63,6 +63,8 @@ type harness struct {
 	db     *store.DB
 	queue  *engine.Queue
 	intake *engine.Intake
+	// publisher records published events (POST /v1/events).
+	publisher *engine.Publisher
 	// unsub signs the tokens of unsubscribe links, with the server's key
 	// (unsubKey) and clock, which tests move forward.
 	unsub    *subscriptions.Unsubscriber
@@ -95,6 +97,7 @@ func newHarness(t testing.TB) *harness {
 	api.RegisterDeadLetters(reg, db.DeadLetterCounts, log)
 	db.ObserveWrites(metrics.ObserveWrite)
 	intake := engine.NewIntake(db, q)
+	publisher := engine.NewPublisher(db, q)
 	systems := []api.System{
 		{Name: sysCal, Tokens: []string{tokenCal, tokenCal2}},
 		{Name: sysOther, Tokens: []string{tokenOther}},
@@ -119,6 +122,7 @@ func newHarness(t testing.TB) *harness {
 		APIKeys:       []string{apiKey, apiKey2},
 		MaxBodyBytes:  maxBody,
 		Intake:        intake,
+		Publisher:     publisher,
 		Subscriptions: subscriptions.NewService(db, known),
 		Deliveries:    db,
 		DeadLetterLog: db,
@@ -141,11 +145,12 @@ func newHarness(t testing.TB) *harness {
 		db.Close()
 		t.Fatal(err)
 	}
-	h := &harness{t: t, db: db, queue: q, intake: intake, unsub: unsub, unsubKey: key, clock: clock}
+	h := &harness{t: t, db: db, queue: q, intake: intake, publisher: publisher, unsub: unsub, unsubKey: key, clock: clock}
 	h.srv = httptest.NewServer(&contractChecker{t: t, next: handler})
 	t.Cleanup(func() {
 		h.srv.Close()
 		intake.Close()
+		publisher.Close()
 		db.Close()
 	})
 	return h
@@ -530,6 +535,7 @@ func rejected(reason string) string {
 // may cure).
 var requiredCoverage = map[string][]int{
 	"POST /v1/notifications":           {202, 400, 401, 413, 415, 503},
+	"POST /v1/events":                  {200, 202, 400, 401, 413, 415, 422, 503},
 	"POST /v1/subscriptions":           {201, 400, 401, 413, 415},
 	"GET /v1/subscriptions":            {200, 400, 401},
 	"GET /v1/subscriptions/{id}":       {200, 401, 404},

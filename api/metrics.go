@@ -21,6 +21,7 @@ type Metrics struct {
 	writeBatch       prometheus.Histogram
 	writeCommit      prometheus.Histogram
 	writeFlush       prometheus.Histogram
+	publish          publishMetrics
 }
 
 // ObserveWrite records one shared write transaction of the store (see
@@ -86,6 +87,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rejectUnknownSystem, rejectBadToken, rejectBadHref, rejectUnavailable} {
 		m.pingsRejected.WithLabelValues(r)
 	}
+	m.publish = newPublishMetrics(reg)
 	reg.MustRegister(m.pingsAccepted, m.pingsRejected, m.principalsQueued, m.pingsCoalesced, m.httpDuration,
 		m.writeBatch, m.writeCommit, m.writeFlush)
 	return m

@@ -29,13 +29,21 @@ type pingCredentials struct {
 // The system and token members are checked against their schemas here,
 // so a wrong type or length still gets its field error.
 func (ct *contract) authenticatePing(s *Server) gin.HandlerFunc {
-	props := ct.doc.Components.Schemas["Ping"].Value.Properties
+	return ct.authenticateSystem(s, "Ping", "ping")
+}
+
+// authenticateSystem is authenticatePing for any request a calendar
+// system authenticates with its ping token in the body (or as a bearer
+// token): schema names the body's schema in openapi.yaml, noun what the
+// request is called in answers and logs ("ping", "event").
+func (ct *contract) authenticateSystem(s *Server, schema, noun string) gin.HandlerFunc {
+	props := ct.doc.Components.Schemas[schema].Value.Properties
 	systemSchema, tokenSchema := props["system"].Value, props["token"].Value
 	return func(c *gin.Context) {
 		body, _ := c.Value(ctxBody).([]byte)
 		if len(bytes.TrimSpace(body)) == 0 {
 			s.rejectPing(c, rejectInvalid)
-			badRequest(c, "Send the ping as a JSON object.", notifyd.FieldError{Field: "", Detail: "a JSON body is required"})
+			badRequest(c, "Send the "+noun+" as a JSON object.", notifyd.FieldError{Field: "", Detail: "a JSON body is required"})
 			return
 		}
 		var cred pingCredentials
@@ -43,7 +51,7 @@ func (ct *contract) authenticatePing(s *Server) gin.HandlerFunc {
 			var syntaxErr *json.SyntaxError
 			if !errors.As(err, &syntaxErr) {
 				s.rejectPing(c, rejectInvalid)
-				badRequest(c, "Send the ping as a JSON object.", notifyd.FieldError{Field: "", Detail: "must be a JSON object"})
+				badRequest(c, "Send the "+noun+" as a JSON object.", notifyd.FieldError{Field: "", Detail: "must be a JSON object"})
 				return
 			}
 			s.rejectPing(c, rejectMalformed)
@@ -57,7 +65,7 @@ func (ct *contract) authenticatePing(s *Server) gin.HandlerFunc {
 		}
 		if cred.System == nil {
 			s.rejectPing(c, rejectInvalid)
-			badRequest(c, "Name the calendar system that sends the ping.", notifyd.FieldError{Field: "/system", Detail: "is required"})
+			badRequest(c, "Name the calendar system that sends the "+noun+".", notifyd.FieldError{Field: "/system", Detail: "is required"})
 			return
 		}
 		token, ok := credential(c, s, "token", cred.Token, tokenSchema)
@@ -88,7 +96,7 @@ func (ct *contract) authenticatePing(s *Server) gin.HandlerFunc {
 				reason = rejectUnknownSystem
 			}
 			s.rejectPing(c, reason)
-			s.log.Warn("ping refused: unknown system or wrong token; check the calendar server's notifyd settings against systems in notifyd's config",
+			s.log.Warn(noun+" refused: unknown system or wrong token; check the calendar server's notifyd settings against systems in notifyd's config",
 				"request_id", c.GetString(ctxRequestID), "system", truncate(system, maxProblemField), "reason", reason, "remote", c.ClientIP())
 			unauthorized(c, "Unknown system or wrong token.")
 			return

@@ -48,10 +48,13 @@ type ReadyCheck struct {
 
 // Options are what the server is built from.
 type Options struct {
-	Systems       []System
-	APIKeys       []string
-	MaxBodyBytes  int64
-	Intake        Intake
+	Systems      []System
+	APIKeys      []string
+	MaxBodyBytes int64
+	Intake       Intake
+	// Publisher records the events calendar servers publish (POST
+	// /v1/events); nil answers them 503.
+	Publisher     Publisher
 	Subscriptions *subscriptions.Service
 	// Deliveries serves the delivery log; Unsubscriber checks the tokens
 	// of unsubscribe links.
@@ -86,6 +89,7 @@ type Server struct {
 	systems     map[string]apiSystem
 	apiKeys     secretSet
 	intake      Intake
+	publisher   Publisher
 	subs        *subscriptions.Service
 	deliveries  DeliveryLog
 	deadLog     DeadLetterLog
@@ -110,7 +114,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		engine: gin.New(), log: o.Logger, metrics: o.Metrics, ids: newRequestIDs(),
 		systems: make(map[string]apiSystem, len(o.Systems)), apiKeys: newSecretSet(o.APIKeys),
-		intake: o.Intake, subs: o.Subscriptions, deliveries: o.Deliveries,
+		intake: o.Intake, publisher: o.Publisher, subs: o.Subscriptions, deliveries: o.Deliveries,
 		deadLog: o.DeadLetterLog, deadLetters: o.DeadLetters, reminders: o.Reminders, unsub: o.Unsubscriber, ready: o.Ready,
 	}
 	for _, sys := range o.Systems {
@@ -150,6 +154,9 @@ func New(o Options) (*Server, error) {
 	// the rest of the body is validated.
 	if err := route(http.MethodPost, "/v1/notifications", ct.authenticatePing(s), s.countPings(), s.postPing); err != nil {
 		return nil, fmt.Errorf("route POST /v1/notifications: %w", err)
+	}
+	if err := route(http.MethodPost, "/v1/events", ct.authenticateSystem(s, "PublishedEvent", "event"), s.countPublishes(), s.postPublish); err != nil {
+		return nil, fmt.Errorf("route POST /v1/events: %w", err)
 	}
 	auth := s.requireAPIKey()
 	for _, r := range []struct {

@@ -23,9 +23,11 @@ type subscription struct {
 	Locale    string   `json:"locale"`
 	TimeZone  string   `json:"time_zone"`
 	Methods   []method `json:"methods"`
-	Version   int64    `json:"version"`
-	CreatedAt string   `json:"created_at"`
-	UpdatedAt string   `json:"updated_at"`
+	// NotifyOwnChanges sends the principal its own changes too.
+	NotifyOwnChanges bool   `json:"notify_own_changes"`
+	Version          int64  `json:"version"`
+	CreatedAt        string `json:"created_at"`
+	UpdatedAt        string `json:"updated_at"`
 }
 
 type method struct {

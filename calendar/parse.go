@@ -34,6 +34,10 @@ const (
 	maxComponents = 2000
 )
 
+// ErrNoComponent is the error of Parse for a VCALENDAR that holds no VEVENT
+// or VTODO (a calendar's properties alone, or only time zones).
+var ErrNoComponent = errors.New("no VEVENT or VTODO in the calendar object")
+
 // Parse reads one calendar object resource: a VCALENDAR with one VEVENT
 // or VTODO master, its RECURRENCE-ID overrides and its VTIMEZONEs.
 //
@@ -184,7 +188,7 @@ func build(cal *ical.Calendar, opts ParseOptions) (*Object, error) {
 		}
 	}
 	if len(comps) == 0 {
-		return nil, errors.New("no VEVENT or VTODO in the calendar object")
+		return nil, ErrNoComponent
 	}
 	obj := &Object{Kind: KindEvent}
 	if comps[0].Name == ical.CompToDo {

@@ -36,7 +36,10 @@ func TestFaultDatabaseDiskFull(t *testing.T) {
 	peertest.Need(t, "mount", "umount")
 	sink := peertest.StartSMTP(t)
 	var data string
-	r := newFaultRig(t, rigOptions{tag: "disk", users: 50, channels: smtpChannel(t, sink), methods: emailTo,
+	// Replies are held below while the disk fills: the SMTP timeout must
+	// outlast that (else a message would be sent again).
+	channels := strings.Replace(smtpChannel(t, sink), "timeout: 5s", "timeout: 5m", 1)
+	r := newFaultRig(t, rigOptions{tag: "disk", users: 50, channels: channels, methods: emailTo,
 		prepare: func(in *instance) {
 			data = filepath.Join(in.dir, "data")
 			mountTmpfs(t, data, "24m")
@@ -45,10 +48,20 @@ func TestFaultDatabaseDiskFull(t *testing.T) {
 	for range 4 {
 		r.produce(t, r.users)
 	}
-	r.ping(t, r.users)
-	r.waitReceived(t, 10, 2*time.Minute)
-
+	// Deliveries reach their recipients and wait to hear so, so that the
+	// disk fills between a message's arrival and its record.
 	since := r.nd.logMark()
+	sink.SetRules(t, peertest.Rules{HoldReplies: true})
+	held := true
+	r.ping(t, r.users)
+	release := func() {
+		if held {
+			sink.SetRules(t, peertest.Rules{})
+			held = false
+		}
+	}
+	defer release()
+	sink.WaitHeld(t, 1, 2*time.Minute)
 	filler := fillDisk(t, data)
 	t.Logf("the database's file system is full (%s)", filler)
 	waved := make(chan struct{})
@@ -64,6 +77,9 @@ func TestFaultDatabaseDiskFull(t *testing.T) {
 		p := r.pingGhosts(t, len(pings))
 		pings = append(pings, p)
 		if p.status == http.StatusServiceUnavailable {
+			// Writes fail now: the held deliveries hear they were sent
+			// and cannot record it.
+			release()
 			refused++
 			if ra, err := strconv.Atoi(p.retryAfter); err != nil || ra <= 0 || p.problem != "urn:notifyd:problem:unavailable" {
 				t.Errorf("503 with Retry-After %q and problem type %q; want a delay in seconds and urn:notifyd:problem:unavailable", p.retryAfter, p.problem)
@@ -76,7 +92,8 @@ func TestFaultDatabaseDiskFull(t *testing.T) {
 	if refused == 0 {
 		t.Fatalf("no ping was refused with the disk full: the fault did not happen")
 	}
-	// Deliveries meanwhile fail to record their outcome, and wait.
+	// The deliveries held meanwhile fail to record their outcome, and wait.
+	release()
 	r.nd.waitLog(t, 3*time.Minute, since, 1, "trying again to record what already happened")
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)

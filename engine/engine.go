@@ -148,6 +148,7 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, &syncCalendarsWorker{e: e})
 	river.AddWorker(workers, &pollCalendarsWorker{e: e})
 	river.AddWorker(workers, &expandRemindersWorker{e: e})
+	river.AddWorker(workers, &publishWorker{e: e})
 	// Every queue is polled, which costs a query each time: queues with
 	// little to do are polled rarely. The finish queue only gets the
 	// policies that failed for now and the sweep; a channel that is not
@@ -173,6 +174,7 @@ func New(o Options) (*Engine, error) {
 		// reminderLead): many wait at once for everyone's 9:00 meeting.
 		QueueReminders: {MaxWorkers: reminderWorkers},
 		QueueCalendars: {MaxWorkers: o.SyncWorkers},
+		QueuePublish:   {MaxWorkers: o.SyncWorkers},
 	}
 	for _, ch := range notifyd.Channels {
 		queues[deliverQueue(ch)] = river.QueueConfig{MaxWorkers: o.DeliveryWorkers}

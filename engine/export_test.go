@@ -84,3 +84,6 @@ func (e *Engine) PollCalendarsForTest(ctx context.Context) error {
 	now := time.Now()
 	return e.pollCalendars(ctx, now, now.Add(time.Hour))
 }
+
+// SetClockForTest makes p record events as received at now().
+func (p *Publisher) SetClockForTest(now func() time.Time) { p.now = now }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -79,18 +81,22 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (
 		return finishedRecord{}, nil
 	}
 	done := func(note string) (finishedRecord, error) { return finishedRecord{n.ID, note, time.Now()}, nil }
-	if notifyd.NotificationType(n.Type) == notifyd.TypeReminder {
-		// Its href is the event or task itself, never to be deleted.
-		return done("kept: a reminder leaves its event or task in the calendar")
-	}
-	if slices.Contains(notifyd.SchedulingTypes, notifyd.NotificationType(n.Type)) {
-		// Its href is an item of the scheduling inbox, which the user's
-		// calendar client processes: never deleted or marked.
-		return done("kept: a scheduling message stays in the inbox for the user's calendar client")
-	}
 	sys, ok := e.systems[n.System]
 	if !ok {
 		return done("kept: the system is no longer configured")
+	}
+	if sys.AfterDelivery == PolicyDelete || sys.AfterDelivery == PolicyMark {
+		st, err := e.db.Principal(ctx, n.System, n.Principal)
+		if err != nil && !errors.Is(err, notifyd.ErrNotFound) {
+			return finishedRecord{}, err
+		}
+		collection := ""
+		if st != nil {
+			collection = st.CollectionURL
+		}
+		if !fromNotificationCollection(n.Href, collection) {
+			return done(keptElsewhere(n))
+		}
 	}
 	attrs := []any{"notification", n.ID, "system", n.System, "principal", n.Principal, "href", n.Href}
 	var note string
@@ -132,6 +138,46 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (
 	}
 	e.log.Log(ctx, level, "after-delivery policy applied", append(attrs, "policy", sys.AfterDelivery, "outcome", note)...)
 	return done(note)
+}
+
+// fromNotificationCollection reports whether href, a notification's,
+// names a resource inside collection, the principal's notification
+// collection as its last sync found it: the only notifications the
+// after-delivery policy may delete or mark on the server. A notification
+// from anywhere else is never touched there: a reminder (its href is the
+// event or task in the calendar), a published event (its ENS event URL,
+// enp:///ics/…), a change found by syncing a calendar (the calendar
+// object), and any notification while the collection is unknown
+// (collection ""). A new source of notifications needs no mark: an href
+// that is not a path below the notification collection keeps it safe.
+func fromNotificationCollection(href, collection string) bool {
+	if collection == "" || !strings.HasPrefix(href, "/") {
+		return false
+	}
+	rest, ok := strings.CutPrefix(href, strings.TrimSuffix(collection, "/")+"/")
+	if !ok || strings.Trim(rest, "/") == "" {
+		return false
+	}
+	for _, seg := range strings.Split(rest, "/") {
+		if dec, err := url.PathUnescape(seg); err != nil || dec == "." || dec == ".." || strings.ContainsAny(dec, "/\\") {
+			return false
+		}
+	}
+	return true
+}
+
+// keptElsewhere is the note of a notification the after-delivery policy
+// leaves alone because it is no resource of the notification collection.
+func keptElsewhere(n *store.NotificationRecord) string {
+	switch {
+	case notifyd.NotificationType(n.Type) == notifyd.TypeReminder:
+		return "kept: a reminder leaves its event or task in the calendar"
+	case strings.HasPrefix(n.Href, "enp:"):
+		return "kept: a published event is no resource of the CalDAV server"
+	case slices.Contains(notifyd.SchedulingTypes, notifyd.NotificationType(n.Type)):
+		return "kept: a scheduling message stays in the inbox for the user's calendar client"
+	}
+	return "kept: not a resource of the principal's notification collection"
 }
 
 // mark rewrites the notification with a <processed> element of notifyd's

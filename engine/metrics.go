@@ -19,6 +19,9 @@ type metrics struct {
 	reminders     *prometheus.CounterVec
 	remindersLate prometheus.Histogram
 	remindersSkip *prometheus.CounterVec
+	// suppressed counts deliveries not sent because the recipient made
+	// the change.
+	suppressed prometheus.Counter
 }
 
 // Reasons a reminder is skipped, the values of
@@ -56,6 +59,8 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 		}),
 		remindersSkip: counterVec("notifyd_reminders_skipped_total",
 			"Alarm instances not fired, by reason.", "reason"),
+		suppressed: prometheus.NewCounter(prometheus.CounterOpts{Name: "notifyd_deliveries_suppressed_total",
+			Help: "Deliveries recorded as suppressed, not sent: the recipient made the change they tell of."}),
 	}
 	for _, o := range []string{store.ReminderScheduled, store.ReminderFired, store.ReminderSkipped, store.ReminderCancelled} {
 		m.reminders.WithLabelValues(o)
@@ -64,7 +69,7 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 		m.remindersSkip.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.syncs, m.notifications, m.calendarSyncs, m.reminders, m.remindersLate, m.remindersSkip, &caldavCollector{systems: systems,
+		reg.MustRegister(m.deliveries, m.syncs, m.notifications, m.calendarSyncs, m.reminders, m.remindersLate, m.remindersSkip, m.suppressed, &caldavCollector{systems: systems,
 			desc: prometheus.NewDesc("notifyd_caldav_requests_total", "CalDAV requests sent, by system and method.",
 				[]string{"system", "method"}, nil),
 			conns: prometheus.NewDesc("notifyd_caldav_connections_total",

@@ -174,6 +174,7 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 		return err
 	}
 	e.metrics.syncs.WithLabelValues(args.System, "ok").Inc()
+	e.metrics.suppressed.Add(float64(len(rec.Unsent)))
 	for _, n := range rec.Notifications {
 		t := n.Type
 		if n.Status == store.NotificationDead {
@@ -241,17 +242,48 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 		if err != nil {
 			return err
 		}
-		rec.Notifications = append(rec.Notifications, store.NotificationRecord{ID: id, Href: r.Href, ETag: etag,
-			Type: string(n.Type), Parsed: parsed})
+		// A change the principal made itself (changed-by) is not sent to
+		// it: its deliveries are recorded as suppressed, with why.
+		own, err := e.ownChangeReason(ctx, args.System, args.Principal, "changed-by", changedBy(n)...)
+		if err != nil {
+			return err
+		}
+		nr := store.NotificationRecord{ID: id, Href: r.Href, ETag: etag, Type: string(n.Type), Parsed: parsed}
+		sent := len(rec.Deliveries)
+		var unsent []store.DeliveryRecord
 		for _, t := range subscriptions.Targets(subs, n.Type) {
-			rec.Deliveries = append(rec.Deliveries, store.DeliveryRecord{
+			d := store.DeliveryRecord{
 				ID: deliveryID(id, t.Method.Channel, t.Method.Address), NotificationID: id,
 				SubscriptionID: t.SubscriptionID, MethodID: t.Method.ID,
 				Channel: string(t.Method.Channel), Address: t.Method.Address,
-			})
+			}
+			if own != "" && !notifiesOwn(subs, t.SubscriptionID) {
+				d.Status, d.LastError = store.DeliverySuppressed, own
+				unsent = append(unsent, d)
+				continue
+			}
+			rec.Deliveries = append(rec.Deliveries, d)
 		}
+		if len(rec.Deliveries) == sent && len(unsent) > 0 {
+			// Nobody is told: done, and left on the server as a
+			// notification nobody wants is.
+			nr.Status, nr.Error = store.NotificationDone, "not sent: "+own
+		}
+		rec.Notifications = append(rec.Notifications, nr)
+		rec.Unsent = append(rec.Unsent, unsent...)
 	}
 	return nil
+}
+
+// notifiesOwn reports whether subscription id of subs asks for its
+// principal's own changes too (notify_own_changes).
+func notifiesOwn(subs []*notifyd.Subscription, id string) bool {
+	for _, s := range subs {
+		if s.ID == id {
+			return s.NotifyOwnChanges
+		}
+	}
+	return false
 }
 
 // deadNotification records a notification that is not delivered, with

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench.sh - build notifyd and notifyd-bench, start a throwaway server, and
-# measure ping throughput, latency, and server memory and CPU.
+# measure ping (and publish) throughput, latency, and server memory and CPU.
 #
 # Usage:
 #   scripts/bench.sh [notifyd-bench flags...]
@@ -9,8 +9,14 @@
 #   scripts/bench.sh
 #   BENCH_CONCURRENCY=128 BENCH_DURATION=30s scripts/bench.sh
 #   scripts/bench.sh -json -warmup 5s
+#   BENCH_MODE=both scripts/bench.sh   # the ping and the publish intake, one run
 #
 # Environment:
+#   BENCH_MODE         what to measure: ping (POST /v1/notifications, the
+#                      default), publish (POST /v1/events: published event
+#                      creations with a small text/calendar payload, each
+#                      acknowledged durably), or both (ping, then publish,
+#                      on the same server, one after the other)
 #   BENCH_CONCURRENCY  concurrent keep-alive clients (default 64)
 #   BENCH_DURATION     length of the measured window (default 10s)
 #   BENCH_CLIENT       "wrk" to load with wrk (Debian's wrk; far less CPU per
@@ -41,6 +47,16 @@ if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
 	exit 0
 fi
 
+MODE="${BENCH_MODE:-ping}"
+case "$MODE" in
+ping) MODES=(ping) ;;
+publish) MODES=(publish) ;;
+both) MODES=(ping publish) ;;
+*)
+	printf 'bench.sh: BENCH_MODE=%s: want ping, publish or both\n' "$MODE" >&2
+	exit 2
+	;;
+esac
 CONCURRENCY="${BENCH_CONCURRENCY:-64}"
 DURATION="${BENCH_DURATION:-10s}"
 IDLE_WAIT="${BENCH_IDLE_WAIT:-5}"
@@ -169,6 +185,10 @@ fi
 IDLE_RSS_KB="$(rss_kb "$SERVER_PID")"
 
 bench_status=0
+if [[ "${BENCH_CLIENT:-}" == wrk && "$MODE" != ping ]]; then
+	log "BENCH_CLIENT=wrk measures pings only; use the Go generator for BENCH_MODE=$MODE"
+	exit 2
+fi
 if [[ "${BENCH_CLIENT:-}" == wrk ]]; then
 	# wrk (C) spends far less CPU per request than the Go load generator,
 	# leaving more of this machine to notifyd.
@@ -181,14 +201,20 @@ if [[ "${BENCH_CLIENT:-}" == wrk ]]; then
 	awk -v b="$cpu_before" -v a="$cpu_after" 'BEGIN { printf "server CPU    %.2fs\n", (a - b) / 100 }'
 	awk '/^VmRSS:/ {printf "server RSS    after %.1f MiB\n", $2 / 1024}' "/proc/$SERVER_PID/status"
 else
-	log "running notifyd-bench: c=$CONCURRENCY d=$DURATION"
-	"$TMP/notifyd-bench" \
-		-url "$BASE/v1/notifications" \
-		-token "$TOKEN" \
-		-c "$CONCURRENCY" \
-		-d "$DURATION" \
-		-pid "$SERVER_PID" \
-		"$@" || bench_status=$?
+	for mode in "${MODES[@]}"; do
+		url="$BASE/v1/notifications"
+		[[ "$mode" == publish ]] && url="$BASE/v1/events"
+		log "running notifyd-bench: mode=$mode c=$CONCURRENCY d=$DURATION"
+		[[ ${#MODES[@]} -gt 1 ]] && printf '== %s\n' "$mode" >&2
+		"$TMP/notifyd-bench" \
+			-mode "$mode" \
+			-url "$url" \
+			-token "$TOKEN" \
+			-c "$CONCURRENCY" \
+			-d "$DURATION" \
+			-pid "$SERVER_PID" \
+			"$@" || bench_status=$?
+	done
 fi
 
 # Printed to stderr so that stdout stays pure JSON with -json.

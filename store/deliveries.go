@@ -18,13 +18,18 @@ const (
 	// DeliveryDiscarded is a failed delivery an operator dropped from the
 	// dead letters: it will not be tried again.
 	DeliveryDiscarded = "discarded"
+	// DeliverySuppressed is a delivery not sent because the recipient made
+	// the change it tells of (the reason is in LastError); recorded so that
+	// an operator sees why nothing was sent.
+	DeliverySuppressed = "suppressed"
 )
 
 // DeliveryFinal reports whether a delivery in status will not be tried
 // again.
 func DeliveryFinal(status string) bool {
 	switch status {
-	case DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryDelivered, DeliveryUndelivered, DeliveryDiscarded:
+	case DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryDelivered, DeliveryUndelivered, DeliveryDiscarded,
+		DeliverySuppressed:
 		return true
 	}
 	return false

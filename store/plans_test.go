@@ -121,6 +121,34 @@ func hotPaths(t *testing.T, db *DB, p string) {
 	must(err)
 	_, err = db.Backlog(ctx)
 	must(err)
+
+	// A published event: recorded, read by its job, delivered (one
+	// delivery suppressed), to a calendar's owner.
+	_, err = db.CalendarsByHref(ctx, "cal", p+"calendar/")
+	must(err)
+	ev := p + "e1"
+	inTx(func(tx *sql.Tx) error {
+		e := PublishedEvent{ID: ev, System: "cal", Topic: "event-create", Principal: p, UID: "u1", Notification: []byte("{}"), ReceivedAt: now}
+		if _, _, err := RecordPublished(ctx, tx, e); err != nil {
+			return err
+		}
+		_, _, err := RecordPublished(ctx, tx, e) // a duplicate
+		return err
+	})
+	_, err = db.Published(ctx, ev)
+	must(err)
+	n3 := p + "n3"
+	inTx(func(tx *sql.Tx) error {
+		if _, err := ClaimPublished(ctx, tx, ev, now); err != nil {
+			return err
+		}
+		if _, err := AddNotifications(ctx, tx, "cal", p, []NotificationRecord{{ID: n3, Href: "enp:///ics/caleventcreate?uid=u1",
+			Type: "event-created", Parsed: []byte("{}"), Status: NotificationDone}}, nil, now); err != nil {
+			return err
+		}
+		return AddUnsentDeliveries(ctx, tx, "cal", p, []DeliveryRecord{{ID: p + "d4", NotificationID: n3, SubscriptionID: sub.ID,
+			MethodID: "m1", Channel: "email", Address: "a@example.org", Status: DeliverySuppressed, LastError: "suppressed"}}, now)
+	})
 }
 
 // grow adds principals × perPrincipal notifications, each with an email
@@ -208,7 +236,7 @@ func cachedStatements(t *testing.T, db *DB, keep func(string) bool) []string {
 }
 
 // notifydTable matches the tables of notifyd's schema in a statement.
-var notifydTable = regexp.MustCompile(`\b(principal_state|subscriptions|notifications|deliveries|settings)\b`)
+var notifydTable = regexp.MustCompile(`\b(principal_state|subscriptions|notifications|deliveries|settings|published_events|calendars)\b`)
 
 // notifydStatement reports whether q is a query or a change of notifyd's
 // tables (not a migration's, nor an EXPLAIN).
@@ -316,6 +344,8 @@ var expectedIndex = map[string]string{
 	"FROM principal_state WHERE queued)":                "principal_state_queued",
 	"FROM deliveries d WHERE d.status IN ('queued', 'r": "deliveries_by_status",
 	"FROM notifications WHERE status = 'delivered')":    "notifications_settled",
+	"FROM published_events WHERE processed_at = 0)":     "published_events_waiting",
+	"FROM calendars\nWHERE system = $1 AND href IN":     "calendars_by_href",
 }
 
 // The statements notifyd runs on its hot paths keep the plans they were

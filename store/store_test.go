@@ -489,7 +489,7 @@ func TestWriteRollsBack(t *testing.T) {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
-VALUES ('x', 's', '/p', TRUE, '[]', 'en', 'UTC', '[]', 1, 0, 0)`); err != nil {
+VALUES ('x', 's', '/p', TRUE, '[]', 'en', 'UTC', '[]', 1, 0, 0, FALSE)`); err != nil {
 			return err
 		}
 		return fmt.Errorf("later step: %w", boom)

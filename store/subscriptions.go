@@ -10,7 +10,8 @@ import (
 	"github.com/notifyd/notifyd"
 )
 
-const subscriptionColumns = `id, system, principal, enabled, types, locale, time_zone, methods, version, created_at, updated_at`
+const subscriptionColumns = `id, system, principal, enabled, types, locale, time_zone, methods, version, created_at, updated_at,
+notify_own_changes`
 
 // CreateSubscription inserts s with version 1, setting its timestamps.
 func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) error {
@@ -22,9 +23,9 @@ func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) e
 	s.UpdatedAt = s.CreatedAt
 	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods,
-			s.Version, micros(s.CreatedAt), micros(s.UpdatedAt))
+			s.Version, micros(s.CreatedAt), micros(s.UpdatedAt), s.NotifyOwnChanges)
 		return err
 	})
 }
@@ -88,8 +89,10 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *notifyd.Subscription, i
 		// runs: a concurrent update (another replica's) makes this one a
 		// conflict rather than a lost update.
 		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET system = $2, principal = $3, enabled = $4, types = $5,
-locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10 WHERE id = $1 AND version = $11`,
-			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods, version+1, micros(s.UpdatedAt), version)
+locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10, notify_own_changes = $12
+WHERE id = $1 AND version = $11`,
+			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods, version+1, micros(s.UpdatedAt), version,
+			s.NotifyOwnChanges)
 		if err != nil {
 			return err
 		}
@@ -138,7 +141,7 @@ func scanSubscription(r scanner) (*notifyd.Subscription, error) {
 	var types, methods string
 	var created, updated int64
 	if err := r.Scan(&s.ID, &s.System, &s.Principal, &s.Enabled, &types, &s.Locale, &s.TimeZone,
-		&methods, &s.Version, &created, &updated); err != nil {
+		&methods, &s.Version, &created, &updated, &s.NotifyOwnChanges); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(types), &s.Types); err != nil {

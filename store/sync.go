@@ -54,7 +54,11 @@ type SyncRecord struct {
 	// they make.
 	Notifications []NotificationRecord
 	Deliveries    []DeliveryRecord
-	Now           time.Time
+	// Unsent are deliveries recorded final from the start, not sent (a
+	// change the principal made, DeliverySuppressed): see
+	// AddUnsentDeliveries.
+	Unsent []DeliveryRecord
+	Now    time.Time
 }
 
 // KnownNotifications returns which of ids are already stored.
@@ -94,6 +98,9 @@ type SyncOutcome struct {
 // it, so a concurrent ping either sees the job queued or queues a new one.
 func RecordSync(ctx context.Context, tx *sql.Tx, r SyncRecord) (out SyncOutcome, err error) {
 	if out.NewDeliveries, err = AddNotifications(ctx, tx, r.System, r.Principal, r.Notifications, r.Deliveries, r.Now); err != nil {
+		return out, err
+	}
+	if err = AddUnsentDeliveries(ctx, tx, r.System, r.Principal, r.Unsent, r.Now); err != nil {
 		return out, err
 	}
 	now := micros(r.Now)

@@ -35,6 +35,9 @@ type Input struct {
 	Locale    string                     `json:"locale"`
 	TimeZone  string                     `json:"time_zone"`
 	Methods   []MethodInput              `json:"methods"`
+	// NotifyOwnChanges, when true, sends the principal the changes it
+	// made itself too; left out, false.
+	NotifyOwnChanges *bool `json:"notify_own_changes"`
 }
 
 // MethodInput is a delivery method as a client writes it.
@@ -60,6 +63,8 @@ type Patch struct {
 	Locale   *string                     `json:"locale"`
 	TimeZone *string                     `json:"time_zone"`
 	Methods  *[]MethodInput              `json:"methods"`
+	// NotifyOwnChanges replaces the subscription's setting.
+	NotifyOwnChanges *bool `json:"notify_own_changes"`
 }
 
 // Defaults for fields a client leaves out.
@@ -170,7 +175,7 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 		return nil, notifyd.ErrConflict
 	}
 	in := Input{System: cur.System, Principal: cur.Principal, Enabled: &cur.Enabled, Types: cur.Types,
-		Locale: cur.Locale, TimeZone: cur.TimeZone}
+		Locale: cur.Locale, TimeZone: cur.TimeZone, NotifyOwnChanges: &cur.NotifyOwnChanges}
 	for _, m := range cur.Methods {
 		in.Methods = append(in.Methods, MethodInput{Channel: m.Channel, Address: m.Address, Types: m.Types, Enabled: &m.Enabled,
 			Presence: m.Presence})
@@ -189,6 +194,9 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 	}
 	if p.Methods != nil {
 		in.Methods = *p.Methods
+	}
+	if p.NotifyOwnChanges != nil {
+		in.NotifyOwnChanges = p.NotifyOwnChanges
 	}
 	return s.write(ctx, cur, in)
 }
@@ -290,6 +298,7 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map
 	sub.Types = in.Types
 	sub.Locale, sub.TimeZone = locale, tz
 	sub.Methods = methods
+	sub.NotifyOwnChanges = in.NotifyOwnChanges != nil && *in.NotifyOwnChanges
 	setEpochs(sub.Methods, current)
 	return newSecrets, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,49 @@ type Load struct {
 	Token       string
 	Bearer      bool   // send the token as "Authorization: Bearer" instead of in the body
 	Prefix      string // principal href prefix; request n pings Prefix+n
+	// Mode is "ping" (POST /v1/notifications: request n pings the
+	// principal Prefix+n) or "publish" (POST /v1/events: request n
+	// publishes the creation of event n, an iCalendar payload, for the
+	// principal Prefix+n).
+	Mode string
+}
+
+// Load modes.
+const (
+	ModePing    = "ping"
+	ModePublish = "publish"
+)
+
+// benchEvent is the payload of a publish, JSON-escaped, around the
+// event's number: a small event as a calendar server publishes it.
+var benchEvent = [2]string{
+	`BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//notifyd-bench//EN\r\nBEGIN:VEVENT\r\nUID:`,
+	`@bench.example.org\r\nDTSTAMP:20261201T080000Z\r\nDTSTART:20261201T090000Z\r\nDTEND:20261201T100000Z\r\n` +
+		`SUMMARY:Benchmark event\r\nLOCATION:Room 1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`,
+}
+
+// bodyParts returns the request body's parts, between which the request's
+// number goes, with JSON escaping done once here.
+func (l *Load) bodyParts() [][]byte {
+	head := []byte(`{"system":"`)
+	head = append(head, jsonString(l.System)...)
+	if !l.Bearer {
+		head = append(head, `","token":"`...)
+		head = append(head, jsonString(l.Token)...)
+	}
+	if l.Mode == ModePublish {
+		head = append(head, `","topic":"event-create","content_type":"text/calendar","principal":"`...)
+		head = append(head, jsonString(l.Prefix)...)
+		// The event's UID is unique to the run: the principal prefix's
+		// last segment (bench-<run>-) and the number.
+		uid := l.Prefix[strings.LastIndexByte(l.Prefix, '/')+1:]
+		mid := []byte(`","payload":"` + benchEvent[0])
+		mid = append(mid, jsonString(uid)...)
+		return [][]byte{head, mid, []byte(benchEvent[1] + `"}`)}
+	}
+	head = append(head, `","hrefs":["`...)
+	head = append(head, jsonString(l.Prefix)...)
+	return [][]byte{head, []byte(`"]}`)}
 }
 
 // Result is what a run observed. Only requests started inside the measured
@@ -93,16 +137,7 @@ func (l *Load) Run(windowStart func()) *Result {
 	ctx, cancel := context.WithDeadline(context.Background(), r.measureUntil.Add(30*time.Second))
 	defer cancel()
 
-	// The body is head + decimal n + tail, with JSON escaping done once here.
-	r.head = append(r.head, `{"system":"`...)
-	r.head = append(r.head, jsonString(l.System)...)
-	if !l.Bearer {
-		r.head = append(r.head, `","token":"`...)
-		r.head = append(r.head, jsonString(l.Token)...)
-	}
-	r.head = append(r.head, `","hrefs":["`...)
-	r.head = append(r.head, jsonString(l.Prefix)...)
-	r.tail = []byte(`"]}`)
+	r.parts = l.bodyParts()
 
 	var err error
 	r.template, err = http.NewRequestWithContext(ctx, http.MethodPost, l.URL.String(), nil)
@@ -153,7 +188,7 @@ func (l *Load) Run(windowStart func()) *Result {
 type run struct {
 	client       *http.Client
 	template     *http.Request // method, URL, headers and deadline of every request
-	head, tail   []byte        // request body around the principal number
+	parts        [][]byte      // request body around the request's number
 	measureFrom  time.Time     // requests started before this are warmup
 	measureUntil time.Time     // no request is started at or after this
 	next         atomic.Uint64 // principal counter
@@ -178,10 +213,18 @@ func (w *worker) loop(r *run) {
 		if !began.Before(r.measureUntil) {
 			return
 		}
-		buf := make([]byte, 0, len(r.head)+20+len(r.tail))
-		buf = append(buf, r.head...)
-		buf = strconv.AppendUint(buf, r.next.Add(1), 10)
-		buf = append(buf, r.tail...)
+		n := r.next.Add(1)
+		size := 0
+		for _, p := range r.parts {
+			size += len(p) + 20
+		}
+		buf := make([]byte, 0, size)
+		for i, p := range r.parts {
+			if i > 0 {
+				buf = strconv.AppendUint(buf, n, 10)
+			}
+			buf = append(buf, p...)
+		}
 
 		req := new(http.Request)
 		*req = *r.template // shallow copy; the shared Header is only read

@@ -1,7 +1,10 @@
-// Command notifyd-bench is a load generator for notifyd's ping endpoint.
+// Command notifyd-bench is a load generator for notifyd's intakes: the
+// ping endpoint, and with -mode publish the publish endpoint.
 //
 // It keeps -c keep-alive HTTP clients busy sending POST /v1/notifications
-// pings, each for a principal never used before in the run, first for a
+// pings, each for a principal never used before in the run (-mode
+// publish: POST /v1/events, each publishing the creation of an event
+// never published before, with a small text/calendar payload), first for a
 // -warmup period that is not counted and then for the measured -d window. It
 // prints throughput, errors and latency percentiles and, given the server's
 // -pid, the server's memory before and after and the CPU it used in the
@@ -9,7 +12,7 @@
 //
 // Usage:
 //
-//	notifyd-bench -token TOKEN [-url URL] [-c 64] [-d 10s] [-warmup 2s] [-pid PID] [-json]
+//	notifyd-bench -token TOKEN [-mode ping|publish] [-url URL] [-c 64] [-d 10s] [-warmup 2s] [-pid PID] [-json]
 package main
 
 import (
@@ -25,7 +28,7 @@ import (
 func main() {
 	load := Load{}
 	var (
-		rawURL = flag.String("url", "http://127.0.0.1:8080/v1/notifications", "ping endpoint URL")
+		rawURL = flag.String("url", "", "endpoint URL (default http://127.0.0.1:8080/v1/notifications, or /v1/events with -mode publish)")
 		pid    = flag.Int("pid", 0, "server process ID; if set, report its memory and CPU use from /proc")
 		asJSON = flag.Bool("json", false, "print a JSON summary instead of text")
 	)
@@ -36,7 +39,14 @@ func main() {
 	flag.StringVar(&load.Token, "token", os.Getenv("NOTIFYD_BENCH_TOKEN"), "ping token (default $NOTIFYD_BENCH_TOKEN)")
 	flag.BoolVar(&load.Bearer, "bearer", false, "send the token as an Authorization: Bearer header instead of in the body")
 	flag.StringVar(&load.Prefix, "prefix", "", "principal href prefix; a unique one per run is generated if empty")
+	flag.StringVar(&load.Mode, "mode", ModePing, "what to send: ping (POST /v1/notifications) or publish (POST /v1/events)")
 	flag.Parse()
+	if *rawURL == "" {
+		*rawURL = "http://127.0.0.1:8080/v1/notifications"
+		if load.Mode == ModePublish {
+			*rawURL = "http://127.0.0.1:8080/v1/events"
+		}
+	}
 
 	u, err := url.Parse(*rawURL)
 	switch {
@@ -44,6 +54,8 @@ func main() {
 		usage("bad -url: %v", err)
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		usage("bad -url %q: want http://host:port/path", *rawURL)
+	case load.Mode != ModePing && load.Mode != ModePublish:
+		usage("bad -mode %q: want ping or publish", load.Mode)
 	case load.Concurrency < 1:
 		usage("-c must be at least 1")
 	case load.Duration <= 0 || load.Warmup < 0:

@@ -57,11 +57,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// With reminders off, a ping naming a calendar is refused like any
 	// other href that is no principal.
 	intake := engine.NewIntake(db, q, engine.CalendarPings(cfg.Reminders.Enabled))
+	publisher := engine.NewPublisher(db, q)
 
 	opts := api.Options{
 		APIKeys:       reveal(cfg.APIKeys),
 		MaxBodyBytes:  cfg.HTTP.MaxBodyBytes,
 		Intake:        intake,
+		Publisher:     publisher,
 		Subscriptions: subs,
 		Deliveries:    db,
 		DeadLetterLog: db,
@@ -115,6 +117,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	select {
 	case err := <-served:
 		intake.Close()
+		publisher.Close()
 		if cfg.Jobs.Run {
 			eng.Stop(context.Background())
 		}
@@ -126,6 +129,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer cancel()
 	err = srv.Shutdown(sctx)
 	intake.Close()
+	publisher.Close()
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutdown timeout reached with requests still in flight; their clients get no answer and should retry")
 	}

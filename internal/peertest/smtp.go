@@ -78,6 +78,10 @@ type Rules struct {
 	Seed int64
 	// AtData moves the refusals from RCPT TO to the end of DATA.
 	AtData bool
+	// HoldReplies stores each message as its DATA ends but holds the 250
+	// reply until rules without it are set: the message has arrived and
+	// its sender does not know yet (see WaitHeld).
+	HoldReplies bool
 }
 
 // StartSMTP starts an SMTP sink on a free loopback port with its data in a
@@ -171,7 +175,8 @@ func (s *SMTP) SetRules(t testing.TB, r Rules) {
 		RandomTempFail float64        `json:"random_temp_fail,omitempty"`
 		Seed           int64          `json:"seed"`
 		Stage          string         `json:"stage"`
-	}{r.TempFail, r.PermFail, r.RandomTempFail, r.Seed, "rcpt"}
+		Hold           bool           `json:"hold,omitempty"`
+	}{r.TempFail, r.PermFail, r.RandomTempFail, r.Seed, "rcpt", r.HoldReplies}
 	if r.AtData {
 		doc.Stage = "data"
 	}
@@ -228,6 +233,22 @@ func (s *SMTP) Messages(t testing.TB) []ReceivedMessage {
 func (s *SMTP) WaitMessages(t testing.TB, n int, timeout time.Duration) []ReceivedMessage {
 	t.Helper()
 	return s.Await(t, timeout, fmt.Sprintf("%d messages", n), func(msgs []ReceivedMessage) bool { return len(msgs) >= n })
+}
+
+// WaitHeld waits until at least n messages are stored with their 250
+// reply held (Rules.HoldReplies); it fails the test after timeout.
+func (s *SMTP) WaitHeld(t testing.TB, n int, timeout time.Duration) {
+	t.Helper()
+	held := 0
+	// The sink writes its count to a file; nothing signals a change
+	// (Poll asserts no duration: it only bounds a broken run).
+	if !Poll(timeout, 10*time.Millisecond, func() bool {
+		b, err := os.ReadFile(filepath.Join(s.Dir, "held"))
+		held, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && held >= n
+	}) {
+		t.Fatalf("after %s the SMTP sink holds %d replies; want %d", timeout, held, n)
+	}
 }
 
 // ParseMessage parses a stored message: its header, envelope (from the

@@ -22,8 +22,14 @@ file means accept everything), decides refusals:
       "random_temp_fail": 0.3,                 # refuse about 30% of the others for now:
                                                # half 421 (and close the connection), half 451
       "seed": 7,                               # the random refusals' seed (optional)
-      "stage": "rcpt"                          # or "data": refuse after the DATA body
+      "stage": "rcpt",                         # or "data": refuse after the DATA body
+      "hold": true                             # store each message, then hold its 250 reply
     }
+
+While "hold" is true, each message is stored as soon as its DATA ends, but
+its 250 reply waits until the rules no longer say "hold": the message has
+reached its recipient and the sender does not know it yet. DIR/held holds
+how many replies are held now.
 
 An address matches a rule written as the same address (case-insensitive),
 as "@domain" for a whole domain, or as "*" for everyone. temp_fail counts
@@ -58,6 +64,7 @@ class Sink:
         self.counts = {}
         self.random = random.Random()
         self.seq = 0
+        self.held = 0
         self.host = socket.gethostname().replace("/", "_").replace(":", "_")
 
     @classmethod
@@ -151,4 +158,19 @@ class Sink:
             f.flush()
             os.fsync(f.fileno())
         os.rename(tmp, os.path.join(self.maildir, "new", name))
+        if self._load_rules().get("hold"):
+            self._count_held(+1)
+            try:
+                while self._load_rules().get("hold"):
+                    await asyncio.sleep(0.01)
+            finally:
+                self._count_held(-1)
         return "250 OK: queued as " + name
+
+    def _count_held(self, delta):
+        """Adds delta to the replies held now and writes the count to DIR/held."""
+        self.held += delta
+        path = os.path.join(self.directory, "held")
+        with open(path + ".tmp", "w") as f:
+            f.write(str(self.held))
+        os.rename(path + ".tmp", path)
