@@ -63,26 +63,35 @@ func (m *inboxMessages) add(o caldavclient.Object, listed string) {
 	sum := sha256.Sum256(o.Data)
 	id := digest("itip", m.key.System, m.key.Principal, o.Href, hex.EncodeToString(sum[:]))
 	nr := store.NotificationRecord{ID: id, Href: o.Href, ETag: etag, Type: string(t), Parsed: parsed}
-	// TODO(h/publish): once engine.ownChange and the suppressed delivery
-	// status land, record the deliveries of an own message as suppressed
-	// (unless the subscription's notify_own_changes is on) instead of
-	// none.
-	if ownMessage(n.From.Href, m.addrs) {
-		nr.Status, nr.Error = store.NotificationDone, "not sent: the principal sent this scheduling message itself"
-		m.log.Info("scheduling message sent by the principal itself; not sent to it", "item", o.Href, "method", n.Scheduling.Method)
-		m.change.Notifications = append(m.change.Notifications, nr)
-		return
+	// A message the principal sent itself (issue 15 §4) is not sent to
+	// it: its deliveries are recorded as suppressed, with why, unless the
+	// subscription asks for its own changes (notify_own_changes).
+	own := ""
+	if ownChange(n.From.Href, m.key.Principal, m.addrs) {
+		own = fmt.Sprintf("suppressed: %s sent this scheduling message (%s %s), and the subscription does not ask for its "+
+			"own changes (notify_own_changes)", m.key.Principal, senderField(n.Scheduling.Method), n.From.Href)
 	}
-	m.change.Notifications = append(m.change.Notifications, nr)
+	sent := 0
 	for _, tg := range subscriptions.Targets(m.subs, t) {
-		m.change.Deliveries = append(m.change.Deliveries, store.DeliveryRecord{
+		d := store.DeliveryRecord{
 			ID: deliveryID(id, tg.Method.Channel, tg.Method.Address), NotificationID: id,
 			SubscriptionID: tg.SubscriptionID, MethodID: tg.Method.ID,
 			Channel: string(tg.Method.Channel), Address: tg.Method.Address,
-		})
+		}
+		if own != "" && !notifiesOwn(m.subs, tg.SubscriptionID) {
+			d.Status, d.LastError = store.DeliverySuppressed, own
+			m.change.Unsent = append(m.change.Unsent, d)
+			continue
+		}
+		m.change.Deliveries = append(m.change.Deliveries, d)
+		sent++
 	}
+	if own != "" && sent == 0 {
+		nr.Status, nr.Error = store.NotificationDone, "not sent: "+own
+	}
+	m.change.Notifications = append(m.change.Notifications, nr)
 	m.log.Info("scheduling message found", "item", o.Href, "method", n.Scheduling.Method, "type", t,
-		"deliveries", len(subscriptions.Targets(m.subs, t)))
+		"deliveries", sent, "own", own != "")
 }
 
 // notification reads the iTIP message of o and builds its notification.
@@ -183,13 +192,13 @@ func person(p calendar.Party) notifyd.Person {
 	return notifyd.Person{Href: p.Address, CommonName: p.CommonName}
 }
 
-// normalizedAddress is a calendar user address for comparison: trimmed,
-// a mailto: address in lower case.
-func normalizedAddress(a string) string {
-	a = strings.TrimSpace(a)
-	const mailto = "mailto:"
-	if len(a) >= len(mailto) && strings.EqualFold(a[:len(mailto)], mailto) {
-		return mailto + strings.ToLower(strings.TrimSpace(a[len(mailto):]))
+// senderField names the property that says who sent a message of
+// method: the attendee's for a reply, refresh or counter, else the
+// organizer's.
+func senderField(method string) string {
+	switch method {
+	case notifyd.MethodReply, notifyd.MethodRefresh, notifyd.MethodCounter:
+		return "ATTENDEE"
 	}
-	return a
+	return "ORGANIZER"
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -205,12 +204,6 @@ func (e *Engine) recordInbox(ctx context.Context, change store.InboxChange) erro
 	for _, n := range change.Notifications {
 		e.metrics.notifications.WithLabelValues(change.Inbox.System, n.Type).Inc()
 	}
+	e.metrics.suppressed.Add(float64(len(change.Unsent)))
 	return nil
-}
-
-// ownMessage reports whether the address sent names the principal: one
-// of addrs (a mailto: address compared case-insensitively).
-func ownMessage(sender string, addrs []string) bool {
-	s := normalizedAddress(sender)
-	return s != "" && slices.ContainsFunc(addrs, func(a string) bool { return normalizedAddress(a) == s })
 }

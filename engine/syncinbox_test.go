@@ -12,6 +12,7 @@ import (
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/store"
+	"github.com/notifyd/notifyd/subscriptions"
 )
 
 const testInbox = "/dav/calendars/user/wilma/Inbox/"
@@ -258,5 +259,40 @@ func TestInboxNothingHalfRecorded(t *testing.T) {
 	log := r.deliveryLog(t)
 	if len(log) != 1 || log[0].Status != store.DeliverySent {
 		t.Errorf("delivery log %+v", log)
+	}
+}
+
+// A message the principal sent itself (its own address as the replying
+// attendee) is not sent to it: the delivery is recorded as suppressed,
+// with why, unless the subscription asks for its own changes.
+func TestInboxOwnMessageSuppressed(t *testing.T) {
+	t.Parallel()
+	var d *inboxDAV
+	r := newRig(t, engine.PolicyDelete, func(o *engine.Options) {
+		d = &inboxDAV{calendarDAV: &calendarDAV{fakeDAV: o.Systems[0].CalDAV.(*fakeDAV)}}
+		o.Systems[0].CalDAV = d
+		o.Reminders = engine.ReminderOptions{Enabled: true, PollInterval: time.Hour}
+	})
+	d.addrs = []string{"mailto:Wilma@Example.org"}
+	yes := true
+	for addr, own := range map[string]*bool{"quiet@example.org": nil, "all@example.org": &yes} {
+		in := subscriptions.Input{System: "cal", Principal: principal, NotifyOwnChanges: own,
+			Methods: []subscriptions.MethodInput{{Channel: notifyd.ChannelEmail, Address: addr}}}
+		if _, err := r.subs.Create(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.syncCalendars(t)
+	d.deliver("own", itip("REPLY", fredOrganizer, "ATTENDEE;PARTSTAT=ACCEPTED:mailto:wilma@example.org"))
+	r.syncCalendars(t)
+	log := byAddress(r.settle(t))
+	if q := log["quiet@example.org"]; q.Status != store.DeliverySuppressed || !strings.Contains(q.LastError, "notify_own_changes") {
+		t.Errorf("without notify_own_changes: %s %q, want suppressed with why", q.Status, q.LastError)
+	}
+	if a := log["all@example.org"]; a.Status != store.DeliverySent {
+		t.Errorf("with notify_own_changes: %s, want sent", a.Status)
+	}
+	if got := r.email.sentTo(); len(got) != 1 || got[0] != "all@example.org" {
+		t.Errorf("sent to %v", got)
 	}
 }

@@ -40,7 +40,11 @@ type InboxChange struct {
 	// Notifications and Deliveries are the messages the new items make.
 	Notifications []NotificationRecord
 	Deliveries    []DeliveryRecord
-	Now           time.Time
+	// Unsent are deliveries recorded final from the start, not sent (a
+	// message the principal sent itself, DeliverySuppressed): see
+	// AddUnsentDeliveries.
+	Unsent []DeliveryRecord
+	Now    time.Time
 }
 
 // ScheduleInbox returns the principal's inbox as last synced, nil when
@@ -111,5 +115,8 @@ DO UPDATE SET etag = $4, uid = $5, method = $6, seen_at = $7`,
 	if len(c.Notifications) == 0 {
 		return nil, nil
 	}
-	return AddNotifications(ctx, tx, in.System, in.Principal, c.Notifications, c.Deliveries, c.Now)
+	if newDeliveries, err = AddNotifications(ctx, tx, in.System, in.Principal, c.Notifications, c.Deliveries, c.Now); err != nil {
+		return nil, err
+	}
+	return newDeliveries, AddUnsentDeliveries(ctx, tx, in.System, in.Principal, c.Unsent, c.Now)
 }
