@@ -134,7 +134,7 @@ func (m *inboxMessages) notification(o caldavclient.Object) (notifyd.Notificatio
 	if c.Start.Location() != time.UTC && !c.Start.Floating && !c.Start.Date && strings.Contains(c.Start.Location().String(), "/") {
 		s.TimeZone = c.Start.Location().String()
 	}
-	n := notifyd.Notification{Type: t, Element: "VCALENDAR;METHOD=" + msg.Method, UID: s.UID, From: from,
+	n := notifyd.Notification{Type: t, Element: "VCALENDAR", UID: s.UID, From: from,
 		Summary: c.Summary, Event: ev, Scheduling: s}
 	return n, t, nil
 }
