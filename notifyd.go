@@ -192,6 +192,10 @@ type Subscription struct {
 	TimeZone string
 	// Methods are the addresses to deliver to.
 	Methods []DeliveryMethod
+	// Preferences say when and how often to deliver (digests, quiet
+	// hours, throttles, pause, channel order); nil delivers everything at
+	// once to every method.
+	Preferences *Preferences
 	// NotifyOwnChanges sends the principal the changes it made itself too
 	// (a publish's triggered_by naming it, a resource change's changed-by).
 	// By default they are not sent:

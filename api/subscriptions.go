@@ -27,10 +27,12 @@ type subscriptionJSON struct {
 	TimeZone  string                     `json:"time_zone"`
 	Methods   []methodJSON               `json:"methods"`
 	// NotifyOwnChanges: the principal's own changes are sent to it too.
-	NotifyOwnChanges bool      `json:"notify_own_changes"`
-	Version          int64     `json:"version"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	NotifyOwnChanges bool `json:"notify_own_changes"`
+	// Preferences are shown when the subscription has any.
+	Preferences *notifyd.Preferences `json:"preferences,omitempty"`
+	Version     int64                `json:"version"`
+	CreatedAt   time.Time            `json:"created_at"`
+	UpdatedAt   time.Time            `json:"updated_at"`
 }
 
 // methodJSON is a delivery method as the API shows it. A webhook method's
@@ -56,7 +58,7 @@ func toJSON(s *notifyd.Subscription, newSecrets map[string]bool, now time.Time) 
 	out := subscriptionJSON{
 		ID: s.ID, System: s.System, Principal: s.Principal, Enabled: s.Enabled, Types: orEmpty(s.Types),
 		Locale: s.Locale, TimeZone: s.TimeZone, Methods: make([]methodJSON, len(s.Methods)),
-		NotifyOwnChanges: s.NotifyOwnChanges, Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		NotifyOwnChanges: s.NotifyOwnChanges, Preferences: s.Preferences, Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 	for i, m := range s.Methods {
 		out.Methods[i] = methodJSON{ID: m.ID, Channel: m.Channel, Address: m.Address, Types: orEmpty(m.Types), Enabled: m.Enabled,

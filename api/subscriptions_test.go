@@ -24,10 +24,12 @@ type subscription struct {
 	TimeZone  string   `json:"time_zone"`
 	Methods   []method `json:"methods"`
 	// NotifyOwnChanges sends the principal its own changes too.
-	NotifyOwnChanges bool   `json:"notify_own_changes"`
-	Version          int64  `json:"version"`
-	CreatedAt        string `json:"created_at"`
-	UpdatedAt        string `json:"updated_at"`
+	NotifyOwnChanges bool `json:"notify_own_changes"`
+	// Preferences are checked by preferences_test.go.
+	Preferences json.RawMessage `json:"preferences,omitempty"`
+	Version     int64           `json:"version"`
+	CreatedAt   string          `json:"created_at"`
+	UpdatedAt   string          `json:"updated_at"`
 }
 
 type method struct {

@@ -18,7 +18,7 @@ import (
 
 // world is Cyrus, an SMTP sink and a notifyd configured for them: system
 // "cyrus" deletes notifications once delivered, system "keep" (the same
-// server) keeps them.
+// server) keeps them, and system "mark" marks them (which Cyrus refuses).
 type world struct {
 	cyrus *peertest.Cyrus
 	smtp  *peertest.SMTP
@@ -44,7 +44,7 @@ func newWorld(t *testing.T) *world {
     timeout: 5s
 `, name, cy.BaseURL, pingToken, policy)
 	}
-	nd := newInstanceWith(t, "systems:\n"+system("cyrus", "delete")+system("keep", "keep")+fmt.Sprintf(`channels:
+	nd := newInstanceWith(t, "systems:\n"+system("cyrus", "delete")+system("keep", "keep")+system("mark", "mark")+fmt.Sprintf(`channels:
   smtp:
     host: %s
     port: %d
@@ -352,6 +352,36 @@ func TestCalDAVToEmail(t *testing.T) {
 			t.Fatalf("the new link: %d, want 200", code)
 		}
 	})
+}
+
+// The mark policy's counterpart of the first subtest: Cyrus refuses to
+// have a notification rewritten (PUT), so an invite is kept as it was,
+// recorded as such, sent once, and neither retried nor sent again.
+func TestCalDAVToEmailMarkPolicy(t *testing.T) {
+	w := newWorld(t)
+	w.subscribe(t, "mark", "wilma", "wilma@example.org")
+	w.cyrus.Share(t, "fred", "wilma", true)
+	w.ping(t, "mark", "wilma")
+	if ds := w.waitDeliveries(t, "mark", "wilma", 1, time.Minute); ds[0]["status"] != "sent" {
+		t.Fatalf("delivery %v", ds[0])
+	}
+	waitIdle(t, w.nd, time.Minute) // the policy is applied
+	var status, note string
+	if err := w.nd.db().QueryRow(`SELECT status, error FROM notifications WHERE system = 'mark'`).Scan(&status, &note); err != nil ||
+		status != "done" || note != "kept: the server does not accept changes to notifications" {
+		t.Errorf("notification %q %q (%v), want done, kept as Cyrus refuses the PUT", status, note, err)
+	}
+	if n := len(w.cyrus.ListNotifications(t, "wilma")); n != 1 {
+		t.Errorf("wilma's collection has %d notifications, want the invite kept", n)
+	}
+	w.ping(t, "mark", "wilma")
+	waitIdle(t, w.nd, time.Minute)
+	if n := len(w.mailTo(t, "wilma@example.org")); n != 1 {
+		t.Errorf("wilma got %d emails, want 1", n)
+	}
+	if n := metric(t, w.nd, `notifyd_caldav_requests_total{method="PUT",system="mark"}`); n != 1 {
+		t.Errorf("%v PUTs, want 1: a refusal is not retried", n)
+	}
 }
 
 func (w *world) syncToken(t *testing.T, system, user string) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/notifyd/notifyd"
@@ -97,9 +98,10 @@ func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason e
 	}
 	var next *notifyd.DeliveryMethod
 	if sub != nil {
+		targets := subscriptions.Targets([]*notifyd.Subscription{sub}, notifyd.NotificationType(a.nr.Type))
 		after := false
 		for i, m := range sub.Methods {
-			if after && m.Enabled && wants(sub, m, notifyd.NotificationType(a.nr.Type)) {
+			if after && slices.ContainsFunc(targets, func(t subscriptions.Target) bool { return t.Method.ID == m.ID }) {
 				next = &sub.Methods[i]
 				break
 			}
@@ -129,16 +131,6 @@ func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason e
 		e.metrics.deliveries.WithLabelValues(d.Channel, store.DeliverySkipped).Inc()
 	}
 	return err
-}
-
-// wants reports whether method m of sub wants notifications of type t.
-func wants(sub *notifyd.Subscription, m notifyd.DeliveryMethod, t notifyd.NotificationType) bool {
-	for _, target := range subscriptions.Targets([]*notifyd.Subscription{sub}, t) {
-		if target.Method.ID == m.ID {
-			return true
-		}
-	}
-	return false
 }
 
 // request builds what the channel sends, or says why the delivery is to be

@@ -73,11 +73,24 @@ func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[DeliverBat
 	}
 	rec := &batchRecorder{e: e}
 	subs := &subscriptionCache{store: e.o.Subscriptions}
+	err = e.firstAttempts(ctx, job.ID, job.MaxAttempts, job.Args.DeliveryIDs, deliveries, notifications, subs, rec)
+	return cmp.Or(err, rec.end(ctx))
+}
+
+// firstAttempts makes, one after the other, the first attempt at each
+// delivery of ids (read in deliveries, their notifications in
+// notifications) that is still as it was created, for job jobID whose
+// runs have maxAttempts, and records them with rec. It skips the others:
+// final ones are never sent again, and one that failed for now, or that
+// an operator queued again, has a job of its own. If an attempt could not
+// be made or recorded (the database), it returns the first such error
+// once it has tried the rest.
+func (e *Engine) firstAttempts(ctx context.Context, jobID int64, maxAttempts int, ids []string, deliveries map[string]*store.DeliveryRecord,
+	notifications map[string]*store.NotificationRecord, subs *subscriptionCache, rec recorder) error {
 	var firstErr error
-	for _, id := range job.Args.DeliveryIDs {
+	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
-			firstErr = cmp.Or(firstErr, err)
-			break
+			return cmp.Or(firstErr, err)
 		}
 		d := deliveries[id]
 		if d == nil || d.Status != store.DeliveryQueued || !d.QueuedAt.Equal(d.CreatedAt) {
@@ -85,15 +98,15 @@ func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[DeliverBat
 		}
 		err := fmt.Errorf("notification %s of delivery %s: %w", d.NotificationID, id, notifyd.ErrNotFound)
 		if nr := notifications[d.NotificationID]; nr != nil {
-			err = e.attempt(ctx, attempt{d: d, nr: nr, n: d.Attempts + 1, max: job.MaxAttempts, subs: subs}, rec)
+			err = e.attempt(ctx, attempt{d: d, nr: nr, n: d.Attempts + 1, max: maxAttempts, subs: subs}, rec)
 		}
 		if err != nil {
-			e.log.Warn("delivery attempt not made or not recorded; the batch will be run again for it",
-				"delivery", id, "job", job.ID, "err", err)
+			e.log.Warn("delivery attempt not made or not recorded; the job will be run again for it",
+				"delivery", id, "job", jobID, "err", err)
 			firstErr = cmp.Or(firstErr, err)
 		}
 	}
-	return cmp.Or(firstErr, rec.end(ctx))
+	return firstErr
 }
 
 // queueRetry inserts in tx the job of a's own that retries it after a

@@ -139,38 +139,3 @@ func TestBatchStopsAtARecipientGone(t *testing.T) {
 		t.Errorf("sent %v, want both notifications to ok@ only", sent)
 	}
 }
-
-// A batch applies the after-delivery policy (here, DELETE) only once all
-// its messages are sent and recorded, their records flushed to disk
-// together: no notification leaves the server ahead of its record.
-func TestBatchDeletesOnlyAfterItsRecords(t *testing.T) {
-	t.Parallel()
-	r := newRig(t, engine.PolicyDelete)
-	r.subscribe(t, principal, "wilma@example.org")
-	for _, n := range []string{"n1", "n2", "n3"} {
-		r.dav.add(n+".xml", inviteXML(n))
-	}
-	var unrecorded []string
-	r.dav.onDelete = func(href string) { // in the worker's goroutine
-		log, err := r.db.Deliveries(context.Background(), store.DeliveryFilter{Limit: 10})
-		if err != nil {
-			t.Error(err)
-		}
-		for _, d := range log {
-			if d.Status != store.DeliverySent {
-				unrecorded = append(unrecorded, d.NotificationHref+" "+d.Status)
-			}
-		}
-	}
-	r.ping(t, principal)
-	r.settle(t)
-	if n := len(r.jobs(t, batchKind, rivertype.JobStateCompleted)); n != 1 {
-		t.Fatalf("%d batch jobs, want the three deliveries in one", n)
-	}
-	if len(r.dav.deleted) != 3 {
-		t.Errorf("deleted %v, want all three", r.dav.deleted)
-	}
-	if len(unrecorded) > 0 {
-		t.Errorf("a DELETE came while deliveries were not yet recorded as sent: %v", unrecorded)
-	}
-}

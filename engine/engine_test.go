@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/notifyd/notifyd"
-	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/internal/testdb"
@@ -19,14 +18,32 @@ import (
 	"github.com/notifyd/notifyd/subscriptions"
 )
 
+// Each notification is sent once to each subscribed address, and
+// deleted once all its messages are sent and recorded, their records
+// flushed to disk together at the end of their batch: no notification
+// leaves the server ahead of its record, or of the records of the others
+// of its batch.
 func TestSyncDeliversOnceAndDeletesWhenDone(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, engine.PolicyDelete)
+	var unrecorded []string
+	r.dav.onDelete = func(href string) { // in the worker's goroutine
+		log, err := r.db.Deliveries(context.Background(), store.DeliveryFilter{Limit: 10})
+		if err != nil {
+			t.Error(err)
+		}
+		for _, d := range log {
+			if d.Status != store.DeliverySent {
+				unrecorded = append(unrecorded, d.NotificationHref+" "+d.Address+" "+d.Status)
+			}
+		}
+	}
+	r.dav.add("n2.xml", inviteXML("n2"))
 	r.invite(t, "wilma@example.org", "wilma@work.example")
 	log := r.settle(t)
 
-	if got := r.email.sentTo(); strings.Join(got, ",") != "wilma@example.org,wilma@work.example" {
-		t.Fatalf("sent to %v, want each subscribed address once", got)
+	if got := r.email.sentTo(); strings.Join(got, ",") != strings.Repeat("wilma@example.org,", 2)+"wilma@work.example,wilma@work.example" {
+		t.Fatalf("sent to %v, want each notification to each subscribed address once", got)
 	}
 	for _, d := range log {
 		if d.Status != store.DeliverySent || d.Attempts != 1 || d.NotificationType != string(notifyd.TypeShareInvite) {
@@ -37,68 +54,24 @@ func TestSyncDeliversOnceAndDeletesWhenDone(t *testing.T) {
 	if req.Notification.From.CommonName != "Fred" || req.CalendarName != "Fred's calendar" || req.TimeZone == nil {
 		t.Errorf("request lacks what a readable message needs: %+v / %+v", req, req.Notification)
 	}
-	if len(r.dav.deleted) != 1 {
-		t.Fatalf("deleted %v, want the delivered notification deleted once", r.dav.deleted)
+	if n := len(r.jobs(t, batchKind, rivertype.JobStateCompleted)); n != 1 || len(r.dav.deleted) != 2 || len(unrecorded) > 0 {
+		t.Fatalf("%d batch jobs, deleted %v, unrecorded at a DELETE %v; want the 4 deliveries in one batch, both "+
+			"notifications deleted once, after every record", n, r.dav.deleted, unrecorded)
 	}
-	// Requests: one discovery, one REPORT, one GET, one DELETE, one
-	// PROPFIND for the calendar's name.
-	if r.dav.count("REPORT") != 1 || r.dav.count("GET") != 1 || r.dav.count("DELETE") != 1 || r.dav.count("PROPFIND") != 2 {
+	// Requests: one discovery, one REPORT, a GET and a DELETE each, one
+	// PROPFIND for the calendar's name (cached).
+	if r.dav.count("REPORT") != 1 || r.dav.count("GET") != 2 || r.dav.count("DELETE") != 2 || r.dav.count("PROPFIND") != 2 {
 		t.Errorf("CalDAV requests %v", r.dav.requests)
 	}
 
 	// A second ping with nothing new sends nothing and makes no GET.
 	r.ping(t, principal)
 	r.settle(t)
-	if n := len(r.email.sentTo()); n != 2 {
-		t.Fatalf("after an idle ping %d messages, want still 2", n)
+	if n := len(r.email.sentTo()); n != 4 {
+		t.Fatalf("after an idle ping %d messages, want still 4", n)
 	}
-	if r.dav.count("GET") != 1 || r.dav.count("PROPFIND") != 2 {
+	if r.dav.count("GET") != 2 || r.dav.count("PROPFIND") != 2 {
 		t.Errorf("idle ping made requests %v (discovery must be cached)", r.dav.requests)
-	}
-}
-
-// However often a principal is pinged, and even when the server refuses
-// the stored sync token (a full resync), each notification is sent once.
-func TestPingsAndResyncsSendEachNotificationOnce(t *testing.T) {
-	t.Parallel()
-	r := newRig(t, engine.PolicyKeep)
-	r.subscribe(t, principal, "wilma@example.org")
-	r.dav.add("n1.xml", inviteXML("n1"))
-	var wg sync.WaitGroup
-	for range 10 {
-		wg.Go(func() { r.ping(t, principal) })
-	}
-	wg.Wait()
-	r.settle(t)
-	if got := r.email.sentTo(); len(got) != 1 || len(r.dav.deleted) != 0 {
-		t.Fatalf("10 pings sent %v and deleted %v, want one message and nothing deleted (policy keep)", got, r.dav.deleted)
-	}
-	// The server forgets its tokens: the stored one is now refused.
-	r.dav.locked(func() { r.dav.badTokens["v1"] = true })
-	r.dav.add("n2.xml", inviteXML("n2"))
-	r.ping(t, principal)
-	r.settle(t)
-	if got := r.email.sentTo(); len(got) != 2 {
-		t.Fatalf("after a full resync %d messages, want 2 (n1 once, n2 once)", len(got))
-	}
-}
-
-func TestCalDAVOutageIsRetriedUntilItIsBack(t *testing.T) {
-	t.Parallel()
-	// Attempts enough that the sync is still retried, however late the
-	// test sees its first failure.
-	r := newRig(t, engine.PolicyKeep, func(o *engine.Options) { o.MaxAttempts = 1000 })
-	ends := r.jobEnds(t)
-	r.dav.locked(func() { r.dav.down = &caldavclient.HTTPError{Method: "PROPFIND", Status: 503} })
-	r.invite(t, "wilma@example.org")
-	nextEnd(t, ends, syncKind, river.EventKindJobFailed)
-	if len(r.email.sentTo()) != 0 {
-		t.Fatal("sent while the server was down")
-	}
-	r.dav.locked(func() { r.dav.down = nil })
-	r.settle(t)
-	if got := r.email.sentTo(); len(got) != 1 {
-		t.Fatalf("after the outage %d messages, want 1", len(got))
 	}
 }
 
@@ -297,5 +270,51 @@ func TestDeliveryOlderThanMaxAgeIsGivenUp(t *testing.T) {
 	r.settle(t)
 	if got := r.email.sentTo(); len(got) != 1 {
 		t.Fatalf("after the retry, sent %v, want the message once", got)
+	}
+}
+
+// The mark policy rewrites a delivered notification in place, only if it
+// is still the version delivered (If-Match), with notifyd's <processed>
+// element added inside its root element: it stays in the collection, and
+// the next sync, which finds it changed, neither sends it again nor marks
+// it again. A server that refuses the PUT (Cyrus) keeps it as it was.
+func TestMarkPolicy(t *testing.T) {
+	t.Parallel()
+	for _, refused := range []bool{false, true} {
+		name, note := "accepted", "marked as processed"
+		if refused {
+			name, note = "refused", "kept: the server does not accept changes to notifications"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, engine.PolicyMark)
+			r.dav.refusePut = refused
+			r.invite(t, "wilma@example.org")
+			r.settle(t)
+			var status, got string
+			testdb.QueryRow(r.db, `SELECT status, error FROM notifications`).Scan(&status, &got)
+			if status != store.NotificationDone || got != note || len(r.dav.deleted) != 0 || r.dav.count("PUT") != 1 {
+				t.Fatalf("notification %s %q, deleted %v, %d PUTs; want it done, %q, not deleted, one PUT",
+					status, got, r.dav.deleted, r.dav.count("PUT"), note)
+			}
+			if !refused {
+				p := r.dav.puts[0]
+				orig := string(inviteXML("n1"))
+				end := strings.LastIndex(orig, "</")
+				at, ok := strings.CutPrefix(string(p.body), orig[:end]+`<N:processed xmlns:N="urn:notifyd" at="`)
+				at, ok2 := strings.CutSuffix(at, `"/>`+orig[end:])
+				if _, err := time.Parse(time.RFC3339, at); !ok || !ok2 || err != nil {
+					t.Errorf("PUT body:\n%s\nwant the notification with <N:processed at=\"(RFC 3339)\"/> before its root's end tag", p.body)
+				}
+				if p.href != "/dav/notifications/user/wilma/n1.xml" || p.ifMatch != `"e1"` || !strings.HasPrefix(p.contentType, "application/xml") {
+					t.Errorf("PUT %s If-Match %s Content-Type %s, want the notification's href, its delivered ETag, XML", p.href, p.ifMatch, p.contentType)
+				}
+			}
+			r.ping(t, principal)
+			r.settle(t)
+			if sent := r.email.sentTo(); len(sent) != 1 || r.dav.count("PUT") != 1 {
+				t.Errorf("after the next sync, sent %v and %d PUTs; want the one message and the one PUT", sent, r.dav.count("PUT"))
+			}
+		})
 	}
 }

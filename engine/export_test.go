@@ -68,22 +68,5 @@ func (in *Intake) WritersForTest() int {
 	return in.writers
 }
 
-// JobStatesForTest counts the jobs of kind by state.
-func (e *Engine) JobStatesForTest(ctx context.Context, kind string) (map[rivertype.JobState]int, error) {
-	jobs, err := e.JobsForTest(ctx, kind)
-	out := map[rivertype.JobState]int{}
-	for _, j := range jobs {
-		out[j.State]++
-	}
-	return out, err
-}
-
-// PollCalendarsForTest runs a calendar poll now as if every principal's
-// calendar sync were due: it queues those not queued already.
-func (e *Engine) PollCalendarsForTest(ctx context.Context) error {
-	now := time.Now()
-	return e.pollCalendars(ctx, now, now.Add(time.Hour))
-}
-
 // SetClockForTest makes p record events as received at now().
 func (p *Publisher) SetClockForTest(now func() time.Time) { p.now = now }

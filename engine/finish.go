@@ -193,10 +193,17 @@ func (e *Engine) mark(ctx context.Context, sys System, n *store.NotificationReco
 		return caldavclient.ErrPreconditionFailed
 	}
 	end := bytes.LastIndex(body, []byte("</"))
-	if end < 0 || bytes.Contains(body, []byte("urn:notifyd")) {
+	if end < 0 || marked(body) {
 		return nil // not a well-formed element, or marked already
 	}
-	marker := `<N:processed xmlns:N="urn:notifyd" at="` + time.Now().UTC().Format(time.RFC3339) + `"/>`
-	marked := append(append(append([]byte{}, body[:end]...), marker...), body[end:]...)
-	return sys.CalDAV.Put(ctx, n.Href, n.ETag, marked, "application/xml; charset=utf-8")
+	marker := `<N:processed xmlns:N="` + markNamespace + `" at="` + time.Now().UTC().Format(time.RFC3339) + `"/>`
+	body = append(append(append([]byte{}, body[:end]...), marker...), body[end:]...)
+	return sys.CalDAV.Put(ctx, n.Href, n.ETag, body, "application/xml; charset=utf-8")
 }
+
+// markNamespace is the namespace of the element the mark policy adds.
+const markNamespace = "urn:notifyd"
+
+// marked reports whether a notification's body carries the mark policy's
+// element: the sync records such a version, which notifyd wrote, as done.
+func marked(body []byte) bool { return bytes.Contains(body, []byte(markNamespace)) }

@@ -62,29 +62,39 @@ type fireReminderWorker struct {
 
 // Work implements river.Worker.
 func (w *fireReminderWorker) Work(ctx context.Context, job *river.Job[FireReminderArgs]) error {
-	p, err := w.e.prepareRinging(ctx, job.Args.FireKey)
-	if err != nil || p == nil {
+	e := w.e
+	t, err := e.prepareRinging(ctx, job.Args.FireKey)
+	if err != nil || t == nil {
 		return err
 	}
-	return w.e.ringer.ring(ctx, p, job.Args.Trigger)
+	if t.rec.State == store.ReminderFired { // a run again (crash, retry)
+		return e.sendLeft(ctx, job, t)
+	}
+	if err := e.ringer.ring(ctx, t, job.Args.Trigger); err != nil || t.fired == nil {
+		return err
+	}
+	return e.sendFired(ctx, job, t)
 }
 
 // toRing is a scheduled reminder read ahead of its trigger, with its
-// principal's subscriptions as they were then.
+// principal's subscriptions as they were then. fired is set once the
+// write that fires it has committed, if it was this call's write that
+// fired it.
 type toRing struct {
-	rec  *store.ReminderRecord
-	subs []*notifyd.Subscription
+	rec   *store.ReminderRecord
+	subs  []*notifyd.Subscription
+	fired *ringing
 }
 
 // prepareRinging reads the reminder with fire key key and its
-// principal's subscriptions; nil if it is not scheduled any more
-// (cancelled or skipped, or fired by another run).
+// principal's subscriptions; nil if it is neither scheduled nor fired
+// (cancelled or skipped).
 func (e *Engine) prepareRinging(ctx context.Context, key string) (*toRing, error) {
 	rec, err := e.db.Reminder(ctx, key)
 	if errors.Is(err, notifyd.ErrNotFound) {
 		return nil, river.JobCancel(err)
 	}
-	if err != nil || rec.State != store.ReminderScheduled {
+	if err != nil || (rec.State != store.ReminderScheduled && rec.State != store.ReminderFired) {
 		return nil, err
 	}
 	subs, err := e.o.Subscriptions.ForPrincipal(ctx, rec.System, rec.Principal)
@@ -101,70 +111,53 @@ type ringing struct {
 	late          time.Duration
 	nr            store.NotificationRecord
 	deliveries    []store.DeliveryRecord
+	at            time.Time // when it was fired
 }
 
 // fireReminders rings the reminders rs, now, in one durable write: each
 // that is still scheduled is marked fired, with its notification and a
 // delivery for each method of the principal's subscriptions that wants
-// reminders, and the deliveries of all of them, by channel, share their
-// jobs (deliverJobs). A reminder later than a channel's grace (after
-// downtime) is not sent on that channel; one late on every channel, or
-// whose instance has ended, is skipped as late. It returns the outcome of
-// each, by fire key: nil once it is fired or skipped, or if it is not
-// scheduled any more (cancelled, or fired by another run); otherwise an
-// error for its job to return.
+// reminders. No delivery job is queued: the worker of the reminder's job
+// makes the first attempts itself once the write is durable
+// (sendFired), and a run again of that job makes those it did not
+// (sendLeft). A reminder later than a channel's grace (after downtime) is
+// not sent on that channel; one late on every channel, or whose instance
+// has ended, is skipped as late. It returns the outcome of each, by fire
+// key: nil once it is fired or skipped, or if it is not scheduled any
+// more (cancelled, or fired by another run); otherwise an error for its
+// job to return. Each reminder this write fired has its toRing's fired
+// set.
 func (e *Engine) fireReminders(rs []*toRing) map[string]error {
 	ctx, done := e.untilStop(context.Background())
 	defer done()
 	errs := make(map[string]error, len(rs))
 	now := time.Now()
 	var rings []ringing
+	byKey := make(map[string]*toRing, len(rs))
 	for _, t := range rs {
 		r, err := e.ringingOf(t.rec, t.subs, now)
 		if err != nil {
 			errs[t.rec.FireKey] = err
 			continue
 		}
+		byKey[t.rec.FireKey] = t
 		rings = append(rings, r)
+	}
+	fs := make([]store.ReminderFiring, len(rings))
+	for i, r := range rings {
+		fs[i] = store.ReminderFiring{FireKey: r.rec.FireKey, System: r.rec.System, Principal: r.rec.Principal,
+			State: r.state, Reason: r.reason, Notification: r.nr, Deliveries: r.deliveries}
 	}
 	var claimed []ringing
 	err := e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		keys, ids, err := store.FireReminders(ctx, tx, fs, now)
 		claimed = claimed[:0]
-		byChannel := make(map[notifyd.Channel][]string)
 		for _, r := range rings {
-			c, err := store.ClaimReminder(ctx, tx, r.rec.FireKey, r.state, r.reason, now)
-			if err != nil {
-				return err
-			}
-			if c == nil {
-				continue
-			}
-			claimed = append(claimed, r)
-			if r.state != store.ReminderFired {
-				continue
-			}
-			ids, err := store.AddNotifications(ctx, tx, r.rec.System, r.rec.Principal, []store.NotificationRecord{r.nr}, r.deliveries, now)
-			if err != nil {
-				return err
-			}
-			created := make(map[string]bool, len(ids))
-			for _, id := range ids {
-				created[id] = true
-			}
-			for _, d := range r.deliveries {
-				if created[d.ID] {
-					byChannel[notifyd.Channel(d.Channel)] = append(byChannel[notifyd.Channel(d.Channel)], d.ID)
-				}
+			if keys[r.rec.FireKey] {
+				r.deliveries = created(r.deliveries, ids)
+				claimed = append(claimed, r)
 			}
 		}
-		var jobs []river.InsertManyParams
-		for _, ch := range notifyd.Channels {
-			jobs = append(jobs, deliverJobs(byChannel[ch], ch)...)
-		}
-		if len(jobs) == 0 {
-			return nil
-		}
-		_, err := e.queue.client.InsertManyFastTx(ctx, tx, jobs)
 		return err
 	})
 	if err != nil {
@@ -175,6 +168,8 @@ func (e *Engine) fireReminders(rs []*toRing) map[string]error {
 	}
 	for _, r := range claimed {
 		if r.state == store.ReminderFired {
+			r.at = now
+			byKey[r.rec.FireKey].fired = &r
 			e.metrics.reminders.WithLabelValues(store.ReminderFired).Inc()
 			e.metrics.remindersLate.Observe(r.late.Seconds())
 		} else {
@@ -226,4 +221,15 @@ func (e *Engine) ringingOf(rec *store.ReminderRecord, subs []*notifyd.Subscripti
 	var err error
 	r.nr.Parsed, err = json.Marshal(n)
 	return r, err
+}
+
+// created are the deliveries of ds whose IDs are in ids.
+func created(ds []store.DeliveryRecord, ids map[string]bool) []store.DeliveryRecord {
+	var out []store.DeliveryRecord
+	for _, d := range ds {
+		if ids[d.ID] {
+			out = append(out, d)
+		}
+	}
+	return out
 }

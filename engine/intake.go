@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
 )
@@ -79,16 +77,6 @@ type intakeReq struct {
 // IntakeOption configures an Intake.
 type IntakeOption func(*Intake)
 
-// CalendarPings says whether pings may name calendars (reminders are on,
-// the default): with false, CalendarPaths knows none.
-func CalendarPings(enabled bool) IntakeOption {
-	return func(in *Intake) {
-		if !enabled {
-			in.calendars = nil
-		}
-	}
-}
-
 // NewIntake returns the intake that records pings in db and queues their
 // sync jobs in queue.
 func NewIntake(db *store.DB, queue *Queue, opts ...IntakeOption) *Intake {
@@ -102,21 +90,6 @@ func NewIntake(db *store.DB, queue *Queue, opts ...IntakeOption) *Intake {
 		queue.calendars.Store(in.calendars)
 	}
 	return in
-}
-
-// CalendarPaths returns the calendars of system whose owners a ping
-// naming them (or a resource in one) syncs: those notifyd syncs for
-// reminders, kept in memory (see calendarIndex): the calendars this
-// process recorded, and those others did as read from the store a
-// second or two ago at most. With fresh, for an href that is no known
-// calendar and would be refused otherwise, read again if older than
-// 100 ms (or ten times as long as reading them takes). nil when
-// reminders are off.
-func (in *Intake) CalendarPaths(ctx context.Context, system string, fresh bool) (*CalendarPaths, error) {
-	if in.calendars == nil {
-		return nil, nil
-	}
-	return in.calendars.paths(ctx, system, fresh)
 }
 
 // Enqueue durably marks each principal of system dirty and makes sure a
@@ -219,61 +192,19 @@ func (in *Intake) writePending() {
 // write records one batch of pings in one durable write and works out
 // each ping's result.
 func (in *Intake) write(batch []*intakeReq) error {
-	// The same principal may be in several pings of the batch: mark it
-	// once, and credit the new job to the first ping that named it.
-	index := make(map[store.PrincipalKey]int)
-	var keys []store.PrincipalKey
-	var calIndex map[store.PrincipalKey]int
-	var calKeys []store.PrincipalKey
-	for _, r := range batch {
-		for _, k := range r.keys {
-			if _, ok := index[k]; !ok {
-				index[k] = len(keys)
-				keys = append(keys, k)
-			}
-		}
-		for _, k := range r.cals {
-			if calIndex == nil {
-				calIndex = make(map[store.PrincipalKey]int)
-			}
-			if _, ok := calIndex[k]; !ok {
-				calIndex[k] = len(calKeys)
-				calKeys = append(calKeys, k)
-			}
-		}
-	}
-	if len(calKeys) > 1 {
-		// Rows are locked in the order written: the same order in
-		// every transaction (as store.MarkDirty's) keeps two replicas
-		// from deadlocking on PostgreSQL.
-		slices.SortFunc(calKeys, func(a, b store.PrincipalKey) int {
-			return cmp.Or(strings.Compare(a.System, b.System), strings.Compare(a.Principal, b.Principal))
-		})
-		for i, k := range calKeys {
-			calIndex[k] = i
-		}
-	}
-	var needJob, needCalJob []bool
+	syncs := distinctSyncs(batch, func(r *intakeReq) []store.PrincipalKey { return r.keys })
+	calSyncs := distinctSyncs(batch, func(r *intakeReq) []store.PrincipalKey { return r.cals })
 	ctx := context.Background()
 	err := in.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		now := in.now()
 		var err error
-		if needJob, err = store.MarkDirty(ctx, tx, keys, now); err != nil {
-			return err
-		}
-		var jobs []store.PrincipalKey
-		for i, k := range keys {
-			if needJob[i] {
-				jobs = append(jobs, k)
-			}
-		}
-		if err := in.queue.insertSyncJobs(ctx, tx, jobs); err != nil || len(calKeys) == 0 {
+		if syncs.need, err = in.queue.queueSyncs(ctx, tx, syncs.keys, now); err != nil || len(calSyncs.keys) == 0 {
 			return err
 		}
 		// Their first runs may use a listing of the calendar home made
 		// from now on (SyncCalendarsArgs.ListedSince): after every ping
 		// of the batch arrived, so it shows what they are about.
-		needCalJob, err = in.queue.insertCalendarSyncJobs(ctx, tx, calKeys, now)
+		calSyncs.need, err = in.queue.queueCalendarSyncs(ctx, tx, calSyncs.keys, now)
 		return err
 	})
 	if err != nil {
@@ -282,50 +213,57 @@ func (in *Intake) write(batch []*intakeReq) error {
 		}
 		return err
 	}
-	credited := make([]bool, len(keys))
-	calCredited := make([]bool, len(calKeys))
 	for _, r := range batch {
 		r.res = IntakeResult{Queued: len(r.keys) + len(r.cals)}
-		for _, k := range r.keys {
-			if i := index[k]; needJob[i] && !credited[i] {
-				credited[i] = true
-				r.res.NewJobs++
-			} else {
-				r.res.Coalesced++
-			}
-		}
-		for _, k := range r.cals {
-			if i := calIndex[k]; needCalJob[i] && !calCredited[i] {
-				calCredited[i] = true
-				r.res.NewJobs++
-			} else {
-				r.res.Coalesced++
-			}
-		}
+		syncs.credit(&r.res, r.keys)
+		calSyncs.credit(&r.res, r.cals)
 	}
 	return nil
 }
 
-// insertCalendarSyncJobs records in tx that the calendars of each of keys
-// (distinct) are to be synced, inserts a calendar sync job for each that
-// has none waiting or running (one that has is asked to run once more:
-// store.QueueCalendarSyncs), and reports which needed one. since is the
-// jobs' ListedSince.
-func (q *Queue) insertCalendarSyncJobs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey, since time.Time) ([]bool, error) {
-	need, err := store.QueueCalendarSyncs(ctx, tx, keys)
-	if err != nil {
-		return nil, err
-	}
-	var jobs []river.InsertManyParams
-	for i, k := range keys {
-		if need[i] {
-			jobs = append(jobs, river.InsertManyParams{Args: SyncCalendarsArgs{System: k.System, Principal: k.Principal, ListedSince: since}})
+// syncSet is the principals whose syncs of one kind a batch's pings
+// queue: each once (several pings may name it), sorted, since rows are
+// locked in the order written, and the same order in every transaction
+// keeps two replicas from deadlocking on PostgreSQL.
+type syncSet struct {
+	keys     []store.PrincipalKey
+	index    map[store.PrincipalKey]int
+	need     []bool // which keys needed a new job
+	credited []bool // which new jobs a ping was credited with
+}
+
+// distinctSyncs is the syncSet of the keys of of each ping of batch.
+func distinctSyncs(batch []*intakeReq, of func(*intakeReq) []store.PrincipalKey) *syncSet {
+	s := &syncSet{index: make(map[store.PrincipalKey]int)}
+	for _, r := range batch {
+		for _, k := range of(r) {
+			if _, ok := s.index[k]; !ok {
+				s.index[k] = 0
+				s.keys = append(s.keys, k)
+			}
 		}
 	}
-	if len(jobs) > 0 {
-		_, err = q.client.InsertManyFastTx(ctx, tx, jobs)
+	slices.SortFunc(s.keys, func(a, b store.PrincipalKey) int {
+		return cmp.Or(strings.Compare(a.System, b.System), strings.Compare(a.Principal, b.Principal))
+	})
+	for i, k := range s.keys {
+		s.index[k] = i
 	}
-	return need, err
+	s.credited = make([]bool, len(s.keys))
+	return s
+}
+
+// credit counts in res what a ping naming keys did: a new job for the
+// first ping that named a key needing one, the others joined it.
+func (s *syncSet) credit(res *IntakeResult, keys []store.PrincipalKey) {
+	for _, k := range keys {
+		if i := s.index[k]; s.need[i] && !s.credited[i] {
+			s.credited[i] = true
+			res.NewJobs++
+		} else {
+			res.Coalesced++
+		}
+	}
 }
 
 // Close stops taking pings and returns when those already taken are

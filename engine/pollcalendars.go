@@ -56,5 +56,8 @@ func (e *Engine) pollCalendars(ctx context.Context, now, cutoff time.Time) error
 	if len(keys) == 0 {
 		return nil
 	}
-	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, keys, now) })
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		_, err := e.queue.queueCalendarSyncs(ctx, tx, keys, now)
+		return err
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -117,11 +118,27 @@ func (q *Queue) Ready(ctx context.Context) error {
 	return nil
 }
 
-// insertSyncJobs queues one sync job per key in tx.
-func (q *Queue) insertSyncJobs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey) error {
-	jobs := make([]river.InsertManyParams, len(keys))
+// queueSyncs marks each of keys (distinct) dirty in tx, inserts a sync
+// job for each that has none waiting (store.MarkDirty), and reports which
+// needed one.
+func (q *Queue) queueSyncs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey, now time.Time) ([]bool, error) {
+	need, err := store.MarkDirty(ctx, tx, keys, now)
+	if err != nil {
+		return nil, err
+	}
+	return need, q.insertFor(ctx, tx, keys, need, func(k store.PrincipalKey) river.JobArgs {
+		return SyncPrincipalArgs{System: k.System, Principal: k.Principal}
+	})
+}
+
+// insertFor queues in tx the job args(k) of each of keys that needs one.
+func (q *Queue) insertFor(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey, need []bool,
+	args func(store.PrincipalKey) river.JobArgs) error {
+	var jobs []river.InsertManyParams
 	for i, k := range keys {
-		jobs[i] = river.InsertManyParams{Args: SyncPrincipalArgs{System: k.System, Principal: k.Principal}}
+		if need[i] {
+			jobs = append(jobs, river.InsertManyParams{Args: args(k)})
+		}
 	}
 	return q.insert(ctx, tx, jobs...)
 }

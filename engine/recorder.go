@@ -81,7 +81,9 @@ func (r ownRecorder) retryLater(ctx context.Context, a attempt, o store.Delivery
 // batchRecorder is the recorder of one run of a batch job; a batch job
 // runs in one goroutine, so it has no lock.
 type batchRecorder struct {
-	e         *Engine
+	e *Engine
+	// wait, if not nil, is waited for before each write (ringer.quiet).
+	wait      func(context.Context)
 	unflushed bool                        // outcomes committed but not flushed
 	settled   []*store.NotificationRecord // policies to apply at the end
 }
@@ -97,6 +99,9 @@ func (r *batchRecorder) retryLater(ctx context.Context, a attempt, o store.Deliv
 }
 
 func (r *batchRecorder) write(ctx context.Context, a attempt, o store.DeliveryOutcome, also func(*sql.Tx) error) error {
+	if r.wait != nil {
+		r.wait(ctx)
+	}
 	settled, err := r.e.writeOutcome(ctx, a, o, store.Lazy, also)
 	if err != nil {
 		return err

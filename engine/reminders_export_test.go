@@ -2,7 +2,11 @@ package engine
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/notifyd/notifyd/store"
 )
@@ -38,4 +42,25 @@ func (e *Engine) HoldRemindersForTest() (joined <-chan struct{}, release func())
 		r.held = false
 		r.kick()
 	}
+}
+
+// FireWithoutSendingForTest fires the scheduled reminder with fire key
+// key as its job does, and stops there: as a process killed right after
+// the write that fired it.
+func (e *Engine) FireWithoutSendingForTest(ctx context.Context, key string) error {
+	t, err := e.prepareRinging(ctx, key)
+	if err != nil || t == nil || t.rec.State != store.ReminderScheduled {
+		return fmt.Errorf("reminder %s not scheduled: %v", key, err)
+	}
+	return e.fireReminders([]*toRing{t})[key]
+}
+
+// RunFireJobForTest inserts a job for the reminder with fire key key
+// available at once, as the rescue of a killed process's running job
+// copies it.
+func (e *Engine) RunFireJobForTest(ctx context.Context, key string, trigger time.Time) error {
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		return e.queue.insert(ctx, tx, river.InsertManyParams{Args: FireReminderArgs{FireKey: key, Trigger: trigger},
+			InsertOpts: &river.InsertOpts{Queue: QueueReminders}})
+	})
 }

@@ -153,11 +153,23 @@ func (r *rig) reminderStates(t *testing.T) map[string]int {
 func TestReminderRingsOnce(t *testing.T) {
 	t.Parallel()
 	r, cal := newReminderRig(t)
+	// Held, the reminder is read as scheduled however slow its sync: its
+	// trigger, two seconds away, may pass before. And the sync that
+	// scheduled it is the one whose job waits: the first calendar sync
+	// to end may be the poll's, begun before the event was written.
+	joined, release := r.eng.HoldRemindersForTest()
+	defer release()
 	cal.put("a.ics", "Budget review", time.Now().Add(15*time.Minute+2*time.Second))
-	r.syncCalendars(t)
-	if got := r.reminderStates(t); got[store.ReminderScheduled] != 1 {
+	r.ping(t, principal)
+	select {
+	case <-joined:
+	case <-time.After(time.Minute):
+		t.Fatal("no reminder waits for its trigger a minute after the ping")
+	}
+	if got := r.reminderStates(t); got[store.ReminderScheduled] != 1 || len(got) != 1 {
 		t.Fatalf("reminders %v, want one scheduled", got)
 	}
+	release()
 	log := r.settle(t)
 	if len(log) != 1 || log[0].Status != store.DeliverySent || log[0].NotificationType != string(notifyd.TypeReminder) {
 		t.Fatalf("delivery log %+v, want one reminder sent", log)

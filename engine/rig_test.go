@@ -65,6 +65,14 @@ type fakeDAV struct {
 	badTokens  map[string]bool
 	tooLarge   string            // the href whose GET says caldavclient.ErrTooLarge
 	onDelete   func(href string) // called before each DELETE, if set
+	puts       []fakePut         // the PUTs that replaced a resource
+	refusePut  bool              // PUT says caldavclient.ErrNotSupported, as Cyrus's 405
+}
+
+// fakePut is a PUT as the server received it.
+type fakePut struct {
+	href, ifMatch, contentType string
+	body                       []byte
 }
 
 type fakeResource struct {
@@ -168,10 +176,24 @@ func (f *fakeDAV) Delete(ctx context.Context, href, etag string) error {
 	f.deleted = append(f.deleted, href)
 	return nil
 }
-func (f *fakeDAV) Put(context.Context, string, string, []byte, string) error {
-	f.hit("PUT")
-	f.mu.Unlock()
-	return caldavclient.ErrNotSupported
+func (f *fakeDAV) Put(_ context.Context, href, etag string, body []byte, contentType string) error {
+	defer f.mu.Unlock()
+	if err := f.hit("PUT"); err != nil {
+		return err
+	}
+	r, ok := f.resources[href]
+	switch {
+	case f.refusePut:
+		return caldavclient.ErrNotSupported
+	case !ok:
+		return caldavclient.ErrNotFound
+	case r.etag != etag:
+		return caldavclient.ErrPreconditionFailed
+	}
+	f.puts = append(f.puts, fakePut{href: href, ifMatch: etag, contentType: contentType, body: body})
+	f.version++
+	f.resources[href] = fakeResource{body: body, etag: fmt.Sprintf(`"e%d"`, f.version), version: f.version}
+	return nil
 }
 func (f *fakeDAV) CalendarName(ctx context.Context, p, href string) (string, error) {
 	defer f.mu.Unlock()

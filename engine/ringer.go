@@ -36,6 +36,9 @@ type ringer struct {
 	waiting map[int64][]*ringCall
 	due     []*ringCall // trigger passed: to be fired
 	firing  int         // goroutines firing due
+	// idle, if not nil, is closed once nothing is due or being fired
+	// (see quiet).
+	idle chan struct{}
 	// For tests: held keeps the due calls from being fired; joined, if
 	// not nil, is called as each call starts waiting.
 	held   bool
@@ -100,9 +103,40 @@ func (r *ringer) dueAt(at int64) {
 	r.kick()
 }
 
+// quiet returns once no reminder is due or being fired, or ctx ends.
+// The records of the attempts that reminders fired make wait for it:
+// while reminders due together (everyone's 9:00 meeting) are being
+// fired, the writes that fire them have the database's writer to
+// themselves, and the records follow, merged into few transactions.
+func (r *ringer) quiet(ctx context.Context) {
+	r.mu.Lock()
+	idle := r.idle
+	r.mu.Unlock()
+	if idle == nil {
+		return
+	}
+	select {
+	case <-idle:
+	case <-ctx.Done():
+	}
+}
+
+// busy notes, r.mu held, whether reminders are due or being fired, for
+// quiet.
+func (r *ringer) busy() {
+	switch busy := len(r.due) > 0 || r.firing > 0; {
+	case busy && r.idle == nil:
+		r.idle = make(chan struct{})
+	case !busy && r.idle != nil:
+		close(r.idle)
+		r.idle = nil
+	}
+}
+
 // kick starts goroutines firing the due calls, up to ringers; r.mu is
 // held.
 func (r *ringer) kick() {
+	defer r.busy()
 	for n := len(r.due); !r.held && r.firing < ringers && n > 0; n -= maxRingBatch {
 		r.firing++
 		go r.run()
@@ -127,6 +161,7 @@ func (r *ringer) run() {
 		}
 		if len(batch) == 0 {
 			r.firing--
+			r.busy()
 			r.mu.Unlock()
 			return
 		}

@@ -358,24 +358,3 @@ func calendarZone(cal caldavclient.Calendar) *time.Location {
 
 // storedCalendarZone is calendarZone of a stored calendar.
 func storedCalendarZone(cal store.CalendarRecord) *time.Location { return calendar.Zone(cal.TimeZone) }
-
-// queueCalendarSyncs queues, in tx, a calendar sync for each of keys that
-// has none waiting; since is the poll's time (see
-// SyncCalendarsArgs.ListedSince), or for a ping's a time after it arrived.
-func (e *Engine) queueCalendarSyncs(ctx context.Context, tx *sql.Tx, keys []store.PrincipalKey, since time.Time) error {
-	need, err := store.QueueCalendarSyncs(ctx, tx, keys)
-	if err != nil {
-		return err
-	}
-	var jobs []river.InsertManyParams
-	for i, k := range keys {
-		if need[i] {
-			jobs = append(jobs, river.InsertManyParams{Args: SyncCalendarsArgs{System: k.System, Principal: k.Principal, ListedSince: since}})
-		}
-	}
-	if len(jobs) == 0 {
-		return nil
-	}
-	_, err = e.queue.client.InsertManyFastTx(ctx, tx, jobs)
-	return err
-}

@@ -148,11 +148,8 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 		}
 		// A ping names a principal whose calendars may have changed too:
 		// its reminders are worked out again at once, not at the next poll.
-		if e.o.Reminders.Enabled && wantsCalendarSync(subs) {
-			key := store.PrincipalKey{System: args.System, Principal: args.Principal}
-			if err := e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()); err != nil {
-				return err
-			}
+		if err := e.queueOwnCalendarSync(ctx, tx, args, subs); err != nil {
+			return err
 		}
 		// The new deliveries of each channel go in batch jobs, in the order
 		// the sync found them.
@@ -176,6 +173,9 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 	e.metrics.syncs.WithLabelValues(args.System, "ok").Inc()
 	e.metrics.suppressed.Add(float64(len(rec.Unsent)))
 	for _, n := range rec.Notifications {
+		if n.Error == markedNote {
+			continue // notifyd's own mark, not a new notification
+		}
 		t := n.Type
 		if n.Status == store.NotificationDead {
 			t = "dead"
@@ -218,7 +218,7 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 			// that cannot be parsed, rather than failing the whole sync
 			// (and every later one) over it.
 			log.Warn("notification too large to be read; it is recorded as dead and not delivered", "href", r.Href, "err", err)
-			rec.Notifications = append(rec.Notifications, deadNotification(ids[i], r.Href, r.ETag, err))
+			rec.Notifications = append(rec.Notifications, setAside(ids[i], r.Href, r.ETag, store.NotificationDead, err.Error()))
 			continue
 		}
 		if err != nil {
@@ -228,13 +228,19 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 			etag = r.ETag
 		}
 		id := notificationID(args.System, args.Principal, r.Href, etag)
+		if marked(body) {
+			// Marked by the mark policy, which changed its ETag: the
+			// version delivered is recorded under the one it had.
+			rec.Notifications = append(rec.Notifications, setAside(id, r.Href, etag, store.NotificationDone, markedNote))
+			continue
+		}
 		n, perr := notification.Parse(body)
 		if perr != nil {
 			// A poison notification is set aside with its reason; it
 			// never blocks the others.
 			log.Warn("notification cannot be parsed; it is recorded as dead and not delivered",
 				"href", r.Href, "err", perr)
-			rec.Notifications = append(rec.Notifications, deadNotification(id, r.Href, etag, perr))
+			rec.Notifications = append(rec.Notifications, setAside(id, r.Href, etag, store.NotificationDead, perr.Error()))
 			continue
 		}
 		e.fillCalendarName(ctx, log, sys, args.Principal, n)
@@ -286,11 +292,15 @@ func notifiesOwn(subs []*notifyd.Subscription, id string) bool {
 	return false
 }
 
-// deadNotification records a notification that is not delivered, with
-// why.
-func deadNotification(id, href, etag string, reason error) store.NotificationRecord {
+// markedNote is the status note of a notification notifyd marked as
+// processed (the mark policy), seen again by a sync.
+const markedNote = "kept: marked as processed by notifyd"
+
+// setAside records a notification that is not delivered, with its status
+// (dead, or done) and why.
+func setAside(id, href, etag, status, why string) store.NotificationRecord {
 	return store.NotificationRecord{ID: id, Href: href, ETag: etag, Type: string(notifyd.TypeOther), Parsed: []byte("{}"),
-		Status: store.NotificationDead, Error: reason.Error()}
+		Status: status, Error: why}
 }
 
 // fillCalendarName reads the display name of the calendar a notification
@@ -350,23 +360,4 @@ func (e *Engine) giveUp(ctx context.Context, args SyncPrincipalArgs, reason erro
 		return river.JobSnooze(0)
 	}
 	return nil
-}
-
-// syncCalendarsToo queues, in a write of its own, a sync of the
-// principal's calendars when its subscriptions want reminders: a ping is
-// about the principal's calendars too, whatever became of its
-// notification collection. A server without one (Radicale, Xandikos)
-// fails every notification sync with ErrNotFound; its pings must still
-// sync the calendars at once, not at the next poll. (A sync that
-// succeeds queues the calendar sync in its own write.)
-func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) error {
-	if !e.o.Reminders.Enabled {
-		return nil
-	}
-	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
-	if err != nil || !wantsCalendarSync(subs) {
-		return err
-	}
-	key := store.PrincipalKey{System: args.System, Principal: args.Principal}
-	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{key}, time.Now()) })
 }

@@ -120,3 +120,14 @@ func TestDeliveriesByStatus(t *testing.T) {
 		t.Errorf("counting the dead letters does not use deliveries_by_status; plan:\n%s", plan)
 	}
 }
+
+// A discarded delivery is final, as sent and failed ones are: no job
+// sends it, and it counts as done when its notification settles.
+func TestDeliveryFinal(t *testing.T) {
+	for status, final := range map[string]bool{DeliveryQueued: false, DeliveryRetrying: false, DeliverySent: true,
+		DeliveryFailed: true, DeliverySkipped: true, DeliveryDiscarded: true} {
+		if DeliveryFinal(status) != final {
+			t.Errorf("DeliveryFinal(%s) = %v, want %v", status, !final, final)
+		}
+	}
+}

@@ -275,3 +275,20 @@ func scanReminder(r scanner) (*ReminderRecord, error) {
 	}
 	return &rec, nil
 }
+
+// ReminderDeliveries returns the deliveries of the notification with ID
+// id (a fired reminder's), with the notification: what a run again of
+// the reminder's job sends of them is those never attempted.
+func (db *DB) ReminderDeliveries(ctx context.Context, id string) (map[string]*DeliveryRecord, map[string]*NotificationRecord, error) {
+	var ids []string
+	err := db.each(ctx, `SELECT id FROM deliveries WHERE notification_id = $1`, []any{id}, func(r scanner) error {
+		var id string
+		err := r.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return db.DeliveriesToSend(ctx, ids)
+}

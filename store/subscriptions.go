@@ -13,26 +13,34 @@ import (
 const subscriptionColumns = `id, system, principal, enabled, types, locale, time_zone, methods, version, created_at, updated_at,
 notify_own_changes`
 
+// subscriptionRow is every column of a subscription: subscriptionColumns
+// and the preferences, which have a default (the empty string: none).
+const subscriptionRow = subscriptionColumns + `, preferences`
+
 // CreateSubscription inserts s with version 1, setting its timestamps.
 func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) error {
 	types, methods, err := encodeLists(s)
 	if err != nil {
 		return err
 	}
+	prefs, err := encodePreferences(s.Preferences)
+	if err != nil {
+		return err
+	}
 	s.Version = 1
 	s.UpdatedAt = s.CreatedAt
 	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionRow+`)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods,
-			s.Version, micros(s.CreatedAt), micros(s.UpdatedAt), s.NotifyOwnChanges)
+			s.Version, micros(s.CreatedAt), micros(s.UpdatedAt), s.NotifyOwnChanges, prefs)
 		return err
 	})
 }
 
 // Subscription returns the subscription with id, or notifyd.ErrNotFound.
 func (db *DB) Subscription(ctx context.Context, id string) (*notifyd.Subscription, error) {
-	row := db.reader.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = $1`, id)
+	row := db.reader.QueryRowContext(ctx, `SELECT `+subscriptionRow+` FROM subscriptions WHERE id = $1`, id)
 	s, err := scanSubscription(row)
 	if err != nil {
 		return nil, notFound(err)
@@ -48,7 +56,7 @@ func (db *DB) Subscriptions(ctx context.Context, f notifyd.SubscriptionFilter) (
 	if f.After != "" {
 		w.conds = append(w.conds, "id > "+w.param(f.After))
 	}
-	q := `SELECT ` + subscriptionColumns + ` FROM subscriptions` + w.where() + " ORDER BY id"
+	q := `SELECT ` + subscriptionRow + ` FROM subscriptions` + w.where() + " ORDER BY id"
 	if f.Limit > 0 {
 		q += " LIMIT " + w.param(f.Limit)
 	}
@@ -77,6 +85,10 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *notifyd.Subscription, i
 	if err != nil {
 		return err
 	}
+	prefs, err := encodePreferences(s.Preferences)
+	if err != nil {
+		return err
+	}
 	var version int64
 	err = db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions WHERE id = $1`, s.ID).Scan(&version); err != nil {
@@ -89,10 +101,10 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *notifyd.Subscription, i
 		// runs: a concurrent update (another replica's) makes this one a
 		// conflict rather than a lost update.
 		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET system = $2, principal = $3, enabled = $4, types = $5,
-locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10, notify_own_changes = $12
-WHERE id = $1 AND version = $11`,
+locale = $6, time_zone = $7, methods = $8, version = $9, updated_at = $10, notify_own_changes = $12,
+preferences = $13 WHERE id = $1 AND version = $11`,
 			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods, version+1, micros(s.UpdatedAt), version,
-			s.NotifyOwnChanges)
+			s.NotifyOwnChanges, prefs)
 		if err != nil {
 			return err
 		}
@@ -138,11 +150,17 @@ type scanner interface{ Scan(...any) error }
 
 func scanSubscription(r scanner) (*notifyd.Subscription, error) {
 	var s notifyd.Subscription
-	var types, methods string
+	var types, methods, prefs string
 	var created, updated int64
 	if err := r.Scan(&s.ID, &s.System, &s.Principal, &s.Enabled, &types, &s.Locale, &s.TimeZone,
-		&methods, &s.Version, &created, &updated, &s.NotifyOwnChanges); err != nil {
+		&methods, &s.Version, &created, &updated, &s.NotifyOwnChanges, &prefs); err != nil {
 		return nil, err
+	}
+	if prefs != "" {
+		s.Preferences = new(notifyd.Preferences)
+		if err := json.Unmarshal([]byte(prefs), s.Preferences); err != nil {
+			return nil, fmt.Errorf("subscription %s: stored preferences: %w", s.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(types), &s.Types); err != nil {
 		return nil, fmt.Errorf("subscription %s: stored types: %w", s.ID, err)
@@ -168,6 +186,16 @@ func encodeLists(s *notifyd.Subscription) (types, methods string, err error) {
 		return "", "", err
 	}
 	return string(tb), string(mb), nil
+}
+
+// encodePreferences stores p as JSON, or as the empty string when it
+// sets nothing.
+func encodePreferences(p *notifyd.Preferences) (string, error) {
+	if p.IsZero() {
+		return "", nil
+	}
+	b, err := json.Marshal(p)
+	return string(b), err
 }
 
 // notFound turns sql.ErrNoRows into notifyd.ErrNotFound.

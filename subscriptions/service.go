@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -38,6 +39,9 @@ type Input struct {
 	// NotifyOwnChanges, when true, sends the principal the changes it
 	// made itself too; left out, false.
 	NotifyOwnChanges *bool `json:"notify_own_changes"`
+	// Preferences say when to deliver (see notifyd.Preferences); nil or
+	// empty: everything at once, to every method.
+	Preferences *notifyd.Preferences `json:"preferences"`
 }
 
 // MethodInput is a delivery method as a client writes it.
@@ -65,6 +69,9 @@ type Patch struct {
 	Methods  *[]MethodInput              `json:"methods"`
 	// NotifyOwnChanges replaces the subscription's setting.
 	NotifyOwnChanges *bool `json:"notify_own_changes"`
+	// Preferences is a JSON Merge Patch of the preferences: members left
+	// out are kept, members set to null removed; null removes them all.
+	Preferences json.RawMessage `json:"preferences"`
 }
 
 // Defaults for fields a client leaves out.
@@ -152,7 +159,7 @@ func (s *Service) Replace(ctx context.Context, id string, in Input, ifVersion in
 
 // write validates in and stores it over cur.
 func (s *Service) write(ctx context.Context, cur *notifyd.Subscription, in Input) (*Written, error) {
-	next := &notifyd.Subscription{ID: cur.ID, CreatedAt: cur.CreatedAt, Methods: cur.Methods}
+	next := &notifyd.Subscription{ID: cur.ID, CreatedAt: cur.CreatedAt, Methods: cur.Methods, Preferences: cur.Preferences}
 	now := s.clock()
 	newSecrets, err := s.apply(next, in, now)
 	if err != nil {
@@ -175,7 +182,7 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 		return nil, notifyd.ErrConflict
 	}
 	in := Input{System: cur.System, Principal: cur.Principal, Enabled: &cur.Enabled, Types: cur.Types,
-		Locale: cur.Locale, TimeZone: cur.TimeZone, NotifyOwnChanges: &cur.NotifyOwnChanges}
+		Locale: cur.Locale, TimeZone: cur.TimeZone, NotifyOwnChanges: &cur.NotifyOwnChanges, Preferences: cur.Preferences}
 	for _, m := range cur.Methods {
 		in.Methods = append(in.Methods, MethodInput{Channel: m.Channel, Address: m.Address, Types: m.Types, Enabled: &m.Enabled,
 			Presence: m.Presence})
@@ -198,6 +205,11 @@ func (s *Service) Patch(ctx context.Context, id string, p Patch, ifVersion int64
 	if p.NotifyOwnChanges != nil {
 		in.NotifyOwnChanges = p.NotifyOwnChanges
 	}
+	if p.Preferences != nil {
+		if in.Preferences, err = mergePreferences(cur.Preferences, p.Preferences); err != nil {
+			return nil, err
+		}
+	}
 	return s.write(ctx, cur, in)
 }
 
@@ -218,7 +230,8 @@ func (s *Service) update(ctx context.Context, next *notifyd.Subscription, versio
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // apply validates in and, if it is valid, writes it into sub. Methods
-// already in sub keep their webhook secrets unless in changes them. It
+// already in sub keep their webhook secrets unless in changes them; a
+// pause already in sub may have ended. It
 // returns the IDs of the methods whose secret it set; now is the time of
 // the write.
 func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map[string]bool, error) {
@@ -254,6 +267,7 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map
 	if len(in.Methods) == 0 {
 		bad("/methods", "must list at least one delivery method")
 	}
+	prefs := checkPreferences(in.Preferences, sub.Preferences, now, bad)
 
 	seen := make(map[string]int)
 	newSecrets := make(map[string]bool)
@@ -299,6 +313,7 @@ func (s *Service) apply(sub *notifyd.Subscription, in Input, now time.Time) (map
 	sub.Locale, sub.TimeZone = locale, tz
 	sub.Methods = methods
 	sub.NotifyOwnChanges = in.NotifyOwnChanges != nil && *in.NotifyOwnChanges
+	sub.Preferences = prefs
 	setEpochs(sub.Methods, current)
 	return newSecrets, nil
 }
