@@ -296,3 +296,28 @@ func TestInboxOwnMessageSuppressed(t *testing.T) {
 		t.Errorf("sent to %v", got)
 	}
 }
+
+// A principal whose subscription wants invitations only (no reminders)
+// has its inbox synced when pinged.
+func TestInboxWithoutReminders(t *testing.T) {
+	t.Parallel()
+	var d *inboxDAV
+	r := newRig(t, engine.PolicyDelete, func(o *engine.Options) {
+		d = &inboxDAV{calendarDAV: &calendarDAV{fakeDAV: o.Systems[0].CalDAV.(*fakeDAV)}}
+		o.Systems[0].CalDAV = d
+		o.Reminders = engine.ReminderOptions{Enabled: true, PollInterval: time.Hour}
+	})
+	in := subscriptions.Input{System: "cal", Principal: principal, Types: []notifyd.NotificationType{notifyd.TypeInvitation},
+		Methods: []subscriptions.MethodInput{{Channel: notifyd.ChannelEmail, Address: "wilma@example.org"}}}
+	if _, err := r.subs.Create(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	r.syncCalendars(t)
+	d.deliver("req", itip("REQUEST", fredOrganizer, wilmaAttendee))
+	d.deliver("cancel", itip("CANCEL", fredOrganizer, wilmaAttendee))
+	r.syncCalendars(t)
+	r.settle(t)
+	if got := r.sentByType(); len(got) != 1 || len(got[notifyd.TypeInvitation]) != 1 {
+		t.Errorf("sent %v, want the invitation alone (the cancellation is not wanted)", got)
+	}
+}
