@@ -19,8 +19,8 @@ func TestPingSyncsCalendarsWithoutNotificationCollection(t *testing.T) {
 	cal.mu.Lock()
 	cal.noNotifications = true
 	cal.mu.Unlock()
-	// The first sync may be the poll's at start; the second can only be
-	// the ping's (the next poll is hours away).
+	// Let the poll at start go by first: the sync that follows the
+	// ping can then only be the ping's (the next poll is hours away).
 	r.syncCalendars(t)
 	cal.put("a.ics", "Budget review", time.Now().Add(2*time.Hour))
 	r.syncCalendars(t)
