@@ -9,7 +9,6 @@ import (
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
-	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // A ping is about a principal's calendars too (for reminders): it may
@@ -44,7 +43,8 @@ func (in *Intake) CalendarPaths(ctx context.Context, system string, fresh bool) 
 }
 
 // syncCalendarsToo queues, in a write of its own, a sync of the
-// principal's calendars when its subscriptions want reminders: a ping is
+// principal's calendars when its subscriptions want reminders or
+// scheduling messages (wantsCalendarSync): a ping is
 // about the principal's calendars too, whatever became of its
 // notification collection. A server without one (Radicale, Xandikos)
 // fails every notification sync with ErrNotFound; its pings must still
@@ -55,16 +55,17 @@ func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) e
 		return nil
 	}
 	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
-	if err != nil || len(subscriptions.Targets(subs, notifyd.TypeReminder)) == 0 {
+	if err != nil || !wantsCalendarSync(subs) {
 		return err
 	}
 	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueOwnCalendarSync(ctx, tx, args, subs) })
 }
 
 // queueOwnCalendarSync queues in tx a sync of the principal's calendars
-// if reminders are on and its subscriptions subs want them.
+// if reminders are on and its subscriptions subs want reminders or
+// scheduling messages (wantsCalendarSync).
 func (e *Engine) queueOwnCalendarSync(ctx context.Context, tx *sql.Tx, args SyncPrincipalArgs, subs []*notifyd.Subscription) error {
-	if !e.o.Reminders.Enabled || len(subscriptions.Targets(subs, notifyd.TypeReminder)) == 0 {
+	if !e.o.Reminders.Enabled || !wantsCalendarSync(subs) {
 		return nil
 	}
 	_, err := e.queue.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{{System: args.System, Principal: args.Principal}}, time.Now())

@@ -122,6 +122,10 @@ func snoozed(metadata []byte) bool {
 // user addresses changed, the alarm instances of all its stored objects
 // are worked out again, then the addresses recorded.
 func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, since time.Time) error {
+	listed := since // the inbox is found in the same listing (syncinbox.go)
+	if listed.IsZero() {
+		listed = time.Now()
+	}
 	cals, err := sys.CalDAV.CalendarsListedSince(ctx, key.Principal, since)
 	if err != nil {
 		return err
@@ -153,6 +157,9 @@ func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System
 		if err := e.syncCalendar(ctx, log.With("calendar", cal.Href), sys, key, cal, last[cal.Href].SyncToken, zone, addrs); err != nil {
 			return fmt.Errorf("calendar %s: %w", cal.Href, err)
 		}
+	}
+	if err := e.syncInbox(ctx, log, sys, key, listed, addrs); err != nil { // syncinbox.go
+		return err
 	}
 	if knew && sameAddresses(known, addrs) {
 		return nil

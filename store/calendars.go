@@ -39,15 +39,18 @@ WHERE system = $1 AND principal = $2 RETURNING queued`, key.System, key.Principa
 }
 
 // CalendarHomesToPoll returns up to limit principals whose subscriptions
-// may want reminders and whose calendars were last synced before cutoff
-// (or never), with no calendar sync queued: the periodic poll queues
-// them. A subscription wants reminders when its types are all types or
-// name "reminder"; the engine checks each method when it fires.
+// may want reminders or scheduling messages and whose calendars were last
+// synced before cutoff (or never), with no calendar sync queued: the
+// periodic poll queues them. A subscription wants them when its types are
+// all types or name "reminder" or a scheduling type (the inbox is synced
+// with the calendars); the engine checks each method when it sends.
 func (db *DB) CalendarHomesToPoll(ctx context.Context, cutoff time.Time, limit int) ([]PrincipalKey, error) {
 	var out []PrincipalKey
 	err := db.each(ctx, `SELECT DISTINCT s.system, s.principal FROM subscriptions s
 LEFT JOIN calendar_homes h ON h.system = s.system AND h.principal = s.principal
-WHERE s.enabled AND (s.types = '[]' OR s.types LIKE '%"reminder"%')
+WHERE s.enabled AND (s.types = '[]' OR s.types LIKE '%"reminder"%' OR s.types LIKE '%"invitation"%'
+    OR s.types LIKE '%"invitation-reply"%' OR s.types LIKE '%"invitation-cancelled"%'
+    OR s.types LIKE '%"refresh-request"%' OR s.types LIKE '%"counter-proposal"%')
   AND (h.principal IS NULL OR (NOT h.queued AND h.synced_at < $1))
 ORDER BY s.system, s.principal LIMIT $2`, []any{micros(cutoff), limit}, func(r scanner) error {
 		var k PrincipalKey
