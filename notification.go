@@ -46,6 +46,11 @@ type Notification struct {
 	// TypeCalendarDeleted) says changed. Event then is the event or task
 	// as it is now (as it was, for a deletion); Calendar the calendar.
 	Update *Update `json:"update,omitempty"`
+	// Scheduling is the iTIP message a scheduling notification
+	// (TypeInvitation … TypeCounterProposal) carries. From then is who
+	// sent it (the organizer, or the attendee who replied, asked for a
+	// refresh or countered), Event the event as the message describes it.
+	Scheduling *Scheduling `json:"scheduling,omitempty"`
 	// Fields holds other human-readable values by element local name, for
 	// notification types (or extensions) the fields above do not cover.
 	Fields map[string]string `json:"fields,omitempty"`
@@ -86,6 +91,60 @@ type Reminder struct {
 	LateSeconds int64 `json:"late_seconds,omitempty"`
 	// Snooze reports an alarm ringing again after a snooze.
 	Snooze bool `json:"snooze,omitempty"`
+}
+
+// The iTIP methods (RFC 5546) a Scheduling message carries.
+const (
+	MethodRequest        = "REQUEST"
+	MethodAdd            = "ADD"
+	MethodReply          = "REPLY"
+	MethodCancel         = "CANCEL"
+	MethodRefresh        = "REFRESH"
+	MethodCounter        = "COUNTER"
+	MethodDeclineCounter = "DECLINECOUNTER"
+)
+
+// Scheduling is one iTIP message (RFC 5546) from the principal's
+// scheduling inbox (RFC 6638).
+type Scheduling struct {
+	// Method is the message's METHOD (Method… constants).
+	Method string `json:"method"`
+	// Object is the inbox item's href.
+	Object string `json:"object"`
+	// Component is "event" or "todo".
+	Component string `json:"component"`
+	// UID is the event's UID; RecurrenceID the one instance the message
+	// is about ("20261201T090000Z", or a date), "" for the whole event.
+	UID          string `json:"uid"`
+	RecurrenceID string `json:"recurrence_id,omitempty"`
+	// Sequence is the event's SEQUENCE.
+	Sequence int `json:"sequence,omitempty"`
+	// Updated reports a REQUEST for an event the principal was already
+	// invited to (an earlier REQUEST for its UID was seen): a change of
+	// the invitation rather than a new one.
+	Updated bool `json:"updated,omitempty"`
+	// Organizer is the event's ORGANIZER.
+	Organizer Person `json:"organizer,omitzero"`
+	// Attendee is the attendee who replied, asked for a refresh or
+	// countered (REPLY, REFRESH, COUNTER), zero for the other methods.
+	Attendee Person `json:"attendee,omitzero"`
+	// PartStat is the Attendee's answer in a REPLY, in lower case:
+	// "accepted", "declined", "tentative", "delegated" or "needs-action".
+	PartStat string `json:"partstat,omitempty"`
+	// DelegatedTo is whom a delegating attendee delegated to.
+	DelegatedTo string `json:"delegated_to,omitempty"`
+	// Comment is the message's COMMENT (a reply's or counter's note).
+	Comment string `json:"comment,omitempty"`
+	// Recurring reports a recurring event (its times are the first
+	// instance's).
+	Recurring bool `json:"recurring,omitempty"`
+	// TimeZone is the IANA name of the zone the event's times are
+	// written in, "" when they are UTC, floating or dates.
+	TimeZone string `json:"time_zone,omitempty"`
+	// ICalendar is the iTIP object as the inbox holds it: the email
+	// channel attaches it as a text/calendar part (RFC 6047) for the
+	// recipient's mail client.
+	ICalendar string `json:"icalendar,omitempty"`
 }
 
 // Update is one net change to an event, a task or a calendar: what a

@@ -49,6 +49,32 @@ const (
 	TypeCalendarDeleted  NotificationType = "calendar-deleted"
 )
 
+// The scheduling message types: an iTIP message (RFC 5546) that another
+// calendar user sent the principal, found in its scheduling inbox (RFC
+// 6638). Notification.Scheduling says what it is.
+const (
+	// TypeInvitation is an organizer's REQUEST (or ADD): an invitation,
+	// or an update of one.
+	TypeInvitation NotificationType = "invitation"
+	// TypeInvitationReply is an attendee's REPLY: accepted, declined,
+	// tentative or delegated.
+	TypeInvitationReply NotificationType = "invitation-reply"
+	// TypeInvitationCancelled is an organizer's CANCEL.
+	TypeInvitationCancelled NotificationType = "invitation-cancelled"
+	// TypeRefreshRequest is an attendee's REFRESH: it asks the organizer
+	// for the event's latest version.
+	TypeRefreshRequest NotificationType = "refresh-request"
+	// TypeCounterProposal is an attendee's COUNTER (a change proposed to
+	// the organizer) or the organizer's DECLINECOUNTER (the proposal
+	// declined).
+	TypeCounterProposal NotificationType = "counter-proposal"
+)
+
+// SchedulingTypes lists the scheduling message types.
+var SchedulingTypes = []NotificationType{
+	TypeInvitation, TypeInvitationReply, TypeInvitationCancelled, TypeRefreshRequest, TypeCounterProposal,
+}
+
 // NotificationTypes lists every NotificationType, in the order of the API
 // specification.
 var NotificationTypes = []NotificationType{
@@ -57,7 +83,8 @@ var NotificationTypes = []NotificationType{
 	TypeSuggest, TypeSuggestReply, TypeAwaitingApproval, TypeApprovalResponse,
 	TypeReminder, TypeEventCreated, TypeEventModified, TypeEventDeleted,
 	TypeTodoCreated, TypeTodoModified, TypeTodoDeleted, TypeCalendarCreated,
-	TypeCalendarModified, TypeCalendarDeleted, TypeOther,
+	TypeCalendarModified, TypeCalendarDeleted, TypeInvitation, TypeInvitationReply,
+	TypeInvitationCancelled, TypeRefreshRequest, TypeCounterProposal, TypeOther,
 }
 
 // Valid reports whether t is one of NotificationTypes.

@@ -217,6 +217,9 @@ type listedCalendar struct {
 	// reports one that cannot be resolved (off origin, malformed).
 	owner    *url.URL
 	badOwner bool
+	// inbox reports a scheduling inbox (RFC 6638 §2.2), kept for
+	// ScheduleInbox and left out of Calendars.
+	inbox bool
 }
 
 // principalCalendars keeps, of home's listing, the calendars of principal
@@ -225,6 +228,9 @@ func (c *Client) principalCalendars(pu *url.URL, home string, listed []listedCal
 	var cals []Calendar
 	otherOwners := 0
 	for _, l := range listed {
+		if l.inbox {
+			continue
+		}
 		if l.badOwner || (l.owner != nil && !samePath(l.owner, pu)) {
 			otherOwners++
 			continue
@@ -282,11 +288,12 @@ func (c *Client) listHome(ctx context.Context, home string) ([]listedCalendar, e
 				continue
 			}
 			p := mergeProps(m.okProps())
-			if !p.isCalendar() || slices.ContainsFunc(p.ResourceType, func(n xml.Name) bool { return slices.Contains(notCalendars, n) }) {
+			inbox := slices.Contains(p.ResourceType, scheduleInbox)
+			if !inbox && (!p.isCalendar() || slices.ContainsFunc(p.ResourceType, func(n xml.Name) bool { return slices.Contains(notCalendars, n) })) {
 				nonCalendar++
 				continue
 			}
-			l := listedCalendar{Calendar: Calendar{Href: mu.EscapedPath(), Components: p.SupportedComponents}}
+			l := listedCalendar{Calendar: Calendar{Href: mu.EscapedPath(), Components: p.SupportedComponents}, inbox: inbox}
 			if owner := p.Owner.href(); owner != "" {
 				ou, err := c.resolveOrigin(final, owner)
 				l.owner, l.badOwner = ou, err != nil

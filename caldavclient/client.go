@@ -74,6 +74,10 @@ type Client struct {
 	homes     sync.Map // resolved principal URL → []string, its calendar homes' paths (decoded)
 	addrs     sync.Map // resolved principal URL → *addressSet, its calendar user addresses
 	listings  listingCache
+	inboxURLs sync.Map // resolved principal URL → its schedule-inbox-URL's path ("" when none)
+	// noSyncInboxes holds the scheduling inboxes (resolved URL) whose
+	// server refused sync-collection: InboxChanges lists them.
+	noSyncInboxes sync.Map
 
 	// now is the clock of the caches (time.Now; tests set it).
 	now func() time.Time

@@ -114,7 +114,7 @@ func (r *recordingClient) wrap(err error) error {
 // its calendar homes and its calendar user addresses in one request.
 const principalPropfind = `<?xml version="1.0" encoding="utf-8"?>` +
 	`<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>` +
-	`<D:notification-URL/><CS:notification-URL/><C:calendar-home-set/><C:calendar-user-address-set/>` +
+	`<D:notification-URL/><CS:notification-URL/><C:calendar-home-set/><C:calendar-user-address-set/><C:schedule-inbox-URL/>` +
 	`</D:prop></D:propfind>`
 
 // NotificationURL returns the path of principal's notification collection:
@@ -166,6 +166,7 @@ func (c *Client) discover(ctx context.Context, pu *url.URL) (string, error) {
 	}
 	c.homes.Store(key, homes)
 	c.addrs.Store(key, c.addressSet(pu, addrs, sent))
+	c.inboxURLs.Store(key, c.inboxURLOf(pu, props))
 	for _, p := range props {
 		href := p.NotificationURL.href()
 		if href == "" {
@@ -192,6 +193,7 @@ func (c *Client) ForgetNotificationURL(principal string) {
 	if pu, err := c.resolve(nil, principal); err == nil {
 		c.notifURLs.Delete(pu.String())
 		c.homes.Delete(pu.String())
+		c.inboxURLs.Delete(pu.String())
 		c.addrs.Delete(pu.String())
 	}
 }

@@ -70,6 +70,14 @@
 //     Sync and MultiGet work there (the members' hrefs are under that
 //     path; Sync of the owner's path fails with ErrMoved).
 //
+// The scheduling inbox (ScheduleInboxListedSince) is read the same way:
+// lr on user/OWNER/#calendars/Inbox and notifier's subscription to
+// "Other Users/OWNER/#calendars/Inbox" make it appear in notifier's home
+// as OWNER.Inbox (no sharedseen needed: an iTIP message has no alarms to
+// hide). Cyrus's schedule-inbox-URL names notifier's own Inbox whichever
+// principal is asked, which is why the inbox is found by its owner in
+// the listing.
+//
 // Besides, the PROPFIND of OWNER's principal (notification collection,
 // calendar home, calendar user addresses) is 403 unless notifier has lr
 // on user/OWNER/#calendars itself (l or r alone is not enough).

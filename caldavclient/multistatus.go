@@ -36,6 +36,8 @@ type msProp struct {
 	// CalendarUserAddressSet holds at most maxAddresses hrefs of at most
 	// maxAddressBytes each; Dropped counts those left out.
 	CalendarUserAddressSet *hrefValue
+	// ScheduleInboxURL is CALDAV:schedule-inbox-URL (RFC 6638 §2.2.1).
+	ScheduleInboxURL *hrefValue
 	// ResourceType is nil when DAV:resourcetype is absent, else its
 	// children's names (empty for a plain resource).
 	ResourceType []xml.Name
@@ -204,6 +206,8 @@ func (x *xmlReader) prop(p *msProp) error {
 		case xml.Name{Space: nsCalDAV, Local: "calendar-user-address-set"}:
 			p.CalendarUserAddressSet = &hrefValue{}
 			return x.boundedHrefs(p.CalendarUserAddressSet, maxAddresses, maxAddressBytes)
+		case xml.Name{Space: nsCalDAV, Local: "schedule-inbox-URL"}:
+			target = &p.ScheduleInboxURL
 		case xml.Name{Space: nsDAV, Local: "owner"}:
 			target = &p.Owner
 		case xml.Name{Space: nsDAV, Local: "sync-token"}:

@@ -45,7 +45,17 @@ var ErrNoComponent = errors.New("no VEVENT or VTODO in the calendar object")
 // VTODO, no UID, a syntax error, or input beyond the limits above. Parts
 // that can be left out (a bad property, a VTIMEZONE, an RRULE that cannot
 // be read) are, with a Warning on the Object.
-func Parse(data []byte, opts ParseOptions) (obj *Object, err error) {
+func Parse(data []byte, opts ParseOptions) (*Object, error) {
+	cal, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return build(cal, opts)
+}
+
+// decode reads a VCALENDAR within the limits above; bad input is an
+// error, never a panic.
+func decode(data []byte) (cal *ical.Calendar, err error) {
 	if len(data) > MaxObjectSize {
 		return nil, fmt.Errorf("calendar object of %d bytes is over the %d limit", len(data), MaxObjectSize)
 	}
@@ -53,7 +63,6 @@ func Parse(data []byte, opts ParseOptions) (obj *Object, err error) {
 	if err := precheck(data); err != nil {
 		return nil, err
 	}
-	var cal *ical.Calendar
 	func() {
 		defer func() {
 			if p := recover(); p != nil { // go-ical panics on some bad parameters
@@ -65,7 +74,7 @@ func Parse(data []byte, opts ParseOptions) (obj *Object, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("bad iCalendar: %w", err)
 	}
-	return build(cal, opts)
+	return cal, nil
 }
 
 // precheck walks the unfolded content lines once to refuse what would make

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,6 +174,8 @@ func keptElsewhere(n *store.NotificationRecord) string {
 		return "kept: a reminder leaves its event or task in the calendar"
 	case strings.HasPrefix(n.Href, "enp:"):
 		return "kept: a published event is no resource of the CalDAV server"
+	case slices.Contains(notifyd.SchedulingTypes, notifyd.NotificationType(n.Type)):
+		return "kept: a scheduling message stays in the inbox for the user's calendar client"
 	}
 	return "kept: not a resource of the principal's notification collection"
 }

@@ -131,13 +131,16 @@ func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System
 	if err != nil {
 		return err
 	}
-	listing := time.Now()
+	listing := since // the inbox and shared calendars are found in the same listing
+	if listing.IsZero() {
+		listing = time.Now()
+	}
 	cals, err := sys.CalDAV.CalendarsListedSince(ctx, key.Principal, since)
 	if err != nil {
 		return err
 	}
 	// The calendars shared with the principal, from the same listing.
-	shared, err := e.sharedCalendars(ctx, sys, key, cmp.Or(since, listing), &scope)
+	shared, err := e.sharedCalendars(ctx, sys, key, listing, &scope)
 	if err != nil {
 		return err
 	}
@@ -173,6 +176,9 @@ func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System
 		return err
 	}
 	if err := e.markHomeListed(ctx, key, &scope); err != nil {
+		return err
+	}
+	if err := e.syncInbox(ctx, log, sys, key, listing, addrs); err != nil { // syncinbox.go
 		return err
 	}
 	if knew && sameAddresses(known, addrs) {

@@ -47,11 +47,14 @@ func isUpdate(t notifyd.NotificationType) bool {
 }
 
 // calendarTypes are the notification types a calendar sync serves, as
-// configured: reminders, calendar updates, both or none.
+// configured: reminders and scheduling messages (the inbox is synced with
+// the calendars, syncinbox.go) with reminders on, calendar updates with
+// updates on.
 func (e *Engine) calendarTypes() []notifyd.NotificationType {
 	var out []notifyd.NotificationType
 	if e.o.Reminders.Enabled {
 		out = append(out, notifyd.TypeReminder)
+		out = append(out, notifyd.SchedulingTypes...)
 	}
 	if e.o.Updates.Enabled {
 		out = append(out, updateTypes...)

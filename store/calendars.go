@@ -41,7 +41,7 @@ WHERE system = $1 AND principal = $2 RETURNING queued`, key.System, key.Principa
 
 // CalendarHomesToPoll returns up to limit principals whose subscriptions
 // may want one of types (the types a calendar sync serves: reminders,
-// calendar updates) and whose calendars were last synced before cutoff
+// scheduling messages, calendar updates) and whose calendars were last synced before cutoff
 // (or never), with no calendar sync queued: the periodic poll queues
 // them. A subscription wants a type when its types are all types or name
 // it; the engine checks each method when it sends. No types, no

@@ -32,6 +32,37 @@ type Message struct {
 	// Attachments are files sent after the text and HTML parts (a
 	// reminder's .ics), at most MaxAttachmentBytes in all.
 	Attachments []Attachment
+	// Calendar, when set, is an iTIP message (RFC 5546) sent as a
+	// text/calendar part beside Text and HTML, in their
+	// multipart/alternative (RFC 6047, iMIP), so that the recipient's
+	// mail client shows it natively.
+	Calendar *CalendarPart
+}
+
+// CalendarPart is the iCalendar object of an iMIP message.
+type CalendarPart struct {
+	// Method is the object's METHOD ("REQUEST", "REPLY", …), which the
+	// part's Content-Type repeats (RFC 6047 §2.4).
+	Method string
+	// Data is the iCalendar object, at most MaxCalendarBytes.
+	Data []byte
+}
+
+// MaxCalendarBytes bounds a Message's Calendar part.
+const MaxCalendarBytes = 64 << 10
+
+// itipMethod is an iTIP method name: letters only.
+var itipMethod = regexp.MustCompile(`^[A-Z]{1,20}$`)
+
+// check refuses a part whose method or size could break the message.
+func (c *CalendarPart) check() error {
+	if !itipMethod.MatchString(c.Method) {
+		return fmt.Errorf("email: calendar part: method %q is not an iTIP method", c.Method)
+	}
+	if len(c.Data) == 0 || len(c.Data) > MaxCalendarBytes {
+		return fmt.Errorf("email: calendar part of %d bytes: want 1 to %d", len(c.Data), MaxCalendarBytes)
+	}
+	return nil
 }
 
 // Attachment is a file sent with a message, base64-encoded, as an
@@ -126,6 +157,11 @@ func (m *Message) check() error {
 			return err
 		}
 		size += len(a.Data)
+	}
+	if m.Calendar != nil {
+		if err := m.Calendar.check(); err != nil {
+			return err
+		}
 	}
 	if size > MaxAttachmentBytes {
 		return fmt.Errorf("email: attachments of %d bytes, over the %d-byte limit", size, MaxAttachmentBytes)

@@ -251,6 +251,7 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	if ics != nil {
 		m.Attachments = []Attachment{*ics}
 	}
+	m.Calendar = schedulingPart(n)
 	if err := m.check(); err != nil {
 		return nil, err
 	}

@@ -417,6 +417,12 @@ func (s *Sender) build(m *Message, now time.Time) (*gomail.Msg, string, error) {
 	default:
 		gm.SetBodyString(gomail.TypeTextHTML, m.HTML)
 	}
+	if c := m.Calendar; c != nil {
+		// RFC 6047 §2.4: the iTIP object as a text/calendar alternative
+		// whose method parameter is its METHOD (go-mail adds the
+		// charset).
+		gm.AddAlternativeString(gomail.ContentType("text/calendar; method="+c.Method), string(c.Data))
+	}
 	for _, a := range m.Attachments {
 		if err := gm.AttachReader(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(a.ContentType))); err != nil {
 			return nil, "", fmt.Errorf("email: attachment %s: %w", a.Name, err)

@@ -32,6 +32,9 @@ func Sample(typ notifyd.NotificationType) *notifyd.Notification {
 			Text: "Alarm", Description: "Description\nof the event", Trigger: time.Date(2026, 1, 1, 9, 45, 0, 0, time.UTC),
 			TimeZone: "Europe/Paris", LateSeconds: 60, Snooze: true}
 	}
+	if sc := sampleScheduling(typ); sc != nil {
+		n.Scheduling, n.DTStamp = sc, schedulingSampleTime
+	}
 	if u := sampleUpdate(typ); u != nil {
 		n.Update = u
 		n.DTStamp = time.Date(2025, 12, 20, 8, 0, 0, 0, time.UTC)

@@ -150,7 +150,10 @@ type View struct {
 	// Update is what a calendar update changed (nil for other
 	// notifications; from the type alone for an update without its
 	// notifyd.Update).
-	Update       *Update
+	Update *Update
+	// Scheduling is a scheduling message's iTIP message (nil for other
+	// notifications; see [Cleaner.Scheduling]).
+	Scheduling   *Scheduling
 	Changes      []Change
 	ChangedBy    string
 	Fields       []Field
@@ -191,6 +194,7 @@ func (c Cleaner) View(n *notifyd.Notification, system, principal, calendarName s
 	v.From, v.FromEmail = c.Person(n.From)
 	v.Changes, v.ChangedBy = c.Changes(n, v.From, v.Event)
 	v.Update = c.Update(n, v.Event, v.Calendar, v.From, tf)
+	v.Scheduling = c.Scheduling(n, v.Event, tf)
 	return v
 }
 

@@ -49,14 +49,19 @@ func TestRenderEveryType(t *testing.T) {
 			notifyd.TypeEventCreated:       {`New event: "Event", Thu 1 Jan 2026 11:00-12:00 CET, Room in "Work". By Wilma.`},
 			notifyd.TypeEventModified: {`Moved: "Event" -> Thu 1 Jan 11:00 (one occurrence) in "Work". ` +
 				`Also: title, location, status, recurrence, description, priority. By Wilma.`},
-			notifyd.TypeEventDeleted:     {`Deleted: "Event", Thu 1 Jan 2026 11:00-12:00 CET (one occurrence) in "Work". By Wilma.`},
-			notifyd.TypeTodoCreated:      {`New task: "Event", due Fri 2 Jan 2026 18:00 CET in "Work". By Wilma.`},
-			notifyd.TypeTodoModified:     {`Completed: "Event" (one occurrence) in "Work". Also: title, location, status, recurrence, description, priority, due date. By Wilma.`},
-			notifyd.TypeTodoDeleted:      {`Task deleted: "Event" (one occurrence) in "Work". By Wilma.`},
-			notifyd.TypeCalendarCreated:  {`New calendar: "Work". By Wilma.`},
-			notifyd.TypeCalendarModified: {`Calendar renamed: "Old name" -> "Work". Also: description. By Wilma.`},
-			notifyd.TypeCalendarDeleted:  {`Calendar deleted: "Work". By Wilma.`},
-			notifyd.TypeOther:            {`Calendar notification from Fred in "Work": Summary`},
+			notifyd.TypeEventDeleted:        {`Deleted: "Event", Thu 1 Jan 2026 11:00-12:00 CET (one occurrence) in "Work". By Wilma.`},
+			notifyd.TypeTodoCreated:         {`New task: "Event", due Fri 2 Jan 2026 18:00 CET in "Work". By Wilma.`},
+			notifyd.TypeTodoModified:        {`Completed: "Event" (one occurrence) in "Work". Also: title, location, status, recurrence, description, priority, due date. By Wilma.`},
+			notifyd.TypeTodoDeleted:         {`Task deleted: "Event" (one occurrence) in "Work". By Wilma.`},
+			notifyd.TypeCalendarCreated:     {`New calendar: "Work". By Wilma.`},
+			notifyd.TypeCalendarModified:    {`Calendar renamed: "Old name" -> "Work". Also: description. By Wilma.`},
+			notifyd.TypeCalendarDeleted:     {`Calendar deleted: "Work". By Wilma.`},
+			notifyd.TypeInvitation:          {`Invitation from Fred: "Event", Thu 1 Jan 2026 11:00-12:00 CET, Room.`},
+			notifyd.TypeInvitationReply:     {`Wilma accepted your invitation: "Event", Thu 1 Jan 2026 11:00-12:00 CET, Room.`},
+			notifyd.TypeInvitationCancelled: {`Cancelled by Fred: "Event", Thu 1 Jan 2026 11:00-12:00 CET, Room.`},
+			notifyd.TypeRefreshRequest:      {`Wilma asks for the latest version of "Event".`},
+			notifyd.TypeCounterProposal:     {`Wilma proposes a change to "Event", Thu 1 Jan 2026 11:00-12:00 CET, Room.`},
+			notifyd.TypeOther:               {`Calendar notification from Fred in "Work": Summary`},
 		},
 		"fr": {
 			notifyd.TypeShareInvite:        {`Fred a partagé le calendrier "Work" avec vous (lecture-écriture)`},
@@ -74,14 +79,19 @@ func TestRenderEveryType(t *testing.T) {
 			notifyd.TypeEventCreated:       {`Nouvel événement : "Event", jeu. 1er janv. 2026 11h00-12h00 CET, Room dans "Work". Par Wilma.`},
 			notifyd.TypeEventModified: {`Déplacé : "Event" -> jeu. 1er janv. 11h00 (une occurrence) dans "Work". ` +
 				`Aussi : titre, lieu, statut, répétition, description, priority. Par Wilma.`},
-			notifyd.TypeEventDeleted:     {`Supprimé : "Event", jeu. 1er janv. 2026 11h00-12h00 CET (une occurrence) dans "Work". Par Wilma.`},
-			notifyd.TypeTodoCreated:      {`Nouvel élément à faire : "Event", échéance ven. 2 janv. 2026 18h00 CET dans "Work". Par Wilma.`},
-			notifyd.TypeTodoModified:     {`Terminé : "Event" (une occurrence) dans "Work". Aussi : titre, lieu, statut, répétition, description, priority, échéance. Par Wilma.`},
-			notifyd.TypeTodoDeleted:      {`Élément à faire supprimé : "Event" (une occurrence) dans "Work". Par Wilma.`},
-			notifyd.TypeCalendarCreated:  {`Nouveau calendrier : "Work". Par Wilma.`},
-			notifyd.TypeCalendarModified: {`Calendrier renommé : "Old name" -> "Work". Aussi : description. Par Wilma.`},
-			notifyd.TypeCalendarDeleted:  {`Calendrier supprimé : "Work". Par Wilma.`},
-			notifyd.TypeOther:            {`Notification d'agenda de Fred dans "Work" : Summary`},
+			notifyd.TypeEventDeleted:        {`Supprimé : "Event", jeu. 1er janv. 2026 11h00-12h00 CET (une occurrence) dans "Work". Par Wilma.`},
+			notifyd.TypeTodoCreated:         {`Nouvel élément à faire : "Event", échéance ven. 2 janv. 2026 18h00 CET dans "Work". Par Wilma.`},
+			notifyd.TypeTodoModified:        {`Terminé : "Event" (une occurrence) dans "Work". Aussi : titre, lieu, statut, répétition, description, priority, échéance. Par Wilma.`},
+			notifyd.TypeTodoDeleted:         {`Élément à faire supprimé : "Event" (une occurrence) dans "Work". Par Wilma.`},
+			notifyd.TypeCalendarCreated:     {`Nouveau calendrier : "Work". Par Wilma.`},
+			notifyd.TypeCalendarModified:    {`Calendrier renommé : "Old name" -> "Work". Aussi : description. Par Wilma.`},
+			notifyd.TypeCalendarDeleted:     {`Calendrier supprimé : "Work". Par Wilma.`},
+			notifyd.TypeInvitation:          {`Invitation de Fred : "Event", jeu. 1er janv. 2026 11h00-12h00 CET, Room.`},
+			notifyd.TypeInvitationReply:     {`Wilma a accepté votre invitation : "Event"`},
+			notifyd.TypeInvitationCancelled: {`Annulé par Fred : "Event"`},
+			notifyd.TypeRefreshRequest:      {`Wilma demande la dernière version de "Event".`},
+			notifyd.TypeCounterProposal:     {`Wilma propose une modification de "Event"`},
+			notifyd.TypeOther:               {`Notification d'agenda de Fred dans "Work" : Summary`},
 		},
 	}
 	for lang, types := range want {
@@ -94,6 +104,8 @@ func TestRenderEveryType(t *testing.T) {
 			if s := message.Sample(typ); s.Update != nil {
 				n.Update, n.Event, n.DTStamp = s.Update, s.Event, s.DTStamp
 			}
+			// A scheduling message's sample carries its iTIP message.
+			n.Scheduling = message.Sample(typ).Scheduling
 			in.Notification, in.Locale, in.TimeZone = &n, lang, loadZone(t, "Europe/Paris")
 			text, err := r.Render(in)
 			if err != nil {

@@ -152,7 +152,11 @@
 // suggest, suggest-reply, awaiting-approval, approval-response, reminder,
 // event-created, event-modified, event-deleted, todo-created,
 // todo-modified, todo-deleted, calendar-created, calendar-modified,
-// calendar-deleted, other). timestamp (RFC 3339, UTC) is when the event happened: the
+// calendar-deleted, invitation, invitation-reply, invitation-cancelled,
+// refresh-request, counter-proposal, other). A scheduling message's
+// notification carries the iTIP message as "scheduling" (method,
+// organizer, attendee, partstat, the iCalendar object…: see
+// openapi.yaml's Scheduling). timestamp (RFC 3339, UTC) is when the event happened: the
 // notification's DTSTAMP, else a reminder's trigger time, else the
 // attempt's time. data
 // names the calendar system (notifyd's configuration key for it) and the
