@@ -259,7 +259,9 @@ func TestSameIDAcrossRetries(t *testing.T) {
 }
 
 func TestStatusClassification(t *testing.T) {
-	httpDate := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
+	// httpDate stands for an HTTP date 30 s after the receiver answers;
+	// the delay is then checked against the instants around the send.
+	const httpDate = "HTTP date in 30 s"
 	for _, tc := range []struct {
 		status     int
 		header     map[string]string
@@ -283,20 +285,28 @@ func TestStatusClassification(t *testing.T) {
 		{status: 502, want: "temporary"},
 		{status: 503, want: "temporary"},
 		{status: 503, header: map[string]string{"Retry-After": "120"}, want: "temporary", retryAfter: 2 * time.Minute},
-		{status: 503, header: map[string]string{"Retry-After": httpDate}, want: "temporary", retryAfter: 30 * time.Second},
+		{status: 503, header: map[string]string{"Retry-After": httpDate}, want: "temporary"},
 		{status: 503, header: map[string]string{"Retry-After": "99999999"}, want: "temporary", retryAfter: time.Hour},
 		{status: 503, header: map[string]string{"Retry-After": "soon"}, want: "temporary"},
 		{status: 504, want: "temporary"},
 	} {
+		dates := make(chan time.Time, 1)
 		rc := newReceiver(t, false, func(w http.ResponseWriter, r *http.Request) {
 			for k, v := range tc.header {
+				if v == httpDate {
+					date := time.Now().Add(30 * time.Second).Truncate(time.Second)
+					v = date.UTC().Format(http.TimeFormat)
+					dates <- date
+				}
 				w.Header().Set(k, v)
 			}
 			w.WriteHeader(tc.status)
 			io.WriteString(w, tc.body)
 		})
 		ch := newTestChannel(t, rc, config.Webhook{})
+		start := time.Now()
 		_, err := ch.Send(context.Background(), testRequest(rc.URL))
+		end := time.Now()
 		temp, after := delivery.IsTemporary(err)
 		var got string
 		switch {
@@ -311,7 +321,17 @@ func TestStatusClassification(t *testing.T) {
 			t.Errorf("%d %v: %s (%v), want %s", tc.status, tc.header, got, err, tc.want)
 			continue
 		}
-		if d := after - tc.retryAfter; d < -time.Second || d > time.Second {
+		var date time.Time
+		select {
+		case date = <-dates:
+		default:
+		}
+		if !date.IsZero() {
+			// Read between start and end, rounded to the second at most.
+			if after < date.Sub(end)-time.Second || after > date.Sub(start)+time.Second {
+				t.Errorf("%d %v: retry after %s, want %s to %s", tc.status, tc.header, after, date.Sub(end), date.Sub(start))
+			}
+		} else if d := after - tc.retryAfter; d < -time.Second || d > time.Second {
 			t.Errorf("%d %v: retry after %s, want %s", tc.status, tc.header, after, tc.retryAfter)
 		}
 		if err != nil {
