@@ -181,6 +181,8 @@ const (
 	FieldRecurrence  = "recurrence"  // the rule, added or removed dates
 	FieldCompleted   = "completed"   // a task marked done (To) or undone
 	FieldDescription = "description" // the notes
+	FieldCalendar    = "calendar"    // the calendar an event or task moved to
+	FieldTimeZone    = "time_zone"   // a calendar's time zone
 )
 
 // FieldChange is one change a person sees: a field and its value before

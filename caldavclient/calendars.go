@@ -46,6 +46,13 @@ type Calendar struct {
 	// CTag is its CS:getctag (a token that changes whenever a member
 	// does), "" when not reported.
 	CTag string
+	// Description is its CALDAV:calendar-description and Color its
+	// Apple calendar-color, "" when it has none.
+	Description, Color string
+	// SharedURL is its CS:shared-url, the path of the owner's calendar
+	// this one is a view of (Cyrus names it on the calendars shared with
+	// the reader), "" when the server names none.
+	SharedURL string
 }
 
 // Supports reports whether the calendar takes the component type comp
@@ -77,6 +84,7 @@ const calendarsPropfind = `<?xml version="1.0" encoding="utf-8"?>` +
 	`<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop>` +
 	`<D:resourcetype/><D:displayname/><D:owner/><D:sync-token/><CS:getctag/>` +
 	`<C:supported-calendar-component-set/><C:calendar-timezone/><C:calendar-timezone-id/>` +
+	`<C:calendar-description/><CS:shared-url/><A:calendar-color xmlns:A="http://apple.com/ns/ical/"/>` +
 	`</D:prop></D:propfind>`
 
 // Calendars returns principal's calendars: the calendar collections
@@ -149,6 +157,44 @@ func (c *Client) CalendarsListedSince(ctx context.Context, principal string, sin
 	}
 	if len(out) > maxCalendars {
 		return nil, protoErrorf("calendars of %s: more than %d", redact(pu), maxCalendars)
+	}
+	return out, nil
+}
+
+// OthersCalendarsListedSince lists, like CalendarsListedSince (and from
+// the same listings), the calendars of principal's calendar homes that
+// belong to other principals (DAV:owner), with Owner set: on Cyrus, the
+// calendars shared with the service account, each with its SharedURL.
+// Which of them are shared with principal is not the listing's to say
+// (Cyrus shows the sharees of a calendar to its owner only): the caller
+// knows it from the sharing invitations.
+func (c *Client) OthersCalendarsListedSince(ctx context.Context, principal string, since time.Time) ([]Calendar, error) {
+	pu, err := c.resolve(nil, principal)
+	if err != nil {
+		return nil, err
+	}
+	homes, err := c.calendarHomes(ctx, pu)
+	if err != nil {
+		return nil, err
+	}
+	var out []Calendar
+	for _, home := range homes {
+		listed, err := c.homeListing(ctx, home, since)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range listed {
+			if l.badOwner || l.owner == nil || samePath(l.owner, pu) {
+				continue
+			}
+			if len(out) == maxCalendars {
+				return nil, protoErrorf("calendars of others in the homes of %s: more than %d", redact(pu), maxCalendars)
+			}
+			cal := l.Calendar
+			cal.Components = slices.Clone(cal.Components)
+			cal.Owner = l.owner.EscapedPath()
+			out = append(out, cal)
+		}
 	}
 	return out, nil
 }
@@ -261,6 +307,11 @@ func (c *Client) listHome(ctx context.Context, home string) ([]listedCalendar, e
 			l.SyncToken = strings.TrimSpace(deref(p.SyncToken))
 			l.CTag = strings.TrimSpace(deref(p.GetCTag))
 			l.TimeZoneID = strings.TrimSpace(deref(p.CalendarTimezoneID))
+			l.Description = strings.TrimSpace(deref(p.Description))
+			l.Color = strings.TrimSpace(deref(p.Color))
+			if p.SharedURL != nil {
+				l.SharedURL = p.SharedURL.href()
+			}
 			if tz := deref(p.CalendarTimezone); strings.TrimSpace(tz) != "" {
 				l.TimeZone = tz
 				l.TimeZoneTZID = vtimezoneTZID(tz)
@@ -303,6 +354,9 @@ func mergeProps(props []msProp) msProp {
 		m.CalendarTimezone = first(m.CalendarTimezone, p.CalendarTimezone)
 		m.CalendarTimezoneID = first(m.CalendarTimezoneID, p.CalendarTimezoneID)
 		m.CalendarData = first(m.CalendarData, p.CalendarData)
+		m.SharedURL = first(m.SharedURL, p.SharedURL)
+		m.Description = first(m.Description, p.Description)
+		m.Color = first(m.Color, p.Color)
 		if m.ResourceType == nil {
 			m.ResourceType = p.ResourceType
 		}

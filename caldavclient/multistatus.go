@@ -52,6 +52,12 @@ type msProp struct {
 	CalendarTimezone   *string
 	CalendarTimezoneID *string
 	CalendarData       *string
+	// SharedURL is CS:shared-url (a sharee's view of a calendar names the
+	// owner's path of it); Description CALDAV:calendar-description;
+	// Color Apple's calendar-color.
+	SharedURL   *hrefValue
+	Description *string
+	Color       *string
 	// SupportedComponents is nil when
 	// CALDAV:supported-calendar-component-set is absent, else the names
 	// (upper case, each once) of its CALDAV:comp children.
@@ -212,6 +218,12 @@ func (x *xmlReader) prop(p *msProp) error {
 			text, limit = &p.CalendarTimezone, maxTimezoneBytes
 		case xml.Name{Space: nsCalDAV, Local: "calendar-timezone-id"}:
 			text, limit = &p.CalendarTimezoneID, maxPropText
+		case xml.Name{Space: nsCS, Local: "shared-url"}:
+			target = &p.SharedURL
+		case xml.Name{Space: nsCalDAV, Local: "calendar-description"}:
+			text, limit = &p.Description, maxPropText
+		case xml.Name{Space: nsApple, Local: "calendar-color"}:
+			text, limit = &p.Color, maxPropText
 		case xml.Name{Space: nsCalDAV, Local: "calendar-data"}:
 			text, limit = &p.CalendarData, x.dataLimit
 		case xml.Name{Space: nsCalDAV, Local: "supported-calendar-component-set"}:

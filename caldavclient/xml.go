@@ -15,6 +15,7 @@ const (
 	nsDAV    = "DAV:"
 	nsCS     = "http://calendarserver.org/ns/"
 	nsCalDAV = "urn:ietf:params:xml:ns:caldav"
+	nsApple  = "http://apple.com/ns/ical/"
 )
 
 // Bounds on a multistatus (the answer to a PROPFIND or REPORT), so that a

@@ -42,6 +42,8 @@ type Config struct {
 	Jobs Jobs `koanf:"jobs"`
 	// Reminders configures the calendar alarms notifyd fires.
 	Reminders Reminders `koanf:"reminders"`
+	// Updates configures the calendar update notifications.
+	Updates Updates `koanf:"updates"`
 
 	// unknownEnv lists NOTIFYD_* variables that matched no setting; they
 	// are reported by Warnings.
@@ -350,6 +352,7 @@ func Default() *Config {
 			RetryBase: time.Second, RetryMax: 5 * time.Minute, MaxAttempts: 25, MaxAge: 24 * time.Hour,
 			Timeout: 5 * time.Minute, RescueAfter: 10 * time.Minute},
 		Reminders: defaultReminders(),
+		Updates:   defaultUpdates(),
 	}
 }
 

@@ -234,6 +234,9 @@ reminders:
     sms: 5m
     im: 1m
     webhook: 1h
+updates:
+  enabled: false
+  burst_window: 30s
 `)
 	want := &Config{
 		HTTP:     HTTP{Addr: "0.0.0.0:9090", ShutdownTimeout: 20 * time.Second, ReadHeaderTimeout: 2 * time.Second, IdleTimeout: time.Minute, WriteTimeout: 30 * time.Second, MaxBodyBytes: 2048},
@@ -263,6 +266,7 @@ reminders:
 		Jobs: Default().Jobs,
 		Reminders: Reminders{PollInterval: 30 * time.Second, Horizon: 72 * time.Hour, MinInterval: 10 * time.Minute,
 			Grace: ReminderGrace{Email: 3 * time.Hour, SMS: 5 * time.Minute, IM: time.Minute, Webhook: time.Hour}},
+		Updates: Updates{BurstWindow: 30 * time.Second},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", c, want)

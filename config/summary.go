@@ -73,6 +73,7 @@ func (c *Config) Summary() []slog.Attr {
 			slog.Group("webhook", "enabled", true, "allow_private", wh.AllowPrivate),
 		),
 		c.Reminders.summary(),
+		c.Updates.summary(),
 	}
 }
 

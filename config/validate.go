@@ -78,6 +78,7 @@ func (c *Config) validate(p *problems) {
 	}
 
 	c.Reminders.validate(p)
+	c.Updates.validate(p)
 
 	// database
 	if strings.TrimSpace(c.Database.DataDir) == "" {

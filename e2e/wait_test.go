@@ -74,7 +74,7 @@ func waitFinal(tb testing.TB, timeout time.Duration, n int, list func() []map[st
 }
 
 // backlogKinds are the kinds of work of notifyd_backlog{work}.
-var backlogKinds = []string{"syncs", "deliveries", "policies", "published"}
+var backlogKinds = []string{"syncs", "deliveries", "policies", "published", "updates"}
 
 // queueIdle reports whether notifyd at baseURL has nothing to do now or
 // later: notifyd_backlog, which notifyd counts in its database at each

@@ -42,33 +42,34 @@ func (in *Intake) CalendarPaths(ctx context.Context, system string, fresh bool) 
 	return in.calendars.paths(ctx, system, fresh)
 }
 
-// syncCalendarsToo queues, in a write of its own, a sync of the
-// principal's calendars when its subscriptions want reminders or
-// scheduling messages (wantsCalendarSync): a ping is
+// syncCalendarsToo queues, in a write of its own, the calendar syncs a
+// ping of the principal asks for (queueOwnCalendarSync): a ping is
 // about the principal's calendars too, whatever became of its
 // notification collection. A server without one (Radicale, Xandikos)
 // fails every notification sync with ErrNotFound; its pings must still
 // sync the calendars at once, not at the next poll. (A sync that
 // succeeds queues the calendar sync in its own write.)
 func (e *Engine) syncCalendarsToo(ctx context.Context, args SyncPrincipalArgs) error {
-	if !e.o.Reminders.Enabled {
+	if len(e.calendarTypes()) == 0 {
 		return nil
 	}
 	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
-	if err != nil || !wantsCalendarSync(subs) {
+	if err != nil {
 		return err
 	}
 	return e.db.Write(ctx, store.Lazy, func(tx *sql.Tx) error { return e.queueOwnCalendarSync(ctx, tx, args, subs) })
 }
 
-// queueOwnCalendarSync queues in tx a sync of the principal's calendars
-// if reminders are on and its subscriptions subs want reminders or
-// scheduling messages (wantsCalendarSync).
+// queueOwnCalendarSync queues in tx the calendar syncs a ping of the
+// principal asks for (calendarSyncsOf): its own if its subscriptions subs
+// want what one finds, and those of the principals its calendars are
+// shared with.
 func (e *Engine) queueOwnCalendarSync(ctx context.Context, tx *sql.Tx, args SyncPrincipalArgs, subs []*notifyd.Subscription) error {
-	if !e.o.Reminders.Enabled || !wantsCalendarSync(subs) {
-		return nil
+	keys, err := e.calendarSyncsOf(ctx, tx, store.PrincipalKey{System: args.System, Principal: args.Principal}, subs)
+	if err != nil || len(keys) == 0 {
+		return err
 	}
-	_, err := e.queue.queueCalendarSyncs(ctx, tx, []store.PrincipalKey{{System: args.System, Principal: args.Principal}}, time.Now())
+	_, err = e.queue.queueCalendarSyncs(ctx, tx, keys, time.Now())
 	return err
 }
 

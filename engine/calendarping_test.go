@@ -40,7 +40,8 @@ func pingCalendar(t *testing.T, in *engine.Intake, href string) engine.IntakeRes
 // joins it too. Nothing is queued for the calendar's path as a principal.
 func TestCalendarPingQueuesOwnersCalendarSyncOnce(t *testing.T) {
 	t.Parallel()
-	r := newRigOn(t, testdb.Open(t), "mark") // workers not started: jobs wait
+	// Workers not started: jobs wait. Reminders on: the poll serves them.
+	r := newRigOn(t, testdb.Open(t), "mark", func(o *engine.Options) { o.Reminders.Enabled = true })
 	if _, err := r.eng.Queue().Migrate(r.ctx); err != nil {
 		t.Fatal(err)
 	}

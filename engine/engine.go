@@ -40,6 +40,10 @@ type CalDAV interface {
 	// addresses (CALDAV:calendar-user-address-set), for reminders: its
 	// declined instances do not ring.
 	CalendarUserAddresses(ctx context.Context, principal string) ([]string, error)
+	// OthersCalendarsListedSince lists the calendars of other principals
+	// in the principal's calendar home (from the same listings as
+	// CalendarsListedSince): those shared with it are among them.
+	OthersCalendarsListedSince(ctx context.Context, principal string, since time.Time) ([]caldavclient.Calendar, error)
 	// MultiGet reads objects of a calendar (calendar-multiget).
 	MultiGet(ctx context.Context, calendar string, hrefs []string) ([]caldavclient.Object, error)
 }
@@ -87,6 +91,8 @@ type Options struct {
 	SweepInterval time.Duration
 	// Reminders configure the calendar alarms notifyd rings.
 	Reminders ReminderOptions
+	// Updates configure the calendar update notifications.
+	Updates UpdateOptions
 	// Registerer, if not nil, gets the engine's metrics.
 	Registerer prometheus.Registerer
 	// OwnsQueue says the database belongs to this process alone (the
@@ -129,6 +135,7 @@ func New(o Options) (*Engine, error) {
 	orDefault(&o.MaxAge, 24*time.Hour)
 	orDefault(&o.JobTimeout, 5*time.Minute)
 	o.Reminders = o.Reminders.withDefaults()
+	orDefault(&o.Updates.BurstWindow, defaultBurstWindow)
 	if o.RescueAfter <= o.JobTimeout {
 		o.RescueAfter = max(10*time.Minute, 2*o.JobTimeout)
 	}
@@ -148,6 +155,7 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, &syncCalendarsWorker{e: e})
 	river.AddWorker(workers, &pollCalendarsWorker{e: e})
 	river.AddWorker(workers, &expandRemindersWorker{e: e})
+	river.AddWorker(workers, &sendUpdateWorker{e: e})
 	river.AddWorker(workers, &publishWorker{e: e})
 	// Every queue is polled, which costs a query each time: queues with
 	// little to do are polled rarely. The finish queue only gets the
@@ -174,6 +182,7 @@ func New(o Options) (*Engine, error) {
 		// reminderLead): many wait at once for everyone's 9:00 meeting.
 		QueueReminders: {MaxWorkers: reminderWorkers},
 		QueueCalendars: {MaxWorkers: o.SyncWorkers},
+		QueueUpdates:   {MaxWorkers: o.SyncWorkers},
 		QueuePublish:   {MaxWorkers: o.SyncWorkers},
 	}
 	for _, ch := range notifyd.Channels {
@@ -215,11 +224,14 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 			&river.PeriodicJobOpts{RunOnStart: true})
 	}
 	jobs := []*river.PeriodicJob{every(e.o.SweepInterval, SweepArgs{})}
-	if r := e.o.Reminders; r.Enabled {
+	r := e.o.Reminders
+	if len(e.calendarTypes()) > 0 {
 		// Polls run at a tenth of the interval so that each principal is
 		// synced within about one interval of the last time.
-		jobs = append(jobs, every(max(r.PollInterval/10, time.Second), PollCalendarsArgs{}),
-			every(max(r.Horizon/48, time.Minute), ExpandRemindersArgs{}))
+		jobs = append(jobs, every(max(r.PollInterval/10, time.Second), PollCalendarsArgs{}))
+	}
+	if r.Enabled {
+		jobs = append(jobs, every(max(r.Horizon/48, time.Minute), ExpandRemindersArgs{}))
 	}
 	return jobs
 }

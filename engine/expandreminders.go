@@ -107,6 +107,9 @@ func (e *Engine) recomputeObjects(ctx context.Context, log *slog.Logger, key sto
 	var order []string
 	for _, o := range objs {
 		cal := byHref[o.CalendarHref]
+		if cal.Sharee { // another's calendar: its alarms are not this principal's
+			continue
+		}
 		z := zone
 		if loc := storedCalendarZone(cal); loc != nil {
 			z = loc

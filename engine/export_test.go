@@ -68,5 +68,20 @@ func (in *Intake) WritersForTest() int {
 	return in.writers
 }
 
+// DueUpdatesNowForTest makes the jobs of the pending updates due now, as
+// if their burst windows had closed, and returns how many there were.
+func (e *Engine) DueUpdatesNowForTest(ctx context.Context) (int, error) {
+	jobs, err := e.JobsForTest(ctx, (SendUpdateArgs{}).Kind(), rivertype.JobStateScheduled)
+	if err != nil {
+		return 0, err
+	}
+	for _, j := range jobs {
+		if _, err := e.queue.client.JobRetry(ctx, j.ID); err != nil {
+			return 0, err
+		}
+	}
+	return len(jobs), nil
+}
+
 // SetClockForTest makes p record events as received at now().
 func (p *Publisher) SetClockForTest(now func() time.Time) { p.now = now }

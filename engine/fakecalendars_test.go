@@ -13,6 +13,11 @@ func (f *fakeDAV) CalendarsListedSince(context.Context, string, time.Time) ([]ca
 	return nil, nil
 }
 
+// OthersCalendarsListedSince lists none.
+func (f *fakeDAV) OthersCalendarsListedSince(context.Context, string, time.Time) ([]caldavclient.Calendar, error) {
+	return nil, nil
+}
+
 // CalendarUserAddresses names none.
 func (f *fakeDAV) CalendarUserAddresses(context.Context, string) ([]string, error) {
 	return nil, nil

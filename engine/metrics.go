@@ -15,7 +15,12 @@ type metrics struct {
 	// the change.
 	suppressed prometheus.Counter
 	reminderMetrics
+	// updates counts the calendar updates told, by outcome.
+	updates *prometheus.CounterVec
 }
+
+// updateOutcomes are the values of notifyd_updates_total{outcome}.
+var updateOutcomes = []string{"sent", "no-recipient", "unknown-author", "suppressed", "no-change"}
 
 func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 	m := &metrics{
@@ -28,9 +33,16 @@ func newMetrics(reg prometheus.Registerer, systems map[string]System) *metrics {
 		suppressed: prometheus.NewCounter(prometheus.CounterOpts{Name: "notifyd_deliveries_suppressed_total",
 			Help: "Deliveries recorded as suppressed, not sent: the recipient made the change they tell of."}),
 		reminderMetrics: newReminderMetrics(),
+		updates: counterVec("notifyd_updates_total",
+			"Calendar updates told once their burst window closed, by outcome: sent (to the principal's subscriptions), "+
+				"no-recipient (no method wants its type), unknown-author (a change to the principal's own calendar, "+
+				"whose author the server does not say), suppressed (made by the recipient), no-change (the burst's net change is nothing a person sees).", "outcome"),
+	}
+	for _, o := range updateOutcomes {
+		m.updates.WithLabelValues(o)
 	}
 	if reg != nil {
-		reg.MustRegister(append(m.collectors(), m.deliveries, m.syncs, m.notifications, m.suppressed, &caldavCollector{systems: systems,
+		reg.MustRegister(append(m.collectors(), m.deliveries, m.syncs, m.notifications, m.suppressed, m.updates, &caldavCollector{systems: systems,
 			desc: prometheus.NewDesc("notifyd_caldav_requests_total", "CalDAV requests sent, by system and method.",
 				[]string{"system", "method"}, nil),
 			conns: prometheus.NewDesc("notifyd_caldav_connections_total",

@@ -12,7 +12,8 @@ import (
 )
 
 // PollCalendarsArgs is the periodic job that queues a calendar sync for
-// each principal whose subscriptions may want reminders and whose
+// each principal whose subscriptions may want what a calendar sync finds
+// (reminders, calendar updates: Engine.calendarTypes) and whose
 // calendars were not synced for a poll interval: the safety net behind
 // the pings, so that an event added without one still gets its reminders.
 // River runs it on the leader only.
@@ -48,7 +49,11 @@ func (w *pollCalendarsWorker) Work(ctx context.Context, _ *river.Job[PollCalenda
 // (SyncCalendarsArgs.ListedSince): a home shared by many principals
 // (Cyrus's) is listed once per poll, not once per principal.
 func (e *Engine) pollCalendars(ctx context.Context, now, cutoff time.Time) error {
-	keys, err := e.db.CalendarHomesToPoll(ctx, cutoff, maxPollBatch)
+	var types []string
+	for _, t := range e.calendarTypes() {
+		types = append(types, string(t))
+	}
+	keys, err := e.db.CalendarHomesToPoll(ctx, cutoff, maxPollBatch, types)
 	if err != nil || len(keys) == 0 {
 		return err
 	}

@@ -36,7 +36,7 @@ func (m *reminderMetrics) skipped(reason string) {
 func newReminderMetrics() reminderMetrics {
 	m := reminderMetrics{
 		calendarSyncs: counterVec("notifyd_calendars_synced_total",
-			"Syncs of a principal's calendars for reminders, by system and outcome (ok, failed, resync: a refused sync token).", "system", "outcome"),
+			"Syncs of a principal's calendars for reminders and calendar updates, by system and outcome (ok, failed, resync: a refused sync token).", "system", "outcome"),
 		reminders: counterVec("notifyd_reminders_total",
 			"Alarm instances by outcome: scheduled, fired, skipped, cancelled.", "outcome"),
 		remindersLate: prometheus.NewHistogram(prometheus.HistogramOpts{

@@ -14,6 +14,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/calendar"
 	"github.com/notifyd/notifyd/calendar/alarm"
@@ -122,14 +123,28 @@ func snoozed(metadata []byte) bool {
 // user addresses changed, the alarm instances of all its stored objects
 // are worked out again, then the addresses recorded.
 func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, since time.Time) error {
-	listed := since // the inbox is found in the same listing (syncinbox.go)
-	if listed.IsZero() {
-		listed = time.Now()
+	subs, err := e.o.Subscriptions.ForPrincipal(ctx, key.System, key.Principal)
+	if err != nil {
+		return err
+	}
+	scope, err := e.updateScopeOf(ctx, key, subs)
+	if err != nil {
+		return err
+	}
+	listing := since // the inbox and shared calendars are found in the same listing
+	if listing.IsZero() {
+		listing = time.Now()
 	}
 	cals, err := sys.CalDAV.CalendarsListedSince(ctx, key.Principal, since)
 	if err != nil {
 		return err
 	}
+	// The calendars shared with the principal, from the same listing.
+	shared, err := e.sharedCalendars(ctx, sys, key, listing, &scope)
+	if err != nil {
+		return err
+	}
+	cals = append(cals, shared...)
 	addrs, err := sys.CalDAV.CalendarUserAddresses(ctx, key.Principal)
 	if err != nil {
 		return err
@@ -146,19 +161,24 @@ func (e *Engine) syncCalendars(ctx context.Context, log *slog.Logger, sys System
 	for _, c := range stored {
 		last[c.Href] = c
 	}
-	zone, err := e.principalZone(ctx, key)
-	if err != nil {
-		return err
-	}
+	zone := subscriptionsZone(subs)
+	listed := make(map[string]bool, len(cals))
 	for _, cal := range cals {
-		if !cal.Supports("VEVENT") && !cal.Supports("VTODO") || unchanged(last[cal.Href], cal) {
+		listed[cal.Href] = true
+		if !cal.Supports("VEVENT") && !cal.Supports("VTODO") || unchanged(last[cal.Href], cal, &scope) {
 			continue
 		}
-		if err := e.syncCalendar(ctx, log.With("calendar", cal.Href), sys, key, cal, last[cal.Href].SyncToken, zone, addrs); err != nil {
+		if err := e.syncCalendar(ctx, log.With("calendar", cal.Href), sys, key, cal, last, zone, addrs, &scope); err != nil {
 			return fmt.Errorf("calendar %s: %w", cal.Href, err)
 		}
 	}
-	if err := e.syncInbox(ctx, log, sys, key, listed, addrs); err != nil { // syncinbox.go
+	if err := e.removeGoneCalendars(ctx, log, key, stored, listed, &scope); err != nil {
+		return err
+	}
+	if err := e.markHomeListed(ctx, key, &scope); err != nil {
+		return err
+	}
+	if err := e.syncInbox(ctx, log, sys, key, listing, addrs); err != nil { // syncinbox.go
 		return err
 	}
 	if knew && sameAddresses(known, addrs) {
@@ -189,15 +209,17 @@ func listedTag(cal caldavclient.Calendar) string {
 }
 
 // unchanged reports a calendar whose listing shows what it showed before
-// its last sync (was): the same tag, name and time zone. Its
+// its last sync (was): the same tag, name, description, colour, time
+// zone and sharing. Its
 // sync-collection REPORT is skipped: a poll of a principal whose
 // calendars did not change costs the listing of its home only. The tag
 // is compared with the listed one, never with the REPORT's token: a
 // server may give the two different forms.
-func unchanged(was store.CalendarRecord, cal caldavclient.Calendar) bool {
-	tag := listedTag(cal)
-	return tag != "" && was.SyncToken != "" && was.ListedTag == tag &&
-		was.DisplayName == cal.DisplayName && was.TimeZone == cmp.Or(cal.TimeZoneID, cal.TimeZone)
+func unchanged(was store.CalendarRecord, cal caldavclient.Calendar, s *updateScope) bool {
+	rec := s.calendarRecord(store.PrincipalKey{System: was.System, Principal: was.Principal}, cal, was.SyncToken)
+	return rec.ListedTag != "" && was.SyncToken != "" && was == (store.CalendarRecord{System: was.System, Principal: was.Principal,
+		Href: was.Href, DisplayName: rec.DisplayName, TimeZone: rec.TimeZone, SyncToken: was.SyncToken, ListedTag: rec.ListedTag,
+		SyncedAt: was.SyncedAt, Description: rec.Description, Color: rec.Color, SharedURL: rec.SharedURL, Sharee: rec.Sharee, Owner: rec.Owner})
 }
 
 // sameAddresses reports whether a and b hold the same addresses, in any
@@ -209,11 +231,14 @@ func sameAddresses(a, b []string) bool {
 	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }
 
-// syncCalendar syncs one calendar from token and records it, with the
-// tag its home's listing showed (read before the REPORT: a change after
-// the listing makes the next listing differ).
+// syncCalendar syncs one calendar from its stored token (in last, the
+// stored calendars) and records it, with the tag its home's listing
+// showed (read before the REPORT: a change after the listing makes the
+// next listing differ), and the updates it finds (updatesync.go).
 func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System, key store.PrincipalKey, cal caldavclient.Calendar,
-	token string, zone *time.Location, addrs []string) error {
+	last map[string]store.CalendarRecord, zone *time.Location, addrs []string, scope *updateScope) error {
+	was, known := last[cal.Href]
+	token := was.SyncToken
 	res, err := sys.CalDAV.Sync(ctx, cal.Href, token)
 	var he *caldavclient.HTTPError
 	switch {
@@ -265,8 +290,10 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 		zone = loc
 	}
 	now := time.Now()
-	rec := store.CalendarRecord{System: key.System, Principal: key.Principal, Href: cal.Href, DisplayName: cal.DisplayName,
-		TimeZone: cmp.Or(cal.TimeZoneID, cal.TimeZone), SyncToken: res.Token, ListedTag: listedTag(cal)}
+	rec := scope.calendarRecord(key, cal, res.Token)
+	// The alarms of a calendar shared with the principal are its owner's
+	// reminders, not the principal's.
+	alarms := e.o.Reminders.Enabled && !rec.Sharee
 	change := store.CalendarChange{System: key.System, Principal: key.Principal, CalendarHref: cal.Href, Calendar: &rec,
 		Removed: removed, Now: now}
 	if len(changed) > 0 {
@@ -282,7 +309,10 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 				log.Warn("calendar object not read; its reminders stay as they were", "object", o.Href, "too_large", o.TooLarge, "err", o.Err)
 			default:
 				obj := store.CalendarObject{Href: o.Href, ETag: o.ETag, Data: o.Data, FirstSeenAt: now}
-				oa, err := e.objectAlarms(log, key, cal.Href, cal.DisplayName, obj, zone, addrs, now)
+				oa, err := e.objectOnly(obj, zone)
+				if alarms {
+					oa, err = e.objectAlarms(log, key, cal.Href, cal.DisplayName, obj, zone, addrs, now)
+				}
 				if err != nil {
 					log.Warn("calendar object cannot be read as iCalendar; it has no reminders", "object", o.Href, "err", err)
 				}
@@ -290,7 +320,18 @@ func (e *Engine) syncCalendar(ctx context.Context, log *slog.Logger, sys System,
 			}
 		}
 	}
-	return e.recordCalendar(ctx, change)
+	var pend []store.PendingUpdate
+	if scope.on && known && token != "" { // not the calendar's first sync, nor a whole one
+		if pend, err = e.objectUpdates(ctx, key, change, last, now); err != nil {
+			return err
+		}
+	}
+	var wasRec *store.CalendarRecord
+	if known {
+		wasRec = &was
+	}
+	pend = append(pend, e.calendarUpdate(scope, key, wasRec, rec, now)...)
+	return e.recordCalendar(ctx, change, pend...)
 }
 
 // revivable are the reasons of a skip the calendar data decides: an
@@ -301,13 +342,16 @@ var revivable = []string{string(alarm.SkipCancelled), string(alarm.SkipCompleted
 	string(alarm.SkipOtherRecipients), string(alarm.SkipAcknowledged), string(alarm.SkipSnoozed)}
 
 // recordCalendar writes change in one durable write, with a job for each
-// alarm instance it schedules.
-func (e *Engine) recordCalendar(ctx context.Context, change store.CalendarChange) error {
+// alarm instance it schedules, and the pending updates pend with theirs.
+func (e *Engine) recordCalendar(ctx context.Context, change store.CalendarChange, pend ...store.PendingUpdate) error {
 	change.Revivable = revivable
 	var out store.CalendarOutcome
 	err := e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
 		var err error
-		if out, err = store.RecordCalendar(ctx, tx, change); err != nil || len(out.Scheduled) == 0 {
+		if out, err = store.RecordCalendar(ctx, tx, change); err != nil {
+			return err
+		}
+		if err := e.addPendingUpdates(ctx, tx, pend); err != nil || len(out.Scheduled) == 0 {
 			return err
 		}
 		jobs := make([]river.InsertManyParams, len(out.Scheduled))
@@ -339,15 +383,20 @@ func (e *Engine) principalZone(ctx context.Context, key store.PrincipalKey) (*ti
 	if err != nil {
 		return nil, err
 	}
+	return subscriptionsZone(subs), nil
+}
+
+// subscriptionsZone is principalZone of the principal's subscriptions.
+func subscriptionsZone(subs []*notifyd.Subscription) *time.Location {
 	for _, s := range subs {
 		if s.TimeZone == "" {
 			continue
 		}
 		if loc, err := time.LoadLocation(s.TimeZone); err == nil {
-			return loc, nil
+			return loc
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // calendarZone is a calendar's own time zone (CALDAV:calendar-timezone or

@@ -40,13 +40,6 @@ func wantsScheduling(subs []*notifyd.Subscription) bool {
 	return false
 }
 
-// wantsCalendarSync reports whether subs make the principal's calendars
-// synced: they want reminders, or scheduling messages (the inbox is
-// synced with the calendars, from the same listing of the home).
-func wantsCalendarSync(subs []*notifyd.Subscription) bool {
-	return len(subscriptions.Targets(subs, notifyd.TypeReminder)) > 0 || wantsScheduling(subs)
-}
-
 // inboxTag is what a home's listing shows of whether an inbox changed
 // (listedTag of a calendar).
 func inboxTag(in caldavclient.Inbox) string {

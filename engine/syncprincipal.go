@@ -129,8 +129,9 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 	}
 	// Nobody subscribed: nothing to fetch or send; the token still moves
 	// on, and the notifications stay on the server untouched.
+	var shares []share
 	if len(subs) > 0 && len(res.Changed) > 0 {
-		if err := e.collect(ctx, log, sys, args, res.Changed, subs, &rec); err != nil {
+		if err := e.collect(ctx, log, sys, args, res.Changed, subs, &rec, &shares); err != nil {
 			return e.syncFailed(ctx, log, job, err, startGen)
 		}
 	}
@@ -145,6 +146,14 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 		var err error
 		if out, err = store.RecordSync(ctx, tx, rec); err != nil {
 			return err
+		}
+		// The calendars shared with the principal are synced with its own
+		// for updates (updatesync.go).
+		key := store.PrincipalKey{System: args.System, Principal: args.Principal}
+		for _, sh := range shares {
+			if err := store.SetCalendarSharee(ctx, tx, key, sh.calendar, sh.access, rec.Now); err != nil {
+				return err
+			}
 		}
 		// A ping names a principal whose calendars may have changed too:
 		// its reminders are worked out again at once, not at the next poll.
@@ -193,10 +202,15 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 	return nil
 }
 
+// share is what a sharing invitation says of a calendar shared with the
+// principal (shareOf).
+type share struct{ calendar, access string }
+
 // collect fetches and parses the changed resources not seen before, and
-// works out their deliveries.
+// works out their deliveries, and what the sharing invitations among them
+// say (shares).
 func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args SyncPrincipalArgs,
-	changed []caldavclient.Resource, subs []*notifyd.Subscription, rec *store.SyncRecord) error {
+	changed []caldavclient.Resource, subs []*notifyd.Subscription, rec *store.SyncRecord, shares *[]share) error {
 	ids := make([]string, len(changed))
 	for i, r := range changed {
 		ids[i] = notificationID(args.System, args.Principal, r.Href, r.ETag)
@@ -242,6 +256,9 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 				"href", r.Href, "err", perr)
 			rec.Notifications = append(rec.Notifications, setAside(id, r.Href, etag, store.NotificationDead, perr.Error()))
 			continue
+		}
+		if cal, access, ok := shareOf(n); ok {
+			*shares = append(*shares, share{cal, access})
 		}
 		e.fillCalendarName(ctx, log, sys, args.Principal, n)
 		parsed, err := json.Marshal(n)

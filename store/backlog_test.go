@@ -38,7 +38,7 @@ func TestBacklog(t *testing.T) {
 	}
 	inTx := func(fn func(*sql.Tx) error) { t.Helper(); must(db.Write(ctx, Durable, fn)) }
 	counts := func(syncs, deliveries, policies int64) map[string]int64 {
-		return map[string]int64{BacklogSyncs: syncs, BacklogDeliveries: deliveries, BacklogPolicies: policies, BacklogPublished: 0}
+		return map[string]int64{BacklogSyncs: syncs, BacklogDeliveries: deliveries, BacklogPolicies: policies, BacklogPublished: 0, BacklogUpdates: 0}
 	}
 	attempt := func(o DeliveryOutcome) {
 		t.Helper()
@@ -184,7 +184,7 @@ func BenchmarkBacklog(b *testing.B) {
 	db := migratedDB(b)
 	fillBacklog(b, db, principals, outstanding)
 	want := map[string]int64{BacklogSyncs: principals / outstanding, BacklogDeliveries: 2 * principals / outstanding,
-		BacklogPolicies: principals / outstanding, BacklogPublished: 0}
+		BacklogPolicies: principals / outstanding, BacklogPublished: 0, BacklogUpdates: 0}
 	ctx := context.Background()
 	for b.Loop() {
 		got, err := db.Backlog(ctx)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -39,20 +40,28 @@ WHERE system = $1 AND principal = $2 RETURNING queued`, key.System, key.Principa
 }
 
 // CalendarHomesToPoll returns up to limit principals whose subscriptions
-// may want reminders or scheduling messages and whose calendars were last
-// synced before cutoff (or never), with no calendar sync queued: the
-// periodic poll queues them. A subscription wants them when its types are
-// all types or name "reminder" or a scheduling type (the inbox is synced
-// with the calendars); the engine checks each method when it sends.
-func (db *DB) CalendarHomesToPoll(ctx context.Context, cutoff time.Time, limit int) ([]PrincipalKey, error) {
+// may want one of types (the types a calendar sync serves: reminders,
+// scheduling messages, calendar updates) and whose calendars were last synced before cutoff
+// (or never), with no calendar sync queued: the periodic poll queues
+// them. A subscription wants a type when its types are all types or name
+// it; the engine checks each method when it sends. No types, no
+// principal.
+func (db *DB) CalendarHomesToPoll(ctx context.Context, cutoff time.Time, limit int, types []string) ([]PrincipalKey, error) {
+	if len(types) == 0 {
+		return nil, nil
+	}
+	var w filter
+	w.args = []any{micros(cutoff), limit}
+	wants := []string{"s.types = '[]'"}
+	for _, t := range types {
+		wants = append(wants, "s.types LIKE "+w.param(`%"`+t+`"%`))
+	}
 	var out []PrincipalKey
 	err := db.each(ctx, `SELECT DISTINCT s.system, s.principal FROM subscriptions s
 LEFT JOIN calendar_homes h ON h.system = s.system AND h.principal = s.principal
-WHERE s.enabled AND (s.types = '[]' OR s.types LIKE '%"reminder"%' OR s.types LIKE '%"invitation"%'
-    OR s.types LIKE '%"invitation-reply"%' OR s.types LIKE '%"invitation-cancelled"%'
-    OR s.types LIKE '%"refresh-request"%' OR s.types LIKE '%"counter-proposal"%')
+WHERE s.enabled AND (`+strings.Join(wants, " OR ")+`)
   AND (h.principal IS NULL OR (NOT h.queued AND h.synced_at < $1))
-ORDER BY s.system, s.principal LIMIT $2`, []any{micros(cutoff), limit}, func(r scanner) error {
+ORDER BY s.system, s.principal LIMIT $2`, w.args, func(r scanner) error {
 		var k PrincipalKey
 		err := r.Scan(&k.System, &k.Principal)
 		out = append(out, k)
@@ -76,17 +85,37 @@ type CalendarRecord struct {
 	// showed neither. The same tag listed again means nothing changed.
 	ListedTag string
 	SyncedAt  time.Time
+	// Description and Color are what a person sees of it besides its
+	// name (CALDAV:calendar-description, Apple's calendar-color).
+	Description, Color string
+	// SharedURL is the owner's path of the calendar when the server names
+	// it (CS:shared-url), else "": the path a person knows it by.
+	SharedURL string
+	// Sharee reports a calendar of another principal shared with this
+	// one: its changes are news to this one, its alarms are not this
+	// one's reminders.
+	Sharee bool
+	// Owner is the path of its DAV:owner, "" when the server names none.
+	Owner string
+}
+
+const calendarColumns = `system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at, description, color, shared_url, sharee, owner`
+
+func scanCalendar(r scanner) (CalendarRecord, error) {
+	var c CalendarRecord
+	var synced int64
+	err := r.Scan(&c.System, &c.Principal, &c.Href, &c.DisplayName, &c.TimeZone, &c.SyncToken, &c.ListedTag, &synced,
+		&c.Description, &c.Color, &c.SharedURL, &c.Sharee, &c.Owner)
+	c.SyncedAt = fromMicros(synced)
+	return c, err
 }
 
 // Calendars returns the calendars of a principal that notifyd syncs.
 func (db *DB) Calendars(ctx context.Context, system, principal string) ([]CalendarRecord, error) {
 	var out []CalendarRecord
-	err := db.each(ctx, `SELECT system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at FROM calendars
+	err := db.each(ctx, `SELECT `+calendarColumns+` FROM calendars
 WHERE system = $1 AND principal = $2 ORDER BY href`, []any{system, principal}, func(r scanner) error {
-		var c CalendarRecord
-		var synced int64
-		err := r.Scan(&c.System, &c.Principal, &c.Href, &c.DisplayName, &c.TimeZone, &c.SyncToken, &c.ListedTag, &synced)
-		c.SyncedAt = fromMicros(synced)
+		c, err := scanCalendar(r)
 		out = append(out, c)
 		return err
 	})

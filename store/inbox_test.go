@@ -26,7 +26,11 @@ func TestCalendarHomesToPollScheduling(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keys, err := db.CalendarHomesToPoll(ctx, at, 10)
+	types := []string{"reminder"}
+	for _, t := range notifyd.SchedulingTypes {
+		types = append(types, string(t))
+	}
+	keys, err := db.CalendarHomesToPoll(ctx, at, 10, types)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,10 @@ type ObjectAlarms struct {
 	// fire, late if it must).
 	From      time.Time
 	Reminders []ReminderRecord
+	// NoAlarms says its alarms were not worked out (reminders are off, or
+	// the calendar is another principal's, shared with this one): its
+	// stored instances are left as they are.
+	NoAlarms bool
 }
 
 // CalendarChange is what one sync of one calendar found, written in one
@@ -93,11 +97,13 @@ func RecordCalendar(ctx context.Context, tx *sql.Tx, c CalendarChange) (out Cale
 	cal := CalendarRecord{System: c.System, Principal: c.Principal, Href: c.CalendarHref}
 	if c.Calendar != nil {
 		cal = *c.Calendar
-		if _, err := tx.ExecContext(ctx, `INSERT INTO calendars (system, principal, href, display_name, time_zone, sync_token, listed_tag, synced_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (system, principal, href) DO UPDATE SET
+		if _, err := tx.ExecContext(ctx, `INSERT INTO calendars (`+calendarColumns+`)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (system, principal, href) DO UPDATE SET
 display_name = excluded.display_name, time_zone = excluded.time_zone, sync_token = excluded.sync_token,
-listed_tag = excluded.listed_tag, synced_at = excluded.synced_at`,
-			cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, cal.ListedTag, now); err != nil {
+listed_tag = excluded.listed_tag, synced_at = excluded.synced_at, description = excluded.description,
+color = excluded.color, shared_url = excluded.shared_url, sharee = excluded.sharee, owner = excluded.owner`,
+			cal.System, cal.Principal, cal.Href, cal.DisplayName, cal.TimeZone, cal.SyncToken, cal.ListedTag, now,
+			cal.Description, cal.Color, cal.SharedURL, cal.Sharee, cal.Owner); err != nil {
 			return out, err
 		}
 	}
@@ -125,6 +131,9 @@ first_seen_at = CASE WHEN calendar_objects.etag = excluded.etag THEN calendar_ob
 etag = excluded.etag`,
 			cal.System, cal.Principal, o.Href, cal.Href, o.ETag, o.UID, string(o.Data), micros(o.FirstSeenAt), expand); err != nil {
 			return out, err
+		}
+		if oa.NoAlarms {
+			continue
 		}
 		keep := make(map[string]bool, len(oa.Reminders))
 		for _, r := range oa.Reminders {

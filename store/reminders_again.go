@@ -18,6 +18,9 @@ import (
 //     cancelled one back but skipped with its trigger ahead, is skipped
 //     with r.Reason.
 //
+// A scheduled instance that stays scheduled takes r's hrefs: its object
+// moved (another calendar whose sync came first).
+//
 // And, changing neither: an instance skipped for one of c.Revivable and
 // now for another, with its trigger ahead, is given the current reason.
 // A fired instance is never touched, nor one skipped as late (or for any
@@ -31,6 +34,13 @@ func recordAgain(ctx context.Context, tx *sql.Tx, c CalendarChange, r ReminderRe
 	now := micros(c.Now)
 	ahead := r.TriggerAt.After(c.Now)
 	if r.State != ReminderSkipped {
+		// A scheduled instance follows its object to another calendar or
+		// href (a move whose new calendar synced first): the old
+		// object's removal must not cancel it.
+		if _, err := tx.ExecContext(ctx, `UPDATE reminders SET calendar_href = $2, object_href = $3
+WHERE fire_key = $1 AND state = 'scheduled' AND object_href <> $3`, r.FireKey, r.CalendarHref, r.ObjectHref); err != nil {
+			return false, false, err
+		}
 		if !ahead {
 			return false, false, nil
 		}

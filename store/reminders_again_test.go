@@ -196,3 +196,25 @@ func TestRecordCalendarKeepsSkipReasonCurrent(t *testing.T) {
 		t.Errorf("a, skipped for another reason after its trigger: %q, want acknowledged still", r.Reason)
 	}
 }
+
+// An event moved to another calendar whose sync comes first keeps its
+// reminders: the old calendar's sync, which finds it gone, cancels
+// nothing (issue 14's leftover: they were cancelled).
+func TestRecordCalendarMoveNewCalendarFirst(t *testing.T) {
+	t.Parallel()
+	db := migratedDB(t)
+	work := CalendarRecord{System: "cal", Principal: "/p/fred", Href: "/cal/fred/work/", SyncToken: "t1"}
+	home := CalendarRecord{System: "cal", Principal: "/p/fred", Href: "/cal/fred/home/", SyncToken: "t1"}
+	now := at.Add(-time.Hour)
+	recordCalendar(t, db, CalendarChange{Calendar: &work, Changed: []ObjectAlarms{objectAlarms("/cal/fred/work/a.ics", "e1", now, "k1")}, Now: now})
+	// The event is in home now: home syncs first, then work.
+	recordCalendar(t, db, CalendarChange{Calendar: &home, Changed: []ObjectAlarms{objectAlarms("/cal/fred/home/a.ics", "e2", now, "k1")}, Now: now})
+	recordCalendar(t, db, CalendarChange{Calendar: &work, Removed: []string{"/cal/fred/work/a.ics"}, Now: now})
+	if got := reminderStates(t, db); got["k1"] != ReminderScheduled {
+		t.Fatalf("reminders %v, want k1 scheduled", got)
+	}
+	r, err := db.Reminder(context.Background(), "k1")
+	if err != nil || r.ObjectHref != "/cal/fred/home/a.ics" || r.CalendarHref != home.Href {
+		t.Fatalf("k1 %+v, %v: want it in home", r, err)
+	}
+}

@@ -202,8 +202,9 @@ func TestQueueCalendarSyncsCoalesces(t *testing.T) {
 	}
 }
 
-// The poll finds principals whose subscriptions may want reminders and
-// whose calendars are not queued and were synced before the cutoff.
+// The poll finds principals whose subscriptions may want the types a
+// calendar sync serves and whose calendars are not queued and were
+// synced before the cutoff.
 func TestCalendarHomesToPoll(t *testing.T) {
 	t.Parallel()
 	db := migratedDB(t)
@@ -213,13 +214,15 @@ func TestCalendarHomesToPoll(t *testing.T) {
 	all.Principal, all.Types = "/principals/users/wilma", nil
 	none := sampleSub("none")
 	none.Principal, none.Types = "/principals/users/barney", wants.Types[:1]
-	for _, s := range []*notifyd.Subscription{wants, all, none} {
+	updates := sampleSub("updates")
+	updates.Principal, updates.Types = "/principals/users/betty", []notifyd.NotificationType{notifyd.TypeTodoModified}
+	for _, s := range []*notifyd.Subscription{wants, all, none, updates} {
 		if err := db.CreateSubscription(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 	}
 	poll := func(cutoff time.Time) string {
-		keys, err := db.CalendarHomesToPoll(ctx, cutoff, 10)
+		keys, err := db.CalendarHomesToPoll(ctx, cutoff, 10, []string{"reminder"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,8 +231,15 @@ func TestCalendarHomesToPoll(t *testing.T) {
 	if got, want := poll(at), "[{bedework /principals/users/fred} {bedework /principals/users/wilma}]"; got != want {
 		t.Fatalf("never synced: %s, want %s", got, want)
 	}
+	keys, err := db.CalendarHomesToPoll(ctx, at, 10, []string{"reminder", "event-created", "todo-modified"})
+	if got, want := fmt.Sprint(keys), "[{bedework /principals/users/betty} {bedework /principals/users/fred} {bedework /principals/users/wilma}]"; err != nil || got != want {
+		t.Fatalf("with updates: %s, %v; want %s", got, err, want)
+	}
+	if keys, err := db.CalendarHomesToPoll(ctx, at, 10, nil); err != nil || len(keys) != 0 {
+		t.Fatalf("no types: %v, %v; want none", keys, err)
+	}
 	fred := PrincipalKey{System: "bedework", Principal: "/principals/users/fred"}
-	err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
+	err = db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		if _, err := QueueCalendarSyncs(ctx, tx, []PrincipalKey{fred}); err != nil {
 			return err
 		}

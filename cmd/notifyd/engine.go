@@ -79,6 +79,7 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		JobTimeout: cfg.Jobs.Timeout, RescueAfter: cfg.Jobs.RescueAfter,
 		Reminders: engine.ReminderOptions{Enabled: r.Enabled, PollInterval: r.PollInterval, Horizon: r.Horizon,
 			MinInterval: r.MinInterval, Grace: grace},
+		Updates:    engine.UpdateOptions{Enabled: cfg.Updates.Enabled, BurstWindow: cfg.Updates.BurstWindow},
 		Registerer: reg,
 		// The embedded database belongs to this process alone.
 		OwnsQueue: cfg.Database.Kind() == config.DatabaseSQLite,

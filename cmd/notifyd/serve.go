@@ -54,9 +54,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	api.RegisterBacklog(reg, db.Backlog, log)
 	api.RegisterDeadLetters(reg, db.DeadLetterCounts, log)
 	db.ObserveWrites(metrics.ObserveWrite)
-	// With reminders off, a ping naming a calendar is refused like any
-	// other href that is no principal.
-	intake := engine.NewIntake(db, q, engine.CalendarPings(cfg.Reminders.Enabled))
+	// With reminders and updates off, a ping naming a calendar is refused
+	// like any other href that is no principal.
+	intake := engine.NewIntake(db, q, engine.CalendarPings(cfg.Reminders.Enabled || cfg.Updates.Enabled))
 	publisher := engine.NewPublisher(db, q)
 
 	opts := api.Options{
