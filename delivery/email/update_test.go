@@ -95,6 +95,12 @@ func TestRenderUpdate(t *testing.T) {
 				{Field: notifyd.FieldEnd, FromTime: day(26), ToTime: day(27), AllDay: true}}
 		}), "Moved: “Christmas fair”, now Friday 25 December 2026 – Saturday 26 December 2026",
 			[]string{"Moved: Thursday 24 December 2026 – Friday 25 December 2026 → Friday 25 December 2026 – Saturday 26 December 2026"}, nil, []string{"CET"}},
+		{"moved to another calendar", "en", meeting(func(n *notifyd.Notification) {
+			n.Update.Fields = []notifyd.FieldChange{{Field: notifyd.FieldCalendar, From: "Work", To: "Team"}}
+		}), "Changed: “Team meeting” (calendar)", []string{"Calendar: Work → Team"}, nil, nil},
+		{"moved to another calendar, in French", "fr", meeting(func(n *notifyd.Notification) {
+			n.Update.Fields = []notifyd.FieldChange{{Field: notifyd.FieldCalendar, From: "Travail", To: "Équipe"}}
+		}), "Modifié : « Team meeting » (calendrier)", []string{"Calendrier : Travail → Équipe"}, nil, nil},
 		{"a task completed", "en", report(notifyd.TypeTodoModified, notifyd.FieldChange{Field: notifyd.FieldCompleted, To: "true"},
 			status("IN-PROCESS", "COMPLETED")), "Completed: “Send the report”",
 			[]string{"The task “Send the report” in “Tasks” was changed by ", "Marked as completed"},
@@ -131,6 +137,9 @@ func TestRenderUpdate(t *testing.T) {
 		{"a calendar renamed", "en", &notifyd.Notification{Type: notifyd.TypeCalendarModified, Calendar: notifyd.Collection{DisplayName: "Projects"},
 			Update: &notifyd.Update{Fields: []notifyd.FieldChange{{Field: notifyd.FieldSummary, From: "Work", To: "Projects"}}}},
 			"Calendar renamed: “Work” → “Projects”", []string{"The calendar “Projects” was changed:", "Name: Work → Projects"}, nil, []string{"Now"}},
+		{"a calendar's time zone", "en", &notifyd.Notification{Type: notifyd.TypeCalendarModified, Calendar: notifyd.Collection{DisplayName: "Projects"},
+			Update: &notifyd.Update{Fields: []notifyd.FieldChange{{Field: notifyd.FieldTimeZone, From: "Europe/Paris", To: "America/New_York"}}}},
+			"Calendar changed: “Projects” (time zone)", []string{"Time zone: Europe/Paris → America/New_York"}, nil, nil},
 		{"a calendar renamed, in French", "fr", &notifyd.Notification{Type: notifyd.TypeCalendarModified, Calendar: notifyd.Collection{DisplayName: "Projets"},
 			Update: &notifyd.Update{Fields: []notifyd.FieldChange{{Field: notifyd.FieldSummary, From: "Travail", To: "Projets"}}}},
 			"Calendrier renommé : « Travail » → « Projets »", []string{"Nom : Travail → Projets"}, nil, nil},

@@ -243,7 +243,7 @@ func (c Cleaner) fieldChanges(fields []notifyd.FieldChange, task bool, e notifyd
 			out = append(out, c.timeChange("due", f, tf, ref))
 		case notifyd.FieldSummary:
 			out = append(out, c.textChange("title", f))
-		case notifyd.FieldLocation, notifyd.FieldDescription, notifyd.FieldRecurrence:
+		case notifyd.FieldLocation, notifyd.FieldDescription, notifyd.FieldRecurrence, notifyd.FieldCalendar, notifyd.FieldTimeZone:
 			out = append(out, c.textChange(field, f))
 		case notifyd.FieldStatus:
 			from, to := strings.ToLower(c.Line(f.From)), strings.ToLower(c.Line(f.To))

@@ -73,6 +73,10 @@ func TestRenderUpdate(t *testing.T) {
 		{"the sender made it when the update does not say", "fr", meeting(func(n *notifyd.Notification) {
 			n.Update.Fields, n.Update.By, n.From = []notifyd.FieldChange{{Field: notifyd.FieldRecurrence}}, notifyd.Person{}, notifyd.Person{Href: "mailto:wilma@example.org"}
 		}), `Modifié : "Team meeting" dans "Work" : répétition. Par wilma@example.org.`},
+		{"moved to another calendar", "en", meeting(fields(notifyd.FieldChange{Field: notifyd.FieldCalendar, From: "Work", To: "Team"})),
+			`Changed: "Team meeting" in "Work": now in "Team". By Fred.`},
+		{"moved to another calendar, in French", "fr", meeting(fields(notifyd.FieldChange{Field: notifyd.FieldCalendar, From: "Work", To: "Team"})),
+			`Modifié : "Team meeting" dans "Work" : désormais dans "Team". Par Fred.`},
 		{"cancelled", "en", meeting(fields(notifyd.FieldChange{Field: notifyd.FieldStatus, From: "CONFIRMED", To: "CANCELLED"})),
 			`Cancelled: "Team meeting", Wed 9 Dec 2026 14:00-15:00 CET in "Work". By Fred.`},
 		{"cancelled, in French", "fr", meeting(fields(notifyd.FieldChange{Field: notifyd.FieldStatus, From: "CONFIRMED", To: "CANCELLED"})),
