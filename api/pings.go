@@ -183,7 +183,8 @@ func (t *pingTargets) addOwners(owners []string) {
 	}
 }
 
-// pingUnavailable answers 503 for a ping that could not be recorded.
+// pingUnavailable answers 503 for a ping or a publish that could not be
+// recorded.
 func (s *Server) pingUnavailable(c *gin.Context, err error) {
 	s.rejectPing(c, rejectUnavailable)
 	if !errors.Is(err, notifyd.ErrUnavailable) {

@@ -160,11 +160,7 @@ func (s *Server) refusePublish(c *gin.Context, err error) {
 		s.rejectPing(c, reason)
 		badRequest(c, "The event is not valid; see errors. Nothing was recorded.", verr...)
 	default:
-		s.rejectPing(c, rejectUnavailable)
-		if !errors.Is(err, notifyd.ErrUnavailable) {
-			err = fmt.Errorf("%w: %v", notifyd.ErrUnavailable, err)
-		}
-		writeError(c, s.log, err)
+		s.pingUnavailable(c, err)
 	}
 }
 

@@ -3,8 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,32 +23,8 @@ func newCyrusPingWorld(t *testing.T) *reminderWorld {
 		Ping: &peertest.CyrusPing{System: "cyrus", Token: pingToken}})
 	calendar := peertest.MakeCalendar(t, cy, reminderUser, "work")
 	cy.GrantCalendar(t, reminderUser, "work")
-	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
-	if err := os.WriteFile(ca, sinkCertPEM(t, sink), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nd := newInstanceWith(t, fmt.Sprintf(`systems:
-  cyrus:
-    caldav_url: %s/
-    tokens: [%s]
-    principal_prefix: /dav/principals/user/
-    username: %s
-    password: %s
-    timeout: 5s
-channels:
-  smtp:
-    host: %s
-    port: %d
-    ca_file: %s
-    from: notifyd@localhost
-    timeout: 5s
-jobs:
-  poll_interval: 50ms
-  retry_base: 200ms
-  retry_max: 1s
-reminders:
-  poll_interval: 1h
-`, cy.URL(), pingToken, cy.ServiceAccount(), cy.Password(cy.ServiceAccount()), sink.Host, sink.Port, ca))
+	nd := newInstanceWith(t, emailConfig(t, cy, "cyrus", sink, "    principal_prefix: /dav/principals/user/\n", "",
+		"reminders:\n  poll_interval: 1h\n"))
 	cy.SetPing(t, peertest.CyrusPing{URL: nd.baseURL + "/v1/notifications", System: "cyrus", Token: pingToken})
 	nd.start()
 	w := &reminderWorld{srv: cy, system: "cyrus", sink: sink, nd: nd, nds: []*instance{nd}, calendar: calendar}

@@ -3,8 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,32 +69,7 @@ func newReminderWorld(t *testing.T, s reminderSetup) *reminderWorld {
 	default:
 		t.Fatalf("unknown CalDAV server %q", s.server)
 	}
-	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
-	if err := os.WriteFile(ca, sinkCertPEM(t, w.sink), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := fmt.Sprintf(`systems:
-  %s:
-    caldav_url: %s/
-    tokens: [%s]
-    username: %s
-    password: %s
-    timeout: 5s
-channels:
-  smtp:
-    host: %s
-    port: %d
-    ca_file: %s
-    from: notifyd@localhost
-    timeout: 5s
-%sjobs:
-  poll_interval: 50ms
-  retry_base: 200ms
-  retry_max: 1s
-reminders:
-  poll_interval: 10s
-%s`, w.system, w.srv.URL(), pingToken, w.srv.ServiceAccount(), w.srv.Password(w.srv.ServiceAccount()),
-		w.sink.Host, w.sink.Port, ca, s.channels, s.reminders)
+	cfg := emailConfig(t, w.srv, w.system, w.sink, "", s.channels, "reminders:\n  poll_interval: 10s\n"+s.reminders)
 	var dbURL string
 	if s.replicas > 0 {
 		dbURL = peertest.StartPostgres(t).Database(t)

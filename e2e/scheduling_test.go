@@ -8,8 +8,6 @@ import (
 	"mime/quotedprintable"
 	"net/http"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,31 +31,7 @@ func newSchedWorld(t *testing.T) *schedWorld {
 	for _, u := range []string{"fred", "wilma"} {
 		w.cy.GrantCalendar(t, u, "Inbox", peertest.CyrusGrant{NoSharedSeen: true})
 	}
-	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
-	if err := os.WriteFile(ca, sinkCertPEM(t, w.sink), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w.nd = newInstanceWith(t, fmt.Sprintf(`systems:
-  cyrus:
-    caldav_url: %s/
-    tokens: [%s]
-    username: %s
-    password: %s
-    timeout: 5s
-channels:
-  smtp:
-    host: %s
-    port: %d
-    ca_file: %s
-    from: notifyd@localhost
-    timeout: 5s
-jobs:
-  poll_interval: 50ms
-  retry_base: 200ms
-  retry_max: 1s
-reminders:
-  poll_interval: 1h
-`, w.cy.URL(), pingToken, w.cy.ServiceAccount(), w.cy.Password(w.cy.ServiceAccount()), w.sink.Host, w.sink.Port, ca))
+	w.nd = newInstanceWith(t, emailConfig(t, w.cy, "cyrus", w.sink, "", "", "reminders:\n  poll_interval: 1h\n"))
 	return w
 }
 

@@ -3,8 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,33 +29,8 @@ type updatesWorld struct {
 func newUpdatesWorld(t *testing.T, srv peertest.CalDAVServer, system string, window time.Duration, prefix string) *updatesWorld {
 	t.Helper()
 	w := &updatesWorld{srv: srv, system: system, sink: peertest.StartSMTP(t)}
-	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
-	if err := os.WriteFile(ca, sinkCertPEM(t, w.sink), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w.nd = newInstanceWith(t, fmt.Sprintf(`systems:
-  %s:
-    caldav_url: %s/
-    tokens: [%s]
-%s    username: %s
-    password: %s
-    timeout: 5s
-channels:
-  smtp:
-    host: %s
-    port: %d
-    ca_file: %s
-    from: notifyd@localhost
-    timeout: 5s
-jobs:
-  poll_interval: 50ms
-  retry_base: 200ms
-  retry_max: 1s
-reminders:
-  poll_interval: 1h
-updates:
-  burst_window: %s
-`, system, srv.URL(), pingToken, prefix, srv.ServiceAccount(), srv.Password(srv.ServiceAccount()), w.sink.Host, w.sink.Port, ca, window))
+	w.nd = newInstanceWith(t, emailConfig(t, srv, system, w.sink, prefix, "",
+		fmt.Sprintf("reminders:\n  poll_interval: 1h\nupdates:\n  burst_window: %s\n", window)))
 	w.nd.start()
 	return w
 }
