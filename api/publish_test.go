@@ -139,8 +139,8 @@ func TestPublishEveryTopic(t *testing.T) {
 		{with(cal, "calendar-create", "content_type", "text/calendar", "payload", pubCalendar), "calendar-created", "calendar"},
 		{with(cal, "calendar-modify", "content_type", "text/calendar", "payload", pubCalendar), "calendar-modified", "calendar"},
 		{with(cal, "calendar-delete"), "calendar-deleted", "calendar"},
-		{with(ev, "event-reply", "triggered_by", "mailto:fred@example.org"), "other", ""},
-		{with(ev, "event-refresh"), "other", ""},
+		{with(ev, "event-reply", "triggered_by", "mailto:fred@example.org"), "invitation-reply", ""},
+		{with(ev, "event-refresh"), "refresh-request", ""},
 	} {
 		topic := tt.body["topic"].(string)
 		a := h.publish(t, tt.body, http.StatusAccepted)
@@ -163,8 +163,9 @@ func TestPublishEveryTopic(t *testing.T) {
 				t.Errorf("%s: update %+v", topic, u)
 			}
 		default:
-			if r.n.Fields["topic"] != topic || r.n.Fields["uid"] != "ev-1@example.org" {
-				t.Errorf("%s: fields %v", topic, r.n.Fields)
+			s, method := r.n.Scheduling, map[string]string{"event-reply": "REPLY", "event-refresh": "REFRESH"}[topic]
+			if s == nil || s.Method != method || s.UID != "ev-1@example.org" || r.n.Event.Summary != "Standup" {
+				t.Errorf("%s: scheduling %+v", topic, s)
 			}
 		}
 	}

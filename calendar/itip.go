@@ -73,7 +73,41 @@ func ParseMessage(data []byte, opts ParseOptions) (*Message, error) {
 	if mp == nil || strings.TrimSpace(mp.Value) == "" {
 		return nil, ErrNoMethod
 	}
-	m := &Message{Method: strings.ToUpper(strings.TrimSpace(mp.Value))}
+	m, err := message(cal, strings.ToUpper(strings.TrimSpace(mp.Value)), opts)
+	if err != nil {
+		return nil, err
+	}
+	switch m.Method {
+	case "REQUEST", "ADD", "CANCEL", "DECLINECOUNTER":
+		if m.Organizer.Address == "" {
+			return nil, fmt.Errorf("%s without ORGANIZER", m.Method)
+		}
+	case "REPLY", "REFRESH", "COUNTER":
+		if len(m.Attendees) == 0 {
+			return nil, fmt.Errorf("%s without ATTENDEE", m.Method)
+		}
+	}
+	return m, nil
+}
+
+// ParseMessageAs reads data, a calendar object (METHOD or not), as the
+// iTIP message of method it stands for: what a calendar server publishes
+// when an attendee replied (the event as it is with the reply) is read
+// as a REPLY. A METHOD data has is ignored. Unlike ParseMessage it does
+// not require the ORGANIZER or ATTENDEE method's messages name: the
+// caller decides what a message without them means.
+func ParseMessageAs(data []byte, method string, opts ParseOptions) (*Message, error) {
+	cal, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return message(cal, strings.ToUpper(strings.TrimSpace(method)), opts)
+}
+
+// message reads cal as an iTIP message of method.
+func message(cal *ical.Calendar, method string, opts ParseOptions) (*Message, error) {
+	m := &Message{Method: method}
+	var err error
 	if m.Object, err = build(cal, opts); err != nil {
 		return nil, err
 	}
@@ -102,16 +136,6 @@ func ParseMessage(data []byte, opts ParseOptions) (*Message, error) {
 		}
 	}
 	m.Comment = clip(strings.TrimSpace(text(raw.Props.Get(ical.PropComment))), maxCommentBytes)
-	switch m.Method {
-	case "REQUEST", "ADD", "CANCEL", "DECLINECOUNTER":
-		if m.Organizer.Address == "" {
-			return nil, fmt.Errorf("%s without ORGANIZER", m.Method)
-		}
-	case "REPLY", "REFRESH", "COUNTER":
-		if len(m.Attendees) == 0 {
-			return nil, fmt.Errorf("%s without ATTENDEE", m.Method)
-		}
-	}
 	return m, nil
 }
 

@@ -113,6 +113,31 @@ func TestParseMessageBad(t *testing.T) {
 	}
 }
 
+// A calendar object without METHOD (what a calendar server publishes
+// once an attendee replied) is read as the message of the method given,
+// whatever METHOD it has; one without attendees is no error.
+func TestParseMessageAs(t *testing.T) {
+	for _, data := range [][]byte{
+		itipMsg("", "ORGANIZER:mailto:fred@example.org", "ATTENDEE;CN=Wilma;PARTSTAT=ACCEPTED:mailto:wilma@example.org"),
+		itipMsg("REQUEST", "ORGANIZER:mailto:fred@example.org", "ATTENDEE;CN=Wilma;PARTSTAT=ACCEPTED:mailto:wilma@example.org"),
+	} {
+		m, err := ParseMessageAs(data, "reply", ParseOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Method != "REPLY" || m.Object.UID != "meet@example.org" || m.Organizer.Address != "mailto:fred@example.org" ||
+			len(m.Attendees) != 1 || m.Attendees[0].PartStat != "ACCEPTED" || m.Attendees[0].CommonName != "Wilma" {
+			t.Errorf("%+v", m)
+		}
+	}
+	if m, err := ParseMessageAs(itipMsg(""), "REPLY", ParseOptions{}); err != nil || len(m.Attendees) != 0 {
+		t.Errorf("no attendee: %+v, %v", m, err)
+	}
+	if _, err := ParseMessageAs(ics("BEGIN:VEVENT", "END:VEVENT"), "REPLY", ParseOptions{}); err == nil {
+		t.Error("no UID: no error")
+	}
+}
+
 // Any input: an error or a message, never a panic.
 func FuzzParseMessage(f *testing.F) {
 	f.Add(itipMsg("REPLY", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:w@x"))

@@ -142,7 +142,7 @@ func TestPublishToEmail(t *testing.T) {
 		`<START>20261201T090000Z</START><END>20261201T093000Z</END><SUMMARY>Standup</SUMMARY>` +
 		`<ATTENDEE PARTSTAT="ACCEPTED" CN="Fred">mailto:fred@example.org</ATTENDEE></EVENT></iCal></iCalendar>`
 	if code, body := w.publish(t, map[string]any{"topic": "event-reply", "principal": wilmaPrincipal, "uid": "standup-1",
-		"triggered_by": "mailto:fred@example.org", "component_source": "CALENDAR EXPRESS", "content_type": "text/xml", "payload": reply}); code != http.StatusAccepted {
+		"triggered_by": "mailto:fred@example.org", "component_source": "CALENDAR EXPRESS", "content_type": "text/xml", "payload": reply}); code != http.StatusAccepted || body["type"] != "invitation-reply" {
 		t.Fatalf("reply: %d %v", code, body)
 	}
 	if code, body := w.publish(t, map[string]any{"topic": "event-modify", "principal": wilmaPrincipal, "uid": "standup-1",
@@ -156,7 +156,7 @@ func TestPublishToEmail(t *testing.T) {
 	for _, d := range ds {
 		byType[d["notification"].(map[string]any)["type"].(string)] = d
 	}
-	if len(ds) != 4 || byType["reminder"]["status"] != "sent" || byType["other"]["status"] != "sent" || byType["event-created"]["status"] != "sent" {
+	if len(ds) != 4 || byType["reminder"]["status"] != "sent" || byType["invitation-reply"]["status"] != "sent" || byType["event-created"]["status"] != "sent" {
 		t.Fatalf("delivery log, want the alarm, the new event and the reply sent and the own change suppressed:\n%v", ds)
 	}
 	own := byType["event-modified"]
@@ -177,12 +177,22 @@ func TestPublishToEmail(t *testing.T) {
 	if len(got) != 3 {
 		t.Errorf("%d messages, want the alarm's, the new event's and the reply's", len(got))
 	}
-	created := false
+	created, replied := false, false
 	for _, m := range got {
 		created = created || strings.HasPrefix(mailSubject(m), "New event: “Planning”")
+		// The published reply says who answered what, as an inbox
+		// REPLY does, but carries no text/calendar part: its payload
+		// is the event, not fred's iTIP message.
+		if strings.HasPrefix(mailSubject(m), "Fred accepted: “Standup”") {
+			replied = strings.Contains(m.Text, "Fred accepted your invitation to “Standup”") &&
+				!strings.Contains(strings.ToLower(string(m.Raw)), "text/calendar")
+		}
 	}
 	if !created {
 		t.Error("no email says the new event")
+	}
+	if !replied {
+		t.Error("no email says Fred accepted, without a text/calendar part")
 	}
 	if m := metric(t, w.nd, "notifyd_published_duplicates_total"); m != 1 {
 		t.Errorf("notifyd_published_duplicates_total %v, want 1", m)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/notifyd/notifyd"
@@ -100,12 +99,8 @@ func (m *inboxMessages) notification(o caldavclient.Object) (notifyd.Notificatio
 	if err != nil {
 		return notifyd.Notification{}, "", err
 	}
-	s := &notifyd.Scheduling{Method: msg.Method, Object: o.Href, Component: "event", UID: msg.Object.UID,
-		RecurrenceID: msg.Component.RecurrenceID.ID(), Sequence: msg.Sequence, Comment: msg.Comment,
-		Recurring: msg.Object.Recurring(), Organizer: person(msg.Organizer), ICalendar: string(o.Data)}
-	if msg.Object.Kind == calendar.KindTask {
-		s.Component = "todo"
-	}
+	s := schedulingOf(msg, o.Href)
+	s.ICalendar = string(o.Data)
 	var t notifyd.NotificationType
 	from := s.Organizer
 	switch msg.Method {
@@ -119,21 +114,14 @@ func (m *inboxMessages) notification(o caldavclient.Object) (notifyd.Notificatio
 	case notifyd.MethodReply, notifyd.MethodRefresh, notifyd.MethodCounter:
 		t = map[string]notifyd.NotificationType{notifyd.MethodReply: notifyd.TypeInvitationReply,
 			notifyd.MethodRefresh: notifyd.TypeRefreshRequest, notifyd.MethodCounter: notifyd.TypeCounterProposal}[msg.Method]
-		a := msg.Attendees[0] // RFC 5546: the one attendee replying
-		s.Attendee, from = person(a), person(a)
-		if msg.Method == notifyd.MethodReply {
-			s.PartStat = strings.ToLower(a.PartStat)
-			s.DelegatedTo = a.DelegatedTo
-		}
+		setReplier(s, msg.Attendees[0]) // RFC 5546: the one attendee replying
+		from = s.Attendee
 	default:
 		return notifyd.Notification{}, "", fmt.Errorf("METHOD %q is no message an inbox should hold", msg.Method)
 	}
 	c := msg.Component
 	ev := &notifyd.Event{Href: o.Href, UID: s.UID, Summary: c.Summary, Location: c.Location, AllDay: c.Start.Date}
 	ev.Start, ev.End = instantTimes(c)
-	if c.Start.Location() != time.UTC && !c.Start.Floating && !c.Start.Date && strings.Contains(c.Start.Location().String(), "/") {
-		s.TimeZone = c.Start.Location().String()
-	}
 	n := notifyd.Notification{Type: t, Element: "VCALENDAR", UID: s.UID, From: from,
 		Summary: c.Summary, Event: ev, Scheduling: s}
 	return n, t, nil

@@ -177,6 +177,9 @@ type event struct {
 	calid, uid, rid, aid, comp   string
 	triggeredBy, componentSource string
 	component                    *componentOf // from the payload; nil without one
+	// scheduling is what a reply or refresh says, from the payload (nil
+	// for the other topics).
+	scheduling *notifyd.Scheduling
 	// version tells two publishes of a repeating topic apart (see
 	// versionOf); "" for the other topics.
 	version                            string
@@ -321,6 +324,17 @@ func prepare(pub Publication) (event, error) {
 		}
 		c := describe(obj, ev.rid, ev.aid)
 		ev.component = &c
+		if method := topics[topic].method; method != "" {
+			msg, err := calendar.ParseMessageAs(ics, method, calendar.ParseOptions{})
+			if err != nil {
+				bad("/payload", "cannot be read as the event the attendee replied to: %v", err)
+				break
+			}
+			ev.scheduling = schedulingOf(msg, "")
+			if a, ok := replierOf(msg.Attendees, ev.triggeredBy); ok {
+				setReplier(ev.scheduling, a)
+			}
+		}
 	}
 	if !ev.calendarTopic && ev.uid == "" {
 		bad(field(ParamUID), "is required for topic %s (or a payload with the event's UID)", topic)
@@ -398,13 +412,51 @@ func (ev *event) notification(cal *store.CalendarRecord, now time.Time) notifyd.
 		if c != nil {
 			n.Update.TimeZone = c.zone
 		}
-	default:
-		n.Fields = map[string]string{"topic": string(ev.topic), "uid": ev.uid}
-		for k, v := range map[string]string{"recurrence_id": ev.rid, "triggered_by": ev.triggeredBy, "component_source": ev.componentSource} {
-			if v != "" {
-				n.Fields[k] = v
-			}
+	case info.method != "":
+		// A reply or refresh, as the inbox's REPLY or REFRESH says it;
+		// with no iTIP object (ICalendar), as the payload is the event,
+		// not the attendee's message: an email carries no text/calendar
+		// part that a mail client would take for one.
+		s := &notifyd.Scheduling{Method: info.method, Component: ev.comp, UID: ev.uid}
+		if ev.scheduling != nil {
+			s = ev.scheduling
 		}
+		s.Object = ensHrefOf(ev.topic, ev.calid, ev.uid, ev.rid, ev.aid)
+		if ev.rid != "" {
+			s.RecurrenceID = ev.rid
+		}
+		if s.Attendee.Href != "" {
+			n.From = s.Attendee
+		}
+		n.Scheduling = s
 	}
 	return n
+}
+
+// replierOf is the attendee who sent a published reply or refresh, read
+// from the event as the server has it once the attendee replied: the
+// attendee triggered_by names, else the only one who has answered
+// (PARTSTAT other than NEEDS-ACTION), else the event's only attendee.
+// false when none of these tells who it is.
+func replierOf(attendees []calendar.Party, triggeredBy string) (calendar.Party, bool) {
+	by := comparableAddress(triggeredBy)
+	if by == "" && strings.Contains(triggeredBy, "@") && !strings.Contains(triggeredBy, ":") {
+		by = comparableAddress("mailto:" + triggeredBy) // a bare email address
+	}
+	var answered []calendar.Party
+	for _, a := range attendees {
+		if by != "" && comparableAddress(a.Address) == by {
+			return a, true
+		}
+		if a.PartStat != "NEEDS-ACTION" {
+			answered = append(answered, a)
+		}
+	}
+	switch {
+	case len(answered) == 1:
+		return answered[0], true
+	case len(attendees) == 1:
+		return attendees[0], true
+	}
+	return calendar.Party{}, false
 }

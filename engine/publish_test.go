@@ -114,7 +114,7 @@ func TestPublishedEventsDelivered(t *testing.T) {
 			t.Errorf("delivery %+v", d)
 		}
 	}
-	rem, mod, reply := types["reminder"], types["event-modified"], types["other"]
+	rem, mod, reply := types["reminder"], types["event-modified"], types["invitation-reply"]
 	if rem == nil || mod == nil || reply == nil || len(sent) != 3 {
 		t.Fatalf("sent %d: %v", len(sent), types)
 	}
@@ -128,8 +128,11 @@ func TestPublishedEventsDelivered(t *testing.T) {
 		mod.Event == nil || mod.Event.Summary != "Standup moved" {
 		t.Errorf("update %+v, its update %+v", mod, mod.Update)
 	}
-	if reply.Fields["topic"] != "event-reply" || reply.Fields["uid"] != "e1" || reply.Fields["triggered_by"] != "mailto:fred@example.org" {
-		t.Errorf("reply fields %v", reply.Fields)
+	// The payload names no attendee: the reply is from triggered_by,
+	// with no answer.
+	if s := reply.Scheduling; s == nil || s.Method != notifyd.MethodReply || s.UID != "e1" || s.Attendee.Href != "" ||
+		s.PartStat != "" || reply.From.Href != "mailto:fred@example.org" || reply.Event == nil || reply.Event.Summary != "Standup moved" {
+		t.Errorf("reply %+v, its scheduling %+v", reply, reply.Scheduling)
 	}
 	// The after-delivery policy (delete) leaves the calendar server
 	// alone: nothing on it is a published event.

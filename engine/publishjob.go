@@ -166,13 +166,18 @@ func (e *Engine) deliverPublished(ctx context.Context, id string) error {
 // ensHref is the published event as the delivery log names its
 // notification: its ENS event URL with the identifiers it carried.
 func ensHref(ev *store.PublishedEvent) string {
+	return ensHrefOf(Topic(ev.Topic), ev.CalID, ev.UID, ev.RID, ev.AID)
+}
+
+// ensHrefOf is topic's ENS event URL with the identifiers given.
+func ensHrefOf(topic Topic, calid, uid, rid, aid string) string {
 	q := url.Values{}
-	for k, v := range map[string]string{ParamCalID: ev.CalID, ParamUID: ev.UID, ParamRID: ev.RID, ParamAID: ev.AID} {
+	for k, v := range map[string]string{ParamCalID: calid, ParamUID: uid, ParamRID: rid, ParamAID: aid} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	h := Topic(ev.Topic).ENSURL()
+	h := topic.ENSURL()
 	if len(q) > 0 {
 		h += "?" + q.Encode()
 	}

@@ -40,22 +40,26 @@ type topicInfo struct {
 	// component ("event", "todo", "calendar") and action ("created",
 	// "modified", "deleted") of a calendar update; "" for the others.
 	component, action string
+	// method is the iTIP method a scheduling topic stands for (REPLY,
+	// REFRESH); "" for the others.
+	method string
 }
 
 var topics = map[Topic]topicInfo{
 	TopicAlarm:          {ens: "alarms", typ: notifyd.TypeReminder},
-	TopicEventCreate:    {"caleventcreate", notifyd.TypeEventCreated, "event", "created"},
-	TopicEventModify:    {"caleventmodify", notifyd.TypeEventModified, "event", "modified"},
-	TopicEventDelete:    {"caleventdelete", notifyd.TypeEventDeleted, "event", "deleted"},
-	TopicTodoCreate:     {"caltodocreate", notifyd.TypeTodoCreated, "todo", "created"},
-	TopicTodoModify:     {"caltodomodify", notifyd.TypeTodoModified, "todo", "modified"},
-	TopicTodoDelete:     {"caltododelete", notifyd.TypeTodoDeleted, "todo", "deleted"},
-	TopicCalendarCreate: {"calendarcreate", notifyd.TypeCalendarCreated, "calendar", "created"},
-	TopicCalendarModify: {"calendarmodify", notifyd.TypeCalendarModified, "calendar", "modified"},
-	TopicCalendarDelete: {"calendardelete", notifyd.TypeCalendarDeleted, "calendar", "deleted"},
-	// Scheduling notifications come later; until then these are "other".
-	TopicEventReply:   {ens: "caleventreply", typ: notifyd.TypeOther},
-	TopicEventRefresh: {ens: "caleventrefresh", typ: notifyd.TypeOther},
+	TopicEventCreate:    {"caleventcreate", notifyd.TypeEventCreated, "event", "created", ""},
+	TopicEventModify:    {"caleventmodify", notifyd.TypeEventModified, "event", "modified", ""},
+	TopicEventDelete:    {"caleventdelete", notifyd.TypeEventDeleted, "event", "deleted", ""},
+	TopicTodoCreate:     {"caltodocreate", notifyd.TypeTodoCreated, "todo", "created", ""},
+	TopicTodoModify:     {"caltodomodify", notifyd.TypeTodoModified, "todo", "modified", ""},
+	TopicTodoDelete:     {"caltododelete", notifyd.TypeTodoDeleted, "todo", "deleted", ""},
+	TopicCalendarCreate: {"calendarcreate", notifyd.TypeCalendarCreated, "calendar", "created", ""},
+	TopicCalendarModify: {"calendarmodify", notifyd.TypeCalendarModified, "calendar", "modified", ""},
+	TopicCalendarDelete: {"calendardelete", notifyd.TypeCalendarDeleted, "calendar", "deleted", ""},
+	// An attendee's reply or refresh request, as the inbox's REPLY and
+	// REFRESH messages are.
+	TopicEventReply:   {ens: "caleventreply", typ: notifyd.TypeInvitationReply, method: notifyd.MethodReply},
+	TopicEventRefresh: {ens: "caleventrefresh", typ: notifyd.TypeRefreshRequest, method: notifyd.MethodRefresh},
 }
 
 // Topics lists every topic, in the order of the API specification.
@@ -78,7 +82,8 @@ func (t Topic) Valid() bool { _, ok := topics[t]; return ok }
 
 // NotificationType is the type of the notification t becomes: reminder
 // for an alarm, the calendar update types for the create, modify and
-// delete topics, other for a reply or a refresh.
+// delete topics, invitation-reply for a reply and refresh-request for a
+// refresh.
 func (t Topic) NotificationType() notifyd.NotificationType { return topics[t].typ }
 
 // ENSURL is t's default ENS event URL, "enp:///ics/caleventcreate".
