@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -37,14 +38,7 @@ var updateTypes = []notifyd.NotificationType{
 }
 
 // isUpdate reports whether t is a calendar update type.
-func isUpdate(t notifyd.NotificationType) bool {
-	for _, u := range updateTypes {
-		if u == t {
-			return true
-		}
-	}
-	return false
-}
+func isUpdate(t notifyd.NotificationType) bool { return slices.Contains(updateTypes, t) }
 
 // calendarTypes are the notification types a calendar sync serves, as
 // configured: reminders and scheduling messages (the inbox is synced with
