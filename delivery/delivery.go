@@ -38,6 +38,34 @@ type Request struct {
 	UnsubscribeURL string
 	// Method is the delivery method (its presence policy, webhook secret).
 	Method notifyd.DeliveryMethod
+	// PreferencesURL opens the recipient's preference page for this
+	// subscription (a signed link); empty when none can be offered.
+	PreferencesURL string
+	// Digest, when not nil, makes the request one message gathering
+	// several notifications that the subscriber's preferences held (a
+	// digest, or what quiet hours or a throttle folded into one).
+	// Notification is then nil and CalendarName empty: each item carries
+	// its own.
+	Digest *Digest
+}
+
+// Digest is several notifications delivered as one message.
+type Digest struct {
+	// Items are the notifications gathered, oldest first.
+	Items []DigestItem
+	// Since and Until bound when the items were held (Until is when the
+	// digest was due).
+	Since, Until time.Time
+}
+
+// DigestItem is one notification of a digest.
+type DigestItem struct {
+	// DeliveryID is the delivery this item stands for.
+	DeliveryID   string
+	Notification *notifyd.Notification
+	// CalendarName is the display name of the calendar concerned, when
+	// the engine could read it.
+	CalendarName string
 }
 
 // Result is what a channel says about a message it handled.
