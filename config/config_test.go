@@ -267,6 +267,8 @@ updates:
 		Reminders: Reminders{PollInterval: 30 * time.Second, Horizon: 72 * time.Hour, MinInterval: 10 * time.Minute,
 			Grace: ReminderGrace{Email: 3 * time.Hour, SMS: 5 * time.Minute, IM: time.Minute, Webhook: time.Hour}},
 		Updates: Updates{BurstWindow: 30 * time.Second},
+
+		PreferencePage: PreferencePage{LinkTTL: 30 * 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", c, want)
