@@ -485,6 +485,17 @@ func TestSecretFiles(t *testing.T) {
 			check: func(c *Config) any { return c.Channels.XMPP.Password.Reveal() }, want: "crlf-secret",
 		},
 		{
+			name:  "preference page settings",
+			yaml:  "preference_page:\n  link_ttl: 48h\n  sms_and_im_link: true\n",
+			check: func(c *Config) any { return c.PreferencePage },
+			want:  PreferencePage{LinkTTL: 48 * time.Hour, SMSAndIMLink: true},
+		},
+		{
+			name:    "preference link lifetime too short",
+			env:     []string{"NOTIFYD_PREFERENCE_PAGE_LINK_TTL=10m"},
+			wantErr: []string{"preference_page.link_ttl (from NOTIFYD_PREFERENCE_PAGE_LINK_TTL): must be between 1h and 8784h"},
+		},
+		{
 			name:  "yaml tokens_file: comments and blank lines ignored",
 			yaml:  "systems:\n  s1:\n    caldav_url: http://localhost/\n    tokens_file: tokens\n",
 			check: func(c *Config) any { return c.Systems["s1"].Tokens }, want: []Secret{"token-0123456789", "token-abcdefghij"},

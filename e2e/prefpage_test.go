@@ -22,10 +22,10 @@ import (
 // prefLinkRE finds the preference link in an email's text part.
 var prefLinkRE = regexp.MustCompile(`https?://\S+/preferences/[A-Za-z0-9_-]+`)
 
-// artefactDir is where the test's screenshots go: $NOTIFYD_ARTEFACTS, else
+// artefactDir is where the test's screenshots go: $NOTIFYD_TEST_ARTEFACTS, else
 // e2e/artefacts (ignored by git).
 func artefactDir(t *testing.T) string {
-	dir := os.Getenv("NOTIFYD_ARTEFACTS")
+	dir := os.Getenv("NOTIFYD_TEST_ARTEFACTS")
 	if dir == "" {
 		dir = "artefacts"
 	}
