@@ -65,6 +65,7 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 		TimeZone:       req.TimeZone,
 		CalendarName:   req.CalendarName,
 		UnsubscribeURL: req.UnsubscribeURL,
+		PreferencesURL: req.PreferencesURL,
 		DeliveryID:     req.DeliveryID,
 	})
 	if err != nil {
