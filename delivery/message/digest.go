@@ -402,3 +402,8 @@ func sameBy(items []delivery.DigestItem) notifyd.Person {
 	}
 	return by
 }
+
+// DigestUndone is the reason a channel gives for a digest it does not
+// send (delivery.Result.Skipped): every notification it gathered
+// cancelled out.
+const DigestUndone = "every change in the digest was undone inside its window: nothing to tell"
