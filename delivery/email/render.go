@@ -131,6 +131,13 @@ func NewRenderer(dir string) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
+	for lang := range files {
+		in := sampleDigest()
+		in.Locale = lang
+		if _, err := r.RenderDigest(in); err != nil {
+			return nil, fmt.Errorf("email templates %s/_digest.tmpl: %w", lang, err)
+		}
+	}
 	return r, nil
 }
 
