@@ -110,7 +110,7 @@ func timeline(v *view, d *store.DeliveryRecord) []event {
 	if d.QueuedAt.After(d.CreatedAt) {
 		add(d.QueuedAt, v.T("tl.requeued"), "", "")
 	}
-	if d.Attempts > 0 && d.Status != store.DeliverySent && d.Status != store.DeliveryDelivered {
+	if d.Attempts > 0 && (d.Status == store.DeliveryQueued || d.Status == store.DeliveryRetrying) {
 		detail := d.LastError
 		add(d.UpdatedAt, v.T("tl.attempts")+" "+strconv.Itoa(d.Attempts), detail, map[bool]string{true: "bad"}[detail != ""])
 	}
@@ -129,7 +129,7 @@ func timeline(v *view, d *store.DeliveryRecord) []event {
 			add(d.UpdatedAt, v.T("status."+d.Status), d.LastError, tone)
 		}
 	case store.DeliveryFailed, store.DeliveryDiscarded:
-		add(d.UpdatedAt, v.T("status."+d.Status), d.LastError, "bad")
+		add(d.UpdatedAt, v.T("status."+d.Status)+" ("+v.T("tl.attempts")+" "+strconv.Itoa(d.Attempts)+")", d.LastError, "bad")
 	case store.DeliverySkipped, store.DeliverySuppressed, "held":
 		add(d.UpdatedAt, v.T("status."+d.Status), d.LastError, "")
 	case store.DeliveryQueued, store.DeliveryRetrying:
