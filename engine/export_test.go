@@ -114,3 +114,18 @@ func (e *Engine) InsertDigestJobForTest(ctx context.Context, sub, method string,
 		return e.queue.insert(ctx, tx, job)
 	})
 }
+
+// ExecForTest runs statement q in a durable write (benchmark set-ups).
+func (e *Engine) ExecForTest(ctx context.Context, q string, args ...any) error {
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	})
+}
+
+// ScheduleReleaseForTest queues the release job of what is held until at.
+func (e *Engine) ScheduleReleaseForTest(ctx context.Context, at time.Time) error {
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		return e.queue.insertUnique(ctx, tx, releaseJob(at))
+	})
+}

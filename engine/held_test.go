@@ -340,3 +340,24 @@ func TestHeldSurvivesRestart(t *testing.T) {
 		t.Fatalf("sent %v before the restart, %v after; want one after", r1.email.sentTo(), r2.email.sentTo())
 	}
 }
+
+// A delivery job run again (a crash right after the hold's write) finds
+// the delivery held and sends nothing: the release will.
+func TestDeliverJobRunAgainLeavesHeld(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	r := newRig(t, "keep", clk.option)
+	quiet, _ := quietNow(clk.now())
+	r.subscribeWith(t, &notifyd.Preferences{QuietHours: quiet}, emailTo("wilma@example.com"))
+	r.invites(t, "n1")
+	d := r.waitLog(t, 1, store.DeliveryHeld)[0]
+
+	events := r.jobEnds(t)
+	if err := r.eng.InsertDeliverJobsForTest(context.Background(), []string{d.ID}, notifyd.ChannelEmail); err != nil {
+		t.Fatal(err)
+	}
+	nextEnd(t, events, deliverKind, river.EventKindJobCompleted)
+	if got := r.email.sentTo(); len(got) != 0 || r.deliveryLog(t)[0].Status != store.DeliveryHeld {
+		t.Fatalf("sent %v while held; want nothing, still held", got)
+	}
+}
