@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"strconv"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -42,15 +44,20 @@ func BenchmarkReleaseHeld(b *testing.B) {
 		digest bool
 	}{{"alone", false}, {"digest", true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			const total, perSub = 100000, 100
+			total, perSub := 100000, 100
+			if n, err := strconv.Atoi(os.Getenv("NOTIFYD_BENCH_HELD")); err == nil && n > 0 {
+				total = n // a smaller run: NOTIFYD_BENCH_HELD=2000
+			}
 			for b.Loop() {
 				b.StopTimer()
 				ch := &countingChannel{}
 				r := newRig(b, "keep", func(o *engine.Options) {
 					o.Channels = map[notifyd.Channel]delivery.Channel{notifyd.ChannelEmail: ch}
 				})
-				at := time.Now().Add(time.Hour).Truncate(time.Minute)
+				at := time.Now().Truncate(time.Minute) // due: the minute that began
+				seeding := time.Now()
 				seedHeld(b, r, total, perSub, at, tc.digest)
+				b.Logf("seeded %d held deliveries in %v", total, time.Since(seeding).Round(time.Millisecond))
 				var before, peak runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
@@ -72,7 +79,7 @@ func BenchmarkReleaseHeld(b *testing.B) {
 					var m runtime.MemStats
 					runtime.ReadMemStats(&m)
 					peak.HeapInuse = max(peak.HeapInuse, m.HeapInuse)
-					return ch.items.Load() >= total
+					return ch.items.Load() >= int64(total)
 				})
 				elapsed := time.Since(start)
 				b.StopTimer()
@@ -83,6 +90,7 @@ func BenchmarkReleaseHeld(b *testing.B) {
 				b.ReportMetric(float64(ch.messages.Load()), "messages")
 				b.ReportMetric(float64(peak.HeapInuse)/(1<<20), "peak-heap-MiB")
 				b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), "alloc-MiB")
+				b.StartTimer()
 			}
 		})
 	}
