@@ -70,6 +70,10 @@ type harness struct {
 	unsub    *subscriptions.Unsubscriber
 	unsubKey []byte
 	clock    *testClock
+	// prefLinks signs preference links with the server's key and clock;
+	// prefStore fails when told to (prefpage_test.go).
+	prefLinks *subscriptions.PreferenceLinker
+	prefStore *flakyPrefStore
 }
 
 // newHarness builds the API as serve.go does, on a fresh database.
@@ -117,18 +121,23 @@ func newHarness(t testing.TB) *harness {
 	// As serve.go: version 1 links work for one lifetime from the start.
 	unsub := subscriptions.NewUnsubscriber(key, subscriptions.WithClock(clock.now),
 		subscriptions.AcceptV1LinksUntil(clock.now().Add(subscriptions.LinkLifetime)))
+	prefKey := make([]byte, 32)
+	rand.Read(prefKey)
+	prefLinks := subscriptions.NewPreferenceLinker(prefKey, 0, clock.now)
+	prefStore := &flakyPrefStore{PreferenceStore: db}
 	handler, err := api.New(api.Options{
-		Systems:       systems,
-		APIKeys:       []string{apiKey, apiKey2},
-		MaxBodyBytes:  maxBody,
-		Intake:        intake,
-		Publisher:     publisher,
-		Subscriptions: subscriptions.NewService(db, known),
-		Deliveries:    db,
-		DeadLetterLog: db,
-		DeadLetters:   fakeRetrier{db},
-		Reminders:     db,
-		Unsubscriber:  unsub,
+		PreferencePage: &api.PreferencePage{Links: prefLinks, Store: prefStore, BaseURL: "https://notifyd.example.org", Now: clock.now},
+		Systems:        systems,
+		APIKeys:        []string{apiKey, apiKey2},
+		MaxBodyBytes:   maxBody,
+		Intake:         intake,
+		Publisher:      publisher,
+		Subscriptions:  subscriptions.NewService(db, known),
+		Deliveries:     db,
+		DeadLetterLog:  db,
+		DeadLetters:    fakeRetrier{db},
+		Reminders:      db,
+		Unsubscriber:   unsub,
 		// Twilio signs its callbacks for the public URL, not the test
 		// server's (see callbacks_test.go).
 		TwilioCallbacks: api.TwilioCallbacks{AuthToken: twilioToken, URL: twilioCallbackURL, Statuses: db},
@@ -145,7 +154,8 @@ func newHarness(t testing.TB) *harness {
 		db.Close()
 		t.Fatal(err)
 	}
-	h := &harness{t: t, db: db, queue: q, intake: intake, publisher: publisher, unsub: unsub, unsubKey: key, clock: clock}
+	h := &harness{t: t, db: db, queue: q, intake: intake, publisher: publisher, unsub: unsub, unsubKey: key, clock: clock,
+		prefLinks: prefLinks, prefStore: prefStore}
 	h.srv = httptest.NewServer(&contractChecker{t: t, next: handler})
 	t.Cleanup(func() {
 		h.srv.Close()
@@ -205,6 +215,8 @@ var spec = sync.OnceValues(func() (*openapi3.T, routers.Router) {
 	openapi3filter.RegisterBodyDecoder("application/yaml", openapi3filter.PlainBodyDecoder)
 	// The unsubscribe pages are text/html with schema {type: string}.
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	// The preference page's stylesheet.
+	openapi3filter.RegisterBodyDecoder("text/css", openapi3filter.PlainBodyDecoder)
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		panic(err)
@@ -534,27 +546,32 @@ func rejected(reason string) string {
 // a live request (503 of the subscription API: store errors that a retry
 // may cure).
 var requiredCoverage = map[string][]int{
-	"POST /v1/notifications":           {202, 400, 401, 413, 415, 503},
-	"POST /v1/events":                  {200, 202, 400, 401, 413, 415, 422, 503},
-	"POST /v1/subscriptions":           {201, 400, 401, 413, 415},
-	"GET /v1/subscriptions":            {200, 400, 401},
-	"GET /v1/subscriptions/{id}":       {200, 401, 404},
-	"PUT /v1/subscriptions/{id}":       {200, 400, 401, 404, 412, 413, 415},
-	"PATCH /v1/subscriptions/{id}":     {200, 400, 401, 404, 412, 413, 415},
-	"DELETE /v1/subscriptions/{id}":    {204, 401, 404, 412},
-	"GET /v1/deliveries":               {200, 400, 401, 503},
-	"GET /v1/dead-letters":             {200, 400, 401, 503},
-	"POST /v1/dead-letters/{id}/retry": {202, 401, 404, 409, 503},
-	"DELETE /v1/dead-letters/{id}":     {204, 401, 404, 409, 503},
-	"GET /v1/dead-notifications":       {200, 400, 401, 503},
-	"GET /v1/reminders":                {200, 400, 401, 503},
-	"GET /v1/unsubscribe/{token}":      {200, 404, 410},
-	"POST /v1/unsubscribe/{token}":     {200, 404, 410, 503},
-	"POST /v1/callbacks/twilio":        {200, 400, 403, 413, 415, 503},
-	"GET /healthz":                     {200},
-	"GET /readyz":                      {200, 503},
-	"GET /metrics":                     {200},
-	"GET /openapi.yaml":                {200},
+	"POST /v1/notifications":                              {202, 400, 401, 413, 415, 503},
+	"POST /v1/events":                                     {200, 202, 400, 401, 413, 415, 422, 503},
+	"POST /v1/subscriptions":                              {201, 400, 401, 413, 415},
+	"GET /v1/subscriptions":                               {200, 400, 401},
+	"GET /v1/subscriptions/{id}":                          {200, 401, 404},
+	"PUT /v1/subscriptions/{id}":                          {200, 400, 401, 404, 412, 413, 415},
+	"PATCH /v1/subscriptions/{id}":                        {200, 400, 401, 404, 412, 413, 415},
+	"DELETE /v1/subscriptions/{id}":                       {204, 401, 404, 412},
+	"GET /v1/deliveries":                                  {200, 400, 401, 503},
+	"GET /v1/dead-letters":                                {200, 400, 401, 503},
+	"POST /v1/dead-letters/{id}/retry":                    {202, 401, 404, 409, 503},
+	"DELETE /v1/dead-letters/{id}":                        {204, 401, 404, 409, 503},
+	"GET /v1/dead-notifications":                          {200, 400, 401, 503},
+	"GET /v1/reminders":                                   {200, 400, 401, 503},
+	"GET /v1/unsubscribe/{token}":                         {200, 404, 410},
+	"POST /v1/unsubscribe/{token}":                        {200, 404, 410, 503},
+	"POST /v1/callbacks/twilio":                           {200, 400, 403, 413, 415, 503},
+	"GET /healthz":                                        {200},
+	"GET /readyz":                                         {200, 503},
+	"GET /metrics":                                        {200},
+	"GET /openapi.yaml":                                   {200},
+	"POST /v1/subscriptions/{id}/preference-links":        {201, 401, 404},
+	"POST /v1/subscriptions/{id}/preference-links/revoke": {200, 401, 404},
+	"GET /preferences/{token}":                            {200, 403, 404, 410, 503},
+	"POST /preferences/{token}":                           {303, 400, 403, 404, 409, 410, 413, 415, 503},
+	"GET /assets/preferences.css":                         {200},
 }
 
 // TestMain runs the suite and then, when the whole suite ran and passed,

@@ -65,6 +65,9 @@ type Options struct {
 	DeadLetterLog DeadLetterLog
 	DeadLetters   DeadLetters
 	Unsubscriber  *subscriptions.Unsubscriber
+	// PreferencePage serves the preference page and its links; nil: none
+	// (the page answers that its links are not valid).
+	PreferencePage *PreferencePage
 	// Reminders lists the alarm instances (GET /v1/reminders).
 	Reminders ReminderLog
 	// TwilioCallbacks checks and records Twilio's SMS status callbacks
@@ -96,6 +99,7 @@ type Server struct {
 	deadLetters DeadLetters
 	reminders   ReminderLog
 	unsub       *subscriptions.Unsubscriber
+	pref        *PreferencePage
 	ready       []ReadyCheck
 }
 
@@ -115,7 +119,7 @@ func New(o Options) (*Server, error) {
 		engine: gin.New(), log: o.Logger, metrics: o.Metrics, ids: newRequestIDs(),
 		systems: make(map[string]apiSystem, len(o.Systems)), apiKeys: newSecretSet(o.APIKeys),
 		intake: o.Intake, publisher: o.Publisher, subs: o.Subscriptions, deliveries: o.Deliveries,
-		deadLog: o.DeadLetterLog, deadLetters: o.DeadLetters, reminders: o.Reminders, unsub: o.Unsubscriber, ready: o.Ready,
+		deadLog: o.DeadLetterLog, deadLetters: o.DeadLetters, reminders: o.Reminders, unsub: o.Unsubscriber, pref: o.PreferencePage, ready: o.Ready,
 	}
 	for _, sys := range o.Systems {
 		s.systems[sys.Name] = apiSystem{tokens: newSecretSet(sys.Tokens), principalPrefix: sys.PrincipalPrefix}
@@ -177,6 +181,11 @@ func New(o Options) (*Server, error) {
 		{http.MethodGet, "/v1/reminders", []gin.HandlerFunc{auth, s.listReminders}},
 		{http.MethodGet, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribePage}},
 		{http.MethodPost, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribe}},
+		{http.MethodPost, "/v1/subscriptions/:id/preference-links", []gin.HandlerFunc{auth, s.issuePreferenceLink}},
+		{http.MethodPost, "/v1/subscriptions/:id/preference-links/revoke", []gin.HandlerFunc{auth, s.revokePreferenceLinks}},
+		{http.MethodGet, "/preferences/:token", []gin.HandlerFunc{s.preferencePage}},
+		{http.MethodPost, "/preferences/:token", []gin.HandlerFunc{s.postPreferences}},
+		{http.MethodGet, "/assets/preferences.css", []gin.HandlerFunc{s.preferenceCSS}},
 		{http.MethodPost, "/v1/callbacks/twilio", []gin.HandlerFunc{s.verifyTwilio(o.TwilioCallbacks, o.MaxBodyBytes), s.twilioCallback(o.TwilioCallbacks)}},
 		{http.MethodGet, "/healthz", []gin.HandlerFunc{s.healthz}},
 		{http.MethodGet, "/readyz", []gin.HandlerFunc{s.readyz}},

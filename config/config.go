@@ -46,6 +46,8 @@ type Config struct {
 	Reminders Reminders `koanf:"reminders"`
 	// Updates configures the calendar update notifications.
 	Updates Updates `koanf:"updates"`
+	// PreferencePage configures the preference page and its links.
+	PreferencePage PreferencePage `koanf:"preference_page"`
 
 	// unknownEnv lists NOTIFYD_* variables that matched no setting; they
 	// are reported by Warnings.
@@ -365,6 +367,8 @@ func Default() *Config {
 			Timeout: 5 * time.Minute, RescueAfter: 10 * time.Minute},
 		Reminders: defaultReminders(),
 		Updates:   defaultUpdates(),
+
+		PreferencePage: defaultPreferencePage(),
 	}
 }
 

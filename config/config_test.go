@@ -271,6 +271,8 @@ updates:
 		Reminders: Reminders{PollInterval: 30 * time.Second, Horizon: 72 * time.Hour, MinInterval: 10 * time.Minute,
 			Grace: ReminderGrace{Email: 3 * time.Hour, SMS: 5 * time.Minute, IM: time.Minute, Webhook: time.Hour}},
 		Updates: Updates{BurstWindow: 30 * time.Second},
+
+		PreferencePage: PreferencePage{LinkTTL: 30 * 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", c, want)
@@ -488,6 +490,17 @@ func TestSecretFiles(t *testing.T) {
 			name:  "crlf trimmed",
 			yaml:  "channels:\n  xmpp:\n    password_file: " + abs("crlf.pw") + "\n",
 			check: func(c *Config) any { return c.Channels.XMPP.Password.Reveal() }, want: "crlf-secret",
+		},
+		{
+			name:  "preference page settings",
+			yaml:  "preference_page:\n  link_ttl: 48h\n  sms_and_im_link: true\n",
+			check: func(c *Config) any { return c.PreferencePage },
+			want:  PreferencePage{LinkTTL: 48 * time.Hour, SMSAndIMLink: true},
+		},
+		{
+			name:    "preference link lifetime too short",
+			env:     []string{"NOTIFYD_PREFERENCE_PAGE_LINK_TTL=10m"},
+			wantErr: []string{"preference_page.link_ttl (from NOTIFYD_PREFERENCE_PAGE_LINK_TTL): must be between 1h and 8784h"},
 		},
 		{
 			name:  "yaml tokens_file: comments and blank lines ignored",

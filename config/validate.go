@@ -79,6 +79,7 @@ func (c *Config) validate(p *problems) {
 
 	c.Reminders.validate(p)
 	c.Updates.validate(p)
+	c.PreferencePage.validate(p)
 
 	// database
 	if strings.TrimSpace(c.Database.DataDir) == "" {

@@ -200,5 +200,6 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store
 	if e.o.UnsubscribeURL != nil {
 		req.UnsubscribeURL = e.o.UnsubscribeURL(sub.ID, *method)
 	}
+	req.PreferencesURL = e.preferencesURL(sub.ID, *method)
 	return req, "", nil
 }

@@ -74,6 +74,10 @@ type Options struct {
 	// method as stored now (the link is bound to its enabled period); nil
 	// for none.
 	UnsubscribeURL func(subscriptionID string, method notifyd.DeliveryMethod) string
+	// PreferencesURL builds the signed link to the preference page of a
+	// subscription, for a message through method ("" for none: the
+	// method's channel does not carry one); nil for none.
+	PreferencesURL func(subscriptionID string, method notifyd.DeliveryMethod) string
 	// SyncWorkers and DeliveryWorkers size the worker pools (defaults 8
 	// and 16 per channel).
 	SyncWorkers, DeliveryWorkers int
@@ -310,4 +314,13 @@ func (e *Engine) untilStop(ctx context.Context) (context.Context, context.Cancel
 	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(e.stopping, cancel)
 	return c, func() { stop(); cancel() }
+}
+
+// preferencesURL is the preference link of a message to method of
+// subscription subID ("" when Options.PreferencesURL is nil).
+func (e *Engine) preferencesURL(subID string, method notifyd.DeliveryMethod) string {
+	if e.o.PreferencesURL == nil {
+		return ""
+	}
+	return e.o.PreferencesURL(subID, method)
 }

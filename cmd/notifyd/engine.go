@@ -36,7 +36,7 @@ var channelFactories = map[notifyd.Channel]delivery.Factory{
 // newEngine builds the engine: a CalDAV client per system and every
 // channel that is configured.
 func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscriptions.Service,
-	unsub *subscriptions.Unsubscriber, reg prometheus.Registerer) (*engine.Engine, error) {
+	unsub *subscriptions.Unsubscriber, prefLinks *subscriptions.PreferenceLinker, reg prometheus.Registerer) (*engine.Engine, error) {
 	var systems []engine.System
 	for name, sys := range cfg.Systems {
 		client, err := caldavclient.New(caldavclient.Config{
@@ -63,10 +63,7 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 			}
 		}
 	}
-	base := strings.TrimSuffix(cfg.HTTP.PublicURL, "/")
-	if base == "" {
-		base = "http://" + cfg.HTTP.Addr
-	}
+	base := publicBase(cfg)
 	r := cfg.Reminders
 	grace := make(map[notifyd.Channel]time.Duration, len(notifyd.Channels))
 	for _, ch := range notifyd.Channels {
@@ -86,7 +83,17 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		UnsubscribeURL: func(subID string, method notifyd.DeliveryMethod) string {
 			return base + "/v1/unsubscribe/" + unsub.Token(subID, method)
 		},
+		PreferencesURL: preferencesURL(base, prefLinks, cfg.PreferencePage.SMSAndIMLink),
 	})
+}
+
+// publicBase is the base URL of the links in messages: http.public_url,
+// else http:// and http.addr.
+func publicBase(cfg *config.Config) string {
+	if base := strings.TrimSuffix(cfg.HTTP.PublicURL, "/"); base != "" {
+		return base
+	}
+	return "http://" + cfg.HTTP.Addr
 }
 
 // unsubscriber signs unsubscribe links with a key notifyd generates once
@@ -117,4 +124,41 @@ func unsubscriber(ctx context.Context, db *store.DB) (*subscriptions.Unsubscribe
 		return nil, fmt.Errorf("the settings row 'unsubscribe_v1_links_until' is damaged (%q): delete it", v1)
 	}
 	return subscriptions.NewUnsubscriber(raw, subscriptions.AcceptV1LinksUntil(v1Until)), nil
+}
+
+// preferencesURL builds the preference links of messages: every email's,
+// and SMS and IM messages' when smsAndIM (webhooks carry none).
+func preferencesURL(base string, links *subscriptions.PreferenceLinker, smsAndIM bool) func(string, notifyd.DeliveryMethod) string {
+	return func(subID string, method notifyd.DeliveryMethod) string {
+		switch {
+		case method.Channel == notifyd.ChannelEmail:
+		case smsAndIM && (method.Channel == notifyd.ChannelSMS || method.Channel == notifyd.ChannelIM):
+		default:
+			return ""
+		}
+		token, _ := links.Token(subID)
+		if token == "" {
+			return ""
+		}
+		return base + "/preferences/" + token
+	}
+}
+
+// preferenceLinker signs preference links with a key notifyd generates
+// once and keeps in its database (its own, not the unsubscribe key), so
+// links stay valid across restarts and replicas.
+func preferenceLinker(ctx context.Context, db *store.DB, ttl time.Duration) (*subscriptions.PreferenceLinker, error) {
+	key, err := db.SettingOrInit(ctx, "preference_link_key", func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return hex.EncodeToString(b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("preference link key: %w", err)
+	}
+	raw, err := hex.DecodeString(key)
+	if err != nil || len(raw) < 32 {
+		return nil, fmt.Errorf("preference link key in the database is damaged; delete the settings row 'preference_link_key' to make a new one (old links stop working)")
+	}
+	return subscriptions.NewPreferenceLinker(raw, ttl, nil), nil
 }

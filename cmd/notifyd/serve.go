@@ -43,9 +43,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	prefLinks, err := preferenceLinker(ctx, db, cfg.PreferencePage.LinkTTL)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	eng, err := newEngine(cfg, log, db, subs, unsub, reg)
+	eng, err := newEngine(cfg, log, db, subs, unsub, prefLinks, reg)
 	if err != nil {
 		return err
 	}
@@ -60,16 +64,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	publisher := engine.NewPublisher(db, q)
 
 	opts := api.Options{
-		APIKeys:       reveal(cfg.APIKeys),
-		MaxBodyBytes:  cfg.HTTP.MaxBodyBytes,
-		Intake:        intake,
-		Publisher:     publisher,
-		Subscriptions: subs,
-		Deliveries:    db,
-		DeadLetterLog: db,
-		DeadLetters:   eng,
-		Unsubscriber:  unsub,
-		Reminders:     db,
+		APIKeys:        reveal(cfg.APIKeys),
+		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
+		Intake:         intake,
+		Publisher:      publisher,
+		Subscriptions:  subs,
+		Deliveries:     db,
+		DeadLetterLog:  db,
+		DeadLetters:    eng,
+		Unsubscriber:   unsub,
+		PreferencePage: &api.PreferencePage{Links: prefLinks, Store: db, BaseURL: publicBase(cfg)},
+		Reminders:      db,
 		Ready: []api.ReadyCheck{
 			{Name: "database", Check: db.Ready},
 			{Name: "job_queue", Check: q.Ready},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/delivery/message"
 )
 
 // FromConfig builds the email channel from channels.smtp; (nil, nil)
@@ -56,6 +57,9 @@ func NewChannel(cfg config.SMTP, templatesDir string, opts ...SenderOption) (*Ch
 // be rendered and a 5xx reply are permanent failures; 4xx replies and
 // connection trouble are wrapped with delivery.Temporary.
 func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Result, error) {
+	if req.Digest != nil {
+		return c.sendDigest(ctx, req)
+	}
 	m, err := c.renderer.Render(RenderInput{
 		Notification:   req.Notification,
 		System:         req.System,
@@ -65,15 +69,41 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 		TimeZone:       req.TimeZone,
 		CalendarName:   req.CalendarName,
 		UnsubscribeURL: req.UnsubscribeURL,
+		PreferencesURL: req.PreferencesURL,
 		DeliveryID:     req.DeliveryID,
 	})
 	if err != nil {
 		return delivery.Result{}, err
 	}
+	return c.send(ctx, req, m)
+}
+
+// sendDigest renders req's digest as one email and sends it; a digest
+// whose notifications all cancelled out is skipped.
+func (c *Channel) sendDigest(ctx context.Context, req *delivery.Request) (delivery.Result, error) {
+	d := message.Collapse(req.Digest.Items)
+	if d.Entries == 0 {
+		return delivery.Result{Skipped: message.DigestUndone}, nil
+	}
+	m, err := c.renderer.RenderDigest(DigestInput{
+		Digest: d, Since: req.Digest.Since, Until: req.Digest.Until,
+		System: req.System, Principal: req.Principal, Recipient: req.Address,
+		Locale: req.Locale, TimeZone: req.TimeZone,
+		UnsubscribeURL: req.UnsubscribeURL, PreferencesURL: req.PreferencesURL,
+		DeliveryID: req.DeliveryID,
+	})
+	if err != nil {
+		return delivery.Result{}, err
+	}
+	return c.send(ctx, req, m)
+}
+
+// send sends m, rendered for req, once the rate limit allows.
+func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (delivery.Result, error) {
 	if err := c.limiter.Wait(ctx, "email to "+req.Address); err != nil {
 		return delivery.Result{}, err
 	}
-	err = c.sender.Send(ctx, []*Message{m})[0]
+	err := c.sender.Send(ctx, []*Message{m})[0]
 	if IsTemporary(err) {
 		return delivery.Result{}, delivery.Temporary(err, 0)
 	}

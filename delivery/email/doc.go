@@ -58,6 +58,7 @@
 //	ChangedBy       who made all the changes, when that is one person
 //	Fields          []{Name, Label, Value}, sorted by Name
 //	UnsubscribeURL  one-click unsubscribe URL ("" when none)
+//	PreferencesURL  the recipient's preference page ("" when none)
 //	Subject         the rendered subject (in "text" and "html")
 //	Lang, Locale, TimeZone
 //	Notification    the *notifyd.Notification itself

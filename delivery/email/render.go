@@ -63,6 +63,9 @@ type RenderInput struct {
 	// engine built, http or https; "" means no List-Unsubscribe headers
 	// and no unsubscribe link.
 	UnsubscribeURL string
+	// PreferencesURL is the signed link to the recipient's preference
+	// page, http or https; "" means no "manage notifications" link.
+	PreferencesURL string
 	// MessageIDDomain is the right-hand side of the Message-ID. When
 	// empty, Render leaves the domain out ("<notifyd.ID>") and the
 	// [Sender] completes it with its From address's domain.
@@ -128,6 +131,13 @@ func NewRenderer(dir string) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
+	for lang := range files {
+		in := sampleDigest()
+		in.Locale = lang
+		if _, err := r.RenderDigest(in); err != nil {
+			return nil, fmt.Errorf("email templates %s/_digest.tmpl: %w", lang, err)
+		}
+	}
 	return r, nil
 }
 
@@ -135,7 +145,7 @@ func NewRenderer(dir string) (*Renderer, error) {
 // (the notification is [message.Sample]).
 var sampleInput = RenderInput{
 	System: "system", Principal: "/principals/wilma/", Recipient: "wilma@example.org",
-	UnsubscribeURL: "https://example.org/unsubscribe", DeliveryID: "check", MessageIDDomain: "example.org",
+	UnsubscribeURL: "https://example.org/unsubscribe", PreferencesURL: "https://example.org/preferences/x", DeliveryID: "check", MessageIDDomain: "example.org",
 }
 
 // parseLang parses one language's files: for each type, its
@@ -350,6 +360,7 @@ type view struct {
 	message.View
 	Recipient      string
 	UnsubscribeURL string
+	PreferencesURL string
 	Subject        string
 }
 
@@ -362,7 +373,17 @@ func newView(in RenderInput, lang, tag string, maxRunes int) (v *view, shortened
 		View:           mv,
 		Recipient:      clean.Line(in.Recipient),
 		UnsubscribeURL: in.UnsubscribeURL,
+		PreferencesURL: preferencesURL(in.PreferencesURL),
 	}, shortened
+}
+
+// preferencesURL is u if it is a link a message may carry (the checks of
+// an unsubscribe URL), else "" (no link rather than a broken one).
+func preferencesURL(u string) string {
+	if u == "" || checkUnsubscribeURL(u) != nil {
+		return ""
+	}
+	return u
 }
 
 // clean cleans the text templates see.

@@ -113,6 +113,13 @@ func NewRenderer() (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
+	for lang := range files {
+		in := sampleDigest()
+		in.Locale = lang
+		if _, err := r.RenderDigest(in); err != nil {
+			return nil, fmt.Errorf("im templates %s/_digest.tmpl: %w", lang, err)
+		}
+	}
 	return r, nil
 }
 
@@ -195,15 +202,20 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	}
 	id := in.DeliveryID
 	if id == "" {
-		b := make([]byte, 12)
-		rand.Read(b)
-		id = hex.EncodeToString(b)
+		id = randomID()
 	}
 	m := &Message{To: strings.TrimSpace(in.Recipient), ID: "notifyd-" + clean.Line(id), Lang: lt.lang, Body: body, Calendar: cal}
 	if size := len(messageStanza(m, hintNoStore)); size > MaxStanzaBytes {
 		return nil, fmt.Errorf("im: the message stanza would be %d bytes, over the %d-byte limit", size, MaxStanzaBytes)
 	}
 	return m, nil
+}
+
+// randomID is a stanza ID for a message without a delivery ID.
+func randomID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // pick returns the templates for a locale (see [message.Pick]) and the

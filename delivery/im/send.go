@@ -8,6 +8,7 @@ import (
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/delivery/message"
 )
 
 // Send renders req and sends it as a chat message, if the delivery
@@ -19,19 +20,30 @@ import (
 // confirmation from the server and a server's "wait" refusal are
 // temporary.
 func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Result, error) {
-	if req == nil || req.Notification == nil {
+	if req == nil || (req.Notification == nil && req.Digest == nil) {
 		return delivery.Result{}, errors.New("im: empty request")
 	}
-	m, err := c.renderer.Render(RenderInput{
-		Notification: req.Notification,
-		System:       req.System,
-		Principal:    req.Principal,
-		Recipient:    req.Address,
-		Locale:       req.Locale,
-		TimeZone:     req.TimeZone,
-		CalendarName: req.CalendarName,
-		DeliveryID:   req.DeliveryID,
-	})
+	var m *Message
+	var err error
+	if req.Digest != nil {
+		d := message.Collapse(req.Digest.Items)
+		if d.Entries == 0 {
+			return delivery.Result{Skipped: message.DigestUndone}, nil
+		}
+		m, err = c.renderer.RenderDigest(DigestInput{Digest: d, System: req.System, Principal: req.Principal,
+			Recipient: req.Address, Locale: req.Locale, TimeZone: req.TimeZone, DeliveryID: req.DeliveryID})
+	} else {
+		m, err = c.renderer.Render(RenderInput{
+			Notification: req.Notification,
+			System:       req.System,
+			Principal:    req.Principal,
+			Recipient:    req.Address,
+			Locale:       req.Locale,
+			TimeZone:     req.TimeZone,
+			CalendarName: req.CalendarName,
+			DeliveryID:   req.DeliveryID,
+		})
+	}
 	if err != nil {
 		return delivery.Result{}, err
 	}

@@ -10,7 +10,9 @@
 // large notification from making a larger message: each free-text field
 // cut ([Shorten], [MaxFieldRunes]), template output bounded as it is
 // written ([Execute]) and a note saying a message was shortened
-// ([ShortenedNote]).
+// ([ShortenedNote]), and what a digest says once the notifications it
+// gathers are collapsed ([Collapse]: each event once in its latest
+// state, grouped by calendar, nothing for what was undone).
 //
 // The channels (email, sms, im) keep what is theirs: their template files
 // (embedded in each channel and handed over as an [io/fs.FS]), the data

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/delivery/message"
 )
 
@@ -44,4 +45,49 @@ func ExampleCleaner_Update() {
 	// location: Room 1 → Room 2 (Room 2)
 	// moved: Tue 8 Dec 2026 10:00 → Wed 9 Dec 2026 14:00 CET (Wed 9 Dec 14:00)
 	// location: Room 1 → Room 2 (Room 2)
+}
+
+// Five notifications held for a digest come to two entries: a meeting
+// moved twice is one move from its first time to its last, an event
+// created and deleted inside the window is nothing, and a sharing
+// invitation stays as it came.
+func ExampleCollapse() {
+	work := notifyd.Collection{Href: "/calendars/team/work/", DisplayName: "Work"}
+	at := func(hour int) time.Time { return time.Date(2026, 12, 9, hour, 0, 0, 0, time.UTC) }
+	moved := func(from, to int) *notifyd.Notification {
+		return &notifyd.Notification{Type: notifyd.TypeEventModified, Calendar: work,
+			Event: &notifyd.Event{UID: "standup", Summary: "Standup", Start: at(to)},
+			Update: &notifyd.Update{Action: "modified", UID: "standup", Fields: []notifyd.FieldChange{
+				{Field: notifyd.FieldStart, FromTime: at(from), ToTime: at(to)}}}}
+	}
+	update := func(typ notifyd.NotificationType, uid string) *notifyd.Notification {
+		return &notifyd.Notification{Type: typ, Calendar: work, Event: &notifyd.Event{UID: uid, Summary: "Draft"},
+			Update: &notifyd.Update{UID: uid}}
+	}
+	d := message.Collapse([]delivery.DigestItem{
+		{DeliveryID: "d1", Notification: moved(9, 10)},
+		{DeliveryID: "d2", Notification: update(notifyd.TypeEventCreated, "draft")},
+		{DeliveryID: "d3", Notification: &notifyd.Notification{Type: notifyd.TypeShareInvite, Calendar: work,
+			From: notifyd.Person{CommonName: "Fred"}}},
+		{DeliveryID: "d4", Notification: moved(10, 11)},
+		{DeliveryID: "d5", Notification: update(notifyd.TypeEventDeleted, "draft")},
+	})
+	for _, g := range d.Groups {
+		fmt.Printf("%s (%d entries)\n", g.Name, len(g.Entries))
+		for _, e := range g.Entries {
+			fmt.Printf("  %s %v", e.Notification.Type, e.DeliveryIDs)
+			if u := e.Notification.Update; u != nil {
+				for _, f := range u.Fields {
+					fmt.Printf(" %s %s → %s", f.Field, f.FromTime.Format("15:04"), f.ToTime.Format("15:04"))
+				}
+			}
+			fmt.Println()
+		}
+	}
+	fmt.Println("undone:", d.Undone)
+	// Output:
+	// Work (2 entries)
+	//   event-modified [d1 d4] start 09:00 → 11:00
+	//   share-invite [d3]
+	// undone: [d2 d5]
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/delivery/message"
 )
 
 // FromConfig builds the SMS channel from channels.twilio; (nil, nil)
@@ -189,15 +190,26 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 	if !e164.MatchString(req.Address) {
 		return delivery.Result{}, fmt.Errorf("SMS recipient %q is not an E.164 phone number (\"+\", the country code and the number, such as +14155550100)", req.Address)
 	}
-	text, err := c.renderer.Render(RenderInput{
-		Notification: req.Notification,
-		System:       req.System,
-		Principal:    req.Principal,
-		Locale:       req.Locale,
-		TimeZone:     req.TimeZone,
-		CalendarName: req.CalendarName,
-		MaxSegments:  c.maxSegments,
-	})
+	var text string
+	var err error
+	if req.Digest != nil {
+		d := message.Collapse(req.Digest.Items)
+		if d.Entries == 0 {
+			return delivery.Result{Skipped: message.DigestUndone}, nil
+		}
+		text, err = c.renderer.RenderDigest(DigestInput{Digest: d, System: req.System, Principal: req.Principal,
+			Locale: req.Locale, TimeZone: req.TimeZone, MaxSegments: c.maxSegments})
+	} else {
+		text, err = c.renderer.Render(RenderInput{
+			Notification: req.Notification,
+			System:       req.System,
+			Principal:    req.Principal,
+			Locale:       req.Locale,
+			TimeZone:     req.TimeZone,
+			CalendarName: req.CalendarName,
+			MaxSegments:  c.maxSegments,
+		})
+	}
 	if err != nil {
 		return delivery.Result{}, err
 	}

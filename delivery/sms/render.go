@@ -93,6 +93,16 @@ func newRenderer(fsys fs.FS) (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
+	for lang := range files {
+		if r.langs[lang][message.Generic].Lookup("digest-head") == nil {
+			continue // a set without digests (tests): RenderDigest says so
+		}
+		in := sampleDigest()
+		in.Locale = lang
+		if _, err := r.RenderDigest(in); err != nil {
+			return nil, fmt.Errorf("sms templates %s/_digest.tmpl: %w", lang, err)
+		}
+	}
 	return r, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/delivery/message"
 )
 
 // FromConfig builds the webhook channel from channels.webhook; it is
@@ -132,7 +133,15 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 		return delivery.Result{}, err
 	}
 	now := c.now()
-	body, err := Render(req, now)
+	var body []byte
+	if req.Digest != nil {
+		var undone bool
+		if body, undone, err = RenderDigest(req, now); undone {
+			return delivery.Result{Skipped: message.DigestUndone}, nil
+		}
+	} else {
+		body, err = Render(req, now)
+	}
 	if err != nil {
 		return delivery.Result{}, err
 	}

@@ -182,6 +182,42 @@
 // the notification's own data or its beginning: the whole is in the
 // notification collection on the CalDAV server.
 //
+// # Digests
+//
+// A subscription whose preferences hold notifications (a digest, quiet
+// hours, a throttle) gets them in one request of type "digest"
+// ([DigestPayload], openapi.yaml's WebhookDigest), signed and retried
+// like any other, webhook-id being the digest's delivery ID. Its items
+// are collapsed as every channel's digest is (message.Collapse): one per
+// event, task or calendar in its latest state, with the net change of an
+// event changed several times and the delivery_id of its latest
+// notification; nothing for what was undone inside the window (whose
+// delivery IDs are listed in "undone"); other notifications as they
+// came. Each item is exactly the body a single notification would have
+// had:
+//
+//	{
+//	  "type": "digest",
+//	  "timestamp": "2026-12-01T09:00:00Z",
+//	  "data": {
+//	    "system": "cyrus",
+//	    "principal": "/dav/principals/user/wilma/",
+//	    "delivery_id": "0193…",
+//	    "since": "2026-12-01T08:00:00Z",
+//	    "until": "2026-12-01T09:00:00Z",
+//	    "items": [
+//	      {"type": "notification.event-modified", "timestamp": "…", "data": {"system": "cyrus", "principal": "…", "notification": {…}, "delivery_id": "…"}},
+//	      {"type": "notification.share-invite", "timestamp": "…", "data": {…}}
+//	    ],
+//	    "undone": ["…", "…"]
+//	  }
+//	}
+//
+// A digest whose notifications all cancelled out is not sent (the
+// delivery is skipped). The body is at most [MaxPayloadBytes]: the items
+// are shortened as a single notification is, then only the first ones
+// that fit are kept, "omitted" counting the others and "truncated" true.
+//
 // # Outcomes
 //
 // A 2xx answer means delivered. 408, 429 and 5xx answers, timeouts

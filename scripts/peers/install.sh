@@ -4,7 +4,7 @@
 # (an SMTP server that stores what it receives in a Maildir), Prosody (an
 # XMPP server, see prosody.sh), PostgreSQL 15 (see postgres.sh), Radicale and
 # Xandikos (two more CalDAV servers, for the reminder tests: radicale.sh,
-# xandikos.sh); and from npm:
+# xandikos.sh), Chromium (headless, driving the preference page); and from npm:
 # Prism (@stoplight/prism-cli), which mocks Twilio's API from Twilio's
 # OpenAPI document (into $NOTIFYD_PEERS_CACHE/prism, default
 # ~/.cache/notifyd-peers/prism; see prism.sh). Idempotent and quick when
@@ -25,6 +25,7 @@ command -v prosody >/dev/null 2>&1 || need+=(prosody) # XMPP server for the IM c
 [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || need+=(postgresql-15) # the scale-out database (postgres.sh)
 command -v radicale >/dev/null 2>&1 || need+=(radicale) # CalDAV server for the reminder tests (radicale.sh)
 command -v xandikos >/dev/null 2>&1 || need+=(xandikos) # CalDAV server for the reminder tests (xandikos.sh)
+[ -x /usr/bin/chromium ] || need+=(chromium) # headless browser for the preference page tests (peertest.Chromium)
 prism_missing=false
 "$here/prism.sh" bin >/dev/null 2>&1 || prism_missing=true
 if $prism_missing; then
