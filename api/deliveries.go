@@ -30,6 +30,11 @@ type deliveryJSON struct {
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
 	SentAt       *time.Time      `json:"sent_at,omitempty"`
+	// ReleaseAt, HeldReason and HeldDigest say what the subscription's
+	// preferences held it for, and until when (absent: never held).
+	ReleaseAt  *time.Time `json:"release_at,omitempty"`
+	HeldReason string     `json:"held_reason,omitempty"`
+	HeldDigest bool       `json:"held_digest,omitempty"`
 }
 
 type notificationRef struct {
@@ -64,6 +69,10 @@ func toDeliveryJSON(it store.DeliveryListItem) deliveryJSON {
 	if !it.SentAt.IsZero() {
 		sent := it.SentAt
 		d.SentAt = &sent
+	}
+	if !it.ReleaseAt.IsZero() {
+		release := it.ReleaseAt
+		d.ReleaseAt, d.HeldReason, d.HeldDigest = &release, it.HeldReason, it.HeldDigest
 	}
 	return d
 }

@@ -39,6 +39,14 @@ type DeliveryRecord struct {
 	CreatedAt, UpdatedAt, SentAt time.Time
 	// QueuedAt is when it was created or last queued again by an operator.
 	QueuedAt time.Time
+	// ReleaseAt is when the subscription's preferences hold it until
+	// (status DeliveryHeld), or held it until; zero if never held.
+	ReleaseAt time.Time
+	// HeldReason is the preference that held it (paused, quiet-hours,
+	// digest, throttle); HeldDigest says it goes out in its method's
+	// digest due at ReleaseAt rather than on its own.
+	HeldReason string
+	HeldDigest bool
 }
 
 // SyncRecord is the outcome of one sync of a principal's collection,
