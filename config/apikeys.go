@@ -174,14 +174,11 @@ func (c *Config) validateAPIKeys(p *problems) {
 	}
 }
 
-// KeyFiles are the files the API keys were read from (the configuration
-// file, api_keys_file and the key_file of named keys), which notifyd
-// watches for rotation.
+// KeyFiles are the files the API keys were read from (api_keys_file and
+// the key_file of named keys), which notifyd watches for rotation with
+// the configuration file.
 func (c *Config) KeyFiles() []string {
 	var out []string
-	if c.file != "" {
-		out = append(out, c.file)
-	}
 	if c.apiKeysFile != "" {
 		out = append(out, c.apiKeysFile)
 	}

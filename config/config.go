@@ -36,9 +36,8 @@ type Config struct {
 	// scope of systems (see APIKey). In the environment,
 	// NOTIFYD_NAMED_API_KEYS is the list as JSON.
 	NamedAPIKeys []APIKey `koanf:"named_api_keys"`
-	// apiKeysFile is the api_keys_file the keys were read from, if any;
-	// file is the configuration file read ("" for none).
-	apiKeysFile, file string
+	// apiKeysFile is the api_keys_file the keys were read from, if any.
+	apiKeysFile string
 	// Systems are the CalDAV servers allowed to ping notifyd, keyed by
 	// system name (for example "localBedework"). System.Name is filled
 	// from the key.

@@ -141,7 +141,6 @@ func Load(path string, environ []string) (*Config, error) {
 		cfg.apiKeysFile = s.file
 	}
 	ld.readAPIKeyFiles(cfg)
-	cfg.file = path
 	cfg.normalize()
 	cfg.validate(&ld.p)
 	if err := ld.p.err(path); err != nil {

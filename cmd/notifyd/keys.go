@@ -44,21 +44,27 @@ func forgetKeys(cfg *config.Config) {
 // are not valid, the current keys stay and the log says what to fix.
 // Other settings need a restart.
 type keyWatcher struct {
-	keys     *api.Keyring
-	load     func() (*config.Config, error)
-	files    []string
-	seen     []fileStat
-	interval time.Duration
-	log      *slog.Logger
-	hup      chan os.Signal
+	keys *api.Keyring
+	load func() (*config.Config, error)
+	// configFile is the configuration file ("" for none); files are it
+	// and the key files, as stat'ed in seen.
+	configFile string
+	files      []string
+	seen       []fileStat
+	interval   time.Duration
+	log        *slog.Logger
+	hup        chan os.Signal
 }
 
-// newKeyWatcher starts taking SIGHUP and notes the files as they are
-// now: a change from here on rotates the keys once run runs.
-func newKeyWatcher(keys *api.Keyring, load func() (*config.Config, error), files []string, interval time.Duration,
-	log *slog.Logger) *keyWatcher {
-	w := &keyWatcher{keys: keys, load: load, files: files, seen: statFiles(files), interval: interval, log: log,
+// newKeyWatcher starts taking SIGHUP and notes the files of cfg (the
+// configuration the keys were loaded from) as they are now: a change
+// from here on rotates the keys once run runs.
+func newKeyWatcher(keys *api.Keyring, load func() (*config.Config, error), configFile string, cfg *config.Config,
+	interval time.Duration, log *slog.Logger) *keyWatcher {
+	w := &keyWatcher{keys: keys, load: load, configFile: configFile, interval: interval, log: log,
 		hup: make(chan os.Signal, 1)}
+	w.files = w.watched(cfg)
+	w.seen = statFiles(w.files)
 	signal.Notify(w.hup, syscall.SIGHUP)
 	return w
 }
@@ -103,9 +109,18 @@ func (w *keyWatcher) reload(why string) {
 		return
 	}
 	w.log.Info("API keys reloaded", "trigger", why, "keys", w.keys.Names())
-	if files := cfg.KeyFiles(); !slices.Equal(files, w.files) {
+	if files := w.watched(cfg); !slices.Equal(files, w.files) {
 		w.files, w.seen = files, statFiles(files)
 	}
+}
+
+// watched are the files the keys of cfg come from.
+func (w *keyWatcher) watched(cfg *config.Config) []string {
+	var files []string
+	if w.configFile != "" {
+		files = append(files, w.configFile)
+	}
+	return append(files, cfg.KeyFiles()...)
 }
 
 // fileStat is what the poll compares of a key file (nil info: missing).

@@ -37,22 +37,21 @@ func TestKeyFileRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logged := make(chan string, 100)
 	keys, err := api.NewKeyring(apiKeys(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := cfg.KeyFiles()
-	if len(files) != 2 || files[0] != cfgFile || files[1] != keyFile {
+	if files := cfg.KeyFiles(); len(files) != 1 || files[0] != keyFile {
 		t.Fatalf("key files %q", files)
 	}
+	w := newKeyWatcher(keys, load, cfgFile, cfg, time.Millisecond, slog.New(chanHandler{logged}))
 	forgetKeys(cfg)
 	if cfg.NamedAPIKeys[0].Key != "" {
 		t.Fatal("the configuration keeps the key")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	logged := make(chan string, 100)
-	w := newKeyWatcher(keys, load, files, time.Millisecond, slog.New(chanHandler{logged}))
 	go func() {
 		w.run(ctx)
 		close(done)

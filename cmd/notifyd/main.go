@@ -88,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		// Key rotation reads the configuration again (keys.go).
 		reload := func() (*config.Config, error) { return config.Load(*configPath, os.Environ()) }
-		err = serve(ctx, cfg, reload, log)
+		err = serve(ctx, cfg, *configPath, reload, log)
 	}
 	if err != nil {
 		log.Error("notifyd stopped on an error", "err", err)

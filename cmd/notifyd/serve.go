@@ -23,7 +23,8 @@ import (
 // taking connections, finishes the requests in flight and the pings being
 // committed, and returns within the configured shutdown timeout.
 // reload reads the configuration again, for the API keys (keys.go).
-func serve(ctx context.Context, cfg *config.Config, reload func() (*config.Config, error), log *slog.Logger) error {
+// configFile is the configuration file ("" for none).
+func serve(ctx context.Context, cfg *config.Config, configFile string, reload func() (*config.Config, error), log *slog.Logger) error {
 	log.Info("starting notifyd", "version", version, "config", cfg)
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
@@ -68,10 +69,10 @@ func serve(ctx context.Context, cfg *config.Config, reload func() (*config.Confi
 	if err != nil {
 		return fmt.Errorf("API keys: %w", err)
 	}
-	keyFiles := cfg.KeyFiles()
+	// SIGHUP and changes of the configuration or key files rotate the
+	// keys from here on.
+	watcher := newKeyWatcher(keys, reload, configFile, cfg, keyPollInterval, log)
 	forgetKeys(cfg) // the keyring holds their digests
-	// SIGHUP and key file changes rotate the keys from here on.
-	watcher := newKeyWatcher(keys, reload, keyFiles, keyPollInterval, log)
 	go watcher.run(ctx)
 	opts := api.Options{
 		Keys:           keys,
