@@ -51,7 +51,12 @@ func (s *Server) listDeliveries(c *gin.Context) {
 // deliveryPage answers a page of list, a delivery listing filtered by f
 // and the query's principal, limit and cursor.
 func (s *Server) deliveryPage(c *gin.Context, f store.DeliveryFilter, list func(context.Context, store.DeliveryFilter) ([]store.DeliveryListItem, error)) {
+	var inScope bool
+	f.System, f.Systems, inScope = actorOf(c).SystemFilter(f.System)
 	listPage(s, c, func(q pageQuery) ([]store.DeliveryListItem, error) {
+		if !inScope {
+			return nil, nil
+		}
 		f.Principal, f.Limit, f.AfterTime, f.AfterID = q.Principal, q.Limit, q.AfterTime, q.AfterID
 		return list(c.Request.Context(), f)
 	}, func(it store.DeliveryListItem) (time.Time, string) { return it.CreatedAt, it.ID }, toDeliveryJSON)

@@ -34,6 +34,12 @@ type Config struct {
 	// environment NOTIFYD_API_KEYS is comma-separated; api_keys_file holds
 	// one key per line.
 	APIKeys []Secret `koanf:"api_keys"`
+	// NamedAPIKeys are API keys with a name, a role and optionally a
+	// scope of systems (see APIKey). In the environment,
+	// NOTIFYD_NAMED_API_KEYS is the list as JSON.
+	NamedAPIKeys []APIKey `koanf:"named_api_keys"`
+	// apiKeysFile is the api_keys_file the keys were read from, if any.
+	apiKeysFile string
 	// Systems are the CalDAV servers allowed to ping notifyd, keyed by
 	// system name (for example "localBedework"). System.Name is filled
 	// from the key.

@@ -106,6 +106,7 @@ func (c *Config) validate(p *problems) {
 			p.add("api_keys", "entry %d is empty; remove it", i+1)
 		}
 	}
+	c.validateAPIKeys(p)
 
 	// systems
 	for _, name := range sortedKeys(c.Systems) {

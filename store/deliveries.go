@@ -241,6 +241,9 @@ WHERE `+byProviderID+` AND status NOT IN ('delivered', 'undelivered')
 // DeliveryFilter selects deliveries in a listing, oldest first.
 type DeliveryFilter struct {
 	System, Principal, Status string
+	// Systems, if set, keeps the deliveries of these systems only (a
+	// scoped API key's).
+	Systems []string
 	// Channel, if set, keeps the deliveries of that channel only.
 	Channel string
 	// AfterTime and AfterID are the cursor: the creation time and ID of the
@@ -298,6 +301,9 @@ func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListI
 func deliveriesQuery(f DeliveryFilter) (string, []any) {
 	var w filter
 	w.eq("d.system", f.System)
+	if len(f.Systems) > 0 {
+		w.in("d.system", f.Systems)
+	}
 	w.eq("d.principal", f.Principal)
 	w.eq("d.status", f.Status)
 	if f.Status != "" && f.Status != DeliverySent && f.Status != DeliveryDelivered {
@@ -360,7 +366,7 @@ queued_at = CASE WHEN $2 = 'queued' THEN $3 ELSE queued_at END WHERE id = $1 AND
 	if n, err := res.RowsAffected(); err != nil {
 		return Classify(err)
 	} else if n == 1 {
-		return nil
+		return auditDeadLetter(ctx, tx, id, status, now)
 	}
 	var found int
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM deliveries WHERE id = $1`, id).Scan(&found); err != nil {
