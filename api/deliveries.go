@@ -30,6 +30,11 @@ type deliveryJSON struct {
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
 	SentAt       *time.Time      `json:"sent_at,omitempty"`
+	// ReleaseAt, HeldReason and HeldDigest say what the subscription's
+	// preferences held it for, and until when (absent: never held).
+	ReleaseAt  *time.Time `json:"release_at,omitempty"`
+	HeldReason string     `json:"held_reason,omitempty"`
+	HeldDigest bool       `json:"held_digest,omitempty"`
 }
 
 type notificationRef struct {
@@ -46,7 +51,12 @@ func (s *Server) listDeliveries(c *gin.Context) {
 // deliveryPage answers a page of list, a delivery listing filtered by f
 // and the query's principal, limit and cursor.
 func (s *Server) deliveryPage(c *gin.Context, f store.DeliveryFilter, list func(context.Context, store.DeliveryFilter) ([]store.DeliveryListItem, error)) {
+	var inScope bool
+	f.System, f.Systems, inScope = actorOf(c).SystemFilter(f.System)
 	listPage(s, c, func(q pageQuery) ([]store.DeliveryListItem, error) {
+		if !inScope {
+			return nil, nil
+		}
 		f.Principal, f.Limit, f.AfterTime, f.AfterID = q.Principal, q.Limit, q.AfterTime, q.AfterID
 		return list(c.Request.Context(), f)
 	}, func(it store.DeliveryListItem) (time.Time, string) { return it.CreatedAt, it.ID }, toDeliveryJSON)
@@ -64,6 +74,10 @@ func toDeliveryJSON(it store.DeliveryListItem) deliveryJSON {
 	if !it.SentAt.IsZero() {
 		sent := it.SentAt
 		d.SentAt = &sent
+	}
+	if !it.ReleaseAt.IsZero() {
+		release := it.ReleaseAt
+		d.ReleaseAt, d.HeldReason, d.HeldDigest = &release, it.HeldReason, it.HeldDigest
 	}
 	return d
 }

@@ -22,7 +22,7 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request, s *session
 	q := r.URL.Query()
 	v := c.view(r, s, "dead.title")
 	v.Nav = "dead"
-	system, visible := scopedSystem(s.who, q.Get("system"))
+	system, systems, visible := scope(s.who, q.Get("system"))
 	channel := q.Get("channel")
 	var channels []string
 	for _, ch := range notifyd.Channels {
@@ -30,7 +30,7 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request, s *session
 	}
 	d := &deadData{Systems: c.systemOptions(v, s.who, system), Channels: choices(v, "channel.", channels, channel),
 		Retry: c.o.Retrier != nil}
-	f := store.DeliveryFilter{System: system, Channel: channel, Newest: true, Limit: pageSize}
+	f := store.DeliveryFilter{System: system, Systems: systems, Channel: channel, Newest: true, Limit: pageSize}
 	if at, id, ok := parseCursor(q.Get("after")); ok {
 		f.AfterTime, f.AfterID = at, id
 		d.First = "/console/dead-letters?system=" + urlQueryEscape(system) + "&channel=" + urlQueryEscape(channel)
@@ -210,9 +210,9 @@ func (c *Console) deadNotifications(w http.ResponseWriter, r *http.Request, s *s
 	q := r.URL.Query()
 	v := c.view(r, s, "deadn.title")
 	v.Nav = "dead"
-	system, visible := scopedSystem(s.who, q.Get("system"))
+	system, systems, visible := scope(s.who, q.Get("system"))
 	d := &deadNotificationsData{Systems: c.systemOptions(v, s.who, system)}
-	f := store.NotificationFilter{System: system, Limit: pageSize}
+	f := store.NotificationFilter{System: system, Systems: systems, Limit: pageSize}
 	if at, id, ok := parseCursor(q.Get("after")); ok {
 		f.AfterTime, f.AfterID = at, id
 		d.First = "/console/dead-notifications?system=" + urlQueryEscape(system)

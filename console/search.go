@@ -60,30 +60,29 @@ func (c *Console) visibleSystems(who Identity) []string {
 	return out
 }
 
-// systemOptions are the system choices of a form: "all" only for an
-// identity that sees every system.
+// systemOptions are the system choices of a form: any (of those the
+// identity sees), or one of them.
 func (c *Console) systemOptions(v *view, who Identity, selected string) []option {
-	var out []option
-	if len(who.Systems) == 0 {
-		out = append(out, option{Value: "", Label: v.T("any")})
-	}
+	out := []option{{Value: "", Label: v.T("any")}}
 	for _, sys := range c.visibleSystems(who) {
 		out = append(out, option{Value: sys, Label: sys, Selected: sys == selected})
 	}
 	return out
 }
 
-// scopedSystem is the system a listing may show for the asked one: the
-// asked system if in scope (ok false otherwise: the listing is empty), or
-// for a scoped identity asking for none, its first system.
-func scopedSystem(who Identity, asked string) (string, bool) {
+// scope turns the system a listing asks for ("" for any) into what to
+// list for the identity: the one system to filter on, or the systems to
+// list (nil for all); ok is false when the listing is empty whatever is
+// stored (a system out of scope, which an unscoped identity would see as
+// a system with nothing in it).
+func scope(who Identity, asked string) (system string, systems []string, ok bool) {
 	switch {
 	case asked != "":
-		return asked, who.Sees(asked)
+		return asked, nil, who.Sees(asked)
 	case len(who.Systems) > 0:
-		return who.Systems[0], true
+		return "", who.Systems, true
 	}
-	return "", true
+	return "", nil, true
 }
 
 func choices(v *view, prefix string, values []string, selected string) []option {
@@ -121,8 +120,7 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, s *session) {
 	f := searchForm{System: q.Get("system"), Principal: strings.TrimSpace(q.Get("principal")),
 		Address: strings.TrimSpace(q.Get("address")), Channel: q.Get("channel"), Status: q.Get("status"),
 		Type: q.Get("type"), From: q.Get("from"), To: q.Get("to")}
-	system, visible := scopedSystem(s.who, f.System)
-	f.System = system
+	system, systems, visible := scope(s.who, f.System)
 	d := &searchData{Form: f, Systems: c.systemOptions(v, s.who, system)}
 	var channels, types []string
 	for _, ch := range notifyd.Channels {
@@ -134,7 +132,7 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, s *session) {
 	d.Channels = choices(v, "channel.", channels, f.Channel)
 	d.Statuses = choices(v, "status.", statuses, f.Status)
 	d.Types = choices(v, "type.", types, f.Type)
-	filter := store.DeliveryFilter{System: system, Principal: f.Principal, Address: f.Address, Channel: f.Channel,
+	filter := store.DeliveryFilter{System: system, Systems: systems, Principal: f.Principal, Address: f.Address, Channel: f.Channel,
 		Status: f.Status, Type: f.Type, Newest: true, Limit: pageSize}
 	for _, b := range []struct {
 		val string

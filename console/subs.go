@@ -26,10 +26,10 @@ func (c *Console) subscriptionList(w http.ResponseWriter, r *http.Request, s *se
 	q := r.URL.Query()
 	v := c.view(r, s, "subs.title")
 	v.Nav = "subs"
-	system, visible := scopedSystem(s.who, q.Get("system"))
+	system, systems, visible := scope(s.who, q.Get("system"))
 	d := &subListData{Systems: c.systemOptions(v, s.who, system), Principal: strings.TrimSpace(q.Get("principal"))}
 	if visible {
-		subs, next, err := c.o.Subscriptions.List(r.Context(), notifyd.SubscriptionFilter{System: system,
+		subs, next, err := c.o.Subscriptions.List(r.Context(), notifyd.SubscriptionFilter{System: system, Systems: systems,
 			Principal: d.Principal, After: q.Get("after"), Limit: pageSize})
 		if err != nil {
 			c.unavailable(w, r, s, err)

@@ -191,6 +191,17 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("the subscription after the console's change: %d %v", code, sub["time_zone"])
 	}
 	screenshot(t, ctx, "console-subscription-en.png")
+	// Both changes are in the audit trail, made by the key signed in.
+	code, audit := w.nd.api(t, http.MethodGet, "/v1/audit?actor=key-1", nil)
+	actions := map[string]bool{}
+	if items, ok := audit["items"].([]any); ok {
+		for _, it := range items {
+			actions[it.(map[string]any)["action"].(string)] = true
+		}
+	}
+	if code != http.StatusOK || !actions["dead_letter.retried"] || !actions["subscription.updated"] {
+		t.Errorf("the audit trail of the console's changes: %d %v", code, audit)
+	}
 
 	// Health, then French, on a phone.
 	open(t, ctx, w.nd.baseURL+"/console/health")
@@ -242,4 +253,142 @@ func frameText(t *testing.T, ctx context.Context, suffix string) string {
 	}
 	t.Fatalf("no frame %s", suffix)
 	return ""
+}
+
+// Console keys with roles, in Chromium: a viewer sees the dead letter
+// but is offered no change, and the server refuses the change it crafts
+// with its own session and form token (403); an operator of another
+// system sees nothing of it (404 on its page, none listed) and its
+// crafted retry changes nothing; the admin's retry works.
+func TestConsoleRolesInChromium(t *testing.T) {
+	const viewerKey, otherKey = "e2e-viewer-key-0123456789", "e2e-hospital-key-0123456789"
+	w := newPublishWorld(t, "NOTIFYD_CONSOLE_ENABLED=true",
+		"NOTIFYD_SYSTEMS_HOSPITAL_CALDAV_URL=http://127.0.0.1:1/", "NOTIFYD_SYSTEMS_HOSPITAL_TOKENS=hospital-token-0123456789",
+		`NOTIFYD_NAMED_API_KEYS=[{"name":"auditor","key":"`+viewerKey+`","role":"viewer"},`+
+			`{"name":"hospital-ops","key":"`+otherKey+`","role":"operator","systems":["hospital"]}]`)
+	w.sink.SetRules(t, peertest.Rules{PermFail: []string{wilmaEmail}})
+	browser := peertest.Chromium(t)
+	if code, body := w.publish(t, map[string]any{"topic": "event-create", "principal": wilmaPrincipal,
+		"calid": "/calendars/wilma/work/", "content_type": "text/calendar",
+		"payload": alarmICS("planning-2", "Review")}); code != http.StatusAccepted {
+		t.Fatalf("publish: %d %v", code, body)
+	}
+	var id string
+	waitUntil(t, time.Minute, func() bool {
+		for _, d := range w.deliveries(t) {
+			if d["status"] == "failed" {
+				id = d["id"].(string)
+			}
+		}
+		return id != ""
+	}, func() string { return "wilma's email is not failed" })
+	ctx, cancel := context.WithTimeout(browser, 3*time.Minute)
+	defer cancel()
+	signIn := func(key string) {
+		t.Helper()
+		open(t, ctx, w.nd.baseURL+"/console/login")
+		if _, err := chromedp.RunResponse(ctx, chromedp.SetValue(chromedp.CSS("#key"), key),
+			chromedp.Click(chromedp.CSS(`button[type="submit"].primary`))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// crafted posts a retry of the delivery with the browser's session
+	// and the page's own form token, outside any page.
+	crafted := func() (int, string) {
+		t.Helper()
+		token := eval[string](t, ctx, `document.querySelector('input[name="csrf"]').value`)
+		cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := url.Values{"csrf": {token}, "action": {"retry"}, "confirm": {"yes"}, "id": {id}}
+		req, _ := http.NewRequest(http.MethodPost, w.nd.baseURL+"/console/dead-letters", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, c := range cookies.Cookies {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return resp.StatusCode, b.String()
+	}
+	status := func() string {
+		for _, d := range w.deliveries(t) {
+			if d["id"] == id {
+				return d["status"].(string)
+			}
+		}
+		return ""
+	}
+	signOut := func() {
+		t.Helper()
+		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form[action="/console/logout"] button`))); err != nil {
+			t.Fatal(err)
+		}
+		if h := text(t, ctx, "h1"); h != "Sign in" {
+			t.Fatalf("after signing out: %q", h)
+		}
+	}
+
+	// The viewer.
+	signIn(viewerKey)
+	if role := text(t, ctx, ".role"); role != "viewer" {
+		t.Errorf("viewer's role badge %q", role)
+	}
+	open(t, ctx, w.nd.baseURL+"/console/dead-letters")
+	if !strings.Contains(text(t, ctx, "main"), wilmaEmail) {
+		t.Errorf("the viewer does not see the dead letter")
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('button[value="retry"], button[value="discard"]').length`); n != 0 {
+		t.Errorf("the viewer is offered %d change buttons", n)
+	}
+	screenshot(t, ctx, "console-dead-viewer-en.png")
+	if code, _ := crafted(); code != http.StatusForbidden {
+		t.Errorf("the viewer's crafted retry: %d, want 403", code)
+	}
+	if s := status(); s != "failed" {
+		t.Errorf("after the viewer's crafted retry the delivery is %q", s)
+	}
+	signOut()
+
+	// The operator of another system.
+	signIn(otherKey)
+	if code := open(t, ctx, w.nd.baseURL+"/console/deliveries/"+id); code != http.StatusNotFound {
+		t.Errorf("another system's delivery: %d, want 404", code)
+	}
+	open(t, ctx, w.nd.baseURL+"/console/dead-letters")
+	if strings.Contains(text(t, ctx, "main"), wilmaEmail) {
+		t.Errorf("the hospital operator sees ens's dead letter")
+	}
+	if code, body := crafted(); code != http.StatusOK || !strings.Contains(body, "Not found") {
+		t.Errorf("the hospital operator's crafted retry: %d", code)
+	}
+	if s := status(); s != "failed" {
+		t.Errorf("after another system's operator's retry the delivery is %q", s)
+	}
+	screenshot(t, ctx, "console-dead-scoped-en.png")
+	signOut()
+
+	// The admin.
+	w.sink.SetRules(t, peertest.Rules{})
+	signIn(apiKey)
+	open(t, ctx, w.nd.baseURL+"/console/deliveries/"+id)
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`button[value="retry"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#confirm"))); err != nil {
+		t.Fatal(err)
+	}
+	w.sink.Await(t, time.Minute, "the retried email", func(m []peertest.ReceivedMessage) bool { return len(m) >= 1 })
 }

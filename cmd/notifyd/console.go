@@ -3,17 +3,15 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/notifyd/notifyd/api"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/console"
 	"github.com/notifyd/notifyd/engine"
@@ -24,9 +22,9 @@ import (
 // withConsole mounts the operator console under /console/ in front of
 // the API when console.enabled; otherwise it returns api unchanged.
 func withConsole(ctx context.Context, cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscriptions.Service,
-	eng *engine.Engine, api http.Handler) (http.Handler, error) {
+	eng *engine.Engine, keys *api.Keyring, apiHandler http.Handler) (http.Handler, error) {
 	if !cfg.Console.Enabled {
-		return api, nil
+		return apiHandler, nil
 	}
 	key, err := db.SettingOrInit(ctx, "console_session_key", func() string {
 		b := make([]byte, 32)
@@ -50,7 +48,8 @@ func withConsole(ctx context.Context, cfg *config.Config, log *slog.Logger, db *
 		retrier = eng
 	}
 	c, err := console.New(console.Options{
-		Authenticate:  apiKeyIdentities(reveal(cfg.APIKeys)),
+		Authenticate:  consoleIdentities(keys),
+		Audit:         consoleAudit,
 		Systems:       systems,
 		Store:         db,
 		Backlog:       db.Backlog,
@@ -69,31 +68,26 @@ func withConsole(ctx context.Context, cfg *config.Config, log *slog.Logger, db *
 	mux := http.NewServeMux()
 	mux.Handle(console.Prefix, c)
 	mux.Handle("GET /console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
-	mux.Handle("/", api)
+	mux.Handle("/", apiHandler)
 	log.Info("console enabled", "url", publicBase(cfg)+console.Prefix)
 	return mux, nil
 }
 
-// apiKeyIdentities authenticates the console's sign-ins with the API keys
-// of api_keys: each is an admin of every system, named key-1, key-2… in
-// its order (the names the audit trail gives them). It compares the
-// key's digest with every key's, in constant time.
-func apiKeyIdentities(keys []string) func(string) (console.Identity, bool) {
-	var digests [][sha256.Size]byte
-	for _, k := range keys {
-		if k != "" {
-			digests = append(digests, sha256.Sum256([]byte(k)))
-		}
-	}
+// consoleIdentities authenticates the console's sign-ins with the API
+// keys of keys (rotated with them): a key's name, role and systems are
+// the console identity's.
+func consoleIdentities(keys *api.Keyring) func(string) (console.Identity, bool) {
 	return func(key string) (console.Identity, bool) {
-		d := sha256.Sum256([]byte(key))
-		found := -1
-		for i := range digests {
-			found = subtle.ConstantTimeSelect(subtle.ConstantTimeCompare(d[:], digests[i][:]), i, found)
-		}
-		if found < 0 {
+		a, ok := keys.Lookup(key)
+		if !ok {
 			return console.Identity{}, false
 		}
-		return console.Identity{Name: "key-" + strconv.Itoa(found+1), Role: console.RoleAdmin}, true
+		return console.Identity{Name: a.Name, Role: console.Role(a.Role), Systems: a.Systems}, true
 	}
+}
+
+// consoleAudit records the console's changes in the audit trail as made
+// by the signed-in key, as the API records its own.
+func consoleAudit(ctx context.Context, who console.Identity) context.Context {
+	return store.WithAudit(ctx, store.Audit{Actor: store.AuditActor{Kind: store.ActorKindAPIKey, Name: who.Name}})
 }
