@@ -54,6 +54,8 @@ type Config struct {
 	Updates Updates `koanf:"updates"`
 	// PreferencePage configures the preference page and its links.
 	PreferencePage PreferencePage `koanf:"preference_page"`
+	// Console configures the operator console under /console/.
+	Console Console `koanf:"console"`
 
 	// unknownEnv lists NOTIFYD_* variables that matched no setting; they
 	// are reported by Warnings.
@@ -375,6 +377,7 @@ func Default() *Config {
 		Updates:   defaultUpdates(),
 
 		PreferencePage: defaultPreferencePage(),
+		Console:        defaultConsole(),
 	}
 }
 

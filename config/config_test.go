@@ -273,6 +273,7 @@ updates:
 		Updates: Updates{BurstWindow: 30 * time.Second},
 
 		PreferencePage: PreferencePage{LinkTTL: 30 * 24 * time.Hour},
+		Console:        Console{IdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", c, want)
@@ -496,6 +497,23 @@ func TestSecretFiles(t *testing.T) {
 			yaml:  "preference_page:\n  link_ttl: 48h\n  sms_and_im_link: true\n",
 			check: func(c *Config) any { return c.PreferencePage },
 			want:  PreferencePage{LinkTTL: 48 * time.Hour, SMSAndIMLink: true},
+		},
+		{
+			name:  "console settings",
+			yaml:  "console:\n  enabled: true\n  idle_timeout: 10m\n",
+			env:   []string{"NOTIFYD_CONSOLE_SESSION_LIFETIME=2h"},
+			check: func(c *Config) any { return c.Console },
+			want:  Console{Enabled: true, IdleTimeout: 10 * time.Minute, SessionLifetime: 2 * time.Hour},
+		},
+		{
+			name:    "console idle timeout too short",
+			env:     []string{"NOTIFYD_CONSOLE_IDLE_TIMEOUT=10s"},
+			wantErr: []string{"console.idle_timeout (from NOTIFYD_CONSOLE_IDLE_TIMEOUT): must be between 1m and 24h"},
+		},
+		{
+			name:    "console session shorter than its idle timeout",
+			yaml:    "console:\n  idle_timeout: 2h\n  session_lifetime: 1h\n",
+			wantErr: []string{"console.session_lifetime: must be at least console.idle_timeout"},
 		},
 		{
 			name:    "preference link lifetime too short",

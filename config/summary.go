@@ -76,6 +76,7 @@ func (c *Config) Summary() []slog.Attr {
 		c.Reminders.summary(),
 		c.Updates.summary(),
 		c.PreferencePage.summary(),
+		c.Console.summary(),
 	}
 }
 

@@ -80,6 +80,7 @@ func (c *Config) validate(p *problems) {
 	c.Reminders.validate(p)
 	c.Updates.validate(p)
 	c.PreferencePage.validate(p)
+	c.Console.validate(p)
 
 	// database
 	if strings.TrimSpace(c.Database.DataDir) == "" {

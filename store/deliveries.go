@@ -246,6 +246,14 @@ type DeliveryFilter struct {
 	Systems []string
 	// Channel, if set, keeps the deliveries of that channel only.
 	Channel string
+	// Address and Type, if set, keep the deliveries to that address and
+	// of notifications of that type (the console's search).
+	Address, Type string
+	// Since and Until, if set, keep the deliveries created at or after
+	// Since and before Until.
+	Since, Until time.Time
+	// Newest lists newest first (the cursor then pages backwards in time).
+	Newest bool
 	// AfterTime and AfterID are the cursor: the creation time and ID of the
 	// last delivery of the previous page.
 	AfterTime time.Time
@@ -310,12 +318,26 @@ func deliveriesQuery(f DeliveryFilter) (string, []any) {
 		w.conds = append(w.conds, inStatusIndex)
 	}
 	w.eq("d.channel", f.Channel)
-	w.after("d.created_at", "d.id", f.AfterTime, f.AfterID)
+	w.eq("d.address", f.Address)
+	w.eq("n.type", f.Type)
+	if !f.Since.IsZero() {
+		w.conds = append(w.conds, "d.created_at >= "+w.param(micros(f.Since)))
+	}
+	if !f.Until.IsZero() {
+		w.conds = append(w.conds, "d.created_at < "+w.param(micros(f.Until)))
+	}
+	order := " ORDER BY d.created_at, d.id LIMIT "
+	if f.Newest {
+		w.before("d.created_at", "d.id", f.AfterTime, f.AfterID)
+		order = " ORDER BY d.created_at DESC, d.id DESC LIMIT "
+	} else {
+		w.after("d.created_at", "d.id", f.AfterTime, f.AfterID)
+	}
 	return `SELECT d.id, d.notification_id, d.system, d.principal, d.subscription_id, d.method_id, d.channel, d.address,
 d.status, d.attempts, d.last_error, d.provider_id, d.created_at, d.updated_at, d.sent_at, d.release_at, d.held_reason,
 d.held_digest, n.type, n.href
 FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() +
-		" ORDER BY d.created_at, d.id LIMIT " + w.param(f.Limit), w.args
+		order + w.param(f.Limit), w.args
 }
 
 // DeadLetters lists the deliveries that failed for good (status failed),

@@ -47,6 +47,16 @@ func (f *filter) after(timeColumn, idColumn string, at time.Time, id string) {
 	f.conds = append(f.conds, "("+timeColumn+" > "+t+" OR ("+timeColumn+" = "+t+" AND "+idColumn+" > "+i+"))")
 }
 
+// before is after for a list in descending order: rows before the one
+// created at at with ID id.
+func (f *filter) before(timeColumn, idColumn string, at time.Time, id string) {
+	if id == "" {
+		return
+	}
+	t, i := f.param(micros(at)), f.param(id)
+	f.conds = append(f.conds, "("+timeColumn+" < "+t+" OR ("+timeColumn+" = "+t+" AND "+idColumn+" < "+i+"))")
+}
+
 // where returns " WHERE …" for the conditions added, or "".
 func (f *filter) where() string {
 	if len(f.conds) == 0 {

@@ -103,7 +103,11 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 	for name, sys := range cfg.Systems {
 		opts.Systems = append(opts.Systems, api.System{Name: name, Tokens: reveal(sys.Tokens), PrincipalPrefix: sys.PrincipalPrefix})
 	}
-	handler, err := api.New(opts)
+	apiHandler, err := api.New(opts)
+	if err != nil {
+		return err
+	}
+	handler, err := withConsole(ctx, cfg, log, db, subs, eng, keys, apiHandler)
 	if err != nil {
 		return err
 	}
