@@ -19,8 +19,11 @@ updated_at = $5 WHERE id = $1 AND status = 'queued'`, id, micros(releaseAt), rea
 	if err != nil {
 		return false, Classify(err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	return true, addEvent(ctx, tx, DeliveryEvent{DeliveryID: id, Kind: EventHeld, At: now, Status: DeliveryHeld,
+		Detail: reason, ReleaseAt: releaseAt})
 }
 
 // HeldDelivery is a held delivery due for release.
@@ -69,7 +72,15 @@ func ReleaseHeld(ctx context.Context, tx *sql.Tx, ids []string, now time.Time) (
 		}
 		out = append(out, id)
 	}
-	return out, Classify(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, Classify(err)
+	}
+	rows.Close()
+	events := make([]DeliveryEvent, len(out))
+	for i, id := range out {
+		events[i] = DeliveryEvent{DeliveryID: id, Kind: EventReleased, At: now, Status: DeliveryQueued}
+	}
+	return out, addEvents(ctx, tx, events)
 }
 
 // DigestGroup is the held deliveries of one method's digest due at one
