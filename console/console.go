@@ -56,6 +56,7 @@ func (i Identity) CanChange() bool { return i.Role == RoleAdmin || i.Role == Rol
 type Store interface {
 	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]store.DeliveryListItem, error)
 	Delivery(ctx context.Context, id string) (*store.DeliveryRecord, error)
+	DeliveryEvents(ctx context.Context, id string) ([]store.DeliveryEvent, error)
 	Notification(ctx context.Context, id string) (*store.NotificationRecord, error)
 	DeadLetters(ctx context.Context, f store.DeliveryFilter) ([]store.DeliveryListItem, error)
 	DeadNotifications(ctx context.Context, f store.NotificationFilter) ([]store.NotificationRecord, error)

@@ -12,7 +12,7 @@ func t(lang, key string) string {
 	if s, ok := texts["en"][key]; ok {
 		return s
 	}
-	for _, p := range []string{"type.", "channel.", "status.", "backlog."} {
+	for _, p := range []string{"type.", "channel.", "status.", "backlog.", "held."} {
 		if name, ok := strings.CutPrefix(key, p); ok {
 			return name
 		}
@@ -55,7 +55,7 @@ var texts = map[string]map[string]string{
 		"delivery.subscription":  "Subscription",
 		"delivery.subgone":       "deleted since",
 		"delivery.timeline":      "Timeline",
-		"delivery.timeline.help": "notifyd keeps the number of attempts and the provider's last reply of each delivery.",
+		"delivery.timeline.help": "Each attempt with the provider's reply; for a delivery older than this history, the number of attempts and the last reply.",
 		"delivery.message":       "The message as the recipient saw it",
 		"delivery.message.help":  "Written again from the stored notification with the channel's templates, in the recipient's language and time zone; the signed links it carried are left out.",
 		"delivery.notification":  "The notification it came from",
@@ -65,7 +65,15 @@ var texts = map[string]map[string]string{
 		"tl.attempts":            "Attempts:",
 		"tl.provider":            "Provider's message ID:",
 		"tl.waiting":             "Waiting for its next attempt",
-		"msg.subject":            "Subject", "msg.html": "HTML part", "msg.text": "Text part", "msg.body": "Text",
+		"tl.attempt":             "Attempt",
+		"tl.earlier":             "Attempts made before notifyd kept each one:",
+		"tl.took":                "took",
+		"tl.until":               "until",
+		"tl.released":            "Released: queued to be sent",
+		"tl.discarded":           "Discarded by an operator",
+		"tl.report":              "Reported by the provider:",
+		"held.paused":            "paused", "held.quiet-hours": "quiet hours", "held.digest": "digest", "held.throttle": "throttle",
+		"msg.subject": "Subject", "msg.html": "HTML part", "msg.text": "Text part", "msg.body": "Text",
 		"msg.calendar": "Calendar object sent along", "msg.json": "Request body (JSON)",
 		"done.retried":   "The delivery is queued again.",
 		"done.discarded": "The delivery is discarded.",
@@ -200,7 +208,7 @@ var texts = map[string]map[string]string{
 		"delivery.subscription":  "Abonnement",
 		"delivery.subgone":       "supprimé depuis",
 		"delivery.timeline":      "Chronologie",
-		"delivery.timeline.help": "notifyd garde le nombre d’essais et la dernière réponse du fournisseur de chaque envoi.",
+		"delivery.timeline.help": "Chaque essai avec la réponse du fournisseur ; pour un envoi antérieur à cet historique, le nombre d’essais et la dernière réponse.",
 		"delivery.message":       "Le message tel que le destinataire l’a vu",
 		"delivery.message.help":  "Réécrit à partir de la notification enregistrée avec les modèles du canal, dans la langue et le fuseau horaire du destinataire ; les liens signés qu’il portait sont omis.",
 		"delivery.notification":  "La notification d’origine",
@@ -210,7 +218,15 @@ var texts = map[string]map[string]string{
 		"tl.attempts":            "Essais :",
 		"tl.provider":            "Identifiant du message chez le fournisseur :",
 		"tl.waiting":             "En attente de son prochain essai",
-		"msg.subject":            "Objet", "msg.html": "Partie HTML", "msg.text": "Partie texte", "msg.body": "Texte",
+		"tl.attempt":             "Essai",
+		"tl.earlier":             "Essais faits avant que notifyd ne les garde un à un :",
+		"tl.took":                "durée",
+		"tl.until":               "jusqu’au",
+		"tl.released":            "Libéré : mis en file pour l’envoi",
+		"tl.discarded":           "Abandonné par un opérateur",
+		"tl.report":              "Signalé par le fournisseur :",
+		"held.paused":            "en pause", "held.quiet-hours": "heures calmes", "held.digest": "résumé", "held.throttle": "limite d’envois",
+		"msg.subject": "Objet", "msg.html": "Partie HTML", "msg.text": "Partie texte", "msg.body": "Texte",
 		"msg.calendar": "Objet calendrier joint", "msg.json": "Corps de la requête (JSON)",
 		"done.retried":   "L’envoi est remis en file.",
 		"done.discarded": "L’envoi est abandonné.",
