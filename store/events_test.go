@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/notifyd/notifyd"
 )
 
 // Every attempt at a delivery is kept, with when it started and ended,
@@ -120,5 +123,37 @@ func checkEvents(t *testing.T, id string, got, want []DeliveryEvent) {
 			g.DeliveryID != w.DeliveryID {
 			t.Errorf("%s: event %d = %+v\nwant %+v", id, i, g, w)
 		}
+	}
+}
+
+// A dead notification discarded is done, says so, and leaves the list,
+// audited in the same write; discarding it again is a conflict.
+func TestDiscardDeadNotification(t *testing.T) {
+	ctx := WithAudit(context.Background(), Audit{Actor: AuditActor{Kind: ActorKindAPIKey, Name: "ops"}})
+	db := migratedDB(t)
+	rec := SyncRecord{System: "cal", Principal: "/p/wilma/", Token: "t1", Now: at,
+		Notifications: []NotificationRecord{{ID: "n1", Href: "/n/1.xml", ETag: `"1"`, Type: "other", Parsed: []byte("{}"),
+			Status: NotificationDead, Error: "not XML"}}}
+	recordSync(t, db, rec)
+	if err := db.DiscardDeadNotification(ctx, "n1", at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if dead, err := db.DeadNotifications(ctx, NotificationFilter{Limit: 10}); err != nil || len(dead) != 0 {
+		t.Errorf("dead notifications after the discard: %+v, %v", dead, err)
+	}
+	n, err := db.Notification(ctx, "n1")
+	if err != nil || n.Status != NotificationDone || !strings.Contains(n.Error, "discarded") || !strings.Contains(n.Error, "not XML") {
+		t.Errorf("discarded notification %+v, %v", n, err)
+	}
+	if err := db.DiscardDeadNotification(ctx, "n1", at); !errors.Is(err, notifyd.ErrConflict) {
+		t.Errorf("discarding it again: %v, want a conflict", err)
+	}
+	if err := db.DiscardDeadNotification(ctx, "none", at); !errors.Is(err, notifyd.ErrNotFound) {
+		t.Errorf("discarding none: %v, want not found", err)
+	}
+	audit, err := db.AuditEntries(ctx, AuditFilter{ResourceID: "n1", Limit: 10})
+	if err != nil || len(audit) != 1 || audit[0].Action != ActionDeadNotificationDiscarded || audit[0].Actor.Name != "ops" ||
+		audit[0].System != "cal" || !strings.Contains(string(audit[0].Before), `"dead"`) {
+		t.Errorf("audit %+v, %v", audit, err)
 	}
 }
