@@ -194,7 +194,7 @@ func TestAccess(t *testing.T) {
 	fixture := func(t *testing.T) accessFixture {
 		i := n.Add(1)
 		return accessFixture{
-			sub:  h.create(t, simpleSub(sysCal, fmt.Sprintf("/principals/users/u%d", i))),
+			sub:   h.create(t, simpleSub(sysCal, fmt.Sprintf("/principals/users/u%d", i))),
 			dead:  h.seedFailed(t, sysCal, fmt.Sprintf("f%d", i)),
 			deadN: h.seedDeadNotification(t, sysCal, fmt.Sprintf("dn%d", i)),
 		}
