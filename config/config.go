@@ -46,6 +46,8 @@ type Config struct {
 	Updates Updates `koanf:"updates"`
 	// PreferencePage configures the preference page and its links.
 	PreferencePage PreferencePage `koanf:"preference_page"`
+	// Retention configures how long history is kept.
+	Retention Retention `koanf:"retention"`
 
 	// unknownEnv lists NOTIFYD_* variables that matched no setting; they
 	// are reported by Warnings.
@@ -357,6 +359,7 @@ func Default() *Config {
 		Updates:   defaultUpdates(),
 
 		PreferencePage: defaultPreferencePage(),
+		Retention:      defaultRetention(),
 	}
 }
 

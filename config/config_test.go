@@ -269,6 +269,7 @@ updates:
 		Updates: Updates{BurstWindow: 30 * time.Second},
 
 		PreferencePage: PreferencePage{LinkTTL: 30 * 24 * time.Hour},
+		Retention:      Default().Retention,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", c, want)

@@ -75,6 +75,7 @@ func (c *Config) Summary() []slog.Attr {
 		c.Reminders.summary(),
 		c.Updates.summary(),
 		c.PreferencePage.summary(),
+		c.Retention.summary(),
 	}
 }
 

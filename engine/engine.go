@@ -97,6 +97,8 @@ type Options struct {
 	Reminders ReminderOptions
 	// Updates configure the calendar update notifications.
 	Updates UpdateOptions
+	// Retention configures the pruning of history.
+	Retention RetentionOptions
 	// Registerer, if not nil, gets the engine's metrics.
 	Registerer prometheus.Registerer
 	// OwnsQueue says the database belongs to this process alone (the
@@ -118,6 +120,8 @@ type Engine struct {
 	names   *nameCache
 	metrics *metrics
 	ringer  *ringer
+	// pruneMetrics are the pruner's.
+	pruneMetrics *pruneMetrics
 	// stopping ends when Stop stops waiting for the running jobs (each
 	// Start makes a new one). It bounds
 	// what must outlive a job's own context: recording a message the
@@ -140,6 +144,7 @@ func New(o Options) (*Engine, error) {
 	orDefault(&o.JobTimeout, 5*time.Minute)
 	o.Reminders = o.Reminders.withDefaults()
 	orDefault(&o.Updates.BurstWindow, defaultBurstWindow)
+	o.Retention = o.Retention.withDefaults()
 	if o.RescueAfter <= o.JobTimeout {
 		o.RescueAfter = max(10*time.Minute, 2*o.JobTimeout)
 	}
@@ -148,6 +153,7 @@ func New(o Options) (*Engine, error) {
 		e.systems[s.Name] = s
 	}
 	e.metrics = newMetrics(o.Registerer, e.systems)
+	e.pruneMetrics = newPruneMetrics(o.Registerer, o.Retention.Rules)
 	e.ringer = newRinger(e.fireReminders)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncPrincipalWorker{e: e})
@@ -161,6 +167,7 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, &expandRemindersWorker{e: e})
 	river.AddWorker(workers, &sendUpdateWorker{e: e})
 	river.AddWorker(workers, &publishWorker{e: e})
+	river.AddWorker(workers, &pruneWorker{e: e})
 	// Every queue is polled, which costs a query each time: queues with
 	// little to do are polled rarely. The finish queue only gets the
 	// policies that failed for now and the sweep; a channel that is not
@@ -236,6 +243,9 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 	}
 	if r.Enabled {
 		jobs = append(jobs, every(max(r.Horizon/48, time.Minute), ExpandRemindersArgs{}))
+	}
+	if e.o.Retention.enabled() {
+		jobs = append(jobs, every(e.o.Retention.Interval, PruneArgs{}))
 	}
 	return jobs
 }
