@@ -85,3 +85,12 @@ func (e *Engine) DueUpdatesNowForTest(ctx context.Context) (int, error) {
 
 // SetClockForTest makes p record events as received at now().
 func (p *Publisher) SetClockForTest(now func() time.Time) { p.now = now }
+
+// PruneForTest runs a prune as the run at now would.
+func (e *Engine) PruneForTest(ctx context.Context, now time.Time) error { return e.prune(ctx, now) }
+
+// NotificationIDForTest is the ID of the version etag of the notification
+// resource at href.
+func NotificationIDForTest(system, principal, href, etag string) string {
+	return notificationID(system, principal, href, etag)
+}
