@@ -92,7 +92,10 @@ func TestPruneDeletesOnlyWhatIsPastRetentionAndUnneeded(t *testing.T) {
 			return err
 		})
 	}
-	finish := func(id string, gone bool, at time.Time) { t.Helper(); must(db.FinishNotification(ctx, id, "note", gone, at)) }
+	finish := func(id string, gone bool, at time.Time) {
+		t.Helper()
+		must(db.FinishNotification(ctx, id, "note", gone, at))
+	}
 
 	sync("/p/", coll, old, []string{coll + "nobody"},
 		coll+"deleted", coll+"kept", coll+"dead-letter", coll+"discarded", coll+"retried", coll+"queued",
