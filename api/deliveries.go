@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
 )
 
@@ -39,8 +40,44 @@ type notificationRef struct {
 }
 
 func (s *Server) listDeliveries(c *gin.Context) {
-	f := store.DeliveryFilter{System: c.Query("system"), Principal: c.Query("principal"), Status: c.Query("status"), Limit: 100}
+	f := store.DeliveryFilter{System: c.Query("system"), Principal: c.Query("principal"), Status: c.Query("status"),
+		Channel: c.Query("channel"), Address: c.Query("address"), Type: c.Query("type"), Limit: 100}
+	var ok bool
+	if f.From, f.To, ok = timeRange(c); !ok {
+		return
+	}
 	s.deliveryPage(c, f, s.deliveries.Deliveries)
+}
+
+// timeRange reads the query's from and to (RFC 3339, both optional; to
+// later than from), or answers 400 and reports false.
+func timeRange(c *gin.Context) (from, to time.Time, ok bool) {
+	var errs []notifyd.FieldError
+	for _, b := range []struct {
+		name string
+		at   *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		v := c.Query(b.name)
+		if v == "" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			// The contract checked the shape; this is a date that does
+			// not exist, such as February 30.
+			errs = append(errs, notifyd.FieldError{Field: "query." + b.name, Detail: "is not a date and time that exists (RFC 3339, e.g. 2026-03-01T09:00:00Z)"})
+			continue
+		}
+		*b.at = at
+	}
+	if len(errs) == 0 && !from.IsZero() && !to.IsZero() && !to.After(from) {
+		errs = append(errs, notifyd.FieldError{Field: "query.to", Detail: "must be later than from"})
+	}
+	if len(errs) > 0 {
+		badRequest(c, "The time range is not valid; see errors.", errs...)
+		return from, to, false
+	}
+	return from, to, true
 }
 
 // deliveryPage answers a page of list, a delivery listing filtered by f

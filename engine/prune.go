@@ -153,31 +153,6 @@ func (e *Engine) prune(ctx context.Context, now time.Time) error {
 // and returns how many it deleted.
 func (e *Engine) pruneRule(ctx context.Context, r RetentionRule, cutoff time.Time) (int, error) {
 	o := e.o.Retention
-	total := 0
-	var after time.Time
-	for {
-		start := time.Now()
-		n, last, err := e.db.PruneBatch(ctx, r.PruneRule, cutoff, after, o.Batch)
-		total += n
-		e.pruneMetrics.rows.WithLabelValues(r.Name).Add(float64(n))
-		if err != nil || n < o.Batch {
-			return total, err
-		}
-		after = last
-		if !sleep(ctx, time.Duration(float64(time.Since(start))*o.Pause)) {
-			return total, ctx.Err()
-		}
-	}
-}
-
-// sleep waits for d, or until ctx ends (then it returns false).
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	rows := e.pruneMetrics.rows.WithLabelValues(r.Name)
+	return e.db.Prune(ctx, r.PruneRule, cutoff, o.Batch, o.Pause, func(n int) { rows.Add(float64(n)) })
 }

@@ -106,6 +106,9 @@ func hotPaths(t *testing.T, db *DB, p string) {
 		{Status: DeliverySent},
 		{Channel: "email"},
 		{System: "cal", Principal: p, Status: DeliveryFailed, AfterTime: now, AfterID: email2},
+		{System: "cal"},
+		{Address: "a@example.org"},
+		{System: "cal", Type: "invite", From: now.Add(-time.Hour), To: now},
 	} {
 		f.Limit = 50
 		_, err = db.Deliveries(ctx, f)
@@ -362,6 +365,7 @@ var expectedIndex = map[string]string{
 	"FROM notifications WHERE status = 'delivered')":     "notifications_settled",
 	"FROM published_events WHERE processed_at = 0)":      "published_events_waiting",
 	"FROM calendars\nWHERE system = $1 AND href IN":      "calendars_by_href",
+	"WHERE d.address = $1 ORDER BY":                      "deliveries_by_address",
 	"SET gone_at = $4\nWHERE system = $1":                "notifications_in_collection",
 	"SET gone_at = $5\nWHERE system = $1":                "notifications_in_collection",
 	"SELECT id FROM deliveries WHERE created_at < $1":    "deliveries_by_time",

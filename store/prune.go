@@ -70,6 +70,31 @@ AND (gone_at > 0 OR NOT EXISTS (SELECT 1 FROM principal_state p
 // a few milliseconds, large enough to keep up (see docs/scaling.md).
 const DefaultPruneBatch = 2000
 
+// Prune deletes the rows of r older than cutoff, batch rows at a time,
+// pausing after each batch for pause times as long as it took, so that
+// the writes waiting for the database (pings, deliveries) have it most of
+// the time; counted, if not nil, is told each batch's count. It returns
+// how many rows it deleted, and stops early when ctx ends.
+func (db *DB) Prune(ctx context.Context, r PruneRule, cutoff time.Time, batch int, pause float64, counted func(int)) (int, error) {
+	total := 0
+	var after time.Time
+	for {
+		start := time.Now()
+		n, last, err := db.PruneBatch(ctx, r, cutoff, after, batch)
+		total += n
+		if counted != nil {
+			counted(n)
+		}
+		if err != nil || n < batch {
+			return total, err
+		}
+		after = last
+		if !sleep(ctx, time.Duration(float64(time.Since(start))*pause)) {
+			return total, ctx.Err()
+		}
+	}
+}
+
 // PruneBatch deletes up to limit rows of r older than cutoff, oldest
 // first from after (the time of the last row the previous batch deleted:
 // the rows before it that stay are not read again), and returns how many

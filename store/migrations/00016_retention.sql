@@ -22,8 +22,14 @@ CREATE INDEX notifications_in_collection ON notifications (system, principal, hr
 CREATE INDEX reminders_ended ON reminders (trigger_at) WHERE state <> 'scheduled';
 -- Published events whose notification was made, by when, for the pruner.
 CREATE INDEX published_events_processed ON published_events (processed_at) WHERE processed_at > 0;
+-- The delivery log searched by address ("why did this person get
+-- nothing?"): without it, a search reads the whole log (670 ms at a
+-- million deliveries, seconds at ten). An entry more written per
+-- delivery.
+CREATE INDEX deliveries_by_address ON deliveries (address, created_at, id);
 
 -- +goose Down
+DROP INDEX deliveries_by_address;
 DROP INDEX published_events_processed;
 DROP INDEX reminders_ended;
 DROP INDEX notifications_in_collection;
