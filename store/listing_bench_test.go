@@ -127,7 +127,9 @@ func BenchmarkDeliveryListing(b *testing.B) {
 			i := p(r)
 			return DeliveryFilter{System: []string{"cal", "cal2"}[i%2], Principal: fmt.Sprintf("/p/%d/", i)}
 		}},
-		{"address", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{Address: fmt.Sprintf("u%d@example.org", p(r))} }},
+		{"address", func(r *rand.Rand) DeliveryFilter {
+			return DeliveryFilter{Address: fmt.Sprintf("u%d@example.org", p(r))}
+		}},
 		{"channel", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{Channel: "im"} }},
 		{"status-failed", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{Status: DeliveryFailed} }},
 		{"status-sent", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{Status: DeliverySent} }},
