@@ -30,8 +30,7 @@ type RetentionOptions struct {
 	// store.DefaultPruneBatch).
 	Batch int
 	// Pause is how long the pruner waits after each batch, as a multiple
-	// of the batch's write (default 4: the pruner holds the writer at
-	// most a fifth of the time while there is a backlog to prune).
+	// of the batch's time (default store.DefaultPrunePause).
 	Pause float64
 }
 
@@ -40,7 +39,7 @@ func (o RetentionOptions) withDefaults() RetentionOptions {
 	orDefault(&o.Interval, time.Hour)
 	orDefault(&o.Batch, store.DefaultPruneBatch)
 	if o.Pause <= 0 {
-		o.Pause = 4
+		o.Pause = store.DefaultPrunePause
 	}
 	return o
 }

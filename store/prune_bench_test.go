@@ -18,7 +18,7 @@ import (
 // a ping marking a new principal dirty durably (store.MarkDirty in a
 // Durable write, from 32 goroutines), runs alone, then while the pruner
 // deletes those deliveries and their notifications at its pace (batches
-// of DefaultPruneBatch, a pause of 4 times each batch's write). It
+// of DefaultPruneBatch, a pause of DefaultPrunePause times each batch). It
 // reports pings/s and, while pruning, the rows pruned per second;
 // compare the two pings/s.
 //
@@ -43,7 +43,7 @@ func BenchmarkIntakeWhilePruning(b *testing.B) {
 			if pruning {
 				wg.Go(func() {
 					for _, r := range []PruneRule{PruneDeliveries, PruneNotifications} {
-						if _, err := db.Prune(ctx, r, cutoff, DefaultPruneBatch, 4, func(n int) { pruned.Add(int64(n)) }); err != nil && ctx.Err() == nil {
+						if _, err := db.Prune(ctx, r, cutoff, DefaultPruneBatch, DefaultPrunePause, func(n int) { pruned.Add(int64(n)) }); err != nil && ctx.Err() == nil {
 							b.Error(err)
 						}
 					}
