@@ -46,14 +46,14 @@ type Retention struct {
 	// 1m and 24h).
 	Interval time.Duration `koanf:"interval"`
 	// Batch is how many rows one pruning transaction deletes (default
-	// 2000, between 100 and 10000).
+	// 500, between 100 and 10000).
 	Batch int `koanf:"batch"`
 }
 
 // defaultRetention returns the retention defaults.
 func defaultRetention() Retention {
 	return Retention{Deliveries: 90 * day, Reminders: 30 * day, PublishedEvents: 7 * day, PendingUpdates: 7 * day,
-		Audit: 90 * day, Interval: time.Hour, Batch: 2000}
+		Audit: 90 * day, Interval: time.Hour, Batch: 500}
 }
 
 // validate checks the retention settings.
@@ -74,7 +74,7 @@ func (r *Retention) validate(p *problems) {
 		p.add("retention.interval", "must be between 1m and 24h, e.g. 1h")
 	}
 	if r.Batch < 100 || r.Batch > maxPruneBatch {
-		p.add("retention.batch", "must be between 100 and 10000, e.g. 2000")
+		p.add("retention.batch", "must be between 100 and 10000, e.g. 500")
 	}
 }
 

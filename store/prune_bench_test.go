@@ -22,7 +22,9 @@ import (
 // reports pings/s and, while pruning, the rows pruned per second;
 // compare the two pings/s.
 //
-//	go test -run XXX -bench IntakeWhilePruning -benchtime 20s ./store/
+//	go test -run XXX -bench IntakeWhilePruning -benchtime 100000x ./store/
+//
+// (A fixed count: each run of the function gets a new database.)
 func BenchmarkIntakeWhilePruning(b *testing.B) {
 	n := 1_000_000
 	if v, err := strconv.Atoi(os.Getenv("NOTIFYD_BENCH_PRUNE")); err == nil && v > 0 {
