@@ -210,7 +210,10 @@ type Subscription struct {
 // SubscriptionFilter selects subscriptions in a listing. Empty fields match
 // everything.
 type SubscriptionFilter struct {
-	System    string
+	System string
+	// Systems, if set, keeps the subscriptions of these systems only (a
+	// scoped API key's).
+	Systems   []string
 	Principal string
 	// After is the cursor: only subscriptions whose ID sorts after it.
 	After string

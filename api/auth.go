@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/notifyd/notifyd/store"
 )
 
 // secretSet holds secrets as SHA-256 digests and checks a candidate
@@ -47,20 +49,33 @@ func bearerToken(c *gin.Context) (string, bool) {
 	return "", false
 }
 
-// requireAPIKey admits requests bearing an operator API key.
-func (s *Server) requireAPIKey() gin.HandlerFunc {
+// authorize admits requests bearing an API key whose role grants p: 401
+// without a valid key, 403 when the role does not grant p. The actor is
+// then in the request's context (ActorFrom), for the handler's scope
+// checks, and as the audit actor of the request's writes.
+func (s *Server) authorize(p Permission) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		key, ok := bearerToken(c)
 		if !ok {
-			unauthorized(c, "Send an operator API key as \"Authorization: Bearer <key>\".")
+			unauthorized(c, "Send an API key as \"Authorization: Bearer <key>\".")
 			return
 		}
-		if !s.apiKeys.contains(key) {
-			s.log.Warn("subscription API call with a wrong API key; check the client's key against api_keys",
+		a, ok := s.keys.Lookup(key)
+		if !ok {
+			s.log.Warn("API call with a wrong API key; check the client's key against the configured keys",
 				"request_id", c.GetString(ctxRequestID), "remote", c.ClientIP())
 			unauthorized(c, "The API key is not valid.")
 			return
 		}
+		if !a.Allows(p) {
+			s.log.Info("API call refused: the key's role does not allow it",
+				"request_id", c.GetString(ctxRequestID), "key", a.Name, "role", a.Role, "needs", p.String())
+			forbidden(c, "The API key's role ("+string(a.Role)+") does not allow this ("+p.String()+").")
+			return
+		}
+		ctx := WithActor(c.Request.Context(), a)
+		ctx = store.WithAudit(ctx, store.Audit{Actor: store.AuditActor{Kind: store.ActorKindAPIKey, Name: a.Name}})
+		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
 }

@@ -28,6 +28,7 @@ type DeadLetterLog interface {
 	DeadLetters(ctx context.Context, f store.DeliveryFilter) ([]store.DeliveryListItem, error)
 	DeadNotifications(ctx context.Context, f store.NotificationFilter) ([]store.NotificationRecord, error)
 	DiscardDelivery(ctx context.Context, id string, now time.Time) error
+	Delivery(ctx context.Context, id string) (*store.DeliveryRecord, error)
 	Notification(ctx context.Context, id string) (*store.NotificationRecord, error)
 }
 
@@ -40,6 +41,10 @@ func (s *Server) retryDeadLetter(c *gin.Context) {
 	ctx := c.Request.Context()
 	if s.deadLetters == nil {
 		writeError(c, s.log, notifyd.ErrUnavailable) // this process does not run the engine
+		return
+	}
+	if err := s.deliveryInScope(c, c.Param("id")); err != nil {
+		writeError(c, s.log, err)
 		return
 	}
 	d, err := s.deadLetters.RetryDelivery(ctx, c.Param("id"))
@@ -58,6 +63,10 @@ func (s *Server) retryDeadLetter(c *gin.Context) {
 }
 
 func (s *Server) discardDeadLetter(c *gin.Context) {
+	if err := s.deliveryInScope(c, c.Param("id")); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
 	if err := s.deadLog.DiscardDelivery(c.Request.Context(), c.Param("id"), time.Now()); err != nil {
 		s.deadLetterError(c, err)
 		return
@@ -90,8 +99,12 @@ type deadNotificationJSON struct {
 }
 
 func (s *Server) listDeadNotifications(c *gin.Context) {
+	system, systems, inScope := actorOf(c).SystemFilter(c.Query("system"))
 	listPage(s, c, func(q pageQuery) ([]store.NotificationRecord, error) {
-		return s.deadLog.DeadNotifications(c.Request.Context(), store.NotificationFilter{System: c.Query("system"),
+		if !inScope {
+			return nil, nil
+		}
+		return s.deadLog.DeadNotifications(c.Request.Context(), store.NotificationFilter{System: system, Systems: systems,
 			Principal: q.Principal, Limit: q.Limit, AfterTime: q.AfterTime, AfterID: q.AfterID})
 	}, func(n store.NotificationRecord) (time.Time, string) { return n.CreatedAt, n.ID },
 		func(n store.NotificationRecord) deadNotificationJSON {

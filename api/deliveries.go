@@ -6,7 +6,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
 )
 
@@ -31,6 +30,11 @@ type deliveryJSON struct {
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
 	SentAt       *time.Time      `json:"sent_at,omitempty"`
+	// ReleaseAt, HeldReason and HeldDigest say what the subscription's
+	// preferences held it for, and until when (absent: never held).
+	ReleaseAt  *time.Time `json:"release_at,omitempty"`
+	HeldReason string     `json:"held_reason,omitempty"`
+	HeldDigest bool       `json:"held_digest,omitempty"`
 }
 
 type notificationRef struct {
@@ -42,48 +46,21 @@ type notificationRef struct {
 func (s *Server) listDeliveries(c *gin.Context) {
 	f := store.DeliveryFilter{System: c.Query("system"), Principal: c.Query("principal"), Status: c.Query("status"),
 		Channel: c.Query("channel"), Address: c.Query("address"), Type: c.Query("type"), Limit: 100}
-	var ok bool
-	if f.From, f.To, ok = timeRange(c); !ok {
+	if !timeRange(c, &f.From, &f.To) {
 		return
 	}
 	s.deliveryPage(c, f, s.deliveries.Deliveries)
 }
 
-// timeRange reads the query's from and to (RFC 3339, both optional; to
-// later than from), or answers 400 and reports false.
-func timeRange(c *gin.Context) (from, to time.Time, ok bool) {
-	var errs []notifyd.FieldError
-	for _, b := range []struct {
-		name string
-		at   *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		v := c.Query(b.name)
-		if v == "" {
-			continue
-		}
-		at, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			// The contract checked the shape; this is a date that does
-			// not exist, such as February 30.
-			errs = append(errs, notifyd.FieldError{Field: "query." + b.name, Detail: "is not a date and time that exists (RFC 3339, e.g. 2026-03-01T09:00:00Z)"})
-			continue
-		}
-		*b.at = at
-	}
-	if len(errs) == 0 && !from.IsZero() && !to.IsZero() && !to.After(from) {
-		errs = append(errs, notifyd.FieldError{Field: "query.to", Detail: "must be later than from"})
-	}
-	if len(errs) > 0 {
-		badRequest(c, "The time range is not valid; see errors.", errs...)
-		return from, to, false
-	}
-	return from, to, true
-}
-
 // deliveryPage answers a page of list, a delivery listing filtered by f
 // and the query's principal, limit and cursor.
 func (s *Server) deliveryPage(c *gin.Context, f store.DeliveryFilter, list func(context.Context, store.DeliveryFilter) ([]store.DeliveryListItem, error)) {
+	var inScope bool
+	f.System, f.Systems, inScope = actorOf(c).SystemFilter(f.System)
 	listPage(s, c, func(q pageQuery) ([]store.DeliveryListItem, error) {
+		if !inScope {
+			return nil, nil
+		}
 		f.Principal, f.Limit, f.AfterTime, f.AfterID = q.Principal, q.Limit, q.AfterTime, q.AfterID
 		return list(c.Request.Context(), f)
 	}, func(it store.DeliveryListItem) (time.Time, string) { return it.CreatedAt, it.ID }, toDeliveryJSON)
@@ -101,6 +78,10 @@ func toDeliveryJSON(it store.DeliveryListItem) deliveryJSON {
 	if !it.SentAt.IsZero() {
 		sent := it.SentAt
 		d.SentAt = &sent
+	}
+	if !it.ReleaseAt.IsZero() {
+		release := it.ReleaseAt
+		d.ReleaseAt, d.HeldReason, d.HeldDigest = &release, it.HeldReason, it.HeldDigest
 	}
 	return d
 }

@@ -74,6 +74,9 @@ type harness struct {
 	// prefStore fails when told to (prefpage_test.go).
 	prefLinks *subscriptions.PreferenceLinker
 	prefStore *flakyPrefStore
+	// keys are the server's API keys: apiKey and apiKey2 (admin, as
+	// api_keys) and roleKeys.
+	keys *api.Keyring
 }
 
 // newHarness builds the API as serve.go does, on a fresh database.
@@ -125,10 +128,15 @@ func newHarness(t testing.TB) *harness {
 	rand.Read(prefKey)
 	prefLinks := subscriptions.NewPreferenceLinker(prefKey, 0, clock.now)
 	prefStore := &flakyPrefStore{PreferenceStore: db}
+	keys, err := api.NewKeyring(append(api.LegacyKeys([]string{apiKey, apiKey2}), roleKeys...))
+	if err != nil {
+		t.Fatal(err)
+	}
 	handler, err := api.New(api.Options{
+		Keys:           keys,
+		Audit:          db,
 		PreferencePage: &api.PreferencePage{Links: prefLinks, Store: prefStore, BaseURL: "https://notifyd.example.org", Now: clock.now},
 		Systems:        systems,
-		APIKeys:        []string{apiKey, apiKey2},
 		MaxBodyBytes:   maxBody,
 		Intake:         intake,
 		Publisher:      publisher,
@@ -155,7 +163,7 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, db: db, queue: q, intake: intake, publisher: publisher, unsub: unsub, unsubKey: key, clock: clock,
-		prefLinks: prefLinks, prefStore: prefStore}
+		prefLinks: prefLinks, prefStore: prefStore, keys: keys}
 	h.srv = httptest.NewServer(&contractChecker{t: t, next: handler})
 	t.Cleanup(func() {
 		h.srv.Close()
@@ -548,16 +556,16 @@ func rejected(reason string) string {
 var requiredCoverage = map[string][]int{
 	"POST /v1/notifications":                              {202, 400, 401, 413, 415, 503},
 	"POST /v1/events":                                     {200, 202, 400, 401, 413, 415, 422, 503},
-	"POST /v1/subscriptions":                              {201, 400, 401, 413, 415},
+	"POST /v1/subscriptions":                              {201, 400, 401, 403, 404, 413, 415},
 	"GET /v1/subscriptions":                               {200, 400, 401},
 	"GET /v1/subscriptions/{id}":                          {200, 401, 404},
-	"PUT /v1/subscriptions/{id}":                          {200, 400, 401, 404, 412, 413, 415},
-	"PATCH /v1/subscriptions/{id}":                        {200, 400, 401, 404, 412, 413, 415},
-	"DELETE /v1/subscriptions/{id}":                       {204, 401, 404, 412},
+	"PUT /v1/subscriptions/{id}":                          {200, 400, 401, 403, 404, 412, 413, 415},
+	"PATCH /v1/subscriptions/{id}":                        {200, 400, 401, 403, 404, 412, 413, 415},
+	"DELETE /v1/subscriptions/{id}":                       {204, 401, 403, 404, 412},
 	"GET /v1/deliveries":                                  {200, 400, 401, 503},
 	"GET /v1/dead-letters":                                {200, 400, 401, 503},
-	"POST /v1/dead-letters/{id}/retry":                    {202, 401, 404, 409, 503},
-	"DELETE /v1/dead-letters/{id}":                        {204, 401, 404, 409, 503},
+	"POST /v1/dead-letters/{id}/retry":                    {202, 401, 403, 404, 409, 503},
+	"DELETE /v1/dead-letters/{id}":                        {204, 401, 403, 404, 409, 503},
 	"GET /v1/dead-notifications":                          {200, 400, 401, 503},
 	"GET /v1/reminders":                                   {200, 400, 401, 503},
 	"GET /v1/unsubscribe/{token}":                         {200, 404, 410},
@@ -567,11 +575,12 @@ var requiredCoverage = map[string][]int{
 	"GET /readyz":                                         {200, 503},
 	"GET /metrics":                                        {200},
 	"GET /openapi.yaml":                                   {200},
-	"POST /v1/subscriptions/{id}/preference-links":        {201, 401, 404},
-	"POST /v1/subscriptions/{id}/preference-links/revoke": {200, 401, 404},
+	"POST /v1/subscriptions/{id}/preference-links":        {201, 401, 403, 404},
+	"POST /v1/subscriptions/{id}/preference-links/revoke": {200, 401, 403, 404},
 	"GET /preferences/{token}":                            {200, 403, 404, 410, 503},
 	"POST /preferences/{token}":                           {303, 400, 403, 404, 409, 410, 413, 415, 503},
 	"GET /assets/preferences.css":                         {200},
+	"GET /v1/audit":                                       {200, 400, 401, 503},
 }
 
 // TestMain runs the suite and then, when the whole suite ran and passed,

@@ -204,7 +204,8 @@ func (s *Server) postPreferences(c *gin.Context) {
 		prefMessage(c, http.StatusForbidden, lang, "csrf")
 		return
 	}
-	ctx := c.Request.Context()
+	// The audit trail records the page's changes as the recipient's.
+	ctx := store.WithAudit(c.Request.Context(), store.Audit{Actor: store.ActorRecipient})
 	done := ""
 	switch values.Get("action") {
 	case "unsubscribe", "resume":

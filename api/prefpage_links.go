@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/store"
 )
 
 // preferenceLinkJSON is a preference link the API issued.
@@ -23,7 +25,8 @@ func (s *Server) issuePreferenceLink(c *gin.Context) {
 		notFoundProblem(c)
 		return
 	}
-	sub, err := s.subs.Get(c.Request.Context(), c.Param("id"))
+	ctx := c.Request.Context()
+	sub, err := s.subscriptionInScope(ctx, actorOf(c), c.Param("id"))
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -33,6 +36,19 @@ func (s *Server) issuePreferenceLink(c *gin.Context) {
 		writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,
 			Detail: "This subscription's ID is not a UUID: it has no preference page."})
 		return
+	}
+	// A link is a capability to change the subscription: who was given
+	// one is recorded (the link itself is not).
+	if s.audit != nil {
+		after, _ := json.Marshal(struct {
+			ExpiresAt time.Time `json:"expires_at"`
+		}{expires})
+		err := s.audit.RecordAudit(ctx, store.AuditEntry{Action: store.ActionPreferenceLinkIssued,
+			ResourceType: store.AuditSubscription, ResourceID: sub.ID, System: sub.System, Principal: sub.Principal, After: after})
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusCreated, preferenceLinkJSON{URL: s.pref.BaseURL + "/preferences/" + token, ExpiresAt: expires})
@@ -48,6 +64,10 @@ func (s *Server) revokePreferenceLinks(c *gin.Context) {
 	}
 	id := c.Param("id")
 	now := s.pref.now().UTC()
+	if _, err := s.subscriptionInScope(c.Request.Context(), actorOf(c), id); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
 	err := s.pref.Store.RevokePreferenceLinks(c.Request.Context(), id, now)
 	if errors.Is(err, notifyd.ErrNotFound) {
 		writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "No such subscription."})

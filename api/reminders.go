@@ -39,20 +39,15 @@ type reminderJSON struct {
 	Summary      string     `json:"summary"`
 }
 
-// maxFireKey is the longest fire key a cursor may carry, in bytes.
-const maxFireKey = 256
-
-func (s *Server) listReminders(c *gin.Context) {
-	if s.reminders == nil {
-		writeError(c, s.log, notifyd.ErrUnavailable)
-		return
-	}
-	f := store.ReminderFilter{System: c.Query("system"), State: c.Query("state")}
+// timeRange reads the query's from and to (RFC 3339; either may be
+// left out) into from and to; when they are not a valid range it has
+// answered with a problem and returns false.
+func timeRange(c *gin.Context, from, to *time.Time) bool {
 	var errs []notifyd.FieldError
 	for _, b := range []struct {
 		name string
 		at   *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
+	}{{"from", from}, {"to", to}} {
 		v := c.Query(b.name)
 		if v == "" {
 			continue
@@ -66,14 +61,34 @@ func (s *Server) listReminders(c *gin.Context) {
 		}
 		*b.at = at
 	}
-	if len(errs) == 0 && !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+	if len(errs) == 0 && !from.IsZero() && !to.IsZero() && !to.After(*from) {
 		errs = append(errs, notifyd.FieldError{Field: "query.to", Detail: "must be later than from"})
 	}
 	if len(errs) > 0 {
 		badRequest(c, "The time range is not valid; see errors.", errs...)
+		return false
+	}
+	return true
+}
+
+// maxFireKey is the longest fire key a cursor may carry, in bytes.
+const maxFireKey = 256
+
+func (s *Server) listReminders(c *gin.Context) {
+	if s.reminders == nil {
+		writeError(c, s.log, notifyd.ErrUnavailable)
+		return
+	}
+	f := store.ReminderFilter{State: c.Query("state")}
+	var inScope bool
+	f.System, f.Systems, inScope = actorOf(c).SystemFilter(c.Query("system"))
+	if !timeRange(c, &f.From, &f.To) {
 		return
 	}
 	listPageOf(s, c, fireKeyOK, func(q pageQuery) ([]store.ReminderRecord, error) {
+		if !inScope {
+			return nil, nil
+		}
 		f.Principal, f.Limit, f.AfterTime, f.AfterKey = q.Principal, q.Limit, q.AfterTime, q.AfterID
 		return s.reminders.Reminders(c.Request.Context(), f)
 	}, func(r store.ReminderRecord) (time.Time, string) { return r.TriggerAt, r.FireKey }, s.toReminderJSON)

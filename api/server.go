@@ -48,7 +48,12 @@ type ReadyCheck struct {
 
 // Options are what the server is built from.
 type Options struct {
-	Systems      []System
+	Systems []System
+	// Keys are the API keys; nil: the admin keys of APIKeys (LegacyKeys).
+	// Replacing the keyring's keys rotates them while the server runs.
+	Keys *Keyring
+	// APIKeys are admin keys of every system, named key-1, key-2...
+	// (the keys of the api_keys setting), used when Keys is nil.
 	APIKeys      []string
 	MaxBodyBytes int64
 	Intake       Intake
@@ -70,6 +75,9 @@ type Options struct {
 	PreferencePage *PreferencePage
 	// Reminders lists the alarm instances (GET /v1/reminders).
 	Reminders ReminderLog
+	// Audit lists the audit trail (GET /v1/audit) and records the
+	// actions that change nothing else (issuing a preference link).
+	Audit AuditLog
 	// TwilioCallbacks checks and records Twilio's SMS status callbacks
 	// (POST /v1/callbacks/twilio).
 	TwilioCallbacks TwilioCallbacks
@@ -90,7 +98,7 @@ type Server struct {
 	metrics     *Metrics
 	ids         *requestIDs
 	systems     map[string]apiSystem
-	apiKeys     secretSet
+	keys        *Keyring
 	intake      Intake
 	publisher   Publisher
 	subs        *subscriptions.Service
@@ -98,6 +106,7 @@ type Server struct {
 	deadLog     DeadLetterLog
 	deadLetters DeadLetters
 	reminders   ReminderLog
+	audit       AuditLog
 	unsub       *subscriptions.Unsubscriber
 	pref        *PreferencePage
 	ready       []ReadyCheck
@@ -115,9 +124,15 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	gin.SetMode(gin.ReleaseMode)
+	keys := o.Keys
+	if keys == nil {
+		if keys, err = NewKeyring(LegacyKeys(o.APIKeys)); err != nil {
+			return nil, fmt.Errorf("api_keys: %w", err)
+		}
+	}
 	s := &Server{
 		engine: gin.New(), log: o.Logger, metrics: o.Metrics, ids: newRequestIDs(),
-		systems: make(map[string]apiSystem, len(o.Systems)), apiKeys: newSecretSet(o.APIKeys),
+		systems: make(map[string]apiSystem, len(o.Systems)), keys: keys, audit: o.Audit,
 		intake: o.Intake, publisher: o.Publisher, subs: o.Subscriptions, deliveries: o.Deliveries,
 		deadLog: o.DeadLetterLog, deadLetters: o.DeadLetters, reminders: o.Reminders, unsub: o.Unsubscriber, pref: o.PreferencePage, ready: o.Ready,
 	}
@@ -162,37 +177,13 @@ func New(o Options) (*Server, error) {
 	if err := route(http.MethodPost, "/v1/events", ct.authenticateSystem(s, "PublishedEvent", "event"), s.countPublishes(), s.postPublish); err != nil {
 		return nil, fmt.Errorf("route POST /v1/events: %w", err)
 	}
-	auth := s.requireAPIKey()
-	for _, r := range []struct {
-		method, path string
-		handlers     []gin.HandlerFunc
-	}{
-		{http.MethodPost, "/v1/subscriptions", []gin.HandlerFunc{auth, s.createSubscription}},
-		{http.MethodGet, "/v1/subscriptions", []gin.HandlerFunc{auth, s.listSubscriptions}},
-		{http.MethodGet, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.getSubscription}},
-		{http.MethodPut, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.replaceSubscription}},
-		{http.MethodPatch, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.patchSubscription}},
-		{http.MethodDelete, "/v1/subscriptions/:id", []gin.HandlerFunc{auth, s.deleteSubscription}},
-		{http.MethodGet, "/v1/deliveries", []gin.HandlerFunc{auth, s.listDeliveries}},
-		{http.MethodGet, "/v1/dead-letters", []gin.HandlerFunc{auth, s.listDeadLetters}},
-		{http.MethodPost, "/v1/dead-letters/:id/retry", []gin.HandlerFunc{auth, s.retryDeadLetter}},
-		{http.MethodDelete, "/v1/dead-letters/:id", []gin.HandlerFunc{auth, s.discardDeadLetter}},
-		{http.MethodGet, "/v1/dead-notifications", []gin.HandlerFunc{auth, s.listDeadNotifications}},
-		{http.MethodGet, "/v1/reminders", []gin.HandlerFunc{auth, s.listReminders}},
-		{http.MethodGet, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribePage}},
-		{http.MethodPost, "/v1/unsubscribe/:token", []gin.HandlerFunc{s.unsubscribe}},
-		{http.MethodPost, "/v1/subscriptions/:id/preference-links", []gin.HandlerFunc{auth, s.issuePreferenceLink}},
-		{http.MethodPost, "/v1/subscriptions/:id/preference-links/revoke", []gin.HandlerFunc{auth, s.revokePreferenceLinks}},
-		{http.MethodGet, "/preferences/:token", []gin.HandlerFunc{s.preferencePage}},
-		{http.MethodPost, "/preferences/:token", []gin.HandlerFunc{s.postPreferences}},
-		{http.MethodGet, "/assets/preferences.css", []gin.HandlerFunc{s.preferenceCSS}},
-		{http.MethodPost, "/v1/callbacks/twilio", []gin.HandlerFunc{s.verifyTwilio(o.TwilioCallbacks, o.MaxBodyBytes), s.twilioCallback(o.TwilioCallbacks)}},
-		{http.MethodGet, "/healthz", []gin.HandlerFunc{s.healthz}},
-		{http.MethodGet, "/readyz", []gin.HandlerFunc{s.readyz}},
-		{http.MethodGet, "/openapi.yaml", []gin.HandlerFunc{s.openapi}},
-	} {
-		if err := route(r.method, r.path, nil, r.handlers...); err != nil {
-			return nil, fmt.Errorf("route %s %s: %w", r.method, r.path, err)
+	for _, r := range s.routeTable(o) {
+		handlers := r.handlers
+		if r.Permission != nil {
+			handlers = append([]gin.HandlerFunc{s.authorize(*r.Permission)}, handlers...)
+		}
+		if err := route(r.Method, r.Path, nil, handlers...); err != nil {
+			return nil, fmt.Errorf("route %s %s: %w", r.Method, r.Path, err)
 		}
 	}
 	metrics := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})

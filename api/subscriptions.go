@@ -113,6 +113,11 @@ func (s *Server) createSubscription(c *gin.Context) {
 	if !decodeBody(c, &in) {
 		return
 	}
+	if !actorOf(c).Sees(in.System) {
+		// A scoped key cannot tell a system out of its scope from none.
+		notFoundProblem(c)
+		return
+	}
 	sub, err := s.subs.Create(c.Request.Context(), in)
 	if err != nil {
 		writeError(c, s.log, err)
@@ -123,7 +128,7 @@ func (s *Server) createSubscription(c *gin.Context) {
 }
 
 func (s *Server) getSubscription(c *gin.Context) {
-	sub, err := s.subs.Get(c.Request.Context(), c.Param("id"))
+	sub, err := s.subscriptionInScope(c.Request.Context(), actorOf(c), c.Param("id"))
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -155,7 +160,12 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 	if f.Principal, ok = principalFilter(c); !ok {
 		return
 	}
-	subs, next, err := s.subs.List(c.Request.Context(), f)
+	var subs []*notifyd.Subscription
+	var next string
+	var err error
+	if f.System, f.Systems, ok = actorOf(c).SystemFilter(f.System); ok {
+		subs, next, err = s.subs.List(c.Request.Context(), f)
+	}
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -181,7 +191,15 @@ func (s *Server) replaceSubscription(c *gin.Context) {
 	if !decodeBody(c, &in) {
 		return
 	}
-	sub, err := s.subs.Replace(c.Request.Context(), c.Param("id"), in, version)
+	if !actorOf(c).Sees(in.System) {
+		notFoundProblem(c)
+		return
+	}
+	var sub *subscriptions.Written
+	err := s.scopedSubscriptionWrite(c, c.Param("id"), version, func(v int64) (err error) {
+		sub, err = s.subs.Replace(c.Request.Context(), c.Param("id"), in, v)
+		return err
+	})
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -195,7 +213,11 @@ func (s *Server) patchSubscription(c *gin.Context) {
 	if !decodeBody(c, &p) {
 		return
 	}
-	sub, err := s.subs.Patch(c.Request.Context(), c.Param("id"), p, version)
+	var sub *subscriptions.Written
+	err := s.scopedSubscriptionWrite(c, c.Param("id"), version, func(v int64) (err error) {
+		sub, err = s.subs.Patch(c.Request.Context(), c.Param("id"), p, v)
+		return err
+	})
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -204,7 +226,10 @@ func (s *Server) patchSubscription(c *gin.Context) {
 }
 
 func (s *Server) deleteSubscription(c *gin.Context) {
-	if err := s.subs.Delete(c.Request.Context(), c.Param("id"), ifMatch(c)); err != nil {
+	err := s.scopedSubscriptionWrite(c, c.Param("id"), ifMatch(c), func(v int64) error {
+		return s.subs.Delete(c.Request.Context(), c.Param("id"), v)
+	})
+	if err != nil {
 		writeError(c, s.log, err)
 		return
 	}

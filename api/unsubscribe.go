@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/store"
 	"github.com/notifyd/notifyd/subscriptions"
 )
 
@@ -106,7 +107,8 @@ func (s *Server) unsubscribe(c *gin.Context) {
 			Detail: "The unsubscribe link is not valid."})
 		return
 	}
-	_, err = s.subs.Unsubscribe(c.Request.Context(), link)
+	ctx := store.WithAudit(c.Request.Context(), store.Audit{Actor: store.ActorRecipient, Action: store.ActionSubscriptionUnsubscribed})
+	_, err = s.subs.Unsubscribe(ctx, link)
 	switch {
 	case errors.Is(err, notifyd.ErrNotFound):
 		writeProblem(c, Problem{Type: ProblemNotFound, Title: "Not found", Status: http.StatusNotFound,

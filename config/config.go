@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/notifyd/notifyd/preferences"
 )
 
 // Config is the complete notifyd configuration.
@@ -32,6 +34,12 @@ type Config struct {
 	// environment NOTIFYD_API_KEYS is comma-separated; api_keys_file holds
 	// one key per line.
 	APIKeys []Secret `koanf:"api_keys"`
+	// NamedAPIKeys are API keys with a name, a role and optionally a
+	// scope of systems (see APIKey). In the environment,
+	// NOTIFYD_NAMED_API_KEYS is the list as JSON.
+	NamedAPIKeys []APIKey `koanf:"named_api_keys"`
+	// apiKeysFile is the api_keys_file the keys were read from, if any.
+	apiKeysFile string
 	// Systems are the CalDAV servers allowed to ping notifyd, keyed by
 	// system name (for example "localBedework"). System.Name is filled
 	// from the key.
@@ -180,6 +188,16 @@ type System struct {
 	// such as Cyrus run a process per connection, so this bounds the
 	// load notifyd puts on them, whatever the number of workers.
 	MaxConnections int `koanf:"max_connections"`
+	// AlwaysImmediate lists the notification types no subscriber's digest
+	// or throttle delays (quiet hours and a pause still hold them): each a
+	// type, or a type, ":" and a duration to limit it to events starting
+	// within that long ("event-deleted:24h"). Default: the policy of
+	// preferences.DefaultPolicy.
+	AlwaysImmediate []string `koanf:"always_immediate"`
+	// UrgentWithin makes a notification about an event starting within
+	// this long urgent: a method may let it through quiet hours (default
+	// 2h; 0 turns it off).
+	UrgentWithin time.Duration `koanf:"urgent_within"`
 }
 
 // Channels configures the delivery channels. A channel left unconfigured
@@ -365,5 +383,6 @@ func Default() *Config {
 
 // defaultSystem returns a System with its defaults.
 func defaultSystem(name string) *System {
-	return &System{Name: name, AfterDelivery: AfterDeliveryKeep, Timeout: 30 * time.Second, MaxConnections: 8}
+	return &System{Name: name, AfterDelivery: AfterDeliveryKeep, Timeout: 30 * time.Second, MaxConnections: 8,
+		AlwaysImmediate: defaultAlwaysImmediate(), UrgentWithin: preferences.DefaultPolicy().UrgentWithin}
 }

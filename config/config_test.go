@@ -189,6 +189,8 @@ systems:
     timeout: 45s
     insecure_skip_verify: true
     max_connections: 3
+    always_immediate: [reminder, "event-deleted:2h"]
+    urgent_within: 30m
   other.sys:
     caldav_url: http://localhost:8080/
     tokens: ["other-token-1"]
@@ -249,10 +251,12 @@ updates:
 				CalDAVURL: "https://cal.example.org/ucaldav/", Username: "svc", Password: "s3cret-pw",
 				PrincipalPrefix: "/ucaldav/principals/", AfterDelivery: "delete", Timeout: 45 * time.Second,
 				InsecureSkipVerify: true, MaxConnections: 3,
+				AlwaysImmediate: []string{"reminder", "event-deleted:2h"}, UrgentWithin: 30 * time.Minute,
 			},
 			"other.sys": {
 				Name: "other.sys", Tokens: []Secret{"other-token-1"}, CalDAVURL: "http://localhost:8080/",
 				BearerToken: "bearer-xyz", AfterDelivery: "keep", Timeout: 30 * time.Second, MaxConnections: 8,
+				AlwaysImmediate: defaultAlwaysImmediate(), UrgentWithin: 2 * time.Hour,
 			},
 		},
 		Channels: Channels{
@@ -380,11 +384,14 @@ func TestSystemFromEnvOnly(t *testing.T) {
 		"NOTIFYD_SYSTEMS_LOCALBEDEWORK_INSECURE_SKIP_VERIFY=true",
 		"NOTIFYD_SYSTEMS_LOCALBEDEWORK_PRINCIPAL_PREFIX=/ucaldav/principals/",
 		"NOTIFYD_SYSTEMS_LOCALBEDEWORK_MAX_CONNECTIONS=2",
+		"NOTIFYD_SYSTEMS_LOCALBEDEWORK_ALWAYS_IMMEDIATE=reminder,share-invite",
+		"NOTIFYD_SYSTEMS_LOCALBEDEWORK_URGENT_WITHIN=0s",
 	)
 	want := map[string]*System{"localbedework": {
 		Name: "localbedework", Tokens: []Secret{"abc-12345", "def-67890"}, CalDAVURL: "http://127.0.0.1:8008/",
 		Username: "admin", Password: "bedework", PrincipalPrefix: "/ucaldav/principals/", AfterDelivery: "mark",
 		Timeout: 5 * time.Second, InsecureSkipVerify: true, MaxConnections: 2,
+		AlwaysImmediate: []string{"reminder", "share-invite"},
 	}}
 	if !reflect.DeepEqual(c.Systems, want) {
 		t.Errorf("Systems = %#v", c.Systems["localbedework"])
@@ -931,5 +938,18 @@ func TestEnvVarNamesGenerated(t *testing.T) {
 		if _, ok := globalEnv[l.env]; !ok {
 			t.Errorf("leaf %s has no env var", l.key)
 		}
+	}
+}
+
+func TestSystemPolicyValidated(t *testing.T) {
+	s := defaultSystem("cal")
+	if p := s.Policy(); len(p.AlwaysImmediate) != 6 || p.UrgentWithin != 2*time.Hour {
+		t.Fatalf("default policy %+v, want preferences.DefaultPolicy", p)
+	}
+	var p problems
+	s.AlwaysImmediate, s.UrgentWithin = []string{"reminder", "no-such-type", "event-deleted:soon", "reminder"}, -time.Minute
+	checkPolicy(&p, "systems.cal", s)
+	if got := len(p.list); got != 4 {
+		t.Fatalf("%d problems (%v), want 4: unknown type, bad duration, repeated type, negative urgent_within", got, p.list)
 	}
 }

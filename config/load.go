@@ -132,6 +132,15 @@ func Load(path string, environ []string) (*Config, error) {
 		cfg.Systems[name] = sys
 	}
 
+	// The file of api_keys, as apply chose it, is watched for rotation.
+	s, ok := envLayer.global["api_keys"]
+	if !ok {
+		s, ok = fileLayer.global["api_keys"]
+	}
+	if ok && s.file != "" {
+		cfg.apiKeysFile = s.file
+	}
+	ld.readAPIKeyFiles(cfg)
 	cfg.normalize()
 	cfg.validate(&ld.p)
 	if err := ld.p.err(path); err != nil {
@@ -320,6 +329,8 @@ func decodeYAML(l *leaf, v any) (any, error) {
 			return nil, errors.New("must be true or false")
 		}
 		return b, nil
+	case kindAPIKeys:
+		return decodeAPIKeys(v)
 	}
 	return nil, fmt.Errorf("unsupported kind %d", l.kind)
 }
@@ -378,6 +389,8 @@ func parseEnv(l *leaf, name, v string) (any, error) {
 			return nil, fmt.Errorf("%s: %q is not a boolean; use true or false", name, v)
 		}
 		return b, nil
+	case kindAPIKeys:
+		return parseAPIKeysEnv(name, v)
 	}
 	return nil, fmt.Errorf("%s: unsupported kind %d", name, l.kind)
 }
@@ -526,7 +539,7 @@ func (ld *loader) apply(v reflect.Value, leaves []*leaf, prefix string, fileSet,
 		switch x := val.(type) {
 		case string:
 			f.SetString(x)
-		case []Secret, []string:
+		case []Secret, []string, []APIKey:
 			f.Set(reflect.ValueOf(x))
 		case time.Duration:
 			f.SetInt(int64(x))

@@ -34,6 +34,7 @@ const (
 	kindInt
 	kindFloat
 	kindBool
+	kindAPIKeys
 )
 
 // leaf is one settable key.
@@ -140,6 +141,8 @@ func kindOf(t reflect.Type) valueKind {
 		return kindStringList
 	case t == durationType:
 		return kindDuration
+	case t == apiKeysType:
+		return kindAPIKeys
 	}
 	switch t.Kind() {
 	case reflect.String:

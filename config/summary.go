@@ -64,6 +64,7 @@ func (c *Config) Summary() []slog.Attr {
 		db,
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
 		slog.Int("api_keys", len(c.APIKeys)),
+		slog.Int("named_api_keys", len(c.NamedAPIKeys)),
 		slog.Int("system_count", len(c.Systems)),
 		slog.Group("systems", systems...),
 		slog.Group("channels",
@@ -104,7 +105,7 @@ func (c *Config) Warnings() []string {
 		}
 	}
 
-	if len(c.APIKeys) == 0 {
+	if len(c.APIKeys) == 0 && len(c.NamedAPIKeys) == 0 {
 		add("no api_keys: the /v1/subscriptions API will refuse every request; set api_keys or NOTIFYD_API_KEYS")
 	}
 	for i, k := range c.APIKeys {
@@ -113,6 +114,11 @@ func (c *Config) Warnings() []string {
 			add("api_keys: key %d is the example placeholder; replace it with a random value (e.g. openssl rand -hex 32)", i+1)
 		case len(v) < minAPIKeyLen:
 			add("api_keys: key %d is shorter than %d characters; use a long random value (e.g. openssl rand -hex 32)", i+1, minAPIKeyLen)
+		}
+	}
+	for _, k := range c.NamedAPIKeys {
+		if v := k.Key.Reveal(); v != "" && len(v) < minAPIKeyLen {
+			add("named_api_keys[%s]: the key is shorter than %d characters; use a long random value (e.g. openssl rand -hex 32)", k.Name, minAPIKeyLen)
 		}
 	}
 

@@ -112,6 +112,7 @@ func (c *Config) validate(p *problems) {
 			p.add("api_keys", "entry %d is empty; remove it", i+1)
 		}
 	}
+	c.validateAPIKeys(p)
 
 	// systems
 	for _, name := range sortedKeys(c.Systems) {
@@ -215,6 +216,7 @@ func (c *Config) validateSystem(p *problems, name string, s *System) {
 	if s.MaxConnections < 1 || s.MaxConnections > 1000 {
 		p.add(key+".max_connections", "must be between 1 and 1000")
 	}
+	checkPolicy(p, key, s)
 	if s.BearerToken != "" && (s.Username != "" || s.Password != "") {
 		p.add(key+".bearer_token", "use either bearer_token or username/password, not both")
 	} else {

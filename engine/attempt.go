@@ -6,13 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/preferences"
 	"github.com/notifyd/notifyd/store"
-	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // attempt is one attempt at delivery d of notification nr: the n-th of
@@ -22,6 +21,9 @@ type attempt struct {
 	nr     *store.NotificationRecord
 	n, max int
 	subs   *subscriptionCache
+	// countFrom, if not zero, is the start of the throttle period of the
+	// method's channel: a send is counted in it.
+	countFrom time.Time
 }
 
 // attempt makes attempt a and records its outcome with rec, which decides
@@ -39,9 +41,29 @@ func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 	if err != nil {
 		return err
 	}
+	sub, _ := a.subs.get(ctx, d.SubscriptionID) // read by request
+	typ := notifyd.NotificationType(a.nr.Type)
 	if skip != "" {
+		if skip == skipMethodDisabled && inChain(sub, d.MethodID, typ) {
+			log.Info("delivery method switched off; falling back to the next in the subscription's channel order")
+			return e.fallBack(ctx, a, rec, errors.New(skip))
+		}
 		log.Info("delivery skipped", "reason", skip)
 		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: skip})
+	}
+	if plan := e.plan(sub); plan != nil {
+		now := e.now()
+		if d.Attempts == 0 && d.ReleaseAt.IsZero() {
+			dec, err := e.decide(ctx, plan, &a, req.Notification, now)
+			if err != nil {
+				return err
+			}
+			if dec.Action != preferences.Send {
+				return e.hold(ctx, a, rec, dec)
+			}
+		} else {
+			countPeriod(plan, &a, now)
+		}
 	}
 	ch := e.o.Channels[notifyd.Channel(d.Channel)]
 	if ch == nil {
@@ -72,6 +94,10 @@ func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 			a.subs.forget(d.SubscriptionID)
 			log.Warn("delivery method disabled: the provider says the recipient is gone", "subscription", d.SubscriptionID, "method", d.MethodID)
 		}
+		if inChain(sub, d.MethodID, typ) {
+			log.Info("falling back to the next method in the subscription's channel order")
+			return e.fallBack(ctx, a, rec, sendErr)
+		}
 		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliveryFailed, Error: sendErr.Error()})
 	}
 	if a.n >= a.max || time.Since(d.QueuedAt)+after > e.o.MaxAge {
@@ -87,9 +113,10 @@ func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 }
 
 // fallBack records the delivery as skipped and creates one through the
-// subscription's next enabled method (in the subscription's order, after
-// this one) that wants the notification, in the same transaction. With no
-// such method, the delivery fails with the reason.
+// subscription's next enabled method that wants the notification (see
+// nextMethod: the next of its channel order's chain, else the next in
+// the subscription's order), in the same transaction. With no such
+// method, the delivery fails with the reason.
 func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason error) error {
 	d := a.d
 	sub, err := e.o.Subscriptions.Get(ctx, d.SubscriptionID)
@@ -98,15 +125,7 @@ func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason e
 	}
 	var next *notifyd.DeliveryMethod
 	if sub != nil {
-		targets := subscriptions.Targets([]*notifyd.Subscription{sub}, notifyd.NotificationType(a.nr.Type))
-		after := false
-		for i, m := range sub.Methods {
-			if after && slices.ContainsFunc(targets, func(t subscriptions.Target) bool { return t.Method.ID == m.ID }) {
-				next = &sub.Methods[i]
-				break
-			}
-			after = after || m.ID == d.MethodID
-		}
+		next = nextMethod(sub, d.MethodID, notifyd.NotificationType(a.nr.Type))
 	}
 	if next == nil {
 		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliveryFailed,
@@ -133,12 +152,19 @@ func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason e
 	return err
 }
 
+// skipMethodDisabled is why a delivery through a method switched off is
+// skipped.
+const skipMethodDisabled = "the delivery method is disabled (unsubscribed)"
+
 // request builds what the channel sends, or says why the delivery is to be
 // skipped (the subscription or method was removed or switched off since).
+// Without nr (a digest), the request has no notification.
 func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store.NotificationRecord, subs *subscriptionCache) (*delivery.Request, string, error) {
 	var n notifyd.Notification
-	if err := json.Unmarshal(nr.Parsed, &n); err != nil {
-		return nil, "", fmt.Errorf("stored notification %s: %w", nr.ID, err)
+	if nr != nil {
+		if err := json.Unmarshal(nr.Parsed, &n); err != nil {
+			return nil, "", fmt.Errorf("stored notification %s: %w", nr.ID, err)
+		}
 	}
 	sub, err := subs.get(ctx, d.SubscriptionID)
 	if errors.Is(err, notifyd.ErrNotFound) {
@@ -160,7 +186,7 @@ func (e *Engine) request(ctx context.Context, d *store.DeliveryRecord, nr *store
 		return nil, "the delivery method was removed from the subscription", nil
 	}
 	if !method.Enabled {
-		return nil, "the delivery method is disabled (unsubscribed)", nil
+		return nil, skipMethodDisabled, nil
 	}
 	tz, err := time.LoadLocation(sub.TimeZone)
 	if err != nil {

@@ -54,8 +54,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return err
 	}
-	if store.DeliveryFinal(d.Status) {
-		return nil
+	if store.DeliveryFinal(d.Status) || d.Status == store.DeliveryHeld {
+		return nil // held: its release queues it again
 	}
 	nr, err := e.db.Notification(ctx, d.NotificationID)
 	if err != nil {

@@ -93,7 +93,9 @@ func (e *Engine) firstAttempts(ctx context.Context, jobID int64, maxAttempts int
 			return cmp.Or(firstErr, err)
 		}
 		d := deliveries[id]
-		if d == nil || d.Status != store.DeliveryQueued || !d.QueuedAt.Equal(d.CreatedAt) {
+		// Never attempted: as created, or released from a hold. (One an
+		// operator queued again was attempted before.)
+		if d == nil || d.Status != store.DeliveryQueued || d.Attempts > 0 {
 			continue
 		}
 		err := fmt.Errorf("notification %s of delivery %s: %w", d.NotificationID, id, notifyd.ErrNotFound)

@@ -15,6 +15,7 @@ import (
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/delivery"
+	"github.com/notifyd/notifyd/preferences"
 	"github.com/notifyd/notifyd/store"
 	"github.com/notifyd/notifyd/subscriptions"
 )
@@ -55,6 +56,10 @@ type System struct {
 	// AfterDelivery is what to do with a notification once every delivery
 	// of it is final: "delete", "mark" or "keep".
 	AfterDelivery string
+	// Policy is what the system makes always immediate and urgent in
+	// every subscription's preferences; nil is
+	// preferences.DefaultPolicy().
+	Policy *preferences.Policy
 }
 
 // Options configure an Engine.
@@ -101,6 +106,9 @@ type Options struct {
 	Retention RetentionOptions
 	// Registerer, if not nil, gets the engine's metrics.
 	Registerer prometheus.Registerer
+	// Now, if not nil, is the clock the subscriptions' preferences are
+	// applied by (tests); default time.Now.
+	Now func() time.Time
 	// OwnsQueue says the database belongs to this process alone (the
 	// embedded SQLite file): Start then runs again at once the jobs a
 	// killed run left running, rather than after River's stuck-job rescue
@@ -120,6 +128,7 @@ type Engine struct {
 	names   *nameCache
 	metrics *metrics
 	ringer  *ringer
+	plans   planCache
 	// pruneMetrics are the pruner's.
 	pruneMetrics *pruneMetrics
 	// stopping ends when Stop stops waiting for the running jobs (each
@@ -167,6 +176,8 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, &expandRemindersWorker{e: e})
 	river.AddWorker(workers, &sendUpdateWorker{e: e})
 	river.AddWorker(workers, &publishWorker{e: e})
+	river.AddWorker(workers, &releaseHeldWorker{e: e})
+	river.AddWorker(workers, &sendDigestWorker{e: e})
 	river.AddWorker(workers, &pruneWorker{e: e})
 	// Every queue is polled, which costs a query each time: queues with
 	// little to do are polled rarely. The finish queue only gets the
@@ -195,6 +206,7 @@ func New(o Options) (*Engine, error) {
 		QueueCalendars: {MaxWorkers: o.SyncWorkers},
 		QueueUpdates:   {MaxWorkers: o.SyncWorkers},
 		QueuePublish:   {MaxWorkers: o.SyncWorkers},
+		QueueHeld:      {MaxWorkers: 1},
 	}
 	for _, ch := range notifyd.Channels {
 		queues[deliverQueue(ch)] = river.QueueConfig{MaxWorkers: o.DeliveryWorkers}

@@ -86,6 +86,50 @@ func (e *Engine) DueUpdatesNowForTest(ctx context.Context) (int, error) {
 // SetClockForTest makes p record events as received at now().
 func (p *Publisher) SetClockForTest(now func() time.Time) { p.now = now }
 
+// ReleaseNowForTest makes the scheduled release and digest jobs available
+// now, as if their time had come, and returns how many there were.
+func (e *Engine) ReleaseNowForTest(ctx context.Context) (int, error) {
+	n := 0
+	for _, kind := range []string{(ReleaseHeldArgs{}).Kind(), (SendDigestArgs{}).Kind()} {
+		jobs, err := e.JobsForTest(ctx, kind, rivertype.JobStateScheduled, rivertype.JobStateRetryable)
+		if err != nil {
+			return 0, err
+		}
+		for _, j := range jobs {
+			if _, err := e.queue.client.JobRetry(ctx, j.ID); err != nil {
+				return 0, err
+			}
+		}
+		n += len(jobs)
+	}
+	return n, nil
+}
+
+// InsertDigestJobForTest queues the digest job of one method's digest
+// due at at again, as a re-run would.
+func (e *Engine) InsertDigestJobForTest(ctx context.Context, sub, method string, ch notifyd.Channel, at time.Time) error {
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		job := digestJob(store.DigestGroup{SubscriptionID: sub, MethodID: method, Channel: string(ch), At: at})
+		job.InsertOpts.UniqueOpts = river.UniqueOpts{}
+		return e.queue.insert(ctx, tx, job)
+	})
+}
+
+// ExecForTest runs statement q in a durable write (benchmark set-ups).
+func (e *Engine) ExecForTest(ctx context.Context, q string, args ...any) error {
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	})
+}
+
+// ScheduleReleaseForTest queues the release job of what is held until at.
+func (e *Engine) ScheduleReleaseForTest(ctx context.Context, at time.Time) error {
+	return e.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		return e.queue.insertUnique(ctx, tx, releaseJob(at))
+	})
+}
+
 // PruneForTest runs a prune as the run at now would.
 func (e *Engine) PruneForTest(ctx context.Context, now time.Time) error { return e.prune(ctx, now) }
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
-	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // QueueReminders holds the reminder jobs.
@@ -195,7 +194,7 @@ func (e *Engine) ringingOf(rec *store.ReminderRecord, subs []*notifyd.Subscripti
 	r.nr = store.NotificationRecord{ID: digest("reminder", rec.FireKey), Href: rec.ObjectHref, Type: string(notifyd.TypeReminder)}
 	var tooLate []string
 	ended := n.Event != nil && !n.Event.End.IsZero() && now.After(n.Event.End)
-	for _, t := range subscriptions.Targets(subs, notifyd.TypeReminder) {
+	for _, t := range targets(subs, notifyd.TypeReminder) {
 		if ended || r.late > e.o.Reminders.grace(t.Method.Channel) {
 			tooLate = append(tooLate, string(t.Method.Channel))
 			continue

@@ -12,7 +12,6 @@ import (
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/calendar"
 	"github.com/notifyd/notifyd/store"
-	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // inboxMessages turns the items one inbox sync read into notifications,
@@ -71,7 +70,7 @@ func (m *inboxMessages) add(o caldavclient.Object, listed string) {
 			"own changes (notify_own_changes)", m.key.Principal, senderField(n.Scheduling.Method), n.From.Href)
 	}
 	sent := 0
-	for _, tg := range subscriptions.Targets(m.subs, t) {
+	for _, tg := range targets(m.subs, t) {
 		d := store.DeliveryRecord{
 			ID: deliveryID(id, tg.Method.Channel, tg.Method.Address), NotificationID: id,
 			SubscriptionID: tg.SubscriptionID, MethodID: tg.Method.ID,

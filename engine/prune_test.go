@@ -21,6 +21,7 @@ func retention90(o *engine.Options) {
 		{PruneRule: store.PruneReminders, Keep: keep},
 		{PruneRule: store.PrunePublished, Keep: keep},
 		{PruneRule: store.PrunePendingUpdates, Keep: keep},
+		{PruneRule: store.PruneAudit, Keep: keep},
 	}}
 }
 

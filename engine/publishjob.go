@@ -13,7 +13,6 @@ import (
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
-	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // QueuePublish holds the jobs of published events.
@@ -100,7 +99,7 @@ func (e *Engine) deliverPublished(ctx context.Context, id string) error {
 	nr := store.NotificationRecord{ID: digest("published", id), Href: ensHref(ev), Type: string(n.Type), Parsed: ev.Notification}
 	var deliveries, unsent []store.DeliveryRecord
 	var suppressed, skipped int
-	for _, t := range subscriptions.Targets(subs, n.Type) {
+	for _, t := range targets(subs, n.Type) {
 		d := store.DeliveryRecord{ID: deliveryID(nr.ID, t.Method.Channel, t.Method.Address), NotificationID: nr.ID,
 			SubscriptionID: t.SubscriptionID, MethodID: t.Method.ID, Channel: string(t.Method.Channel), Address: t.Method.Address}
 		switch grace := e.o.Reminders.grace(t.Method.Channel); {

@@ -151,3 +151,13 @@ func (q *Queue) insert(ctx context.Context, tx *sql.Tx, jobs ...river.InsertMany
 	_, err := q.client.InsertManyFastTx(ctx, tx, jobs)
 	return err
 }
+
+// insertUnique queues jobs in tx, skipping those a unique job (by its
+// InsertOpts.UniqueOpts) already stands for.
+func (q *Queue) insertUnique(ctx context.Context, tx *sql.Tx, jobs ...river.InsertManyParams) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	_, err := q.client.InsertManyTx(ctx, tx, jobs)
+	return err
+}

@@ -29,6 +29,9 @@ type recorder interface {
 	// has a retried after the wait the provider asked for (after) or the
 	// backoff; it returns what the job is to return.
 	retryLater(ctx context.Context, a attempt, o store.DeliveryOutcome, cause error, after time.Duration) error
+	// hold stores that a is held (o, status DeliveryHeld), and also
+	// writes what also writes in the same transaction.
+	hold(ctx context.Context, a attempt, o store.DeliveryOutcome, also func(*sql.Tx) error) error
 }
 
 // writeOutcome stores o for a with durability d (and also, if not nil, in
@@ -43,10 +46,26 @@ func (e *Engine) writeOutcome(ctx context.Context, a attempt, o store.DeliveryOu
 	pctx, done := e.untilStop(ctx)
 	defer done()
 	err = e.db.Persist(pctx, d, func(tx *sql.Tx) error {
-		s, err := store.RecordDeliveryAttempt(pctx, tx, o)
-		settled = s != ""
-		if err != nil || also == nil {
-			return err
+		settled = false
+		if o.Status == store.DeliveryHeld {
+			held, err := store.HoldDelivery(pctx, tx, o.ID, o.ReleaseAt, o.Reason, o.Digest, o.Now)
+			if err != nil || !held {
+				return err // !held: a run before held it already
+			}
+		} else {
+			s, err := store.RecordDeliveryAttempt(pctx, tx, o)
+			settled = s != ""
+			if err != nil {
+				return err
+			}
+			if o.Status == store.DeliverySent && !a.countFrom.IsZero() {
+				if err := store.CountSend(pctx, tx, a.d.SubscriptionID, a.d.MethodID, a.countFrom); err != nil {
+					return err
+				}
+			}
+		}
+		if also == nil {
+			return nil
 		}
 		return also(tx)
 	})
@@ -65,6 +84,11 @@ func (r ownRecorder) record(ctx context.Context, a attempt, o store.DeliveryOutc
 	if err == nil && settled {
 		r.e.settle(ctx, a.nr)
 	}
+	return err
+}
+
+func (r ownRecorder) hold(ctx context.Context, a attempt, o store.DeliveryOutcome, also func(*sql.Tx) error) error {
+	_, err := r.e.writeOutcome(ctx, a, o, store.Durable, also)
 	return err
 }
 
@@ -90,6 +114,10 @@ type batchRecorder struct {
 
 func (r *batchRecorder) record(ctx context.Context, a attempt, o store.DeliveryOutcome) error {
 	return r.write(ctx, a, o, nil)
+}
+
+func (r *batchRecorder) hold(ctx context.Context, a attempt, o store.DeliveryOutcome, also func(*sql.Tx) error) error {
+	return r.write(ctx, a, o, also)
 }
 
 func (r *batchRecorder) retryLater(ctx context.Context, a attempt, o store.DeliveryOutcome, _ error, after time.Duration) error {

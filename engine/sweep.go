@@ -12,7 +12,8 @@ import (
 
 // SweepArgs is the periodic job that queues the after-delivery policy of
 // notifications settled more than a sweep period ago and never finished
-// (the process applying it stopped). River runs it on the leader only.
+// (the process applying it stopped), and a release of the held
+// deliveries whose release was missed. River runs it on the leader only.
 type SweepArgs struct{}
 
 // Kind is the job's River kind.
@@ -32,6 +33,9 @@ type sweepWorker struct {
 // Work implements river.Worker.
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	e := w.e
+	if err := e.releaseMissed(ctx); err != nil {
+		e.log.Warn("could not look for held deliveries whose release was missed", "err", err)
+	}
 	ids, err := e.db.Unfinished(ctx, time.Now().Add(-e.o.SweepInterval), 1000)
 	if err != nil || len(ids) == 0 {
 		return err

@@ -13,7 +13,6 @@ import (
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/store"
-	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // ScheduleInboxes is what a CalDAV client offers to sync scheduling
@@ -33,7 +32,7 @@ type ScheduleInboxes interface {
 // type on some method.
 func wantsScheduling(subs []*notifyd.Subscription) bool {
 	for _, t := range notifyd.SchedulingTypes {
-		if len(subscriptions.Targets(subs, t)) > 0 {
+		if len(targets(subs, t)) > 0 {
 			return true
 		}
 	}

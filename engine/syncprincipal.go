@@ -17,7 +17,6 @@ import (
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/caldavclient/notification"
 	"github.com/notifyd/notifyd/store"
-	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // notificationID identifies one version of a notification resource.
@@ -277,7 +276,7 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 		nr := store.NotificationRecord{ID: id, Href: r.Href, ETag: etag, Type: string(n.Type), Parsed: parsed}
 		sent := len(rec.Deliveries)
 		var unsent []store.DeliveryRecord
-		for _, t := range subscriptions.Targets(subs, n.Type) {
+		for _, t := range targets(subs, n.Type) {
 			d := store.DeliveryRecord{
 				ID: deliveryID(id, t.Method.Channel, t.Method.Address), NotificationID: id,
 				SubscriptionID: t.SubscriptionID, MethodID: t.Method.ID,

@@ -12,7 +12,6 @@ import (
 
 	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
-	"github.com/notifyd/notifyd/subscriptions"
 )
 
 // UpdateOptions configure calendar update notifications: the changes to
@@ -72,7 +71,7 @@ func (e *Engine) wantsUpdates(subs []*notifyd.Subscription) bool {
 // wantsAny reports whether subs have a method that wants one of types.
 func wantsAny(subs []*notifyd.Subscription, types []notifyd.NotificationType) bool {
 	for _, t := range types {
-		if len(subscriptions.Targets(subs, t)) > 0 {
+		if len(targets(subs, t)) > 0 {
 			return true
 		}
 	}
@@ -244,7 +243,7 @@ func (e *Engine) updateDeliveries(t *told, subs []*notifyd.Subscription, princip
 			principal, by)
 	}
 	unknown := by == "" && !t.shared
-	for _, tg := range subscriptions.Targets(subs, notifyd.NotificationType(t.record.Type)) {
+	for _, tg := range targets(subs, notifyd.NotificationType(t.record.Type)) {
 		d := store.DeliveryRecord{ID: deliveryID(t.record.ID, tg.Method.Channel, tg.Method.Address),
 			NotificationID: t.record.ID, SubscriptionID: tg.SubscriptionID, MethodID: tg.Method.ID,
 			Channel: string(tg.Method.Channel), Address: tg.Method.Address}

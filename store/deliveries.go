@@ -22,6 +22,10 @@ const (
 	// the change it tells of (the reason is in LastError); recorded so that
 	// an operator sees why nothing was sent.
 	DeliverySuppressed = "suppressed"
+	// DeliveryHeld is a delivery the subscription's preferences hold until
+	// its ReleaseAt (a pause, quiet hours, a digest, a throttle): then it
+	// is sent on its own or in its method's digest.
+	DeliveryHeld = "held"
 )
 
 // DeliveryFinal reports whether a delivery in status will not be tried
@@ -36,16 +40,20 @@ func DeliveryFinal(status string) bool {
 }
 
 const deliveryColumns = `id, notification_id, system, principal, subscription_id, method_id, channel, address,
-status, attempts, last_error, provider_id, created_at, updated_at, sent_at, queued_at`
+status, attempts, last_error, provider_id, created_at, updated_at, sent_at, queued_at, release_at, held_reason, held_digest`
 
 func scanDelivery(r scanner) (*DeliveryRecord, error) {
 	var d DeliveryRecord
-	var created, updated, sent, queued int64
+	var created, updated, sent, queued, release int64
 	if err := r.Scan(&d.ID, &d.NotificationID, &d.System, &d.Principal, &d.SubscriptionID, &d.MethodID, &d.Channel,
-		&d.Address, &d.Status, &d.Attempts, &d.LastError, &d.ProviderID, &created, &updated, &sent, &queued); err != nil {
+		&d.Address, &d.Status, &d.Attempts, &d.LastError, &d.ProviderID, &created, &updated, &sent, &queued,
+		&release, &d.HeldReason, &d.HeldDigest); err != nil {
 		return nil, err
 	}
 	d.CreatedAt, d.UpdatedAt, d.QueuedAt = fromMicros(created), fromMicros(updated), fromMicros(max(queued, created))
+	if release != 0 {
+		d.ReleaseAt = fromMicros(release)
+	}
 	if sent != 0 {
 		d.SentAt = fromMicros(sent)
 	}
@@ -116,6 +124,11 @@ type DeliveryOutcome struct {
 	// ProviderID is the provider's identifier of the message, if any.
 	ProviderID string
 	Now        time.Time
+	// ReleaseAt, Reason and Digest are a DeliveryHeld outcome's (see
+	// HoldDelivery).
+	ReleaseAt time.Time
+	Reason    string
+	Digest    bool
 }
 
 // RecordDeliveryAttempt stores the outcome of an attempt in tx. When it
@@ -123,6 +136,13 @@ type DeliveryOutcome struct {
 // notification delivered and returns its ID, for the caller to apply the
 // after-delivery policy.
 func RecordDeliveryAttempt(ctx context.Context, tx *sql.Tx, o DeliveryOutcome) (settled string, err error) {
+	return recordAttempt(ctx, tx, o, "")
+}
+
+// recordAttempt is RecordDeliveryAttempt; with only set, it records the
+// outcome only if the delivery is in status only (notifyd.ErrNotFound
+// otherwise).
+func recordAttempt(ctx context.Context, tx *sql.Tx, o DeliveryOutcome, only string) (settled string, err error) {
 	now := micros(o.Now)
 	var sentAt any = int64(0)
 	if o.Status == DeliverySent {
@@ -131,7 +151,8 @@ func RecordDeliveryAttempt(ctx context.Context, tx *sql.Tx, o DeliveryOutcome) (
 	var notificationID string
 	err = tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $2, attempts = attempts + 1, last_error = $3, updated_at = $4,
 sent_at = CASE WHEN CAST($5 AS BIGINT) > 0 THEN CAST($5 AS BIGINT) ELSE sent_at END, provider_id = $6
-WHERE id = $1 RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt, o.ProviderID).Scan(&notificationID)
+WHERE id = $1 AND ($7 = '' OR status = $7) RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt, o.ProviderID,
+		only).Scan(&notificationID)
 	if err != nil {
 		return "", notFound(err)
 	}
@@ -140,7 +161,7 @@ WHERE id = $1 RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt, 
 	}
 	outstanding := func() (n int, err error) {
 		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE notification_id = $1
-AND status IN ('queued', 'retrying')`, notificationID).Scan(&n)
+AND status IN ('queued', 'retrying', 'held')`, notificationID).Scan(&n)
 		return n, err
 	}
 	n, err := outstanding()
@@ -220,6 +241,9 @@ WHERE `+byProviderID+` AND status NOT IN ('delivered', 'undelivered')
 // DeliveryFilter selects deliveries in a listing, oldest first.
 type DeliveryFilter struct {
 	System, Principal, Status string
+	// Systems, if set, keeps the deliveries of these systems only (a
+	// scoped API key's).
+	Systems []string
 	// Channel, if set, keeps the deliveries of that channel only;
 	// Address those to that address; Type those of notifications of
 	// that type.
@@ -253,13 +277,17 @@ func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListI
 	var out []DeliveryListItem
 	err := db.each(ctx, q, args, func(r scanner) error {
 		var it DeliveryListItem
-		var created, updated, sent int64
+		var created, updated, sent, release int64
 		d := &it.DeliveryRecord
 		if err := r.Scan(&d.ID, &d.NotificationID, &d.System, &d.Principal, &d.SubscriptionID, &d.MethodID, &d.Channel,
-			&d.Address, &d.Status, &d.Attempts, &d.LastError, &d.ProviderID, &created, &updated, &sent, &it.NotificationType, &it.NotificationHref); err != nil {
+			&d.Address, &d.Status, &d.Attempts, &d.LastError, &d.ProviderID, &created, &updated, &sent, &release, &d.HeldReason,
+			&d.HeldDigest, &it.NotificationType, &it.NotificationHref); err != nil {
 			return err
 		}
 		d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
+		if release != 0 {
+			d.ReleaseAt = fromMicros(release)
+		}
 		if sent != 0 {
 			d.SentAt = fromMicros(sent)
 		}
@@ -280,14 +308,17 @@ func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListI
 // time order (deliveries_by_time).
 func deliveriesQuery(f DeliveryFilter) (string, []any) {
 	var w filter
+	system := "d.system"
 	if f.Principal == "" {
 		// Without a principal, the system is checked row by row in time
 		// order ("|| ''" keeps the planner from the index by principal,
 		// which would sort every delivery of the system): a system is a
 		// large part of the log, so its page is found in a few rows.
-		w.eq("d.system || ''", f.System)
-	} else {
-		w.eq("d.system", f.System)
+		system = "d.system || ''"
+	}
+	w.eq(system, f.System)
+	if len(f.Systems) > 0 {
+		w.in(system, f.Systems)
 	}
 	w.eq("d.principal", f.Principal)
 	w.eq("d.status", f.Status)
@@ -305,7 +336,8 @@ func deliveriesQuery(f DeliveryFilter) (string, []any) {
 	}
 	w.after("d.created_at", "d.id", f.AfterTime, f.AfterID)
 	return `SELECT d.id, d.notification_id, d.system, d.principal, d.subscription_id, d.method_id, d.channel, d.address,
-d.status, d.attempts, d.last_error, d.provider_id, d.created_at, d.updated_at, d.sent_at, n.type, n.href
+d.status, d.attempts, d.last_error, d.provider_id, d.created_at, d.updated_at, d.sent_at, d.release_at, d.held_reason,
+d.held_digest, n.type, n.href
 FROM deliveries d JOIN notifications n ON n.id = d.notification_id` + w.where() +
 		" ORDER BY d.created_at, d.id LIMIT " + w.param(f.Limit), w.args
 }
@@ -358,7 +390,7 @@ queued_at = CASE WHEN $2 = 'queued' THEN $3 ELSE queued_at END WHERE id = $1 AND
 	if n, err := res.RowsAffected(); err != nil {
 		return Classify(err)
 	} else if n == 1 {
-		return nil
+		return auditDeadLetter(ctx, tx, id, status, now)
 	}
 	var found int
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM deliveries WHERE id = $1`, id).Scan(&found); err != nil {

@@ -15,9 +15,9 @@ import (
 )
 
 // benchDeliveries is how many deliveries the listing benchmarks' database
-// holds (NOTIFYD_BENCH_DELIVERIES, default 1,000,000).
+// holds (NOTIFYD_TEST_BENCH_DELIVERIES, default 1,000,000).
 func benchDeliveries() int {
-	if n, err := strconv.Atoi(os.Getenv("NOTIFYD_BENCH_DELIVERIES")); err == nil && n > 0 {
+	if n, err := strconv.Atoi(os.Getenv("NOTIFYD_TEST_BENCH_DELIVERIES")); err == nil && n > 0 {
 		return n
 	}
 	return 1_000_000
@@ -105,7 +105,7 @@ func copyFile(b *testing.B, from, to string) {
 	}
 }
 
-// The delivery log's filters, on a database of NOTIFYD_BENCH_DELIVERIES
+// The delivery log's filters, on a database of NOTIFYD_TEST_BENCH_DELIVERIES
 // deliveries over 90 days: each sub-benchmark lists a page of 100 for a
 // random value of its filter and reports the p95 (p95-ms) of its runs.
 //

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"time"
 )
 
@@ -27,15 +28,22 @@ func (db *DB) PreferenceLinksRevokedAt(ctx context.Context, id string) (time.Tim
 // notifyd.ErrNotFound if there is no such subscription.
 func (db *DB) RevokePreferenceLinks(ctx context.Context, id string, at time.Time) error {
 	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM subscriptions WHERE id = $1`, id).Scan(&one); err != nil {
+		var system, principal string
+		if err := tx.QueryRowContext(ctx, `SELECT system, principal FROM subscriptions WHERE id = $1`, id).Scan(&system, &principal); err != nil {
 			return notFound(err)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO preference_link_revocations (subscription_id, revoked_at) VALUES ($1, $2)
 ON CONFLICT (subscription_id) DO UPDATE SET revoked_at = CASE
   WHEN excluded.revoked_at > preference_link_revocations.revoked_at THEN excluded.revoked_at
   ELSE preference_link_revocations.revoked_at END`, id, micros(at))
-		return err
+		if err != nil {
+			return err
+		}
+		after, _ := json.Marshal(struct {
+			RevokedAt time.Time `json:"revoked_at"`
+		}{at.UTC()})
+		return recordAudit(ctx, tx, AuditEntry{Actor: auditOf(ctx).Actor, Action: ActionPreferenceLinksRevoked,
+			ResourceType: AuditSubscription, ResourceID: id, System: system, Principal: principal, After: after})
 	})
 }
 

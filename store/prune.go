@@ -63,6 +63,8 @@ AND (gone_at > 0 OR NOT EXISTS (SELECT 1 FROM principal_state p
 	// tell them any more. The table holds only what waits: no index.
 	PrunePendingUpdates = PruneRule{Name: "pending_updates", Table: "pending_updates", Key: "system, principal, key",
 		Time: "due_at"}
+	// PruneAudit: the audit trail's records (index audit_log_at).
+	PruneAudit = PruneRule{Name: "audit", Table: "audit_log", Key: "id", Time: "at"}
 )
 
 // DefaultPruneBatch is how many rows one pruning transaction deletes by

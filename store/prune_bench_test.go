@@ -13,7 +13,7 @@ import (
 )
 
 // What pruning a day of history costs the intake. The database holds
-// NOTIFYD_BENCH_PRUNE deliveries (default 1,000,000: a day's worth at a
+// NOTIFYD_TEST_BENCH_PRUNE deliveries (default 1,000,000: a day's worth at a
 // million notifications a day), all past retention. The intake's write,
 // a ping marking a new principal dirty durably (store.MarkDirty in a
 // Durable write, from 32 goroutines), runs alone, then while the pruner
@@ -27,7 +27,7 @@ import (
 // (A fixed count: each run of the function gets a new database.)
 func BenchmarkIntakeWhilePruning(b *testing.B) {
 	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("NOTIFYD_BENCH_PRUNE")); err == nil && v > 0 {
+	if v, err := strconv.Atoi(os.Getenv("NOTIFYD_TEST_BENCH_PRUNE")); err == nil && v > 0 {
 		n = v
 	}
 	for _, pruning := range []bool{false, true} {

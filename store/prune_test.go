@@ -14,7 +14,7 @@ import (
 func pruneAll(t testing.TB, db *DB, now time.Time, keep time.Duration, batch int) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, r := range []PruneRule{PruneDeliveries, PruneNotifications, PruneReminders, PrunePublished, PrunePendingUpdates} {
+	for _, r := range []PruneRule{PruneDeliveries, PruneNotifications, PruneReminders, PrunePublished, PrunePendingUpdates, PruneAudit} {
 		var after time.Time
 		for {
 			n, last, err := db.PruneBatch(context.Background(), r, now.Add(-keep), after, batch)
@@ -154,6 +154,15 @@ trigger_at, details, state, created_at, updated_at) VALUES ($1, 'cal', '/p/', '/
 				}
 			}
 		}
+		for _, a := range []struct {
+			id string
+			at time.Time
+		}{{"a-old", old}, {"a-lately", now}} {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_kind, actor, action, resource_type, resource_id,
+system, principal) VALUES ($1, $2, 'key', 'ops', 'update', 'subscription', 's1', 'cal', '/p/')`, a.id, micros(a.at)); err != nil {
+				return err
+			}
+		}
 		for _, p := range []PendingUpdate{{Key: "uid:stale", FirstAt: old, DueAt: old}, {Key: "uid:due", FirstAt: now, DueAt: now}} {
 			p.System, p.Principal, p.CalendarHref = "cal", "/p/", "/c/"
 			if _, err := AddPendingUpdate(ctx, tx, p); err != nil {
@@ -164,7 +173,8 @@ trigger_at, details, state, created_at, updated_at) VALUES ($1, 'cal', '/p/', '/
 	})
 
 	got := pruneAll(t, db, now, keep, 2)
-	want := map[string]int{"deliveries": 8, "notifications": 6, "reminders": 2, "published_events": 1, "pending_updates": 1}
+	want := map[string]int{"deliveries": 8, "notifications": 6, "reminders": 2, "published_events": 1, "pending_updates": 1,
+		"audit": 2} // a-old, and the discard's record
 	if !mapsEqual(got, want) {
 		t.Errorf("pruned %v, want %v", got, want)
 	}
@@ -182,12 +192,15 @@ trigger_at, details, state, created_at, updated_at) VALUES ($1, 'cal', '/p/', '/
 	if p, want := ids(t, db, `SELECT id FROM published_events`), []string{"processed-lately", "waiting"}; !slices.Equal(p, want) {
 		t.Errorf("published events left %v, want %v", p, want)
 	}
+	if a, want := ids(t, db, `SELECT id FROM audit_log`), []string{"a-lately"}; !slices.Equal(a, want) {
+		t.Errorf("audit records left %v, want %v", a, want)
+	}
 	if u, want := ids(t, db, `SELECT key FROM pending_updates`), []string{"uid:due"}; !slices.Equal(u, want) {
 		t.Errorf("pending updates left %v, want %v", u, want)
 	}
 	// A second run finds nothing more.
 	if got := pruneAll(t, db, now, keep, 2); !mapsEqual(got, map[string]int{"deliveries": 0, "notifications": 0,
-		"reminders": 0, "published_events": 0, "pending_updates": 0}) {
+		"reminders": 0, "published_events": 0, "pending_updates": 0, "audit": 0}) {
 		t.Errorf("a second run pruned %v", got)
 	}
 }

@@ -232,6 +232,8 @@ func (db *DB) Reminder(ctx context.Context, key string) (*ReminderRecord, error)
 // ReminderFilter selects reminders in a listing, in trigger order.
 type ReminderFilter struct {
 	System, Principal, State string
+	// Systems, if set, keeps these systems' reminders only.
+	Systems []string
 	// From and To bound the trigger times (zero: unbounded).
 	From, To time.Time
 	// AfterTime and AfterKey are the cursor: the trigger time and fire key
@@ -245,6 +247,9 @@ type ReminderFilter struct {
 func (db *DB) Reminders(ctx context.Context, f ReminderFilter) ([]ReminderRecord, error) {
 	var w filter
 	w.eq("system", f.System)
+	if len(f.Systems) > 0 {
+		w.in("system", f.Systems)
+	}
 	w.eq("principal", f.Principal)
 	w.eq("state", f.State)
 	if !f.From.IsZero() {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/notifyd/notifyd"
 )
@@ -34,7 +35,10 @@ func (db *DB) CreateSubscription(ctx context.Context, s *notifyd.Subscription) e
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			s.ID, s.System, s.Principal, s.Enabled, types, s.Locale, s.TimeZone, methods,
 			s.Version, micros(s.CreatedAt), micros(s.UpdatedAt), s.NotifyOwnChanges, prefs)
-		return err
+		if err != nil {
+			return err
+		}
+		return auditSubscriptionChange(ctx, tx, ActionSubscriptionCreated, nil, s, s.CreatedAt)
 	})
 }
 
@@ -52,6 +56,9 @@ func (db *DB) Subscription(ctx context.Context, id string) (*notifyd.Subscriptio
 func (db *DB) Subscriptions(ctx context.Context, f notifyd.SubscriptionFilter) ([]*notifyd.Subscription, error) {
 	var w filter
 	w.eq("system", f.System)
+	if len(f.Systems) > 0 {
+		w.in("system", f.Systems)
+	}
 	w.eq("principal", f.Principal)
 	if f.After != "" {
 		w.conds = append(w.conds, "id > "+w.param(f.After))
@@ -91,9 +98,11 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *notifyd.Subscription, i
 	}
 	var version int64
 	err = db.Write(ctx, Durable, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions WHERE id = $1`, s.ID).Scan(&version); err != nil {
+		before, err := scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionRow+` FROM subscriptions WHERE id = $1`, s.ID))
+		if err != nil {
 			return notFound(err)
 		}
+		version = before.Version
 		if ifVersion != 0 && version != ifVersion {
 			return notifyd.ErrConflict
 		}
@@ -108,8 +117,13 @@ preferences = $13 WHERE id = $1 AND version = $11`,
 		if err != nil {
 			return err
 		}
+		if err := oneRow(res); err != nil {
+			return err
+		}
 		version++
-		return oneRow(res)
+		after := *s
+		after.Version = version
+		return auditSubscriptionChange(ctx, tx, ActionSubscriptionUpdated, before, &after, s.UpdatedAt)
 	})
 	if err != nil {
 		return err
@@ -122,18 +136,21 @@ preferences = $13 WHERE id = $1 AND version = $11`,
 // is ifVersion when that is not 0.
 func (db *DB) DeleteSubscription(ctx context.Context, id string, ifVersion int64) error {
 	return db.Write(ctx, Durable, func(tx *sql.Tx) error {
-		var version int64
-		if err := tx.QueryRowContext(ctx, `SELECT version FROM subscriptions WHERE id = $1`, id).Scan(&version); err != nil {
+		before, err := scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionRow+` FROM subscriptions WHERE id = $1`, id))
+		if err != nil {
 			return notFound(err)
 		}
-		if ifVersion != 0 && version != ifVersion {
+		if ifVersion != 0 && before.Version != ifVersion {
 			return notifyd.ErrConflict
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = $1 AND version = $2`, id, version)
+		res, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = $1 AND version = $2`, id, before.Version)
 		if err != nil {
 			return err
 		}
-		return oneRow(res)
+		if err := oneRow(res); err != nil {
+			return err
+		}
+		return auditSubscriptionChange(ctx, tx, ActionSubscriptionDeleted, before, nil, time.Now())
 	})
 }
 

@@ -39,6 +39,14 @@ type DeliveryRecord struct {
 	CreatedAt, UpdatedAt, SentAt time.Time
 	// QueuedAt is when it was created or last queued again by an operator.
 	QueuedAt time.Time
+	// ReleaseAt is when the subscription's preferences hold it until
+	// (status DeliveryHeld), or held it until; zero if never held.
+	ReleaseAt time.Time
+	// HeldReason is the preference that held it (paused, quiet-hours,
+	// digest, throttle); HeldDigest says it goes out in its method's
+	// digest due at ReleaseAt rather than on its own.
+	HeldReason string
+	HeldDigest bool
 }
 
 // SyncRecord is the outcome of one sync of a principal's collection,
@@ -350,9 +358,11 @@ gone_at = CASE WHEN $5 THEN $4 ELSE gone_at END WHERE id = $1`,
 // cursor (the creation time and ID of the last one of the previous page).
 type NotificationFilter struct {
 	System, Principal string
-	AfterTime         time.Time
-	AfterID           string
-	Limit             int
+	// Systems, if set, keeps these systems' notifications only.
+	Systems   []string
+	AfterTime time.Time
+	AfterID   string
+	Limit     int
 }
 
 // DeadNotifications lists the notifications set aside as dead (not XML,
@@ -382,6 +392,9 @@ func (db *DB) DeadNotifications(ctx context.Context, f NotificationFilter) ([]No
 func deadNotificationsQuery(f NotificationFilter) (string, []any) {
 	w := filter{conds: []string{"status = '" + NotificationDead + "'"}}
 	w.eq("system", f.System)
+	if len(f.Systems) > 0 {
+		w.in("system", f.Systems)
+	}
 	w.eq("principal", f.Principal)
 	w.after("created_at", "id", f.AfterTime, f.AfterID)
 	return `SELECT id, system, principal, href, etag, type, error, created_at

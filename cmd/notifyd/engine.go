@@ -48,7 +48,7 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		if err != nil {
 			return nil, fmt.Errorf("systems.%s: %w", name, err)
 		}
-		systems = append(systems, engine.System{Name: name, CalDAV: client, AfterDelivery: sys.AfterDelivery})
+		systems = append(systems, engine.System{Name: name, CalDAV: client, AfterDelivery: sys.AfterDelivery, Policy: new(sys.Policy())})
 	}
 	channels := make(map[notifyd.Channel]delivery.Channel)
 	for _, name := range notifyd.Channels {

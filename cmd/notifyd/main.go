@@ -86,7 +86,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "migrate":
 		err = migrate(ctx, cfg, log)
 	default:
-		err = serve(ctx, cfg, log)
+		// Key rotation reads the configuration again (keys.go).
+		reload := func() (*config.Config, error) { return config.Load(*configPath, os.Environ()) }
+		err = serve(ctx, cfg, *configPath, reload, log)
 	}
 	if err != nil {
 		log.Error("notifyd stopped on an error", "err", err)

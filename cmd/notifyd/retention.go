@@ -15,8 +15,6 @@ func retention(r config.Retention) engine.RetentionOptions {
 		{PruneRule: store.PruneReminders, Keep: r.Reminders},
 		{PruneRule: store.PrunePublished, Keep: r.PublishedEvents},
 		{PruneRule: store.PrunePendingUpdates, Keep: r.PendingUpdates},
-		// TODO(lead): enable once the audit trail's table (h/keys,
-		// migration 00015) is merged; name its table and time column:
-		// {PruneRule: store.PruneRule{Name: "audit", Table: "audit_log", Key: "id", Time: "at"}, Keep: r.Audit},
+		{PruneRule: store.PruneAudit, Keep: r.Audit},
 	}}
 }

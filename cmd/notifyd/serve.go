@@ -22,7 +22,9 @@ import (
 // serve runs the service until ctx ends (SIGTERM or SIGINT), then stops
 // taking connections, finishes the requests in flight and the pings being
 // committed, and returns within the configured shutdown timeout.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// reload reads the configuration again, for the API keys (keys.go).
+// configFile is the configuration file ("" for none).
+func serve(ctx context.Context, cfg *config.Config, configFile string, reload func() (*config.Config, error), log *slog.Logger) error {
 	log.Info("starting notifyd", "version", version, "config", cfg)
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
@@ -63,8 +65,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	intake := engine.NewIntake(db, q, engine.CalendarPings(cfg.Reminders.Enabled || cfg.Updates.Enabled))
 	publisher := engine.NewPublisher(db, q)
 
+	keys, err := api.NewKeyring(apiKeys(cfg))
+	if err != nil {
+		return fmt.Errorf("API keys: %w", err)
+	}
+	// SIGHUP and changes of the configuration or key files rotate the
+	// keys from here on.
+	watcher := newKeyWatcher(keys, reload, configFile, cfg, keyPollInterval, log)
+	forgetKeys(cfg) // the keyring holds their digests
+	go watcher.run(ctx)
 	opts := api.Options{
-		APIKeys:        reveal(cfg.APIKeys),
+		Keys:           keys,
+		Audit:          db,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		Intake:         intake,
 		Publisher:      publisher,

@@ -24,6 +24,9 @@ type DigestInput struct {
 	System, Principal, Recipient, Locale string
 	TimeZone                             *time.Location
 	DeliveryID                           string
+	// PreferencesURL, when not "", is shown whole on the body's last
+	// line, as in [RenderInput].
+	PreferencesURL string
 }
 
 const (
@@ -45,7 +48,8 @@ type digestHead struct {
 // entries, then each calendar's name and its entries, each the first
 // lines of its own message ("The event “Standup” was changed:", "Moved:
 // …"), as many whole entries as fit in a message, then how many more
-// there are. A digest has no calendar object.
+// there are. A digest has no calendar object. With in.PreferencesURL,
+// the last line shows the link, whole, and fewer entries may fit.
 func (r *Renderer) RenderDigest(in DigestInput) (*Message, error) {
 	if in.Digest.Entries == 0 {
 		return nil, errors.New("im: render digest: no entry")
@@ -63,6 +67,11 @@ func (r *Renderer) RenderDigest(in DigestInput) (*Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("im: render digest: %w", err)
 	}
+	link, err := linkLine(gen, in.PreferencesURL)
+	if err != nil {
+		return nil, fmt.Errorf("im: render digest: %w", err)
+	}
+	limit := bodyLimit(link)
 	left := in.Digest.Entries
 	for _, g := range in.Digest.Groups {
 		name, err := run(gen, "digest-calendar", message.Truncate(g.Name, 60))
@@ -85,21 +94,25 @@ func (r *Renderer) RenderDigest(in DigestInput) (*Message, error) {
 			if err != nil {
 				return nil, fmt.Errorf("im: render digest: %w", err)
 			}
-			if utf8.RuneCountInString(body+add)+1+utf8.RuneCountInString(more) > maxBodyRunes && left > 1 {
+			if utf8.RuneCountInString(body+add)+1+utf8.RuneCountInString(more) > limit && left > 1 {
 				body += "\n" + more
-				return r.digestMessage(in, lt.lang, body)
+				return r.digestMessage(in, lt.lang, body, link)
 			}
 			body += add
 			left--
 		}
 	}
-	return r.digestMessage(in, lt.lang, body)
+	return r.digestMessage(in, lt.lang, body, link)
 }
 
-// digestMessage is the message of a digest's body.
-func (r *Renderer) digestMessage(in DigestInput, lang, body string) (*Message, error) {
-	if utf8.RuneCountInString(body) > maxBodyRunes {
-		body = truncate(body, maxBodyRunes)
+// digestMessage is the message of a digest's body, with the line link
+// ("" for none) under it.
+func (r *Renderer) digestMessage(in DigestInput, lang, body, link string) (*Message, error) {
+	if limit := bodyLimit(link); utf8.RuneCountInString(body) > limit {
+		body = truncate(body, limit)
+	}
+	if link != "" {
+		body += "\n" + link
 	}
 	id := in.DeliveryID
 	if id == "" {

@@ -134,5 +134,9 @@
 // it makes the server close the stream).
 // A shortened message ends its body with a note in its language:
 // "(Shortened: the full notification is 480 KB; open the calendar “Work”
-// to read it all.)".
+// to read it all.)". With the preference link
+// (preference_page.sms_and_im_link), the body's last line, after the
+// note, is "Manage notifications: URL" (templates/LANG/_link.tmpl),
+// whole, within the 1000 characters; the calendar object does not carry
+// it.
 package im

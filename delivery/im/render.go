@@ -45,6 +45,9 @@ type RenderInput struct {
 	// Now is the DTSTAMP of the calendar object when the notification
 	// has no DTStamp of its own; zero means the current time.
 	Now time.Time
+	// PreferencesURL, when not "", is shown whole on the body's last line
+	// ("Manage notifications: URL"), not in the calendar object.
+	PreferencesURL string
 }
 
 // Message is a rendered instant message.
@@ -114,8 +117,15 @@ func NewRenderer() (*Renderer, error) {
 		return nil, err
 	}
 	for lang := range files {
+		in := sampleInput
+		in.Notification, in.Locale, in.PreferencesURL = message.Sample(""), lang, sampleLink
+		if _, err := r.Render(in); err != nil {
+			return nil, fmt.Errorf("im templates %s/_link.tmpl: %w", lang, err)
+		}
+	}
+	for lang := range files {
 		in := sampleDigest()
-		in.Locale = lang
+		in.Locale, in.PreferencesURL = lang, sampleLink
 		if _, err := r.RenderDigest(in); err != nil {
 			return nil, fmt.Errorf("im templates %s/_digest.tmpl: %w", lang, err)
 		}
@@ -131,6 +141,9 @@ var sampleInput = RenderInput{
 	Recipient:    "wilma@example.org",
 	DeliveryID:   "check",
 }
+
+// sampleLink is what NewRenderer checks the link's line with.
+const sampleLink = "https://calendar.example.org/preferences/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 // parseLang parses one language's files: for each type, its
 // [message.Files.Layers].
@@ -166,7 +179,10 @@ var funcs = func() template.FuncMap {
 	return f
 }()
 
-// Render writes the message for in.
+// Render writes the message for in. The body is at most maxBodyRunes
+// characters; with in.PreferencesURL (a link [message.LinkURL] accepts)
+// its last line shows the link, whole, and what comes before is cut
+// shorter to leave it room.
 func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	n := in.Notification
 	if n == nil {
@@ -181,6 +197,11 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 		typ = message.Generic
 	}
 	v, shortened := newView(in, lt.lang, tag, message.MaxFieldRunes)
+	link, err := linkLine(lt.tmpl[typ], in.PreferencesURL)
+	if err != nil {
+		return nil, fmt.Errorf("im: render %s: %w", typ, err)
+	}
+	limit := bodyLimit(link)
 
 	out, full, err := message.Execute(maxBodyBytes, func(w io.Writer) error {
 		return lt.tmpl[typ].ExecuteTemplate(w, "text", v)
@@ -196,9 +217,12 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("im: render %s calendar: %w", typ, err)
 	}
-	if shortened || calShortened || full || utf8.RuneCountInString(body) > maxBodyRunes {
+	if shortened || calShortened || full || utf8.RuneCountInString(body) > limit {
 		note := message.ShortenedNote(lt.lang, message.TextSize(n), v.Calendar)
-		body = truncate(body, maxBodyRunes-utf8.RuneCountInString(note)-1) + "\n" + note
+		body = truncate(body, limit-utf8.RuneCountInString(note)-1) + "\n" + note
+	}
+	if link != "" {
+		body += "\n" + link
 	}
 	id := in.DeliveryID
 	if id == "" {
@@ -209,6 +233,36 @@ func (r *Renderer) Render(in RenderInput) (*Message, error) {
 		return nil, fmt.Errorf("im: the message stanza would be %d bytes, over the %d-byte limit", size, MaxStanzaBytes)
 	}
 	return m, nil
+}
+
+// linkTemplate is the template of the preference link's line.
+const linkTemplate = "preferences-link"
+
+// linkLine is the line showing the preference link u with t's set, ""
+// when there is none to show (no u, or one [message.LinkURL] refuses).
+// The line is one line and holds u whole.
+func linkLine(t *template.Template, u string) (string, error) {
+	if u = message.LinkURL(u); u == "" {
+		return "", nil
+	}
+	out, err := run(t, linkTemplate, u)
+	if err != nil {
+		return "", fmt.Errorf("the link's line: %w", err)
+	}
+	line := strings.Join(strings.Fields(out), " ")
+	if !strings.Contains(line, u) {
+		return "", fmt.Errorf("the link's line %q does not show the link", line)
+	}
+	return line, nil
+}
+
+// bodyLimit is how many characters a body may have before the line link
+// ("" for none) is added under it.
+func bodyLimit(link string) int {
+	if link == "" {
+		return maxBodyRunes
+	}
+	return maxBodyRunes - utf8.RuneCountInString(link) - 1
 }
 
 // randomID is a stanza ID for a message without a delivery ID.

@@ -31,21 +31,25 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 			return delivery.Result{Skipped: message.DigestUndone}, nil
 		}
 		m, err = c.renderer.RenderDigest(DigestInput{Digest: d, System: req.System, Principal: req.Principal,
-			Recipient: req.Address, Locale: req.Locale, TimeZone: req.TimeZone, DeliveryID: req.DeliveryID})
+			Recipient: req.Address, Locale: req.Locale, TimeZone: req.TimeZone, DeliveryID: req.DeliveryID, PreferencesURL: req.PreferencesURL})
 	} else {
 		m, err = c.renderer.Render(RenderInput{
-			Notification: req.Notification,
-			System:       req.System,
-			Principal:    req.Principal,
-			Recipient:    req.Address,
-			Locale:       req.Locale,
-			TimeZone:     req.TimeZone,
-			CalendarName: req.CalendarName,
-			DeliveryID:   req.DeliveryID,
+			Notification:   req.Notification,
+			System:         req.System,
+			Principal:      req.Principal,
+			Recipient:      req.Address,
+			Locale:         req.Locale,
+			TimeZone:       req.TimeZone,
+			CalendarName:   req.CalendarName,
+			DeliveryID:     req.DeliveryID,
+			PreferencesURL: req.PreferencesURL,
 		})
 	}
 	if err != nil {
 		return delivery.Result{}, err
+	}
+	if req.PreferencesURL != "" && message.LinkURL(req.PreferencesURL) == "" {
+		c.log.Debug("im: the preference link is left out of the message: not an absolute http(s) URL a message may show", "delivery_id", req.DeliveryID)
 	}
 	bare, _, _ := parseJID(m.To) // checked by Render
 	pol := policy(req.Method)

@@ -28,7 +28,7 @@ func FromConfig(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) 
 		return nil, nil // SMS is not configured
 	}
 	callback := CallbackURL(cfg)
-	ch, err := NewChannel(tw, callback)
+	ch, err := NewChannel(tw, callback, WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +74,7 @@ type Channel struct {
 	renderer              *Renderer
 	limiter               *delivery.Limiter // nil: unlimited
 	now                   func() time.Time
+	log                   *slog.Logger
 }
 
 // Option adjusts a Channel.
@@ -84,6 +85,12 @@ type Option func(*Channel)
 // transport of its own, like http.DefaultTransport, reusing connections.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Channel) { c.transport = rt }
+}
+
+// WithLogger makes the channel log to log (what it leaves out of a text,
+// at debug level); nil, the default, logs nothing.
+func WithLogger(log *slog.Logger) Option {
+	return func(c *Channel) { c.log = log }
 }
 
 var (
@@ -153,6 +160,9 @@ func NewChannel(cfg config.Twilio, callbackURL string, opts ...Option) (*Channel
 	if c.transport == nil {
 		c.transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
 	return c, nil
 }
 
@@ -186,32 +196,47 @@ func (c *Channel) apiBase() string {
 // Twilio's Messages API takes no idempotency key: a message whose reply
 // was lost (a timeout after Twilio accepted it) is sent again by the
 // retry.
+//
+// With req.PreferencesURL (channels get one when
+// preference_page.sms_and_im_link is on), the text ends with the link,
+// whole, when it fits in max_segments with the text shortened as
+// [Renderer.Render] and [Renderer.RenderDigest] do; else it is left out
+// (logged at debug level, without the link, which is a credential).
 func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Result, error) {
 	if !e164.MatchString(req.Address) {
 		return delivery.Result{}, fmt.Errorf("SMS recipient %q is not an E.164 phone number (\"+\", the country code and the number, such as +14155550100)", req.Address)
 	}
 	var text string
+	var linked bool
 	var err error
 	if req.Digest != nil {
 		d := message.Collapse(req.Digest.Items)
 		if d.Entries == 0 {
 			return delivery.Result{Skipped: message.DigestUndone}, nil
 		}
-		text, err = c.renderer.RenderDigest(DigestInput{Digest: d, System: req.System, Principal: req.Principal,
-			Locale: req.Locale, TimeZone: req.TimeZone, MaxSegments: c.maxSegments})
+		text, linked, err = c.renderer.renderDigest(DigestInput{Digest: d, System: req.System, Principal: req.Principal,
+			Locale: req.Locale, TimeZone: req.TimeZone, MaxSegments: c.maxSegments, PreferencesURL: req.PreferencesURL})
 	} else {
-		text, err = c.renderer.Render(RenderInput{
-			Notification: req.Notification,
-			System:       req.System,
-			Principal:    req.Principal,
-			Locale:       req.Locale,
-			TimeZone:     req.TimeZone,
-			CalendarName: req.CalendarName,
-			MaxSegments:  c.maxSegments,
+		text, linked, err = c.renderer.render(RenderInput{
+			Notification:   req.Notification,
+			System:         req.System,
+			Principal:      req.Principal,
+			Locale:         req.Locale,
+			TimeZone:       req.TimeZone,
+			CalendarName:   req.CalendarName,
+			MaxSegments:    c.maxSegments,
+			PreferencesURL: req.PreferencesURL,
 		})
 	}
 	if err != nil {
 		return delivery.Result{}, err
+	}
+	if req.PreferencesURL != "" && !linked {
+		reason := "the text needs all of max_segments"
+		if message.LinkURL(req.PreferencesURL) == "" {
+			reason = "not an absolute http(s) URL a text may show"
+		}
+		c.log.Debug("sms: the preference link is left out of the text", "delivery_id", req.DeliveryID, "reason", reason, "max_segments", c.maxSegments)
 	}
 	text = Shorten(text, c.maxSegments)
 	if err := c.limiter.Wait(ctx, "SMS to "+req.Address); err != nil {

@@ -24,6 +24,10 @@ type DigestInput struct {
 	// MaxSegments is the number of segments the text must fit in (at
 	// least 1).
 	MaxSegments int
+	// PreferencesURL, when not "", is shown on a last line of its own,
+	// whole, if at least one whole entry fits with it (see
+	// [Renderer.RenderDigest]).
+	PreferencesURL string
 }
 
 // digestFieldRunes is what each free-text field of an entry is cut to.
@@ -41,9 +45,21 @@ type digestHead struct {
 // other notification's own text), and how many more there are ("+2
 // more"). An entry is never cut inside, except a first entry too long
 // for the whole text, which is cut at a word.
+//
+// With in.PreferencesURL (a link [message.LinkURL] accepts), the text
+// ends with a line showing it, never cut, and as many whole entries as
+// fit with it. When not even one does, the link is left out, and the
+// text is what it would be without one.
 func (r *Renderer) RenderDigest(in DigestInput) (string, error) {
+	text, _, err := r.renderDigest(in)
+	return text, err
+}
+
+// renderDigest is RenderDigest; linked reports whether the text ends
+// with the preference link.
+func (r *Renderer) renderDigest(in DigestInput) (_ string, linked bool, _ error) {
 	if in.Digest.Entries == 0 {
-		return "", errors.New("sms: render digest: no entry")
+		return "", false, errors.New("sms: render digest: no entry")
 	}
 	types, lang, tag := r.pick(in.Locale)
 	gen := types[message.Generic]
@@ -53,18 +69,37 @@ func (r *Renderer) RenderDigest(in DigestInput) (string, error) {
 	}
 	headText, err := run(gen, "digest-head", head)
 	if err != nil {
-		return "", fmt.Errorf("sms: render digest: %w", err)
+		return "", false, fmt.Errorf("sms: render digest: %w", err)
+	}
+	link, err := linkLine(gen, in.PreferencesURL)
+	if err != nil {
+		return "", false, fmt.Errorf("sms: render digest: %w", err)
 	}
 	var lines []string
 	for _, g := range in.Digest.Groups {
 		for _, e := range g.Entries {
 			line, err := r.digestLine(types, lang, tag, in, e)
 			if err != nil {
-				return "", err
+				return "", false, err
 			}
 			lines = append(lines, line)
 		}
 	}
+	if link != "" {
+		s, err := digestEntries(gen, in, headText, lines, "\n"+link)
+		if s != "" || err != nil {
+			return s, err == nil, err
+		}
+	}
+	s, err := digestEntries(gen, in, headText, lines, "")
+	return s, false, err
+}
+
+// digestEntries writes the digest's head, as many whole entries of lines
+// as fit in in.MaxSegments with end after them, and how many more there
+// are, then end. Without end, when not even one entry fits whole, the
+// first one is cut at a word; with end, the text is then "".
+func digestEntries(gen *template.Template, in DigestInput, headText string, lines []string, end string) (string, error) {
 	segments := max(in.MaxSegments, 1)
 	text := func(k int) (string, error) {
 		s := headText + " " + strings.Join(lines[:k], "; ")
@@ -85,9 +120,12 @@ func (r *Renderer) RenderDigest(in DigestInput) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("sms: render digest: %w", err)
 		}
-		if _, n := Segments(s); n <= segments {
-			return s, nil
+		if _, n := Segments(s + end); n <= segments {
+			return s + end, nil
 		}
+	}
+	if end != "" {
+		return "", nil
 	}
 	// Not even one entry fits whole: the first, cut after a word, then
 	// how many more there are.

@@ -61,6 +61,11 @@
 // changes ("Also: location Room 2", only their names beyond two); a
 // creation or deletion gives what, when, where and the calendar. French
 // texts call a task an "élément à faire": "tâche" is not GSM-7.
+// With the preference link (preference_page.sms_and_im_link), a text
+// ends with a line "Manage alerts: URL" (templates/LANG/_link.tmpl),
+// never cut: its fields are cut shorter, or a digest lists fewer
+// entries, to leave it room, and it is left out when even that does not
+// fit in max_segments.
 //
 // # Sending
 //

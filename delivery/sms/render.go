@@ -38,6 +38,10 @@ type RenderInput struct {
 	// meant to fit in: a longer one is written again with its free-text
 	// fields cut shorter (see [Renderer.Render]). 0 renders it whole.
 	MaxSegments int
+	// PreferencesURL, when not "", is shown on a last line of its own
+	// ("Manage alerts: URL"), whole, if the text still fits in
+	// MaxSegments with it (see [Renderer.Render]).
+	PreferencesURL string
 }
 
 // Renderer writes notifications as SMS texts from the built-in templates
@@ -94,6 +98,17 @@ func newRenderer(fsys fs.FS) (*Renderer, error) {
 		return nil, err
 	}
 	for lang := range files {
+		in := sampleInput
+		in.Locale, in.PreferencesURL = lang, sampleLink
+		_, linked, err := r.render(in)
+		if err == nil && !linked && r.langs[lang][message.Generic].Lookup(linkTemplate) != nil {
+			err = errors.New("the link is not shown")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sms templates %s/_link.tmpl: %w", lang, err)
+		}
+	}
+	for lang := range files {
 		if r.langs[lang][message.Generic].Lookup("digest-head") == nil {
 			continue // a set without digests (tests): RenderDigest says so
 		}
@@ -132,10 +147,23 @@ const MaxRenderBytes = 8 << 10
 // and the first that fits is returned, so that what follows a long
 // summary (a reminder's time and place) is kept; when none fits, the
 // text with whole fields is, and [Shorten] cuts its end.
+//
+// With in.PreferencesURL (a link [message.LinkURL] accepts), the text
+// ends with a line showing it, never cut: the first of the texts above
+// that fits in in.MaxSegments with that line is returned with it. When
+// none does, the link is left out, and the text is what it would be
+// without one.
 func (r *Renderer) Render(in RenderInput) (string, error) {
+	text, _, err := r.render(in)
+	return text, err
+}
+
+// render is Render; linked reports whether the text ends with the
+// preference link.
+func (r *Renderer) render(in RenderInput) (text string, linked bool, err error) {
 	n := in.Notification
 	if n == nil {
-		return "", errors.New("sms: render: no notification")
+		return "", false, errors.New("sms: render: no notification")
 	}
 	types, lang, tag := r.pick(in.Locale)
 	typ := string(n.Type)
@@ -144,24 +172,66 @@ func (r *Renderer) Render(in RenderInput) (string, error) {
 		typ = message.Generic
 		t = types[typ]
 	}
-	text, err := render(t, newView(in, lang, tag, message.MaxFieldRunes))
+	link, err := linkLine(t, in.PreferencesURL)
 	if err != nil {
-		return "", fmt.Errorf("sms: render %s/%s: %w", lang, typ, err)
+		return "", false, fmt.Errorf("sms: render %s/%s: %w", lang, typ, err)
 	}
-	if in.MaxSegments > 0 {
-		if _, segs := Segments(text); segs > in.MaxSegments {
-			for _, runes := range fitRunes {
-				short, err := render(t, newView(in, lang, tag, runes))
-				if err != nil {
-					return "", fmt.Errorf("sms: render %s/%s: %w", lang, typ, err)
-				}
-				if _, segs := Segments(short); segs <= in.MaxSegments {
-					return short, nil
-				}
+	fits := func(s string) bool {
+		_, segs := Segments(s)
+		return in.MaxSegments <= 0 || segs <= in.MaxSegments
+	}
+	// The texts to try, in turn: whole fields, then each of fitRunes.
+	alone := "" // the first that fits without the link
+	for i, runes := range append([]int{message.MaxFieldRunes}, fitRunes...) {
+		if i > 0 && in.MaxSegments <= 0 {
+			break
+		}
+		s, err := render(t, newView(in, lang, tag, runes))
+		if err != nil {
+			return "", false, fmt.Errorf("sms: render %s/%s: %w", lang, typ, err)
+		}
+		if i == 0 {
+			text = s
+		}
+		if link != "" && fits(s+"\n"+link) {
+			return s + "\n" + link, true, nil
+		}
+		if alone == "" && fits(s) {
+			if link == "" {
+				return s, false, nil
 			}
+			alone = s
 		}
 	}
-	return text, nil
+	if alone != "" {
+		return alone, false, nil
+	}
+	return text, false, nil
+}
+
+// linkTemplate is the template of the preference link's line.
+const linkTemplate = "preferences-link"
+
+// sampleLink is what newRenderer checks the link's line with.
+const sampleLink = "https://calendar.example.org/preferences/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+// linkLine is the line showing the preference link u with t's set, ""
+// when there is none to show: no u, a u that [message.LinkURL] refuses,
+// or a set without the "preferences-link" template. The line is one
+// line, tidied, and holds u whole.
+func linkLine(t *template.Template, u string) (string, error) {
+	if u = message.LinkURL(u); u == "" || t.Lookup(linkTemplate) == nil {
+		return "", nil
+	}
+	out, err := run(t, linkTemplate, u)
+	if err != nil {
+		return "", fmt.Errorf("the link's line: %w", err)
+	}
+	line := strings.Join(strings.Fields(gsmFriendly(out)), " ")
+	if !strings.Contains(line, u) {
+		return "", fmt.Errorf("the link's line %q does not show the link", line)
+	}
+	return line, nil
 }
 
 // fitRunes are the lengths free-text fields are cut to, in turn, for a
