@@ -189,6 +189,35 @@ func TestPreferencePageInChromium(t *testing.T) {
 	}
 	version := sub["version"].(float64)
 
+	// The next message follows them: held for the summary at 08:00 in
+	// wilma's zone (after quiet hours, if they hold it first), no email.
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next8 := func() time.Time {
+		now := time.Now().In(paris)
+		at := time.Date(now.Year(), now.Month(), now.Day(), 8, 0, 0, 0, paris)
+		if !at.After(now) {
+			at = at.AddDate(0, 0, 1)
+		}
+		return at
+	}
+	before := next8()
+	if code, body := w.publish(t, map[string]any{"topic": "event-create", "principal": wilmaPrincipal,
+		"calid": "/calendars/wilma/work/", "triggered_by": "/principals/users/fred", "content_type": "text/calendar",
+		"payload": alarmICS("retro-1", "Retro")}); code != http.StatusAccepted {
+		t.Fatalf("publish after the change: %d %v", code, body)
+	}
+	held := heldFor(t, w.nd, "ens", wilmaPrincipal, 1)[0]
+	if r := held["held_reason"]; (r != "digest" && r != "quiet-hours") ||
+		!(sameInstant(held["release_at"], before) || sameInstant(held["release_at"], next8())) {
+		t.Errorf("the message after the change: %v; want held for the daily summary at %v", held, before)
+	}
+	if n := len(w.sink.Messages(t)); n != 1 {
+		t.Errorf("%d emails after the change, want none more than the first", n)
+	}
+
 	// A tampered link.
 	bad := []byte(link)
 	i := len(bad) - 5
