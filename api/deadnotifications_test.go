@@ -215,3 +215,21 @@ func TestRetryAndDiscardDeadNotifications(t *testing.T) {
 		t.Errorf("audit:\n got %q\nwant %q", actions, want)
 	}
 }
+
+// With the database gone, retrying or discarding a dead notification is
+// unavailable (503).
+func TestDeadNotificationChangesUnavailable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.seedDeadNotification(t, sysCal, "gone")
+	h.db.Close()
+	for _, r := range []request{
+		{method: http.MethodPost, path: "/v1/dead-notifications/" + id + "/retry", bearer: apiKey},
+		{method: http.MethodDelete, path: "/v1/dead-notifications/" + id, bearer: apiKey},
+	} {
+		res := h.do(t, r)
+		if res.status != http.StatusServiceUnavailable || res.problem(t).Type != typeUnavailable {
+			t.Errorf("%s %s: %d %s, want 503", r.method, r.path, res.status, res.body)
+		}
+	}
+}
