@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -92,35 +90,6 @@ func eventArgs(e DeliveryEvent) []any {
 func addEvent(ctx context.Context, tx *sql.Tx, e DeliveryEvent) error {
 	_, err := tx.ExecContext(ctx, insertEvents+`($1, $2, $3, $4, $5, $6, $7, $8, $9)`, eventArgs(e)...)
 	return Classify(err)
-}
-
-// addEvents records es in tx, a few hundred a statement.
-func addEvents(ctx context.Context, tx *sql.Tx, es []DeliveryEvent) error {
-	for len(es) > 0 {
-		chunk := es[:min(len(es), 500)]
-		es = es[len(chunk):]
-		var q strings.Builder
-		q.WriteString(insertEvents)
-		args := make([]any, 0, 9*len(chunk))
-		for i, e := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteByte('(')
-			for j := range 9 {
-				if j > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString("$" + strconv.Itoa(len(args)+j+1))
-			}
-			q.WriteByte(')')
-			args = append(args, eventArgs(e)...)
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return Classify(err)
-		}
-	}
-	return nil
 }
 
 // DeliveryEvents returns delivery id's history, oldest first (nothing for

@@ -76,11 +76,21 @@ func ReleaseHeld(ctx context.Context, tx *sql.Tx, ids []string, now time.Time) (
 		return nil, Classify(err)
 	}
 	rows.Close()
-	events := make([]DeliveryEvent, len(out))
-	for i, id := range out {
-		events[i] = DeliveryEvent{DeliveryID: id, Kind: EventReleased, At: now, Status: DeliveryQueued}
+	return out, addReleased(ctx, tx, out, now)
+}
+
+// addReleased records in tx that the deliveries ids were released at now
+// (one statement, with one parameter a delivery).
+func addReleased(ctx context.Context, tx *sql.Tx, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	return out, addEvents(ctx, tx, events)
+	var w filter
+	at := "CAST(" + w.param(micros(now)) + " AS BIGINT)"
+	w.in("id", ids)
+	_, err := tx.ExecContext(ctx, `INSERT INTO delivery_events (delivery_id, kind, attempt, started_at, at, status)
+SELECT id, '`+EventReleased+`', 0, `+at+`, `+at+`, '`+DeliveryQueued+`' FROM deliveries`+w.where(), w.args...)
+	return Classify(err)
 }
 
 // DigestGroup is the held deliveries of one method's digest due at one
