@@ -44,7 +44,11 @@ type notificationRef struct {
 }
 
 func (s *Server) listDeliveries(c *gin.Context) {
-	f := store.DeliveryFilter{System: c.Query("system"), Principal: c.Query("principal"), Status: c.Query("status"), Limit: 100}
+	f := store.DeliveryFilter{System: c.Query("system"), Principal: c.Query("principal"), Status: c.Query("status"),
+		Channel: c.Query("channel"), Address: c.Query("address"), Type: c.Query("type"), Limit: 100}
+	if !timeRange(c, &f.From, &f.To) {
+		return
+	}
 	s.deliveryPage(c, f, s.deliveries.Deliveries)
 }
 

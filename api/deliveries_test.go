@@ -323,6 +323,17 @@ func TestDeliveriesFilters(t *testing.T) {
 			func(s seeded) bool {
 				return s.status == store.DeliveryQueued && s.system == sysCal && s.principal == bob
 			}},
+		{"channel=sms", func(s seeded) bool { return s.channel == "sms" }},
+		{"address=alice%40example.org", func(s seeded) bool { return s.addr == "alice@example.org" }},
+		{"address=alice%40example.org&system=other", func(s seeded) bool { return s.addr == "alice@example.org" && s.system == sysOther }},
+		{"address=nobody%40example.org", func(s seeded) bool { return false }},
+		{"type=reminder", func(s seeded) bool { return s.typ == "reminder" }},
+		{"type=share-invite&channel=email", func(s seeded) bool { return s.typ == "share-invite" && s.channel == "email" }},
+		{"from=" + url.QueryEscape(t0.Format(time.RFC3339Nano)), func(s seeded) bool { return true }},
+		{"to=" + url.QueryEscape(t0.Format(time.RFC3339Nano)), func(s seeded) bool { return false }},
+		{"from=" + url.QueryEscape(t0.Add(-time.Second).Format(time.RFC3339)) + "&to=" + url.QueryEscape(t0.Add(time.Second).Format(time.RFC3339)),
+			func(s seeded) bool { return true }},
+		{"from=" + url.QueryEscape(t0.Add(time.Microsecond).Format(time.RFC3339Nano)), func(s seeded) bool { return false }},
 	} {
 		want := seededIDs(all, tt.keep)
 		got := sortedIDs(h.listDeliveries(t, tt.query).Items)
@@ -352,6 +363,11 @@ func TestDeliveriesBadQuery(t *testing.T) {
 		{"principal=relative/path", "query.principal"},
 		{"principal=" + url.QueryEscape("/p/../admin"), "query.principal"},
 		{"system=" + strings.Repeat("s", 65), "query.system"},
+		{"channel=fax", "query.channel"},
+		{"from=yesterday", "query.from"},
+		{"to=2026-02-30T00:00:00Z", "query.to"},
+		{"from=2026-03-01T00:00:00Z&to=2026-03-01T00:00:00Z", "query.to"},
+		{"address=" + strings.Repeat("a", 1025), "query.address"},
 	} {
 		res := h.do(t, request{method: http.MethodGet, path: "/v1/deliveries?" + tt.query, bearer: apiKey})
 		if res.status != http.StatusBadRequest {

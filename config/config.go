@@ -56,6 +56,8 @@ type Config struct {
 	PreferencePage PreferencePage `koanf:"preference_page"`
 	// Console configures the operator console under /console/.
 	Console Console `koanf:"console"`
+	// Retention configures how long history is kept.
+	Retention Retention `koanf:"retention"`
 
 	// unknownEnv lists NOTIFYD_* variables that matched no setting; they
 	// are reported by Warnings.
@@ -378,6 +380,7 @@ func Default() *Config {
 
 		PreferencePage: defaultPreferencePage(),
 		Console:        defaultConsole(),
+		Retention:      defaultRetention(),
 	}
 }
 

@@ -274,6 +274,7 @@ updates:
 
 		PreferencePage: PreferencePage{LinkTTL: 30 * 24 * time.Hour},
 		Console:        Console{IdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
+		Retention:      Default().Retention,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%#v\nwant\n%#v", c, want)

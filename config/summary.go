@@ -77,6 +77,7 @@ func (c *Config) Summary() []slog.Attr {
 		c.Updates.summary(),
 		c.PreferencePage.summary(),
 		c.Console.summary(),
+		c.Retention.summary(),
 	}
 }
 

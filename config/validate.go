@@ -81,6 +81,12 @@ func (c *Config) validate(p *problems) {
 	c.Updates.validate(p)
 	c.PreferencePage.validate(p)
 	c.Console.validate(p)
+	c.Retention.validate(p)
+	if r := c.Retention.Reminders; r != 0 && r <= c.Reminders.PollInterval+time.Minute {
+		// A calendar sync works out alarm instances from a poll interval
+		// ago: it would schedule again one whose record is gone.
+		p.add("retention.reminders", "must be longer than reminders.poll_interval and a minute")
+	}
 
 	// database
 	if strings.TrimSpace(c.Database.DataDir) == "" {

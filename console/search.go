@@ -138,7 +138,7 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, s *session) {
 		val string
 		to  *time.Time
 		key string
-	}{{f.From, &filter.Since, "search.from"}, {f.To, &filter.Until, "search.to"}} {
+	}{{f.From, &filter.From, "search.from"}, {f.To, &filter.To, "search.to"}} {
 		if b.val == "" {
 			continue
 		}

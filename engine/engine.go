@@ -102,6 +102,8 @@ type Options struct {
 	Reminders ReminderOptions
 	// Updates configure the calendar update notifications.
 	Updates UpdateOptions
+	// Retention configures the pruning of history.
+	Retention RetentionOptions
 	// Registerer, if not nil, gets the engine's metrics.
 	Registerer prometheus.Registerer
 	// Now, if not nil, is the clock the subscriptions' preferences are
@@ -127,6 +129,8 @@ type Engine struct {
 	metrics *metrics
 	ringer  *ringer
 	plans   planCache
+	// pruneMetrics are the pruner's.
+	pruneMetrics *pruneMetrics
 	// stopping ends when Stop stops waiting for the running jobs (each
 	// Start makes a new one). It bounds
 	// what must outlive a job's own context: recording a message the
@@ -149,6 +153,7 @@ func New(o Options) (*Engine, error) {
 	orDefault(&o.JobTimeout, 5*time.Minute)
 	o.Reminders = o.Reminders.withDefaults()
 	orDefault(&o.Updates.BurstWindow, defaultBurstWindow)
+	o.Retention = o.Retention.withDefaults()
 	if o.RescueAfter <= o.JobTimeout {
 		o.RescueAfter = max(10*time.Minute, 2*o.JobTimeout)
 	}
@@ -157,6 +162,7 @@ func New(o Options) (*Engine, error) {
 		e.systems[s.Name] = s
 	}
 	e.metrics = newMetrics(o.Registerer, e.systems)
+	e.pruneMetrics = newPruneMetrics(o.Registerer, o.Retention.Rules)
 	e.ringer = newRinger(e.fireReminders)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncPrincipalWorker{e: e})
@@ -172,6 +178,7 @@ func New(o Options) (*Engine, error) {
 	river.AddWorker(workers, &publishWorker{e: e})
 	river.AddWorker(workers, &releaseHeldWorker{e: e})
 	river.AddWorker(workers, &sendDigestWorker{e: e})
+	river.AddWorker(workers, &pruneWorker{e: e})
 	// Every queue is polled, which costs a query each time: queues with
 	// little to do are polled rarely. The finish queue only gets the
 	// policies that failed for now and the sweep; a channel that is not
@@ -248,6 +255,9 @@ func (e *Engine) periodicJobs() []*river.PeriodicJob {
 	}
 	if r.Enabled {
 		jobs = append(jobs, every(max(r.Horizon/48, time.Minute), ExpandRemindersArgs{}))
+	}
+	if e.o.Retention.enabled() {
+		jobs = append(jobs, every(e.o.Retention.Interval, PruneArgs{}))
 	}
 	return jobs
 }

@@ -129,3 +129,12 @@ func (e *Engine) ScheduleReleaseForTest(ctx context.Context, at time.Time) error
 		return e.queue.insertUnique(ctx, tx, releaseJob(at))
 	})
 }
+
+// PruneForTest runs a prune as the run at now would.
+func (e *Engine) PruneForTest(ctx context.Context, now time.Time) error { return e.prune(ctx, now) }
+
+// NotificationIDForTest is the ID of the version etag of the notification
+// resource at href.
+func NotificationIDForTest(system, principal, href, etag string) string {
+	return notificationID(system, principal, href, etag)
+}

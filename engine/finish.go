@@ -80,7 +80,10 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (
 	if n.Status == store.NotificationDone {
 		return finishedRecord{}, nil
 	}
-	done := func(note string) (finishedRecord, error) { return finishedRecord{n.ID, note, time.Now()}, nil }
+	gone := false
+	done := func(note string) (finishedRecord, error) {
+		return finishedRecord{id: n.ID, note: note, at: time.Now(), gone: gone}, nil
+	}
 	sys, ok := e.systems[n.System]
 	if !ok {
 		return done("kept: the system is no longer configured")
@@ -108,7 +111,7 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (
 		err := sys.CalDAV.Delete(ctx, n.Href, n.ETag)
 		switch {
 		case err == nil:
-			note = "deleted from the collection"
+			note, gone = "deleted from the collection", true
 		case errors.Is(err, caldavclient.ErrPreconditionFailed):
 			note, routine = "kept: it changed on the server since it was read (the new version is synced on its own)", false
 		case caldavclient.IsTemporary(err):
@@ -121,7 +124,8 @@ func (e *Engine) applyPolicy(ctx context.Context, n *store.NotificationRecord) (
 		err := e.mark(ctx, sys, n)
 		switch {
 		case err == nil:
-			note = "marked as processed"
+			// The marked version replaces this one.
+			note, gone = "marked as processed", true
 		case errors.Is(err, caldavclient.ErrNotSupported):
 			note, routine = "kept: the server does not accept changes to notifications", false
 		case caldavclient.IsTemporary(err):

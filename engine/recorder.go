@@ -198,10 +198,12 @@ func (e *Engine) applyPolicyOrQueue(ctx context.Context, n *store.NotificationRe
 }
 
 // finishedRecord is the record that a notification's after-delivery
-// policy was applied, with a note of what happened.
+// policy was applied, with a note of what happened; gone says it removed
+// this version from the collection (deleted or marked).
 type finishedRecord struct {
 	id, note string
 	at       time.Time
+	gone     bool
 }
 
 // writeFinished records that the policies of recs were applied. The write
@@ -215,7 +217,7 @@ func (e *Engine) writeFinished(ctx context.Context, recs []finishedRecord) {
 	wctx := context.WithoutCancel(ctx)
 	err := e.db.Write(wctx, store.Lazy, func(tx *sql.Tx) error {
 		for _, r := range recs {
-			if err := store.FinishNotificationTx(wctx, tx, r.id, r.note, r.at); err != nil {
+			if err := store.FinishNotificationTx(wctx, tx, r.id, r.note, r.gone, r.at); err != nil {
 				return err
 			}
 		}

@@ -67,6 +67,7 @@ type fakeDAV struct {
 	onDelete   func(href string) // called before each DELETE, if set
 	puts       []fakePut         // the PUTs that replaced a resource
 	refusePut  bool              // PUT says caldavclient.ErrNotSupported, as Cyrus's 405
+	removed    map[string]int    // href -> version at which someone else removed it
 }
 
 // fakePut is a PUT as the server received it.
@@ -90,6 +91,20 @@ func (f *fakeDAV) add(name string, body []byte) {
 	f.locked(func() {
 		f.version++
 		f.resources["/dav/notifications/user/wilma/"+name] = fakeResource{body: body, etag: fmt.Sprintf(`"e%d"`, f.version), version: f.version}
+	})
+}
+
+// remove deletes a resource as a user or the server would: the next
+// sync reports it deleted.
+func (f *fakeDAV) remove(name string) {
+	f.locked(func() {
+		f.version++
+		href := "/dav/notifications/user/wilma/" + name
+		delete(f.resources, href)
+		if f.removed == nil {
+			f.removed = map[string]int{}
+		}
+		f.removed[href] = f.version
 	})
 }
 
@@ -145,6 +160,11 @@ func (f *fakeDAV) Sync(ctx context.Context, coll, token string) (*caldavclient.S
 		}
 	}
 	sort.Slice(res.Changed, func(i, j int) bool { return res.Changed[i].Href < res.Changed[j].Href })
+	for href, v := range f.removed {
+		if token != "" && v > from {
+			res.Deleted = append(res.Deleted, href)
+		}
+	}
 	return res, nil
 }
 func (f *fakeDAV) Get(ctx context.Context, href string) ([]byte, string, error) {

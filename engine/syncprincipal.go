@@ -121,7 +121,7 @@ func (w *syncPrincipalWorker) Work(ctx context.Context, job *river.Job[SyncPrinc
 	}
 
 	rec := store.SyncRecord{System: args.System, Principal: args.Principal, Token: res.Token,
-		SyncedGen: startGen, CollectionURL: collection, Now: time.Now()}
+		SyncedGen: startGen, CollectionURL: collection, Now: time.Now(), Deleted: res.Deleted}
 	subs, err := e.o.Subscriptions.ForPrincipal(ctx, args.System, args.Principal)
 	if err != nil {
 		return err
@@ -220,6 +220,8 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 	}
 	for i, r := range changed {
 		if known[ids[i]] {
+			// Its other versions are gone (replaced), this one is not.
+			rec.Listed = append(rec.Listed, store.ResourceVersion{Href: r.Href, ETag: r.ETag})
 			continue
 		}
 		body, etag, err := sys.CalDAV.Get(ctx, r.Href)
@@ -241,6 +243,7 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 			etag = r.ETag
 		}
 		id := notificationID(args.System, args.Principal, r.Href, etag)
+		rec.Listed = append(rec.Listed, store.ResourceVersion{Href: r.Href, ETag: etag})
 		if marked(body) {
 			// Marked by the mark policy, which changed its ETag: the
 			// version delivered is recorded under the one it had.

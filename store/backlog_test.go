@@ -102,8 +102,8 @@ func TestBacklog(t *testing.T) {
 	// A policy queued as a job is still outstanding until applied.
 	inTx(func(tx *sql.Tx) error { _, err := ClaimFinish(ctx, tx, "n2"); return err })
 	backlogIs(t, db, "n2's policy queued", counts(0, 0, 2))
-	must(db.FinishNotification(ctx, "n1", "deleted", now))
-	must(db.FinishNotification(ctx, "n2", "deleted", now))
+	must(db.FinishNotification(ctx, "n1", "deleted", true, now))
+	must(db.FinishNotification(ctx, "n2", "deleted", true, now))
 	backlogIs(t, db, "policies applied", counts(0, 0, 0))
 
 	inTx(func(tx *sql.Tx) error { _, err := RequeueDelivery(ctx, tx, "d3", now); return err })

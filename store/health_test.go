@@ -66,8 +66,8 @@ func TestDeliveriesConsoleFilters(t *testing.T) {
 	}{
 		{"address", DeliveryFilter{Address: "+15550100"}, []string{"d-sms"}},
 		{"type", DeliveryFilter{Type: "share-invite"}, []string{"d-fred"}},
-		{"since", DeliveryFilter{Since: now.Add(-time.Hour)}, []string{"d-fred"}},
-		{"until", DeliveryFilter{Until: now.Add(-time.Hour), Channel: "email"}, []string{"d-email"}},
+		{"from", DeliveryFilter{From: now.Add(-time.Hour)}, []string{"d-fred"}},
+		{"to", DeliveryFilter{To: now.Add(-time.Hour), Channel: "email"}, []string{"d-email"}},
 		{"newest first", DeliveryFilter{Newest: true, Status: DeliveryFailed, System: "cal"}, []string{"d-sms"}},
 	} {
 		if got := ids(c.f); len(got) != len(c.want) || (len(got) > 0 && got[0] != c.want[0]) {

@@ -35,7 +35,7 @@ func TestSettledAndDeadNotifications(t *testing.T) {
 	if err != nil || strings.Join(ids, ",") != "settled" {
 		t.Errorf("Unfinished = %v, %v; want [settled]", ids, err)
 	}
-	if err := db.FinishNotification(ctx, "settled", "deleted", now); err != nil {
+	if err := db.FinishNotification(ctx, "settled", "deleted", true, now); err != nil {
 		t.Fatal(err)
 	}
 	if ids, err := db.Unfinished(ctx, now.Add(time.Second), 10); err != nil || len(ids) != 0 {

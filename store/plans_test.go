@@ -83,7 +83,7 @@ func hotPaths(t *testing.T, db *DB, p string) {
 		if _, err := ClaimFinish(ctx, tx, n1); err != nil {
 			return err
 		}
-		return FinishNotificationTx(ctx, tx, n1, "deleted", now)
+		return FinishNotificationTx(ctx, tx, n1, "deleted", true, now)
 	})
 
 	inTx(func(tx *sql.Tx) error { _, err := RequeueDelivery(ctx, tx, email2, now); return err })
@@ -106,6 +106,9 @@ func hotPaths(t *testing.T, db *DB, p string) {
 		{Status: DeliverySent},
 		{Channel: "email"},
 		{System: "cal", Principal: p, Status: DeliveryFailed, AfterTime: now, AfterID: email2},
+		{System: "cal"},
+		{Address: "a@example.org"},
+		{System: "cal", Type: "invite", From: now.Add(-time.Hour), To: now},
 	} {
 		f.Limit = 50
 		_, err = db.Deliveries(ctx, f)
@@ -149,6 +152,22 @@ func hotPaths(t *testing.T, db *DB, p string) {
 		return AddUnsentDeliveries(ctx, tx, "cal", p, []DeliveryRecord{{ID: p + "d4", NotificationID: n3, SubscriptionID: sub.ID,
 			MethodID: "m1", Channel: "email", Address: "a@example.org", Status: DeliverySuppressed, LastError: "suppressed"}}, now)
 	})
+
+	// A sync that finds a notification deleted and another replaced, and
+	// the pruner's batches (every row is younger than the cutoff: they
+	// select and delete nothing, through the same plans).
+	inTx(func(tx *sql.Tx) error {
+		return MarkNotificationsGone(ctx, tx, "cal", p, []ResourceVersion{{p + "1.xml", `"2"`}}, []string{p + "2.xml"}, now)
+	})
+	for _, r := range []PruneRule{PruneDeliveries, PruneNotifications, PruneReminders, PrunePublished} {
+		_, _, err := db.PruneBatch(ctx, r, now.Add(-time.Hour), time.Time{}, 100)
+		must(err)
+		// The delete, which runs only when the select finds rows.
+		inTx(func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, pruneDelete(r, 1), micros(now.Add(-time.Hour)), "none")
+			return err
+		})
+	}
 }
 
 // grow adds principals × perPrincipal notifications, each with an email
@@ -236,7 +255,7 @@ func cachedStatements(t *testing.T, db *DB, keep func(string) bool) []string {
 }
 
 // notifydTable matches the tables of notifyd's schema in a statement.
-var notifydTable = regexp.MustCompile(`\b(principal_state|subscriptions|notifications|deliveries|settings|published_events|calendars)\b`)
+var notifydTable = regexp.MustCompile(`\b(principal_state|subscriptions|notifications|deliveries|settings|published_events|calendars|reminders)\b`)
 
 // notifydStatement reports whether q is a query or a change of notifyd's
 // tables (not a migration's, nor an EXPLAIN).
@@ -331,21 +350,32 @@ var fullScanAllowed = []string{
 // expectedIndex is the index each hot lookup must use, by a part of its
 // statement.
 var expectedIndex = map[string]string{
-	"FROM deliveries WHERE notification_id = $1":        "deliveries_by_notification",
-	"FROM subscriptions WHERE system = $1 AND princip":  "subscriptions_by_principal",
-	"SELECT id FROM notifications\nWHERE status = 'de":  "notifications_settled",
-	"status = 'dead' AND system = $1":                   "notifications_dead",
-	"WHERE channel = 'sms' AND channel = $1":            "deliveries_by_sms_provider_id",
-	"FROM principal_state WHERE system = $1":            "sqlite_autoindex_principal_state_1",
-	"WHERE d.system = $1 AND d.principal = $2 ORDER BY": "deliveries_by_principal",
-	"WHERE d.status = $1 AND d.status NOT IN":           "deliveries_by_status",
-	"FROM deliveries WHERE id IN":                       "sqlite_autoindex_deliveries_1",
-	"FROM notifications WHERE id IN":                    "sqlite_autoindex_notifications_1",
-	"FROM principal_state WHERE queued)":                "principal_state_queued",
-	"FROM deliveries d WHERE d.status IN ('queued', 'r": "deliveries_by_status",
-	"FROM notifications WHERE status = 'delivered')":    "notifications_settled",
-	"FROM published_events WHERE processed_at = 0)":     "published_events_waiting",
-	"FROM calendars\nWHERE system = $1 AND href IN":     "calendars_by_href",
+	"FROM deliveries WHERE notification_id = $1":         "deliveries_by_notification",
+	"FROM subscriptions WHERE system = $1 AND princip":   "subscriptions_by_principal",
+	"SELECT id FROM notifications\nWHERE status = 'de":   "notifications_settled",
+	"status = 'dead' AND system = $1":                    "notifications_dead",
+	"WHERE channel = 'sms' AND channel = $1":             "deliveries_by_sms_provider_id",
+	"FROM principal_state WHERE system = $1":             "sqlite_autoindex_principal_state_1",
+	"WHERE d.system = $1 AND d.principal = $2 ORDER BY":  "deliveries_by_principal",
+	"WHERE d.status = $1 AND d.status NOT IN":            "deliveries_by_status",
+	"FROM deliveries WHERE id IN":                        "sqlite_autoindex_deliveries_1",
+	"FROM notifications WHERE id IN":                     "sqlite_autoindex_notifications_1",
+	"FROM principal_state WHERE queued)":                 "principal_state_queued",
+	"FROM deliveries d WHERE d.status IN ('queued', 'r":  "deliveries_by_status",
+	"FROM notifications WHERE status = 'delivered')":     "notifications_settled",
+	"FROM published_events WHERE processed_at = 0)":      "published_events_waiting",
+	"FROM calendars\nWHERE system = $1 AND href IN":      "calendars_by_href",
+	"WHERE d.address = $1 ORDER BY":                      "deliveries_by_address",
+	"SET gone_at = $4\nWHERE system = $1":                "notifications_in_collection",
+	"SET gone_at = $5\nWHERE system = $1":                "notifications_in_collection",
+	"SELECT id FROM deliveries WHERE created_at < $1":    "deliveries_by_time",
+	"SELECT id FROM notifications WHERE created_at < $1": "notifications_by_time",
+	"SELECT fire_key FROM reminders WHERE trigger_at":    "reminders_ended",
+	"SELECT id FROM published_events WHERE processed_at": "published_events_processed",
+	"DELETE FROM deliveries WHERE created_at < $1":       "sqlite_autoindex_deliveries_1",
+	"DELETE FROM notifications WHERE created_at < $1":    "sqlite_autoindex_notifications_1",
+	"DELETE FROM reminders WHERE trigger_at":             "sqlite_autoindex_reminders_1",
+	"DELETE FROM published_events WHERE processed_at":    "sqlite_autoindex_published_events_1",
 }
 
 // The statements notifyd runs on its hot paths keep the plans they were

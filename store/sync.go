@@ -66,8 +66,17 @@ type SyncRecord struct {
 	// change the principal made, DeliverySuppressed): see
 	// AddUnsentDeliveries.
 	Unsent []DeliveryRecord
-	Now    time.Time
+	// Listed are the resources the sync found new or changed (with the
+	// ETag their record has), Deleted the hrefs it found removed: the versions of a notification they
+	// replace or remove are gone from the collection (see
+	// MarkNotificationsGone).
+	Listed  []ResourceVersion
+	Deleted []string
+	Now     time.Time
 }
+
+// ResourceVersion is one version of a resource of a collection.
+type ResourceVersion struct{ Href, ETag string }
 
 // KnownNotifications returns which of ids are already stored.
 func (db *DB) KnownNotifications(ctx context.Context, ids []string) (map[string]bool, error) {
@@ -105,6 +114,10 @@ type SyncOutcome struct {
 // sync job is released (queued = false) in the same statement that checks
 // it, so a concurrent ping either sees the job queued or queues a new one.
 func RecordSync(ctx context.Context, tx *sql.Tx, r SyncRecord) (out SyncOutcome, err error) {
+	// Before the new ones are added: a version listed is never marked.
+	if err = MarkNotificationsGone(ctx, tx, r.System, r.Principal, r.Listed, r.Deleted, r.Now); err != nil {
+		return out, err
+	}
 	if out.NewDeliveries, err = AddNotifications(ctx, tx, r.System, r.Principal, r.Notifications, r.Deliveries, r.Now); err != nil {
 		return out, err
 	}
@@ -163,6 +176,35 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $9) ON CONFLICT (id) D
 		}
 	}
 	return newDeliveries, nil
+}
+
+// inCollection is the condition of the partial index
+// notifications_in_collection (the finished notifications that may still
+// be in their collection), stated literally for the planner to use it.
+const inCollection = `gone_at = 0 AND status IN ('done', 'dead')`
+
+// MarkNotificationsGone records in tx that the finished notifications of
+// a principal whose resource a sync of its collection found removed
+// (deleted, by href) or replaced (listed with another ETag) are gone from
+// it: a resync cannot meet them again, and the pruner may delete them
+// once past retention. Each href costs one lookup in a small partial
+// index.
+func MarkNotificationsGone(ctx context.Context, tx *sql.Tx, system, principal string, listed []ResourceVersion,
+	deleted []string, at time.Time) error {
+	now := micros(at)
+	for _, href := range deleted {
+		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET gone_at = $4
+WHERE system = $1 AND principal = $2 AND href = $3 AND `+inCollection, system, principal, href, now); err != nil {
+			return err
+		}
+	}
+	for _, v := range listed {
+		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET gone_at = $5
+WHERE system = $1 AND principal = $2 AND href = $3 AND etag <> $4 AND `+inCollection, system, principal, v.Href, v.ETag, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // releaseJob marks the principal's sync job finished unless a ping came
@@ -293,19 +335,22 @@ const unfinishedQuery = `SELECT id FROM notifications
 WHERE status = '` + NotificationDelivered + `' AND settled_at < $1 AND NOT finish_queued ORDER BY settled_at LIMIT $2`
 
 // FinishNotification records that a notification's after-delivery policy
-// was applied, with a note of what happened. It does not wait for the disk:
-// if a crash loses the record, the policy is applied again, which is
-// harmless (a deleted notification is then already gone).
-func (db *DB) FinishNotification(ctx context.Context, id, note string, now time.Time) error {
+// was applied, with a note of what happened; gone says the policy removed
+// this version from the collection (deleted, or replaced by its marked
+// version). It does not wait for the disk: if a crash loses the record,
+// the policy is applied again, which is harmless (a deleted notification
+// is then already gone).
+func (db *DB) FinishNotification(ctx context.Context, id, note string, gone bool, now time.Time) error {
 	return db.Write(ctx, Lazy, func(tx *sql.Tx) error {
-		return FinishNotificationTx(ctx, tx, id, note, now)
+		return FinishNotificationTx(ctx, tx, id, note, gone, now)
 	})
 }
 
 // FinishNotificationTx is FinishNotification in tx.
-func FinishNotificationTx(ctx context.Context, tx *sql.Tx, id, note string, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2, error = $3, finished_at = $4 WHERE id = $1`,
-		id, NotificationDone, note, micros(now))
+func FinishNotificationTx(ctx context.Context, tx *sql.Tx, id, note string, gone bool, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $2, error = $3, finished_at = $4,
+gone_at = CASE WHEN $5 THEN $4 ELSE gone_at END WHERE id = $1`,
+		id, NotificationDone, note, micros(now), gone)
 	return err
 }
 

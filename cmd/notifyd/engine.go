@@ -77,6 +77,7 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		Reminders: engine.ReminderOptions{Enabled: r.Enabled, PollInterval: r.PollInterval, Horizon: r.Horizon,
 			MinInterval: r.MinInterval, Grace: grace},
 		Updates:    engine.UpdateOptions{Enabled: cfg.Updates.Enabled, BurstWindow: cfg.Updates.BurstWindow},
+		Retention:  retention(cfg.Retention),
 		Registerer: reg,
 		// The embedded database belongs to this process alone.
 		OwnsQueue: cfg.Database.Kind() == config.DatabaseSQLite,
