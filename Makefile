@@ -4,7 +4,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 # The same flags as the Dockerfile: a static, reproducible binary.
 BUILDFLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: run build test bench soak fuzz lint
+.PHONY: run build demo test bench soak fuzz lint
 
 ## run: the service on its embedded default (SQLite under ./data, 127.0.0.1:8080)
 run:
@@ -13,6 +13,12 @@ run:
 ## build: bin/notifyd, static (CGO_ENABLED=0)
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o bin/notifyd ./cmd/notifyd
+
+## demo: notifyd with its console against Cyrus and an SMTP sink, until Ctrl-C (as root)
+demo: build
+	scripts/peers/install.sh cyrus smtp
+	$(GO) build -o bin/notifyd-demo ./cmd/notifyd-demo
+	bin/notifyd-demo -notifyd bin/notifyd
 
 ## test: everything CI runs (format, vet, race tests, end-to-end tests)
 test:

@@ -64,7 +64,8 @@ func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 			if dec.Action != preferences.Send {
 				return e.hold(ctx, a, rec, dec)
 			}
-		} else {
+		} else if d.Attempts == 0 {
+			// Released after a hold: it counts when sent.
 			countPeriod(plan, &a, now)
 		}
 	}

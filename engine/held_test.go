@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -359,5 +360,60 @@ func TestDeliverJobRunAgainLeavesHeld(t *testing.T) {
 	nextEnd(t, events, deliverKind, river.EventKindJobCompleted)
 	if got := r.email.sentTo(); len(got) != 0 || r.deliveryLog(t)[0].Status != store.DeliveryHeld {
 		t.Fatalf("sent %v while held; want nothing, still held", got)
+	}
+}
+
+// gatedChannel holds every send until gate is closed, counting them.
+type gatedChannel struct {
+	gate    chan struct{}
+	entered atomic.Int32
+}
+
+func (c *gatedChannel) Send(ctx context.Context, req *delivery.Request) (delivery.Result, error) {
+	c.entered.Add(1)
+	select {
+	case <-c.gate:
+		return delivery.Result{ProviderID: "gated-" + req.DeliveryID}, nil
+	case <-ctx.Done():
+		return delivery.Result{}, ctx.Err()
+	}
+}
+
+// Five notifications of one method, each in a delivery job of its own,
+// are decided while the first sends are still under way (not yet
+// recorded): a throttle of three lets three go and holds two, as it does
+// when they come one after the other.
+func TestThrottleHoldsABurstDecidedAtOnce(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	email := &gatedChannel{gate: make(chan struct{})}
+	r := newRig(t, "keep", clk.option, noPolicy, func(o *engine.Options) { o.Channels[notifyd.ChannelEmail] = email })
+	r.subscribeWith(t, &notifyd.Preferences{Throttle: &notifyd.Throttle{Max: 3, Per: "1h"}}, emailTo("wilma@example.com"))
+	for i, n := range []string{"n1", "n2", "n3", "n4", "n5"} {
+		r.invites(t, n) // each its own sync, so its own delivery job
+		r.waitUntil(t, "the delivery made", func() bool { return len(r.deliveryLog(t)) == i+1 })
+	}
+	held := func() int {
+		n := 0
+		for _, d := range r.deliveryLog(t) {
+			if d.Status == store.DeliveryHeld {
+				n++
+			}
+		}
+		return n
+	}
+	r.waitUntil(t, "all five decided", func() bool { return int(email.entered.Load())+held() == 5 })
+	close(email.gate)
+	log := r.waitLog(t, 5, store.DeliverySent, store.DeliveryHeld)
+	sent := 0
+	for _, d := range log {
+		if d.Status == store.DeliverySent {
+			sent++
+		} else if d.HeldReason != "throttle" {
+			t.Errorf("held %+v, want by the throttle", d)
+		}
+	}
+	if sent != 3 {
+		t.Fatalf("%d sent, %d held of a burst of five under a throttle of three; want 3 and 2", sent, 5-sent)
 	}
 }

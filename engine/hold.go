@@ -81,8 +81,8 @@ func (e *Engine) plan(sub *notifyd.Subscription) *preferences.Plan {
 }
 
 // decide applies plan to the first attempt at a (of notification n on
-// d's channel) at now, and notes in a the throttle period whose count a
-// send adds to.
+// d's channel) at now. On a throttled channel, a send takes its place in
+// the period's count first (store.DB.TakeSend).
 func (e *Engine) decide(ctx context.Context, plan *preferences.Plan, a *attempt, n *notifyd.Notification, now time.Time) (preferences.Decision, error) {
 	d := a.d
 	ch := notifyd.Channel(d.Channel)
@@ -90,13 +90,23 @@ func (e *Engine) decide(ctx context.Context, plan *preferences.Plan, a *attempt,
 	if n != nil && n.Event != nil {
 		pn.EventStart = n.Event.Start
 	}
-	sent := 0
-	if start, _, ok := plan.ThrottlePeriod(ch, now); ok {
-		a.countFrom = start
-		var err error
-		if sent, err = e.db.MethodSent(ctx, d.SubscriptionID, d.MethodID, start); err != nil {
-			return preferences.Decision{}, err
-		}
+	start, _, throttled := plan.ThrottlePeriod(ch, now)
+	if !throttled {
+		return plan.Decide(ch, pn, 0, now), nil
+	}
+	sent, err := e.db.MethodSent(ctx, d.SubscriptionID, d.MethodID, start)
+	if err != nil {
+		return preferences.Decision{}, err
+	}
+	dec := plan.Decide(ch, pn, sent, now)
+	if dec.Action != preferences.Send {
+		return dec, nil
+	}
+	// Take the place before sending, and decide again with the count
+	// as it was then: of a burst decided at once, only the first ones to
+	// take a place under the throttle go.
+	if sent, err = e.db.TakeSend(ctx, d.SubscriptionID, d.MethodID, start); err != nil {
+		return preferences.Decision{}, err
 	}
 	return plan.Decide(ch, pn, sent, now), nil
 }

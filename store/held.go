@@ -204,15 +204,42 @@ AND period_start = $3`, sub, method, micros(periodStart)).Scan(&n)
 	return n, Classify(err)
 }
 
-// CountSend counts in tx one message the method sent in the throttle
-// period starting at periodStart (a count of an earlier period, recorded
-// late, changes nothing).
-func CountSend(ctx context.Context, tx *sql.Tx, sub, method string, periodStart time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO method_sends (subscription_id, method_id, period_start, sent) VALUES ($1, $2, $3, 1)
+// countSend is the statement that counts one message of a method in the
+// throttle period starting at $3 (a count of an earlier period, made
+// late, changes nothing) and returns the count of the row's period.
+const countSend = `INSERT INTO method_sends (subscription_id, method_id, period_start, sent) VALUES ($1, $2, $3, 1)
 ON CONFLICT (subscription_id, method_id) DO UPDATE SET
 sent = CASE WHEN method_sends.period_start = excluded.period_start THEN method_sends.sent + 1
             WHEN method_sends.period_start > excluded.period_start THEN method_sends.sent ELSE 1 END,
 period_start = CASE WHEN method_sends.period_start > excluded.period_start THEN method_sends.period_start
-                    ELSE excluded.period_start END`, sub, method, micros(periodStart))
-	return Classify(err)
+                    ELSE excluded.period_start END
+RETURNING sent, period_start`
+
+// CountSend counts in tx one message the method sent in the throttle
+// period starting at periodStart (a count of an earlier period, recorded
+// late, changes nothing).
+func CountSend(ctx context.Context, tx *sql.Tx, sub, method string, periodStart time.Time) error {
+	var sent, start int64
+	return Classify(tx.QueryRowContext(ctx, countSend, sub, method, micros(periodStart)).Scan(&sent, &start))
+}
+
+// TakeSend counts one message of the method in the throttle period
+// starting at periodStart before it is sent, and returns how many the
+// period counted before it: the message may go if that is under the
+// throttle. Concurrent deliveries of one method each take their own
+// place, so a burst cannot all pass the last free one. A message that is
+// not sent after all still counts (the period then allows one fewer).
+func (db *DB) TakeSend(ctx context.Context, sub, method string, periodStart time.Time) (before int, err error) {
+	err = db.Write(ctx, Lazy, func(tx *sql.Tx) error {
+		var sent, start int64
+		if err := tx.QueryRowContext(ctx, countSend, sub, method, micros(periodStart)).Scan(&sent, &start); err != nil {
+			return err
+		}
+		before = int(sent) - 1
+		if start != micros(periodStart) {
+			before = 0 // counted in a later period: this one's count is not kept
+		}
+		return nil
+	})
+	return before, err
 }

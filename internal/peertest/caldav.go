@@ -1,6 +1,7 @@
 package peertest
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -117,9 +118,18 @@ func ServiceCalendar(t testing.TB, s CalDAVServer, cal string) string {
 // (net/http would turn a redirected PROPFIND or REPORT into a GET).
 func davRequest(t testing.TB, baseURL, user, password, method, path, contentType, body string, header ...string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, baseURL+path, strings.NewReader(body))
+	status, h, data, err := davDo(baseURL, user, password, method, path, contentType, body, header...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return status, h, data
+}
+
+// davDo is davRequest returning its failure.
+func davDo(baseURL, user, password, method, path, contentType, body string, header ...string) (int, http.Header, []byte, error) {
+	req, err := http.NewRequest(method, baseURL+path, strings.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, err
 	}
 	req.SetBasicAuth(user, password)
 	if contentType != "" {
@@ -134,12 +144,12 @@ func davRequest(t testing.TB, baseURL, user, password, method, path, contentType
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s as %s: %v", method, path, user, err)
+		return 0, nil, nil, fmt.Errorf("%s %s as %s: %v", method, path, user, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		t.Fatalf("%s %s as %s: reading the body: %v", method, path, user, err)
+		return 0, nil, nil, fmt.Errorf("%s %s as %s: reading the body: %v", method, path, user, err)
 	}
-	return resp.StatusCode, resp.Header, data
+	return resp.StatusCode, resp.Header, data, nil
 }

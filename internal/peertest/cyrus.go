@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -83,12 +84,56 @@ func StartCyrusWith(t testing.TB, cfg CyrusConfig) *Cyrus {
 	if cfg.Ping != nil {
 		Need(t, "curl")
 	}
+	c, out, err := launchCyrus(users, cfg)
+	if err != nil {
+		t.Fatalf("starting Cyrus: %v", err)
+	}
+	t.Logf("%s", strings.TrimSpace(out))
+	t.Cleanup(func() {
+		if err := c.halt(); err != nil {
+			t.Errorf("%v", err)
+		}
+		if c.pings && t.Failed() {
+			t.Logf("notifyd-ping.log:\n%s", c.PingLog(t))
+		}
+		_ = os.RemoveAll(c.Dir)
+	})
+	return c
+}
+
+// LaunchCyrus is StartCyrusWith for a program that is not a test (make
+// demo): it returns an error instead of failing a test, and the caller
+// stops the instance and removes its data with Close. It also prints
+// nothing; Cyrus still needs root and the peers installed.
+func LaunchCyrus(cfg CyrusConfig) (*Cyrus, error) {
+	need := []string{"/usr/lib/cyrus/bin/master", "saslpasswd2", "/usr/bin/python3", "bash"}
+	if cfg.Ping != nil {
+		need = append(need, "curl")
+	}
+	for _, cmd := range need {
+		if _, err := exec.LookPath(cmd); err != nil {
+			return nil, fmt.Errorf("%s is not installed: run scripts/peers/install.sh", cmd)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return nil, errors.New("cyrus runs as root (its master drops to the cyrus user): run as root")
+	}
+	users := cfg.Users
+	if len(users) == 0 {
+		users = DefaultCyrusUsers
+	}
+	c, _, err := launchCyrus(users, cfg)
+	return c, err
+}
+
+// launchCyrus starts an instance, trying other ports when the ones chosen
+// were taken meanwhile, and returns it with the script's output.
+func launchCyrus(users []string, cfg CyrusConfig) (*Cyrus, string, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		c, out, err := startCyrus(t, users, cfg)
+		c, out, err := startCyrus(users, cfg)
 		if err == nil {
-			t.Logf("%s", strings.TrimSpace(out))
-			return c
+			return c, out, nil
 		}
 		lastErr = fmt.Errorf("%v\n%s", err, out)
 		// A port taken between FreePort and the start: try other ports.
@@ -96,62 +141,98 @@ func StartCyrusWith(t testing.TB, cfg CyrusConfig) *Cyrus {
 			break
 		}
 	}
-	t.Fatalf("starting Cyrus: %v", lastErr)
-	return nil
+	return nil, "", lastErr
 }
 
-func startCyrus(t testing.TB, users []string, cfg CyrusConfig) (*Cyrus, string, error) {
-	dir, err := os.MkdirTemp(cyrusTempRoot(), "notifyd-cyrus-")
-	if err != nil {
-		t.Fatal(err)
+func startCyrus(users []string, cfg CyrusConfig) (*Cyrus, string, error) {
+	root := cfg.TempDir
+	if root == "" {
+		root = cyrusTempRoot()
 	}
+	dir, err := os.MkdirTemp(root, "notifyd-cyrus-")
+	if err != nil {
+		return nil, "", err
+	}
+	c, out, err := startCyrusIn(dir, users, cfg)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+	}
+	return c, out, err
+}
+
+func startCyrusIn(dir string, users []string, cfg CyrusConfig) (*Cyrus, string, error) {
 	// The master runs as the cyrus user: let it in.
 	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
 	c := &Cyrus{
-		Dir:      dir,
-		Users:    append([]string(nil), users...),
-		imapPort: FreePort(t),
-		httpPort: FreePort(t),
+		Dir:   dir,
+		Users: append([]string(nil), users...),
 	}
-	for c.httpPort == c.imapPort {
-		c.httpPort = FreePort(t)
+	var err error
+	if c.imapPort, err = freePort(); err != nil {
+		return nil, "", err
+	}
+	for c.httpPort == 0 || c.httpPort == c.imapPort {
+		if c.httpPort, err = freePort(); err != nil {
+			return nil, "", err
+		}
 	}
 	c.BaseURL = "http://127.0.0.1:" + strconv.Itoa(c.httpPort)
 	c.IMAPAddr = "127.0.0.1:" + strconv.Itoa(c.imapPort)
 	var env []string
 	if cfg.Ping != nil {
 		c.pings = true
-		conf := filepath.Join(t.TempDir(), "notifyd-ping.conf")
+		// The script copies the settings into the instance (whose
+		// directory must be empty at the first start).
+		tmp, err := os.MkdirTemp("", "notifyd-ping-")
+		if err != nil {
+			return nil, "", err
+		}
+		defer os.RemoveAll(tmp)
+		conf := filepath.Join(tmp, "notifyd-ping.conf")
 		if err := os.WriteFile(conf, c.pingSettings(*cfg.Ping), 0o600); err != nil {
-			t.Fatal(err)
+			return nil, "", err
 		}
 		env = append(env, "PING_CONF="+conf, "PING_GROUPS="+cfg.PingGroups)
 	}
 	out, err := c.script("start", strings.Join(users, " "), env...)
 	if err != nil {
 		_, _ = c.script("stop", "")
-		_ = os.RemoveAll(dir)
 		return nil, out, err
 	}
 	c.running = true
-	t.Cleanup(func() {
-		c.mu.Lock()
-		running := c.running
-		c.mu.Unlock()
-		if running {
-			if out, err := c.script("stop", ""); err != nil {
-				t.Errorf("stopping Cyrus: %v\n%s", err, out)
-			}
-		}
-		if c.pings && t.Failed() {
-			t.Logf("notifyd-ping.log:\n%s", c.PingLog(t))
-		}
-		_ = os.RemoveAll(dir)
-	})
 	return c, out, nil
 }
+
+// Close stops the instance (if it runs) and removes its data.
+func (c *Cyrus) Close() error {
+	err := c.halt()
+	if rerr := os.RemoveAll(c.Dir); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// halt stops the instance if it runs, keeping its data.
+func (c *Cyrus) halt() error {
+	c.mu.Lock()
+	running := c.running
+	c.running = false
+	c.mu.Unlock()
+	var err error
+	if running {
+		if out, serr := c.script("stop", ""); serr != nil {
+			err = fmt.Errorf("stopping Cyrus: %v\n%s", serr, out)
+		}
+	}
+	return err
+}
+
+// TempRoot is where Cyrus instances live unless CyrusConfig.TempDir says
+// otherwise: $NOTIFYD_PEER_TMPDIR, else /dev/shm when it has room, else
+// the system's temporary directory.
+func TempRoot() string { return cyrusTempRoot() }
 
 // cyrusTempRoot is where instances live: $NOTIFYD_PEER_TMPDIR, else
 // /dev/shm when it has room (Cyrus fsyncs a lot: on tmpfs a start is 10
@@ -242,6 +323,12 @@ func (c *Cyrus) Request(t testing.TB, user, method, path, contentType, body stri
 	return davRequest(t, c.BaseURL, user, c.Password(user), method, path, contentType, body, header...)
 }
 
+// Do is Request for a program that is not a test: it returns the error
+// that would fail the test.
+func (c *Cyrus) Do(user, method, path, contentType, body string, header ...string) (int, http.Header, []byte, error) {
+	return davDo(c.BaseURL, user, c.Password(user), method, path, contentType, body, header...)
+}
+
 // Name is "cyrus".
 func (c *Cyrus) Name() string { return "cyrus" }
 
@@ -257,6 +344,14 @@ func (c *Cyrus) ServiceAccount() string { return CyrusNotifier }
 // principal URL is silently ignored).
 func (c *Cyrus) Share(t testing.TB, owner, sharee string, readWrite bool) {
 	t.Helper()
+	if err := c.ShareCalendar(owner, sharee, readWrite); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ShareCalendar is Share for a program that is not a test: it returns
+// what went wrong.
+func (c *Cyrus) ShareCalendar(owner, sharee string, readWrite bool) error {
 	access := "<D:read/>"
 	if readWrite {
 		access = "<D:read-write/>"
@@ -265,10 +360,14 @@ func (c *Cyrus) Share(t testing.TB, owner, sharee string, readWrite bool) {
 		`<D:share-resource xmlns:D="DAV:"><D:sharee><D:href>mailto:` + sharee + `@localhost</D:href>` +
 		`<D:share-access>` + access + `</D:share-access></D:sharee></D:share-resource>`
 	path := c.CalendarHome(owner) + "Default/"
-	status, _, resp := c.Request(t, owner, http.MethodPost, path, "application/davsharing+xml", body)
-	if status/100 != 2 {
-		t.Fatalf("%s sharing %s with %s: %d %s", owner, path, sharee, status, resp)
+	status, _, resp, err := c.Do(owner, http.MethodPost, path, "application/davsharing+xml", body)
+	if err != nil {
+		return err
 	}
+	if status/100 != 2 {
+		return fmt.Errorf("%s sharing %s with %s: %d %s", owner, path, sharee, status, resp)
+	}
+	return nil
 }
 
 // AcceptInvite makes sharee accept the invite notificationHref (a member of

@@ -48,15 +48,28 @@ func (c *Cyrus) GrantCalendar(t testing.TB, owner, calendar string, how ...Cyrus
 	if len(how) > 0 {
 		g = how[0]
 	}
+	if err := c.Grant(owner, calendar, g); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Grant is GrantCalendar for a program that is not a test: it returns
+// what went wrong.
+func (c *Cyrus) Grant(owner, calendar string, g CyrusGrant) error {
 	mbox := cyrusCalendarMailbox(owner, calendar)
 	admin := []string{"SETACL " + imapQuote(mbox) + " " + CyrusNotifier + " lr"}
 	if !g.NoSharedSeen {
 		admin = append(admin, "SETMETADATA "+imapQuote(mbox)+` (/shared/vendor/cmu/cyrus-imapd/sharedseen "true")`)
 	}
-	c.IMAP(t, CyrusAdmin, admin...)
-	if !g.NoSubscribe {
-		c.IMAP(t, CyrusNotifier, "SUBSCRIBE "+imapQuote("Other Users/"+owner+"/#calendars/"+calendar))
+	if _, err := c.imap(CyrusAdmin, admin); err != nil {
+		return fmt.Errorf("IMAP as %s: %v (%s)", CyrusAdmin, err, LogHint)
 	}
+	if !g.NoSubscribe {
+		if _, err := c.imap(CyrusNotifier, []string{"SUBSCRIBE " + imapQuote("Other Users/"+owner+"/#calendars/"+calendar)}); err != nil {
+			return fmt.Errorf("IMAP as %s: %v (%s)", CyrusNotifier, err, LogHint)
+		}
+	}
+	return nil
 }
 
 // IMAP logs in to the instance's IMAP server as user, sends each command

@@ -24,6 +24,11 @@ type CyrusConfig struct {
 	// PingGroups are the event groups Cyrus notifies with Ping
 	// (event_groups; empty: "mailbox").
 	PingGroups string
+	// TempDir is the directory the instance's directory is made in
+	// (empty: $NOTIFYD_PEER_TMPDIR, else /dev/shm when it has room, else
+	// the system's temporary directory). The cyrus user must be able to
+	// traverse it and every directory above it.
+	TempDir string
 }
 
 // CyrusPing says where the notifyd-ping recipe sends its pings.

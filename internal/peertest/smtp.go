@@ -110,24 +110,66 @@ func StartSMTP(t testing.TB) *SMTP {
 	return s
 }
 
+// LaunchSMTP is StartSMTP for a program that is not a test (make demo):
+// the sink keeps its data in dir (made if missing) and the caller stops it
+// with Close.
+func LaunchSMTP(dir string) (*SMTP, error) {
+	for _, cmd := range []string{"/usr/bin/python3", "openssl"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			return nil, fmt.Errorf("%s is not installed: run scripts/peers/install.sh", cmd)
+		}
+	}
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import aiosmtpd").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("/usr/bin/python3 cannot import aiosmtpd (%v: %s): run scripts/peers/install.sh", err, bytes.TrimSpace(out))
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &SMTP{
+		Dir:  dir,
+		Host: "127.0.0.1",
+		Port: port,
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+	}
+	if err := s.start(); err != nil {
+		// Stopped by its pid file, whether or not the start got that far
+		// (a Ctrl-C may have ended the script after it launched the sink).
+		_, _ = exec.Command(Script("smtp.sh"), "stop", s.Dir).CombinedOutput()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops the sink (if it runs); its directory is the caller's.
+func (s *SMTP) Close() error { return s.stop() }
+
 // Start starts the sink again after Stop, on the same port, with the same
 // certificate, Maildir and rules (temp_fail counts start afresh).
 func (s *SMTP) Start(t testing.TB) {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running {
-		return
-	}
-	out, err := exec.Command(Script("smtp.sh"), "start", s.Dir, strconv.Itoa(s.Port)).CombinedOutput()
-	if err != nil {
-		t.Fatalf("starting the SMTP sink: %v\n%s", err, out)
-	}
-	s.running = true
-	if err := WaitTCP(s.Addr, 10*time.Second); err != nil {
+	if err := s.start(); err != nil {
 		t.Fatal(err)
 	}
 }
+
+func (s *SMTP) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		return nil
+	}
+	out, err := exec.Command(Script("smtp.sh"), "start", s.Dir, strconv.Itoa(s.Port)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("starting the SMTP sink: %v\n%s", err, out)
+	}
+	s.running = true
+	return WaitTCP(s.Addr, 10*time.Second)
+}
+
+// Maildir is the directory (with new/, cur/ and tmp/) where the sink
+// stores every message it accepts, one file each, as received.
+func (s *SMTP) Maildir() string { return filepath.Join(s.Dir, "maildir") }
 
 // Stop stops the sink (to test an outage); Start brings it back.
 func (s *SMTP) Stop(t testing.TB) {
