@@ -43,8 +43,9 @@ var roleKeys = func() []api.Key {
 // accessFixture is what one request of TestAccess acts on: resources of
 // sysCal, fresh for each request (a write consumes them).
 type accessFixture struct {
-	sub  subscription
-	dead string // a failed delivery
+	sub   subscription
+	dead  string // a failed delivery
+	deadN string // a dead notification
 }
 
 // accessCase is how TestAccess calls one operation of openapi.yaml.
@@ -92,6 +93,12 @@ var accessCases = map[string]accessCase{
 	}},
 	"DELETE /v1/dead-letters/{id}": {perm: p(api.Write, api.ResourceDeadLetters), ok: 204, req: func(fx accessFixture) request {
 		return request{method: "DELETE", path: "/v1/dead-letters/" + fx.dead}
+	}},
+	"POST /v1/dead-notifications/{id}/retry": {perm: p(api.Write, api.ResourceDeadLetters), ok: 202, req: func(fx accessFixture) request {
+		return request{method: "POST", path: "/v1/dead-notifications/" + fx.deadN + "/retry"}
+	}},
+	"DELETE /v1/dead-notifications/{id}": {perm: p(api.Write, api.ResourceDeadLetters), ok: 204, req: func(fx accessFixture) request {
+		return request{method: "DELETE", path: "/v1/dead-notifications/" + fx.deadN}
 	}},
 	"POST /v1/subscriptions/{id}/preference-links": {perm: p(api.Write, api.ResourcePreferenceLinks), ok: 201, req: func(fx accessFixture) request {
 		return request{method: "POST", path: "/v1/subscriptions/" + fx.sub.ID + "/preference-links"}
@@ -187,8 +194,9 @@ func TestAccess(t *testing.T) {
 	fixture := func(t *testing.T) accessFixture {
 		i := n.Add(1)
 		return accessFixture{
-			sub:  h.create(t, simpleSub(sysCal, fmt.Sprintf("/principals/users/u%d", i))),
-			dead: h.seedFailed(t, sysCal, fmt.Sprintf("f%d", i)),
+			sub:   h.create(t, simpleSub(sysCal, fmt.Sprintf("/principals/users/u%d", i))),
+			dead:  h.seedFailed(t, sysCal, fmt.Sprintf("f%d", i)),
+			deadN: h.seedDeadNotification(t, sysCal, fmt.Sprintf("dn%d", i)),
 		}
 	}
 

@@ -30,6 +30,17 @@ func (f fakeRetrier) RetryDelivery(ctx context.Context, id string) (*store.Deliv
 	return d, err
 }
 
+// RetryNotification is the engine's, without its job.
+func (f fakeRetrier) RetryNotification(ctx context.Context, id string) (*store.NotificationRecord, error) {
+	var n *store.NotificationRecord
+	err := f.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		var err error
+		n, err = store.RetryDeadNotification(ctx, tx, id, time.Now())
+		return err
+	})
+	return n, err
+}
+
 // dead is one seeded delivery of the dead-letter tests.
 type dead struct {
 	id, system, principal, channel, status string

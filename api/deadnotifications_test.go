@@ -139,3 +139,97 @@ func TestDeadNotifications(t *testing.T) {
 		t.Errorf("database closed: %d %s, want 503", res.status, res.body)
 	}
 }
+
+// seedDeadNotification stores, as the engine does, a notification of
+// system set aside as dead, and returns its ID.
+func (h *harness) seedDeadNotification(t *testing.T, system, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	id := digestID("deadn", system, name)
+	rec := store.SyncRecord{System: system, Principal: alice, Token: "tok", Now: time.Now(),
+		Notifications: []store.NotificationRecord{{ID: id, Href: alice + "/notifications/" + name + ".xml", ETag: `"1"`,
+			Type: "other", Parsed: []byte("{}"), Status: store.NotificationDead, Error: "not XML: EOF"}}}
+	if err := h.db.Write(ctx, store.Durable, func(tx *sql.Tx) error { _, err := store.RecordSync(ctx, tx, rec); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// An operator retries one dead notification and discards another: the
+// retry answers it as it was (202) and the discard 204, each recorded in
+// the audit trail as done by the key, with the state before and after;
+// the discarded one leaves the list, and neither can be done twice
+// (409), nor to what does not exist (404).
+func TestRetryAndDiscardDeadNotifications(t *testing.T) {
+	h := newHarness(t)
+	retried := h.seedDeadNotification(t, sysCal, "r")
+	discarded := h.seedDeadNotification(t, sysCal, "d")
+
+	res := h.do(t, request{method: http.MethodPost, path: "/v1/dead-notifications/" + retried + "/retry", bearer: apiKey})
+	var got deadNotification
+	if res.status != http.StatusAccepted || json.Unmarshal(res.body, &got) != nil || got.ID != retried || got.Reason != "not XML: EOF" {
+		t.Fatalf("retry: %d %s", res.status, res.body)
+	}
+	if res := h.do(t, request{method: http.MethodDelete, path: "/v1/dead-notifications/" + discarded, bearer: apiKey}); res.status != http.StatusNoContent {
+		t.Fatalf("discard: %d %s", res.status, res.body)
+	}
+	if res := h.do(t, request{method: http.MethodDelete, path: "/v1/dead-notifications/" + discarded, bearer: apiKey}); res.status != http.StatusConflict {
+		t.Errorf("discard again: %d %s, want 409", res.status, res.body)
+	}
+	if res := h.do(t, request{method: http.MethodPost, path: "/v1/dead-notifications/" + discarded + "/retry", bearer: apiKey}); res.status != http.StatusConflict {
+		t.Errorf("retry of a discarded one: %d %s, want 409", res.status, res.body)
+	}
+	for _, m := range []string{http.MethodDelete, http.MethodPost} {
+		path := "/v1/dead-notifications/none"
+		if m == http.MethodPost {
+			path += "/retry"
+		}
+		if res := h.do(t, request{method: m, path: path, bearer: apiKey}); res.status != http.StatusNotFound {
+			t.Errorf("%s %s: %d, want 404", m, path, res.status)
+		}
+	}
+	items, _ := h.listDeadNotifications(t, "")
+	if len(items) != 1 || items[0].ID != retried {
+		t.Errorf("dead notifications %+v, want the retried one only (dead until its job replaces it)", items)
+	}
+
+	ctx := context.Background()
+	entries, err := h.db.AuditEntries(ctx, store.AuditFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		if e.ResourceType != store.AuditNotification {
+			continue
+		}
+		actions = append(actions, e.Action+" "+e.ResourceID+" "+e.Actor.Kind+" "+e.System+" "+string(e.Before)+" "+string(e.After))
+	}
+	want := []string{
+		store.ActionDeadNotificationRetried + " " + retried + " api_key " + sysCal +
+			` {"status":"dead","reason":"not XML: EOF"} {"status":"retry_queued","reason":"not XML: EOF"}`,
+		store.ActionDeadNotificationDiscarded + " " + discarded + " api_key " + sysCal +
+			` {"status":"dead","reason":"not XML: EOF"} {"status":"done","reason":"discarded by an operator; it was dead: not XML: EOF"}`,
+	}
+	if !reflect.DeepEqual(actions, want) {
+		t.Errorf("audit:\n got %q\nwant %q", actions, want)
+	}
+}
+
+// With the database gone, retrying or discarding a dead notification is
+// unavailable (503).
+func TestDeadNotificationChangesUnavailable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.seedDeadNotification(t, sysCal, "gone")
+	h.db.Close()
+	for _, r := range []request{
+		{method: http.MethodPost, path: "/v1/dead-notifications/" + id + "/retry", bearer: apiKey},
+		{method: http.MethodDelete, path: "/v1/dead-notifications/" + id, bearer: apiKey},
+	} {
+		res := h.do(t, r)
+		if res.status != http.StatusServiceUnavailable || res.problem(t).Type != typeUnavailable {
+			t.Errorf("%s %s: %d %s, want 503", r.method, r.path, res.status, res.body)
+		}
+	}
+}

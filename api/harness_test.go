@@ -567,6 +567,8 @@ var requiredCoverage = map[string][]int{
 	"POST /v1/dead-letters/{id}/retry":                    {202, 401, 403, 404, 409, 503},
 	"DELETE /v1/dead-letters/{id}":                        {204, 401, 403, 404, 409, 503},
 	"GET /v1/dead-notifications":                          {200, 400, 401, 503},
+	"POST /v1/dead-notifications/{id}/retry":              {202, 401, 403, 404, 409, 503},
+	"DELETE /v1/dead-notifications/{id}":                  {204, 401, 403, 404, 409, 503},
 	"GET /v1/reminders":                                   {200, 400, 401, 503},
 	"GET /v1/unsubscribe/{token}":                         {200, 404, 410},
 	"POST /v1/unsubscribe/{token}":                        {200, 404, 410, 503},

@@ -74,6 +74,8 @@ func (s *Server) routeTable(o Options) []routeOf {
 		r(post, "/v1/dead-letters/:id/retry", perm(Write, dead), s.retryDeadLetter),
 		r(del, "/v1/dead-letters/:id", perm(Write, dead), s.discardDeadLetter),
 		r(get, "/v1/dead-notifications", perm(Read, dead), s.listDeadNotifications),
+		r(post, "/v1/dead-notifications/:id/retry", perm(Write, dead), s.retryDeadNotification),
+		r(del, "/v1/dead-notifications/:id", perm(Write, dead), s.discardDeadNotification),
 		r(get, "/v1/reminders", perm(Read, ResourceReminders), s.listReminders),
 		r(get, "/v1/audit", perm(Read, ResourceAudit), s.listAudit),
 		r(get, "/v1/unsubscribe/:token", nil, s.unsubscribePage),

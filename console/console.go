@@ -56,10 +56,12 @@ func (i Identity) CanChange() bool { return i.Role == RoleAdmin || i.Role == Rol
 type Store interface {
 	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]store.DeliveryListItem, error)
 	Delivery(ctx context.Context, id string) (*store.DeliveryRecord, error)
+	DeliveryEvents(ctx context.Context, id string) ([]store.DeliveryEvent, error)
 	Notification(ctx context.Context, id string) (*store.NotificationRecord, error)
 	DeadLetters(ctx context.Context, f store.DeliveryFilter) ([]store.DeliveryListItem, error)
 	DeadNotifications(ctx context.Context, f store.NotificationFilter) ([]store.NotificationRecord, error)
 	DiscardDelivery(ctx context.Context, id string, now time.Time) error
+	DiscardDeadNotification(ctx context.Context, id string, now time.Time) error
 	SystemsHealth(ctx context.Context, since time.Time) ([]store.SystemHealth, error)
 	SyncErrors(ctx context.Context, system string, limit int) ([]store.PrincipalState, error)
 	DeliveryCounts(ctx context.Context, since time.Time) ([]store.DeliveryCount, error)
@@ -67,10 +69,12 @@ type Store interface {
 	Reminders(ctx context.Context, f store.ReminderFilter) ([]store.ReminderRecord, error)
 }
 
-// Retrier puts a failed delivery back in the queue; engine.Engine
-// implements it (see api.DeadLetters).
+// Retrier puts a failed delivery back in the queue, and has a dead
+// notification fetched and read again; engine.Engine implements it (see
+// api.DeadLetters).
 type Retrier interface {
 	RetryDelivery(ctx context.Context, id string) (*store.DeliveryRecord, error)
+	RetryNotification(ctx context.Context, id string) (*store.NotificationRecord, error)
 }
 
 // Options configure the console.
@@ -169,6 +173,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/dead-letters", c.signedIn(c.deadLetters, false))
 	m.HandleFunc("POST /console/dead-letters", c.signedIn(c.deadLettersAction, true))
 	m.HandleFunc("GET /console/dead-notifications", c.signedIn(c.deadNotifications, false))
+	m.HandleFunc("POST /console/dead-notifications", c.signedIn(c.deadNotificationsAction, true))
 	m.HandleFunc("GET /console/subscriptions", c.signedIn(c.subscriptionList, false))
 	m.HandleFunc("GET /console/subscriptions/{id}", c.signedIn(c.subscriptionPage, false))
 	m.HandleFunc("POST /console/subscriptions/{id}", c.signedIn(c.subscriptionSave, true))

@@ -73,11 +73,19 @@ func (c *Console) deliveryPage(w http.ResponseWriter, r *http.Request, s *sessio
 		c.unavailable(w, r, s, err)
 		return
 	}
+	events, err := c.o.Store.DeliveryEvents(r.Context(), d.ID)
+	if err != nil {
+		c.unavailable(w, r, s, err)
+		return
+	}
 	v := c.view(r, s, "delivery.title")
 	v.Nav = "deliveries"
 	it := store.DeliveryListItem{DeliveryRecord: *d, NotificationType: n.Type, NotificationHref: n.Href}
 	data := &deliveryData{D: d, Row: c.row(v, it), N: n, Sub: sub, SubscriptionGone: sub == nil,
 		Dead: d.Status == store.DeliveryFailed, Timeline: timeline(v, d)}
+	if len(events) > 0 {
+		data.Timeline = history(v, d, events)
+	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, n.Parsed, "", "  ") == nil {
 		data.NJSON = pretty.String()
@@ -98,9 +106,10 @@ func (c *Console) deliveryPage(w http.ResponseWriter, r *http.Request, s *sessio
 	c.render(w, http.StatusOK, "delivery.html", v)
 }
 
-// timeline is what the store knows of a delivery's life, in order: made
-// (queued), queued again by an operator, the attempts with the provider's
-// last reply, and where it ended.
+// timeline is what the store knows of a delivery made before its history
+// was kept (delivery_events), in order: made (queued), queued again by an
+// operator, the attempts with the provider's last reply, and where it
+// ended.
 func timeline(v *view, d *store.DeliveryRecord) []event {
 	var out []event
 	add := func(t time.Time, what, detail, tone string) {

@@ -202,6 +202,7 @@ type deadNotificationsData struct {
 	Systems     []option
 	Rows        []deadNotificationRow
 	Next, First string
+	Retry       bool
 }
 
 // deadNotifications lists the notifications set aside as dead (not XML,
@@ -211,7 +212,7 @@ func (c *Console) deadNotifications(w http.ResponseWriter, r *http.Request, s *s
 	v := c.view(r, s, "deadn.title")
 	v.Nav = "dead"
 	system, systems, visible := scope(s.who, q.Get("system"))
-	d := &deadNotificationsData{Systems: c.systemOptions(v, s.who, system)}
+	d := &deadNotificationsData{Systems: c.systemOptions(v, s.who, system), Retry: c.o.Retrier != nil}
 	f := store.NotificationFilter{System: system, Systems: systems, Limit: pageSize}
 	if at, id, ok := parseCursor(q.Get("after")); ok {
 		f.AfterTime, f.AfterID = at, id
@@ -224,8 +225,7 @@ func (c *Console) deadNotifications(w http.ResponseWriter, r *http.Request, s *s
 			return
 		}
 		for _, n := range items {
-			d.Rows = append(d.Rows, deadNotificationRow{ID: n.ID, When: when(n.CreatedAt), ISO: iso(n.CreatedAt),
-				System: n.System, Principal: n.Principal, Href: n.Href, Type: v.T("type." + n.Type), Reason: n.Error})
+			d.Rows = append(d.Rows, deadNotificationRowOf(v, &n))
 		}
 		if len(items) == pageSize {
 			last := items[len(items)-1]
@@ -233,6 +233,14 @@ func (c *Console) deadNotifications(w http.ResponseWriter, r *http.Request, s *s
 				urlQueryEscape(cursor(last.CreatedAt, last.ID))
 		}
 	}
+	if q.Get("done") != "" {
+		v.Notice = v.T("dead.done")
+	}
 	v.Data = d
 	c.render(w, http.StatusOK, "deadn.html", v)
+}
+
+func deadNotificationRowOf(v *view, n *store.NotificationRecord) deadNotificationRow {
+	return deadNotificationRow{ID: n.ID, When: when(n.CreatedAt), ISO: iso(n.CreatedAt), System: n.System,
+		Principal: n.Principal, Href: n.Href, Type: v.T("type." + n.Type), Reason: n.Error}
 }

@@ -91,6 +91,21 @@ func (r *recorder) RetryDelivery(ctx context.Context, id string) (*store.Deliver
 	return d, err
 }
 
+// RetryNotification is the engine's, without its job.
+func (r *recorder) RetryNotification(ctx context.Context, id string) (*store.NotificationRecord, error) {
+	var n *store.NotificationRecord
+	err := r.db.Write(ctx, store.Durable, func(tx *sql.Tx) (err error) {
+		n, err = store.RetryDeadNotification(ctx, tx, id, time.Now())
+		return err
+	})
+	if err == nil {
+		r.mu.Lock()
+		r.ids = append(r.ids, id)
+		r.mu.Unlock()
+	}
+	return n, err
+}
+
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()

@@ -150,6 +150,16 @@ var funcs = template.FuncMap{
 	"rows": func(v *view, rows []deliveryRow, sel bool) tableData {
 		return tableData{V: v, Rows: rows, Select: sel}
 	},
+	"nrows": func(v *view, rows []deadNotificationRow, sel bool) notificationTable {
+		return notificationTable{V: v, Rows: rows, Select: sel}
+	},
+}
+
+// notificationTable is what the dead notification table template gets.
+type notificationTable struct {
+	V      *view
+	Rows   []deadNotificationRow
+	Select bool
 }
 
 // tableData is what the delivery table template gets.

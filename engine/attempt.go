@@ -24,12 +24,15 @@ type attempt struct {
 	// countFrom, if not zero, is the start of the throttle period of the
 	// method's channel: a send is counted in it.
 	countFrom time.Time
+	// started is when the attempt started (set by Engine.attempt).
+	started time.Time
 }
 
 // attempt makes attempt a and records its outcome with rec, which decides
 // how it is recorded and how a temporary failure is retried.
 func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 	d := a.d
+	a.started = time.Now()
 	log := e.log.With("delivery", d.ID, "system", d.System, "principal", d.Principal, "channel", d.Channel, "attempt", a.n)
 	if age := time.Since(d.QueuedAt); age > e.o.MaxAge {
 		reason := fmt.Sprintf("gave up: the delivery is %s old, more than jobs.max_age (%s); last error: %s",
@@ -144,7 +147,7 @@ func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason e
 			return err
 		}
 		_, err = store.RecordDeliveryAttempt(ctx, tx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliverySkipped,
-			Error: fmt.Sprintf("%v; delivered through %s %s instead", reason, next.Channel, next.Address), Now: now})
+			Error: fmt.Sprintf("%v; delivered through %s %s instead", reason, next.Channel, next.Address), Started: a.started, Now: now})
 		return err
 	})
 	if err == nil {

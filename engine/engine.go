@@ -166,6 +166,7 @@ func New(o Options) (*Engine, error) {
 	e.ringer = newRinger(e.fireReminders)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncPrincipalWorker{e: e})
+	river.AddWorker(workers, &retryNotificationWorker{e: e})
 	river.AddWorker(workers, &deliverWorker{e: e})
 	river.AddWorker(workers, &deliverBatchWorker{e: e})
 	river.AddWorker(workers, &finishWorker{e: e})

@@ -43,6 +43,7 @@ func (e *Engine) writeOutcome(ctx context.Context, a attempt, o store.DeliveryOu
 	also func(*sql.Tx) error) (settled bool, err error) {
 	o.ID = a.d.ID
 	o.Now = time.Now()
+	o.Started = a.started
 	pctx, done := e.untilStop(ctx)
 	defer done()
 	err = e.db.Persist(pctx, d, func(tx *sql.Tx) error {

@@ -67,7 +67,7 @@ func (w *sendDigestWorker) Work(ctx context.Context, job *river.Job[SendDigestAr
 	}
 	log := e.log.With("subscription", g.SubscriptionID, "method", g.MethodID, "channel", g.Channel, "items", len(ds))
 	subs := &subscriptionCache{store: e.o.Subscriptions}
-	first := attempt{d: ds[0], subs: subs}
+	first := attempt{d: ds[0], subs: subs, started: time.Now()}
 	req, skip, err := e.request(ctx, ds[0], nil, subs)
 	if err != nil {
 		return err
@@ -129,7 +129,7 @@ func (w *sendDigestWorker) Work(ctx context.Context, job *river.Job[SendDigestAr
 // the after-delivery policies of the notifications it settled.
 func (e *Engine) recordDigest(ctx context.Context, ds []*store.DeliveryRecord, notifications map[string]*store.NotificationRecord,
 	a attempt, o store.DeliveryOutcome) error {
-	o.Now = time.Now()
+	o.Now, o.Started = time.Now(), a.started
 	var settled []*store.NotificationRecord
 	recorded := 0
 	pctx, done := e.untilStop(ctx)

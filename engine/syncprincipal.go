@@ -224,79 +224,92 @@ func (e *Engine) collect(ctx context.Context, log *slog.Logger, sys System, args
 			rec.Listed = append(rec.Listed, store.ResourceVersion{Href: r.Href, ETag: r.ETag})
 			continue
 		}
-		body, etag, err := sys.CalDAV.Get(ctx, r.Href)
-		if errors.Is(err, caldavclient.ErrNotFound) {
-			continue // removed since the sync; the next sync reports it
-		}
-		if errors.Is(err, caldavclient.ErrTooLarge) {
-			// Far too large to be a notification: set aside like one
-			// that cannot be parsed, rather than failing the whole sync
-			// (and every later one) over it.
-			log.Warn("notification too large to be read; it is recorded as dead and not delivered", "href", r.Href, "err", err)
-			rec.Notifications = append(rec.Notifications, setAside(ids[i], r.Href, r.ETag, store.NotificationDead, err.Error()))
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("get %s: %w", r.Href, err)
-		}
-		if etag == "" {
-			etag = r.ETag
-		}
-		id := notificationID(args.System, args.Principal, r.Href, etag)
-		rec.Listed = append(rec.Listed, store.ResourceVersion{Href: r.Href, ETag: etag})
-		if marked(body) {
-			// Marked by the mark policy, which changed its ETag: the
-			// version delivered is recorded under the one it had.
-			rec.Notifications = append(rec.Notifications, setAside(id, r.Href, etag, store.NotificationDone, markedNote))
-			continue
-		}
-		n, perr := notification.Parse(body)
-		if perr != nil {
-			// A poison notification is set aside with its reason; it
-			// never blocks the others.
-			log.Warn("notification cannot be parsed; it is recorded as dead and not delivered",
-				"href", r.Href, "err", perr)
-			rec.Notifications = append(rec.Notifications, setAside(id, r.Href, etag, store.NotificationDead, perr.Error()))
-			continue
-		}
-		if cal, access, ok := shareOf(n); ok {
-			*shares = append(*shares, share{cal, access})
-		}
-		e.fillCalendarName(ctx, log, sys, args.Principal, n)
-		parsed, err := json.Marshal(n)
-		if err != nil {
+		if err := e.collectOne(ctx, log, sys, args, r, ids[i], subs, rec, shares); err != nil {
 			return err
 		}
-		// A change the principal made itself (changed-by) is not sent to
-		// it: its deliveries are recorded as suppressed, with why.
-		own, err := e.ownChangeReason(ctx, args.System, args.Principal, "changed-by", changedBy(n)...)
-		if err != nil {
-			return err
-		}
-		nr := store.NotificationRecord{ID: id, Href: r.Href, ETag: etag, Type: string(n.Type), Parsed: parsed}
-		sent := len(rec.Deliveries)
-		var unsent []store.DeliveryRecord
-		for _, t := range targets(subs, n.Type) {
-			d := store.DeliveryRecord{
-				ID: deliveryID(id, t.Method.Channel, t.Method.Address), NotificationID: id,
-				SubscriptionID: t.SubscriptionID, MethodID: t.Method.ID,
-				Channel: string(t.Method.Channel), Address: t.Method.Address,
-			}
-			if own != "" && !notifiesOwn(subs, t.SubscriptionID) {
-				d.Status, d.LastError = store.DeliverySuppressed, own
-				unsent = append(unsent, d)
-				continue
-			}
-			rec.Deliveries = append(rec.Deliveries, d)
-		}
-		if len(rec.Deliveries) == sent && len(unsent) > 0 {
-			// Nobody is told: done, and left on the server as a
-			// notification nobody wants is.
-			nr.Status, nr.Error = store.NotificationDone, "not sent: "+own
-		}
-		rec.Notifications = append(rec.Notifications, nr)
-		rec.Unsent = append(rec.Unsent, unsent...)
 	}
+	return nil
+}
+
+// collectOne fetches and parses resource r (notification id in the
+// version the sync listed), and adds what it makes to rec: a notification
+// set aside (dead, or marked by notifyd), or one with its deliveries; and
+// what a sharing invitation says to shares. A resource gone since adds
+// nothing.
+func (e *Engine) collectOne(ctx context.Context, log *slog.Logger, sys System, args SyncPrincipalArgs, r caldavclient.Resource,
+	listedID string, subs []*notifyd.Subscription, rec *store.SyncRecord, shares *[]share) error {
+	body, etag, err := sys.CalDAV.Get(ctx, r.Href)
+	if errors.Is(err, caldavclient.ErrNotFound) {
+		return nil // removed since the sync; the next sync reports it
+	}
+	if errors.Is(err, caldavclient.ErrTooLarge) {
+		// Far too large to be a notification: set aside like one
+		// that cannot be parsed, rather than failing the whole sync
+		// (and every later one) over it.
+		log.Warn("notification too large to be read; it is recorded as dead and not delivered", "href", r.Href, "err", err)
+		rec.Notifications = append(rec.Notifications, setAside(listedID, r.Href, r.ETag, store.NotificationDead, err.Error()))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get %s: %w", r.Href, err)
+	}
+	if etag == "" {
+		etag = r.ETag
+	}
+	id := notificationID(args.System, args.Principal, r.Href, etag)
+	rec.Listed = append(rec.Listed, store.ResourceVersion{Href: r.Href, ETag: etag})
+	if marked(body) {
+		// Marked by the mark policy, which changed its ETag: the
+		// version delivered is recorded under the one it had.
+		rec.Notifications = append(rec.Notifications, setAside(id, r.Href, etag, store.NotificationDone, markedNote))
+		return nil
+	}
+	n, perr := notification.Parse(body)
+	if perr != nil {
+		// A poison notification is set aside with its reason; it
+		// never blocks the others.
+		log.Warn("notification cannot be parsed; it is recorded as dead and not delivered",
+			"href", r.Href, "err", perr)
+		rec.Notifications = append(rec.Notifications, setAside(id, r.Href, etag, store.NotificationDead, perr.Error()))
+		return nil
+	}
+	if cal, access, ok := shareOf(n); ok {
+		*shares = append(*shares, share{cal, access})
+	}
+	e.fillCalendarName(ctx, log, sys, args.Principal, n)
+	parsed, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	// A change the principal made itself (changed-by) is not sent to
+	// it: its deliveries are recorded as suppressed, with why.
+	own, err := e.ownChangeReason(ctx, args.System, args.Principal, "changed-by", changedBy(n)...)
+	if err != nil {
+		return err
+	}
+	nr := store.NotificationRecord{ID: id, Href: r.Href, ETag: etag, Type: string(n.Type), Parsed: parsed}
+	sent := len(rec.Deliveries)
+	var unsent []store.DeliveryRecord
+	for _, t := range targets(subs, n.Type) {
+		d := store.DeliveryRecord{
+			ID: deliveryID(id, t.Method.Channel, t.Method.Address), NotificationID: id,
+			SubscriptionID: t.SubscriptionID, MethodID: t.Method.ID,
+			Channel: string(t.Method.Channel), Address: t.Method.Address,
+		}
+		if own != "" && !notifiesOwn(subs, t.SubscriptionID) {
+			d.Status, d.LastError = store.DeliverySuppressed, own
+			unsent = append(unsent, d)
+			continue
+		}
+		rec.Deliveries = append(rec.Deliveries, d)
+	}
+	if len(rec.Deliveries) == sent && len(unsent) > 0 {
+		// Nobody is told: done, and left on the server as a
+		// notification nobody wants is.
+		nr.Status, nr.Error = store.NotificationDone, "not sent: "+own
+	}
+	rec.Notifications = append(rec.Notifications, nr)
+	rec.Unsent = append(rec.Unsent, unsent...)
 	return nil
 }
 

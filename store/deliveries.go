@@ -123,7 +123,9 @@ type DeliveryOutcome struct {
 	Error  string
 	// ProviderID is the provider's identifier of the message, if any.
 	ProviderID string
-	Now        time.Time
+	// Started is when the attempt started (zero: at Now); Now when it
+	// ended, the time recorded.
+	Started, Now time.Time
 	// ReleaseAt, Reason and Digest are a DeliveryHeld outcome's (see
 	// HoldDelivery).
 	ReleaseAt time.Time
@@ -149,12 +151,17 @@ func recordAttempt(ctx context.Context, tx *sql.Tx, o DeliveryOutcome, only stri
 		sentAt = now
 	}
 	var notificationID string
+	var attempt int
 	err = tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $2, attempts = attempts + 1, last_error = $3, updated_at = $4,
 sent_at = CASE WHEN CAST($5 AS BIGINT) > 0 THEN CAST($5 AS BIGINT) ELSE sent_at END, provider_id = $6
-WHERE id = $1 AND ($7 = '' OR status = $7) RETURNING notification_id`, o.ID, o.Status, o.Error, now, sentAt, o.ProviderID,
-		only).Scan(&notificationID)
+WHERE id = $1 AND ($7 = '' OR status = $7) RETURNING notification_id, attempts`, o.ID, o.Status, o.Error, now, sentAt,
+		o.ProviderID, only).Scan(&notificationID, &attempt)
 	if err != nil {
 		return "", notFound(err)
+	}
+	if err := addEvent(ctx, tx, DeliveryEvent{DeliveryID: o.ID, Kind: EventAttempt, Attempt: attempt, StartedAt: o.Started,
+		At: o.Now, Status: o.Status, ProviderID: o.ProviderID, Detail: o.Error}); err != nil {
+		return "", err
 	}
 	if !DeliveryFinal(o.Status) {
 		return "", nil
@@ -226,6 +233,10 @@ func (db *DB) ProviderStatus(ctx context.Context, channel, providerID, status, r
 		err := tx.QueryRowContext(ctx, `UPDATE deliveries SET status = $3, last_error = $4, updated_at = $5
 WHERE `+byProviderID+` AND status NOT IN ('delivered', 'undelivered')
   AND NOT (status = 'failed' AND $3 = 'sent') RETURNING id`, channel, providerID, status, reason, micros(now)).Scan(&id)
+		if err == nil {
+			return addEvent(ctx, tx, DeliveryEvent{DeliveryID: id, Kind: EventProvider, At: now, Status: status,
+				ProviderID: providerID, Detail: reason})
+		}
 		if err == sql.ErrNoRows {
 			// Unknown, or already final: find out which.
 			err = tx.QueryRowContext(ctx, deliveryByProviderID, channel, providerID).Scan(&id)
@@ -397,6 +408,13 @@ queued_at = CASE WHEN $2 = 'queued' THEN $3 ELSE queued_at END WHERE id = $1 AND
 	if n, err := res.RowsAffected(); err != nil {
 		return Classify(err)
 	} else if n == 1 {
+		kind := EventDiscarded
+		if status == DeliveryQueued {
+			kind = EventRequeued
+		}
+		if err := addEvent(ctx, tx, DeliveryEvent{DeliveryID: id, Kind: kind, At: now, Status: status}); err != nil {
+			return err
+		}
 		return auditDeadLetter(ctx, tx, id, status, now)
 	}
 	var found int

@@ -19,8 +19,11 @@ updated_at = $5 WHERE id = $1 AND status = 'queued'`, id, micros(releaseAt), rea
 	if err != nil {
 		return false, Classify(err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	return true, addEvent(ctx, tx, DeliveryEvent{DeliveryID: id, Kind: EventHeld, At: now, Status: DeliveryHeld,
+		Detail: reason, ReleaseAt: releaseAt})
 }
 
 // HeldDelivery is a held delivery due for release.
@@ -69,7 +72,25 @@ func ReleaseHeld(ctx context.Context, tx *sql.Tx, ids []string, now time.Time) (
 		}
 		out = append(out, id)
 	}
-	return out, Classify(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, Classify(err)
+	}
+	rows.Close()
+	return out, addReleased(ctx, tx, out, now)
+}
+
+// addReleased records in tx that the deliveries ids were released at now
+// (one statement, with one parameter a delivery).
+func addReleased(ctx context.Context, tx *sql.Tx, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var w filter
+	at := "CAST(" + w.param(micros(now)) + " AS BIGINT)"
+	w.in("id", ids)
+	_, err := tx.ExecContext(ctx, `INSERT INTO delivery_events (delivery_id, kind, attempt, started_at, at, status)
+SELECT id, '`+EventReleased+`', 0, `+at+`, `+at+`, '`+DeliveryQueued+`' FROM deliveries`+w.where(), w.args...)
+	return Classify(err)
 }
 
 // DigestGroup is the held deliveries of one method's digest due at one
