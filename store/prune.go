@@ -22,6 +22,15 @@ type PruneRule struct {
 	// table's name qualifies its columns in subqueries) that a row must
 	// also meet. It must be true only of rows nothing needs any more.
 	Where string
+	// Dependents are the rows of other tables that belong to a row of
+	// this one (Key a single column): they go with it, in the same write.
+	Dependents []PruneDependent
+}
+
+// PruneDependent is a table whose rows belong to another's: Column holds
+// the key of the row they belong to, and leads an index.
+type PruneDependent struct {
+	Table, Column string
 }
 
 // Rules of the tables notifyd prunes. Each keeps what a later step still
@@ -31,7 +40,8 @@ var (
 	// until an operator retries or discards it), neither created nor
 	// changed within the retention.
 	PruneDeliveries = PruneRule{Name: "deliveries", Table: "deliveries", Key: "id", Time: "created_at",
-		Where: `status IN ('sent', 'delivered', 'undelivered', 'skipped', 'discarded', 'suppressed') AND updated_at < $1`}
+		Where:      `status IN ('sent', 'delivered', 'undelivered', 'skipped', 'discarded', 'suppressed') AND updated_at < $1`,
+		Dependents: []PruneDependent{{Table: "delivery_events", Column: "delivery_id"}}}
 	// PruneNotifications: the finished notifications with no delivery left
 	// whose record no sync can need: a full resync of the collection
 	// recognises what it handled by this record, so a notification that
@@ -143,16 +153,25 @@ func (db *DB) PruneBatch(ctx context.Context, r PruneRule, cutoff, after time.Ti
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		for rows.Next() {
 			var t int64
 			if err := rows.Scan(&t); err != nil {
+				rows.Close()
 				return err
 			}
 			n++
 			last = max(last, t)
 		}
-		return rows.Err()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, d := range r.Dependents {
+			if _, err := tx.ExecContext(ctx, pruneDependents(r, d, len(keys)), keys...); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, after, err
@@ -175,6 +194,13 @@ func pruneCond(r PruneRule) string {
 func pruneSelect(r PruneRule) string {
 	return "SELECT " + r.Key + " FROM " + r.Table + " WHERE " + pruneCond(r) + " AND " + r.Time + " >= $2 ORDER BY " +
 		r.Time + " LIMIT $3"
+}
+
+// pruneDependents deletes the rows of d that belonged to the n rows of r
+// whose keys are $1… and that are gone.
+func pruneDependents(r PruneRule, d PruneDependent, n int) string {
+	return "DELETE FROM " + d.Table + " WHERE " + d.Column + " IN (" + placeholders(n, 1, 1) + ") AND NOT EXISTS (SELECT 1 FROM " +
+		r.Table + " p WHERE p." + r.Key + " = " + d.Table + "." + d.Column + ")"
 }
 
 // pruneDelete deletes the n rows of r whose keys are $2… if they still may

@@ -182,6 +182,11 @@ system, principal) VALUES ($1, $2, 'key', 'ops', 'update', 'subscription', 's1',
 		coll + "retriedd"}; !slices.Equal(d, want) {
 		t.Errorf("deliveries left %v, want %v", d, want)
 	}
+	// A delivery's history goes with it, and stays with those kept.
+	if e, want := ids(t, db, `SELECT DISTINCT delivery_id FROM delivery_events`), []string{coll + "dead-letterd",
+		coll + "recentd", coll + "retriedd"}; !slices.Equal(e, want) {
+		t.Errorf("delivery histories left %v, want %v", e, want)
+	}
 	if n, want := ids(t, db, `SELECT id FROM notifications`), []string{coll + "dead-letter", coll + "kept",
 		coll + "nobody", coll + "queued", coll + "recent", coll + "retried", "/n/unknown/x"}; !slices.Equal(n, want) {
 		t.Errorf("notifications left %v, want %v", n, want)
