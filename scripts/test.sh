@@ -42,4 +42,6 @@ say "store, engine and API suites again on PostgreSQL (a private cluster on a lo
 NOTIFYD_TEST_DATABASE=postgres go test -race -count=1 ./store/ ./engine/ ./api/
 
 say "end-to-end tests against the real binary"
-go test -count=1 -v ./e2e/
+# Past go test's default 10 minutes: the suite runs the real peers and
+# waits for digests, quiet hours and throttle periods to end.
+go test -count=1 -timeout 50m -v ./e2e/
