@@ -64,6 +64,9 @@ func TestKeyFileRotation(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: not after 30s", what)
 			}
+			// A poll of a condition, no duration asserted: the 30 s bound
+			// is only how long a broken reload may take to be reported.
+			// The watcher's own stat poll has no event to wait on.
 			time.Sleep(time.Millisecond)
 		}
 	}
