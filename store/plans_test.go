@@ -109,6 +109,8 @@ func hotPaths(t *testing.T, db *DB, p string) {
 		{System: "cal"},
 		{Address: "a@example.org"},
 		{System: "cal", Type: "invite", From: now.Add(-time.Hour), To: now},
+		{System: "cal", Type: "invite", From: now.Add(-time.Hour), To: now, Newest: true},
+		{Newest: true, AfterTime: now, AfterID: email2}, // the console's next page
 	} {
 		f.Limit = 50
 		_, err = db.Deliveries(ctx, f)

@@ -57,7 +57,10 @@ func (f *filter) before(timeColumn, idColumn string, at time.Time, id string) {
 		return
 	}
 	t, i := f.param(micros(at)), f.param(id)
-	f.conds = append(f.conds, "("+timeColumn+" < "+t+" OR ("+timeColumn+" = "+t+" AND "+idColumn+" < "+i+"))")
+	// The first term bounds the range as in after: without it,
+	// PostgreSQL read the index from its newest end down to the cursor
+	// (seconds for a page in the middle of ten million deliveries).
+	f.conds = append(f.conds, timeColumn+" <= "+t+" AND ("+timeColumn+" < "+t+" OR "+idColumn+" < "+i+")")
 }
 
 // where returns " WHERE …" for the conditions added, or "".
