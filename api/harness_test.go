@@ -143,6 +143,7 @@ func newHarness(t testing.TB) *harness {
 		Subscriptions:  subscriptions.NewService(db, known),
 		Deliveries:     db,
 		DeadLetterLog:  db,
+		Suppressions:   db,
 		DeadLetters:    fakeRetrier{db},
 		Reminders:      db,
 		Unsubscriber:   unsub,

@@ -83,6 +83,7 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 		Subscriptions:  subs,
 		Deliveries:     db,
 		DeadLetterLog:  db,
+		Suppressions:   db,
 		DeadLetters:    eng,
 		Unsubscriber:   unsub,
 		PreferencePage: &api.PreferencePage{Links: prefLinks, Store: db, BaseURL: publicBase(cfg)},
