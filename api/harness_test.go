@@ -584,6 +584,9 @@ var requiredCoverage = map[string][]int{
 	"POST /preferences/{token}":                           {303, 400, 403, 404, 409, 410, 413, 415, 503},
 	"GET /assets/preferences.css":                         {200},
 	"GET /v1/audit":                                       {200, 400, 401, 503},
+	"GET /v1/suppressions":                                {200, 400, 401, 403, 503},
+	"POST /v1/suppressions":                               {200, 201, 400, 401, 403, 413, 415, 503},
+	"DELETE /v1/suppressions/{channel}/{address}":         {204, 401, 403, 404, 503},
 }
 
 // TestMain runs the suite and then, when the whole suite ran and passed,

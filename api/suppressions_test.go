@@ -155,3 +155,30 @@ func TestSuppressionsAPI(t *testing.T) {
 		t.Errorf("audit\n%s\nwant\n%s", strings.Join(got, "|"), want)
 	}
 }
+
+// POST /v1/suppressions takes JSON bodies of a sane size only; with the
+// database gone the list is unavailable (503).
+func TestSuppressionsBadBodiesAndUnavailable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	body := `{"channel":"email","address":"w@example.org"}`
+	if res := h.do(t, request{method: http.MethodPost, path: "/v1/suppressions", body: strings.NewReader(body), contentType: "text/plain",
+		bearer: apiKey}); res.status != http.StatusUnsupportedMediaType || res.problem(t).Type != typeMediaType {
+		t.Errorf("text/plain: %d %s", res.status, res.body)
+	}
+	huge := `{"channel":"email","address":"w@example.org","detail":"` + strings.Repeat("x", maxBody) + `"}`
+	if res := h.do(t, request{method: http.MethodPost, path: "/v1/suppressions", body: strings.NewReader(huge),
+		bearer: apiKey}); res.status != http.StatusRequestEntityTooLarge || res.problem(t).Type != typeTooLarge {
+		t.Errorf("a huge body: %d %.200s", res.status, res.body)
+	}
+	h.db.Close()
+	for _, r := range []request{
+		{method: http.MethodGet, path: "/v1/suppressions", bearer: apiKey},
+		{method: http.MethodPost, path: "/v1/suppressions", body: strings.NewReader(body), bearer: apiKey},
+		{method: http.MethodDelete, path: "/v1/suppressions/email/w@example.org", bearer: apiKey},
+	} {
+		if res := h.do(t, r); res.status != http.StatusServiceUnavailable || res.problem(t).Type != typeUnavailable {
+			t.Errorf("%s %s: %d %s, want 503", r.method, r.path, res.status, res.body)
+		}
+	}
+}

@@ -108,6 +108,9 @@ func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 			}
 			a.subs.forget(d.SubscriptionID)
 			log.Warn("delivery method disabled: the provider says the recipient is gone", "subscription", d.SubscriptionID, "method", d.MethodID)
+			if err := e.suppressStop(ctx, d, sendErr); err != nil {
+				log.Error("could not suppress the phone number whose recipient replied STOP; the method stays disabled", "err", err)
+			}
 		}
 		if inChain(sub, d.MethodID, typ) {
 			log.Info("falling back to the next method in the subscription's channel order")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
 )
 
@@ -36,4 +37,20 @@ func (e *Engine) suppressed(ctx context.Context, channel, address string) (strin
 	}
 	return out + fmt.Sprintf("; remove it from the suppression list (DELETE /v1/suppressions/%s/%s) to send to it again",
 		s.Channel, s.Address), nil
+}
+
+// suppressStop suppresses the phone number of SMS delivery d, which
+// Twilio refused because its recipient replied STOP (sendErr wraps
+// delivery.ErrRecipientGone): Twilio blocks the number for the whole
+// account, so no subscription is to send to it, not only d's method.
+func (e *Engine) suppressStop(ctx context.Context, d *store.DeliveryRecord, sendErr error) error {
+	if d.Channel != string(notifyd.ChannelSMS) {
+		return nil
+	}
+	_, added, err := e.db.AddSuppression(ctx, store.Suppression{Channel: notifyd.ChannelSMS, Address: d.Address,
+		Reason: store.SuppressStop, Detail: sendErr.Error()})
+	if added {
+		e.log.Info("phone number suppressed: its recipient replied STOP", "delivery", d.ID)
+	}
+	return err
 }

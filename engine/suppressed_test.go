@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/engine"
 	"github.com/notifyd/notifyd/store"
 	"github.com/notifyd/notifyd/subscriptions"
@@ -82,5 +83,28 @@ func TestSuppressedFallsBack(t *testing.T) {
 	r.waitLog(t, 4, store.DeliverySent, store.DeliverySuppressed)
 	if len(r.email.sentTo()) != 0 || len(sms.sentTo()) != 1 {
 		t.Fatalf("email %v, sms %v; want nothing more", r.email.sentTo(), sms.sentTo())
+	}
+}
+
+// goneError is what the SMS channel returns for Twilio's error 21610: the
+// recipient replied STOP.
+type goneError struct{}
+
+func (goneError) Error() string { return "Twilio error 21610: Attempt to send to unsubscribed recipient" }
+func (goneError) Unwrap() error { return delivery.ErrRecipientGone }
+
+// An SMS refused because its recipient replied STOP suppresses the phone
+// number, reason stop, besides disabling the method: no subscription
+// sends to it any more.
+func TestSMSStopSuppresses(t *testing.T) {
+	t.Parallel()
+	sms := &fakeChannel{seen: map[string]int{}, fail: func(context.Context, *delivery.Request, int) error { return goneError{} }}
+	r := newRig(t, "keep", func(o *engine.Options) { o.Channels[notifyd.ChannelSMS] = sms })
+	r.subscribeWith(t, nil, subscriptions.MethodInput{Channel: notifyd.ChannelSMS, Address: "+33612345678"})
+	r.invites(t, "n1")
+	r.waitLog(t, 1, store.DeliveryFailed)
+	s, err := r.db.Suppressed(context.Background(), "sms", "+33612345678")
+	if err != nil || s == nil || s.Reason != store.SuppressStop || !strings.Contains(s.Detail, "21610") || s.Actor != store.ActorNotifyd {
+		t.Fatalf("suppression %+v, %v; want stop, by notifyd, with Twilio's error", s, err)
 	}
 }
