@@ -90,7 +90,9 @@ func TestSuppressedFallsBack(t *testing.T) {
 // recipient replied STOP.
 type goneError struct{}
 
-func (goneError) Error() string { return "Twilio error 21610: Attempt to send to unsubscribed recipient" }
+func (goneError) Error() string {
+	return "Twilio error 21610: Attempt to send to unsubscribed recipient"
+}
 func (goneError) Unwrap() error { return delivery.ErrRecipientGone }
 
 // An SMS refused because its recipient replied STOP suppresses the phone
