@@ -56,6 +56,9 @@ var twilioStatus = map[string]string{
 	"failed":      store.DeliveryFailed,
 }
 
+// twilioStop is Twilio's error code for a recipient who replied STOP.
+const twilioStop = "21610"
+
 // twilioErrors describes the error codes Twilio's delivery reports carry
 // most (https://www.twilio.com/docs/api/errors), for the delivery log.
 var twilioErrors = map[string]string{
@@ -148,6 +151,16 @@ func (s *Server) twilioCallback(o TwilioCallbacks) gin.HandlerFunc {
 			return
 		}
 		log.Info("Twilio status callback recorded", "delivery", d.ID, "status", d.Status, "reason", reason)
+		if form.Get("ErrorCode") == twilioStop && s.suppressions != nil {
+			// The recipient replied STOP: Twilio blocks the number for the
+			// whole account, so no subscription is to send to it.
+			if _, _, err := s.suppressions.AddSuppression(c.Request.Context(), store.Suppression{Channel: notifyd.ChannelSMS,
+				Address: d.Address, Reason: store.SuppressStop, Detail: reason}); err != nil {
+				writeError(c, s.log, err) // Twilio retries the callback
+				return
+			}
+			log.Info("phone number suppressed: its recipient replied STOP", "delivery", d.ID)
+		}
 		c.Status(http.StatusOK)
 	}
 }

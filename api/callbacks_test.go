@@ -207,6 +207,21 @@ func TestTwilioCallbackFailed(t *testing.T) {
 	}
 }
 
+// A message undelivered because its recipient replied STOP (21610)
+// suppresses the phone number, reason stop, by notifyd.
+func TestTwilioCallbackStopSuppresses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedSMS(t, sid1)
+	if res := h.signedCallback(t, statusForm(sid1, "undelivered", "ErrorCode", "21610")); res.status != http.StatusOK {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	s, err := h.db.Suppressed(context.Background(), "sms", "+14155550100")
+	if err != nil || s == nil || s.Reason != store.SuppressStop || !strings.Contains(s.Detail, "21610") || s.Actor != store.ActorNotifyd {
+		t.Fatalf("suppression %+v, %v; want stop by notifyd", s, err)
+	}
+}
+
 // A message notifyd has no delivery of is acknowledged: Twilio must not
 // retry it for ever.
 func TestTwilioCallbackUnknownMessage(t *testing.T) {
