@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/notifyd/notifyd/bounce"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/delivery/message"
@@ -34,6 +35,7 @@ type Channel struct {
 	renderer *Renderer
 	sender   *Sender
 	limiter  *delivery.Limiter // nil: unlimited
+	verp     *bounce.VERP      // nil: bounces go to the From address
 }
 
 // NewChannel returns the email channel for cfg, with the built-in
@@ -103,6 +105,10 @@ func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (
 	if err := c.limiter.Wait(ctx, "email to "+req.Address); err != nil {
 		return delivery.Result{}, err
 	}
+	if c.verp != nil && req.DeliveryID != "" {
+		// A delivery ID that does not fit keeps the From address.
+		m.ReturnPath, _ = c.verp.Address(req.DeliveryID)
+	}
 	err := c.sender.Send(ctx, []*Message{m})[0]
 	if IsTemporary(err) {
 		return delivery.Result{}, delivery.Temporary(err, 0)
@@ -112,3 +118,10 @@ func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (
 
 // Close ends the SMTP sessions kept for reuse.
 func (c *Channel) Close() error { return c.sender.Close() }
+
+// UseVERP makes every message's envelope sender (where bounce reports
+// go) the delivery's own bounce address from v, so that a bounce names
+// its delivery; nil keeps the From address. A delivery whose ID cannot
+// go in a bounce address is sent from the From address. Call it before
+// the first Send.
+func (c *Channel) UseVERP(v *bounce.VERP) { c.verp = v }

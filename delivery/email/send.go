@@ -234,9 +234,9 @@ func (s *Sender) dial(ctx context.Context, network, addr string) (net.Conn, erro
 func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 	errs := make([]error, len(msgs))
 	type job struct {
-		i  int
-		m  *gomail.Msg
-		to string
+		i        int
+		m        *gomail.Msg
+		from, to string
 	}
 	jobs := make([]job, 0, len(msgs))
 	now := time.Now()
@@ -246,7 +246,11 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 			errs[i] = &invalidError{err}
 			continue
 		}
-		jobs = append(jobs, job{i, gm, to})
+		from := s.from.Address
+		if m.ReturnPath != "" {
+			from = m.ReturnPath
+		}
+		jobs = append(jobs, job{i, gm, from, to})
 	}
 	failRest := func(from int, err error) {
 		for _, j := range jobs[from:] {
@@ -280,7 +284,7 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 			failRest(k, &connError{"not sent", err})
 			break
 		}
-		err, lost, dataSent := s.transact(pc.c, j.m, j.to)
+		err, lost, dataSent := s.transact(pc.c, j.m, j.from, j.to)
 		if lost != nil && reused && !dataSent {
 			// A kept connection the server had dropped: nothing of this
 			// message reached it, so send it on a new connection.
@@ -339,11 +343,12 @@ func (s *Sender) connect(ctx context.Context) (*gosmtp.Client, error) {
 	return c, nil
 }
 
-// transact sends one message in one mail transaction. err is the
+// transact sends one message in one mail transaction, from the envelope
+// sender from to the envelope recipient to. err is the
 // message's outcome; lost, when not nil, says why the connection cannot be
 // used for another message; dataSent says whether any of the message's
 // content was sent (if not, sending it again elsewhere cannot duplicate it).
-func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (err, lost error, dataSent bool) {
+func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, from, to string) (err, lost error, dataSent bool) {
 	refused := func(cmd string, err error) (error, error, bool) {
 		if se := replyError(cmd, err); se != nil {
 			if rerr := c.Reset(); rerr != nil {
@@ -354,7 +359,7 @@ func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (err, lost
 		ce := &connError{"SMTP " + cmd, err}
 		return ce, ce, false
 	}
-	if err := c.Mail(s.from.Address); err != nil {
+	if err := c.Mail(from); err != nil {
 		return refused("MAIL FROM", err)
 	}
 	if err := c.Rcpt(to); err != nil {
