@@ -252,6 +252,21 @@ type SMTP struct {
 	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
 	// is positive and Burst is 0.
 	Burst int `koanf:"burst"`
+	// BounceDomain, when set, gives every email its own envelope sender
+	// (VERP), bounces+TOKEN@BounceDomain, so that a bounce report names
+	// its delivery; the domain's MX must lead to BounceListener (or to a
+	// mailbox notifyd reads). Empty keeps the From address as envelope
+	// sender.
+	BounceDomain string `koanf:"bounce_domain"`
+	// BounceListener is notifyd's inbound SMTP server for bounce reports.
+	BounceListener BounceListener `koanf:"bounce_listener"`
+}
+
+// BounceListener configures the inbound SMTP server that takes bounce
+// reports for SMTP.BounceDomain's addresses.
+type BounceListener struct {
+	// Addr is host:port to listen on (":25"); empty means no listener.
+	Addr string `koanf:"addr"`
 }
 
 // Twilio configures the SMS channel; it is enabled when AccountSID is set.

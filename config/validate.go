@@ -148,6 +148,16 @@ func (c *Config) validate(p *problems) {
 		}
 	}
 
+	if smtp.BounceDomain != "" && !dnsName.MatchString(smtp.BounceDomain) {
+		p.add("channels.smtp.bounce_domain", "must be a domain name such as bounces.example.org")
+	}
+	if smtp.BounceListener.Addr != "" {
+		checkHostPort(p, "channels.smtp.bounce_listener.addr", smtp.BounceListener.Addr, false)
+		if smtp.BounceDomain == "" {
+			p.add("channels.smtp.bounce_listener.addr", "needs channels.smtp.bounce_domain: the listener takes mail for that domain's bounce addresses only")
+		}
+	}
+
 	tw := &ch.Twilio
 	checkPositive(p, "channels.twilio.timeout", tw.Timeout)
 	checkRate(p, "channels.twilio", tw.RateLimit, tw.Burst)
@@ -263,6 +273,10 @@ func checkRate(p *problems, prefix string, rate float64, burst int) {
 		p.add(prefix+".burst", "must be >= 0")
 	}
 }
+
+// dnsName is a domain name: dot-separated labels of letters, digits and
+// inner hyphens.
+var dnsName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 
 // checkHostPort checks a host:port address. requireHost demands a
 // non-empty host.
