@@ -4,7 +4,8 @@
 // RFC 3464 delivery status notifications and the common plain-text
 // formats of qmail, Exim, Postfix, Microsoft and Gmail), and runs an
 // inbound SMTP listener ([Listener]) that accepts reports for the VERP
-// addresses only and hands each parsed [Report] to a callback.
+// addresses only and hands each parsed [Report] to a callback; or reads
+// them from a mailbox over IMAP ([PollMailbox]).
 //
 // A report counts only when it was sent to a VERP address whose MAC
 // verifies: a forged or altered address is refused ([ErrForged]), and
