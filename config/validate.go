@@ -157,6 +157,19 @@ func (c *Config) validate(p *problems) {
 			p.add("channels.smtp.bounce_listener.addr", "needs channels.smtp.bounce_domain: the listener takes mail for that domain's bounce addresses only")
 		}
 	}
+	checkPositive(p, "channels.smtp.bounce_mailbox.poll_interval", smtp.BounceMailbox.PollInterval)
+	if mb := &smtp.BounceMailbox; mb.Addr != "" {
+		checkHostPort(p, "channels.smtp.bounce_mailbox.addr", mb.Addr, true)
+		if smtp.BounceDomain == "" {
+			p.add("channels.smtp.bounce_mailbox.addr", "needs channels.smtp.bounce_domain: only reports to that domain's bounce addresses are read")
+		}
+		if mb.Username == "" || mb.Password == "" {
+			p.add("channels.smtp.bounce_mailbox.username", "and password are required when channels.smtp.bounce_mailbox.addr is set")
+		}
+		if strings.TrimSpace(mb.Mailbox) == "" || strings.ContainsAny(mb.Mailbox, "\r\n") {
+			p.add("channels.smtp.bounce_mailbox.mailbox", "must name a mailbox, e.g. INBOX")
+		}
+	}
 
 	tw := &ch.Twilio
 	checkPositive(p, "channels.twilio.timeout", tw.Timeout)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/notifyd/notifyd/bounce"
 	"github.com/notifyd/notifyd/config"
@@ -70,4 +71,32 @@ func logBounces(log *slog.Logger) bounce.Handler {
 			"action", string(r.Action), "status", r.Status, "diagnostic", r.Diagnostic, "reporting_mta", r.ReportingMTA, "format", r.Format)
 		return nil
 	}
+}
+
+// pollBounceMailbox reads bounce reports from the IMAP mailbox of
+// channels.smtp.bounce_mailbox, at once and then every poll_interval,
+// until ctx ends; nothing when its addr is empty.
+func pollBounceMailbox(ctx context.Context, cfg *config.Config, verp *bounce.VERP, handle bounce.Handler, log *slog.Logger) {
+	mb := cfg.Channels.SMTP.BounceMailbox
+	if mb.Addr == "" || verp == nil {
+		return
+	}
+	log = log.With("component", "bounces", "imap", mb.Addr, "mailbox", mb.Mailbox)
+	opts := bounce.MailboxOptions{Addr: mb.Addr, TLS: mb.TLS, Username: mb.Username, Password: mb.Password.Reveal(),
+		Mailbox: mb.Mailbox, VERP: verp, Handle: handle, Logger: log}
+	log.Info("reading bounce reports from a mailbox", "every", mb.PollInterval.String())
+	go func() {
+		t := time.NewTicker(mb.PollInterval)
+		defer t.Stop()
+		for {
+			if n, err := bounce.PollMailbox(ctx, opts); err != nil && ctx.Err() == nil {
+				log.Warn("reading the bounce mailbox failed; trying again at the next poll", "err", err, "handled", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }

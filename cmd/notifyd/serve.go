@@ -136,6 +136,7 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 		publisher.Close()
 		return err
 	}
+	pollBounceMailbox(ctx, cfg, verp, logBounces(log), log)
 	if cfg.Jobs.Run {
 		if err := eng.Start(ctx); err != nil {
 			if bounces != nil {
