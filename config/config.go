@@ -252,6 +252,8 @@ type SMTP struct {
 	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
 	// is positive and Burst is 0.
 	Burst int `koanf:"burst"`
+	// DKIM, when its key file is set, makes notifyd sign each message.
+	DKIM DKIM `koanf:"dkim"`
 }
 
 // Twilio configures the SMS channel; it is enabled when AccountSID is set.
