@@ -15,14 +15,16 @@ import (
 )
 
 // DKIMHeaders are the header fields notifyd's DKIM signature covers, in
-// h= order. A field a message lacks is still listed: the signature then
-// covers its absence, so that one added on the way (a second
-// List-Unsubscribe, say) breaks it (RFC 6376 §5.4). RFC 8058 requires
-// List-Unsubscribe and List-Unsubscribe-Post to be covered for a receiver
-// to offer one-click unsubscription.
+// h= order. RFC 8058 requires List-Unsubscribe and List-Unsubscribe-Post
+// to be covered for a receiver to offer one-click unsubscription. The
+// fields a reader sees or acts on are listed twice, one more time than a
+// message has them (oversigning, RFC 6376 §5.4 and §8.15): a copy
+// prepended on the way, which mail clients would show instead, then
+// breaks the signature. A field a message lacks is signed as absent.
 var DKIMHeaders = []string{
-	"From", "To", "Subject", "Date", "Message-ID",
-	"List-Unsubscribe", "List-Unsubscribe-Post",
+	"From", "From", "To", "To", "Subject", "Subject", "Date", "Date",
+	"Message-ID", "Message-ID",
+	"List-Unsubscribe", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Unsubscribe-Post",
 	"MIME-Version", "Content-Type", "Auto-Submitted",
 }
 

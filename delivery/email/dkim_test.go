@@ -148,6 +148,14 @@ func TestDKIMSignature(t *testing.T) {
 			if v := key.verify(t, post); v.Err == nil {
 				t.Error("a modified List-Unsubscribe-Post verifies")
 			}
+			// A second Subject or List-Unsubscribe, prepended on the
+			// way, fails: they are oversigned.
+			for _, h := range []string{"Subject: Urgent: pay now", "List-Unsubscribe: <https://evil.example/u>"} {
+				added := append([]byte(h+"\r\n"), raw...)
+				if v := key.verify(t, added); v.Err == nil {
+					t.Errorf("verifies with %q added above the signature", h)
+				}
+			}
 		})
 	}
 }
