@@ -113,12 +113,19 @@ func TestDKIMSignedEmail(t *testing.T) {
 						t.Errorf("h= %v lacks %s", v.HeaderKeys, h)
 					}
 				}
-				i := bytes.LastIndex(m.Raw, []byte("Standup"))
-				if i < 0 {
-					i = bytes.LastIndex(m.Raw, []byte("Planning"))
+				body := bytes.Index(m.Raw, []byte("\n\n")) // the header's end (LF or CRLF line ends)
+				if body < 0 {
+					body = bytes.Index(m.Raw, []byte("\r\n\r\n"))
+				}
+				i := body + bytes.LastIndex(m.Raw[body:], []byte("Standup"))
+				if i < body {
+					i = body + bytes.LastIndex(m.Raw[body:], []byte("Planning"))
+				}
+				if i < body {
+					t.Fatalf("no event summary in the body:\n%s", m.Raw)
 				}
 				changed := slices.Clone(m.Raw)
-				changed[i] ^= 0x20 // a letter's case
+				changed[i] ^= 0x20 // a letter's case, in the text part
 				if v := verifyDKIM(t, changed, "nd2026._domainkey.localhost", record); v.Err == nil {
 					t.Errorf("%q with a changed body verifies", mailSubject(m))
 				}
