@@ -262,6 +262,8 @@ type SMTP struct {
 	BounceListener BounceListener `koanf:"bounce_listener"`
 	// BounceMailbox is an IMAP mailbox notifyd reads bounce reports from.
 	BounceMailbox BounceMailbox `koanf:"bounce_mailbox"`
+	// DKIM, when its key file is set, makes notifyd sign each message.
+	DKIM DKIM `koanf:"dkim"`
 }
 
 // BounceMailbox configures reading bounce reports from an IMAP mailbox

@@ -59,6 +59,9 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		}
 		if ch != nil {
 			channels[name] = ch
+			if c, ok := ch.(prometheus.Collector); ok && reg != nil {
+				reg.MustRegister(c)
+			}
 			if w, ok := ch.(delivery.AddressWatcher); ok {
 				w.WatchAddresses(func(ctx context.Context) ([]string, error) { return db.MethodAddresses(ctx, name) })
 			}
