@@ -252,6 +252,43 @@ type SMTP struct {
 	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
 	// is positive and Burst is 0.
 	Burst int `koanf:"burst"`
+	// BounceDomain, when set, gives every email its own envelope sender
+	// (VERP), bounces+TOKEN@BounceDomain, so that a bounce report names
+	// its delivery; the domain's MX must lead to BounceListener (or to a
+	// mailbox notifyd reads). Empty keeps the From address as envelope
+	// sender.
+	BounceDomain string `koanf:"bounce_domain"`
+	// BounceListener is notifyd's inbound SMTP server for bounce reports.
+	BounceListener BounceListener `koanf:"bounce_listener"`
+	// BounceMailbox is an IMAP mailbox notifyd reads bounce reports from.
+	BounceMailbox BounceMailbox `koanf:"bounce_mailbox"`
+	// DKIM, when its key file is set, makes notifyd sign each message.
+	DKIM DKIM `koanf:"dkim"`
+}
+
+// BounceMailbox configures reading bounce reports from an IMAP mailbox
+// (where the bounce domain's mail is delivered).
+type BounceMailbox struct {
+	// Addr is the IMAP server's host:port; empty means no polling.
+	Addr string `koanf:"addr"`
+	// TLS connects with TLS from the first byte (port 993); false means
+	// plain text, for a server on the same host only.
+	TLS bool `koanf:"tls"`
+	// Username and Password log in.
+	Username string `koanf:"username"`
+	// Password is the IMAP password (password_file too).
+	Password Secret `koanf:"password"`
+	// Mailbox is the mailbox read (default INBOX).
+	Mailbox string `koanf:"mailbox"`
+	// PollInterval is the time between two reads (default 1m).
+	PollInterval time.Duration `koanf:"poll_interval"`
+}
+
+// BounceListener configures the inbound SMTP server that takes bounce
+// reports for SMTP.BounceDomain's addresses.
+type BounceListener struct {
+	// Addr is host:port to listen on (":25"); empty means no listener.
+	Addr string `koanf:"addr"`
 }
 
 // Twilio configures the SMS channel; it is enabled when AccountSID is set.
@@ -367,7 +404,8 @@ func Default() *Config {
 		Log:      Log{Level: "info", Format: "json"},
 		Systems:  map[string]*System{},
 		Channels: Channels{
-			SMTP:    SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second},
+			SMTP: SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second,
+				BounceMailbox: BounceMailbox{Mailbox: "INBOX", PollInterval: time.Minute}},
 			Twilio:  Twilio{Timeout: 15 * time.Second, MaxSegments: 3},
 			XMPP:    XMPP{TLS: TLSStartTLS},
 			Webhook: Webhook{Timeout: 10 * time.Second},

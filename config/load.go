@@ -586,6 +586,7 @@ func (c *Config) normalize() {
 	c.Log.Level = strings.ToLower(strings.TrimSpace(c.Log.Level))
 	c.Log.Format = strings.ToLower(strings.TrimSpace(c.Log.Format))
 	c.Channels.SMTP.TLS = strings.ToLower(strings.TrimSpace(c.Channels.SMTP.TLS))
+	c.Channels.SMTP.DKIM.Algorithm = strings.ToLower(strings.TrimSpace(c.Channels.SMTP.DKIM.Algorithm))
 	c.Channels.XMPP.TLS = strings.ToLower(strings.TrimSpace(c.Channels.XMPP.TLS))
 	for _, s := range c.Systems {
 		s.AfterDelivery = strings.ToLower(strings.TrimSpace(s.AfterDelivery))

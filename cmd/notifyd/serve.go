@@ -49,9 +49,13 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 	if err != nil {
 		return err
 	}
+	verp, err := bounceVERP(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	eng, err := newEngine(cfg, log, db, subs, unsub, prefLinks, reg)
+	eng, err := newEngine(cfg, log, db, subs, unsub, prefLinks, verp, reg)
 	if err != nil {
 		return err
 	}
@@ -125,8 +129,20 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Bounce reports: logged for now (see logBounces).
+	bounces, err := startBounceListener(cfg, verp, logBounces(log), log)
+	if err != nil {
+		_ = ln.Close()
+		intake.Close()
+		publisher.Close()
+		return err
+	}
+	pollBounceMailbox(ctx, cfg, verp, logBounces(log), log)
 	if cfg.Jobs.Run {
 		if err := eng.Start(ctx); err != nil {
+			if bounces != nil {
+				_ = bounces.Close()
+			}
 			return fmt.Errorf("start the job workers: %w", err)
 		}
 	} else {
@@ -138,6 +154,9 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 
 	select {
 	case err := <-served:
+		if bounces != nil {
+			_ = bounces.Close()
+		}
 		intake.Close()
 		publisher.Close()
 		if cfg.Jobs.Run {
@@ -150,6 +169,11 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
+	if bounces != nil {
+		if berr := bounces.Shutdown(sctx); berr != nil {
+			log.Warn("bounce listener: sessions still open at the shutdown timeout were cut; their senders retry", "err", berr)
+		}
+	}
 	intake.Close()
 	publisher.Close()
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -101,7 +101,8 @@ func (e *invalidError) Unwrap() error { return e.err }
 // IsTemporary reports whether a later attempt may deliver what err failed
 // to: SMTP 4xx, connection/dial/timeout errors → true; 5xx → false. A
 // refusal while the session is set up (greeting, EHLO, STARTTLS, AUTH) is
-// temporary whatever its code (see [SMTPError.Temporary]); a message that
+// temporary whatever its code (see [SMTPError.Temporary]), and so is a
+// DKIM signing failure (the message is kept for a retry); a message that
 // is invalid (bad recipient, header injection) is not.
 func IsTemporary(err error) bool {
 	if err == nil {
@@ -114,6 +115,10 @@ func IsTemporary(err error) bool {
 	var ie *invalidError
 	if errors.As(err, &ie) {
 		return false
+	}
+	var sg *signError
+	if errors.As(err, &sg) {
+		return true
 	}
 	var ce *connError
 	if errors.As(err, &ce) {
