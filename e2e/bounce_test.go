@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +18,11 @@ import (
 
 // With channels.smtp.bounce_domain set, the email of a delivery leaves
 // with MAIL FROM bounces+<its delivery ID>-<MAC>@<domain> (the SMTP sink
-// records it); a bounce report sent to that address at notifyd's bounce
-// listener is accepted and logged with the delivery, while the same
-// address with its MAC altered and any other recipient get 550.
+// records it and answers 250); a bounce report sent later to that
+// address at notifyd's bounce listener marks the delivery bounced and
+// puts the address on the suppression list, so the next notification for
+// it is suppressed, not sent. The same address with its MAC altered and
+// any other recipient get 550.
 func TestBounceAddressAndListener(t *testing.T) {
 	listen := freeAddr(t)
 	w := newPublishWorld(t, "NOTIFYD_CHANNELS_SMTP_BOUNCE_DOMAIN=bounces.example.org",
@@ -51,7 +54,35 @@ func TestBounceAddressAndListener(t *testing.T) {
 	if err := sendBounce(t, listen, from, dsn); err != nil {
 		t.Fatalf("the bounce report was refused: %v", err)
 	}
-	w.nd.waitLog(t, time.Minute, mark, 1, "bounce report received", id, "5.1.1", "hard", wilmaEmail)
+	w.nd.waitLog(t, time.Minute, mark, 1, "bounce report recorded", id, "hard")
+	waitBounced(t, w, id)
+	// The report sent again (a sender retrying) changes nothing more.
+	if err := sendBounce(t, listen, from, dsn); err != nil {
+		t.Fatalf("the bounce report sent again was refused: %v", err)
+	}
+	if code, body := w.nd.api(t, http.MethodGet, "/v1/suppressions?channel=email", nil); code != http.StatusOK ||
+		len(body["items"].([]any)) != 1 || body["items"].([]any)[0].(map[string]any)["reason"] != "hard_bounce" {
+		t.Fatalf("suppressions: %d %v, want wilma's hard bounce", code, body)
+	}
+
+	// The next notification for wilma is suppressed, not sent.
+	if code, body := w.publish(t, map[string]any{
+		"topic":     "enp:///ics/alarms?calid=%2Fcalendars%2Fwilma%2Fwork%2F&uid=bounce-1b&aid=alarm-1&comptype=event",
+		"principal": wilmaPrincipal, "content_type": "text/calendar", "payload": alarmICS("bounce-1b", "Review"),
+	}); code != 202 {
+		t.Fatalf("publish: %d %v", code, body)
+	}
+	waitFor(t, time.Minute, "the next delivery suppressed", func() bool {
+		for _, d := range w.deliveries(t) {
+			if d["id"] != id && d["status"] == "suppressed" {
+				return true
+			}
+		}
+		return false
+	})
+	if n := len(w.sink.Messages(t)); n != 1 {
+		t.Errorf("the sink got %d emails, want only the first", n)
+	}
 
 	at := strings.IndexByte(from, '@')
 	flip := byte('0')
@@ -64,6 +95,30 @@ func TestBounceAddressAndListener(t *testing.T) {
 		if err := sendBounce(t, listen, rcpt, dsn); !errors.As(err, &se) || se.Code != 550 {
 			t.Errorf("report to %s: %v, want 550", rcpt, err)
 		}
+	}
+}
+
+// waitBounced waits for delivery id to be bounced, with the report's
+// diagnostic, and wilma's address to be suppressed for it.
+func waitBounced(t *testing.T, w *publishWorld, id string) {
+	t.Helper()
+	var bounced map[string]any
+	waitFor(t, time.Minute, "the delivery bounced", func() bool {
+		for _, d := range w.deliveries(t) {
+			if d["id"] == id && d["status"] == "bounced" {
+				bounced = d
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(fmt.Sprint(bounced["last_error"]), "5.1.1") {
+		t.Errorf("bounced delivery %v, want the diagnostic in last_error", bounced)
+	}
+	code, body := w.nd.api(t, http.MethodGet, "/v1/suppressions?channel=email&address_prefix=wilma", nil)
+	items, _ := body["items"].([]any)
+	if code != http.StatusOK || len(items) != 1 || items[0].(map[string]any)["address"] != wilmaEmail {
+		t.Errorf("suppressions: %d %v, want %s", code, body, wilmaEmail)
 	}
 }
 
@@ -99,7 +154,8 @@ func TestBounceMailboxOnCyrus(t *testing.T) {
 	mark := w.nd.logMark()
 	cy.IMAP(t, "bounces", "SELECT INBOX") // the mailbox exists
 	appendIMAP(t, cy, "bounces", dsnFor(from, wilmaEmail))
-	w.nd.waitLog(t, time.Minute, mark, 1, "bounce report received", id, "5.1.1", "hard", wilmaEmail)
+	w.nd.waitLog(t, time.Minute, mark, 1, "bounce report recorded", id, "hard")
+	waitBounced(t, w, id)
 	waitFor(t, time.Minute, "the report deleted from the mailbox", func() bool {
 		for _, u := range cy.IMAP(t, "bounces", "SELECT INBOX", "UID SEARCH ALL") {
 			if rest, ok := strings.CutPrefix(u, "SEARCH"); ok && strings.TrimSpace(rest) != "" {

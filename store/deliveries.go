@@ -34,7 +34,7 @@ const (
 func DeliveryFinal(status string) bool {
 	switch status {
 	case DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryDelivered, DeliveryUndelivered, DeliveryDiscarded,
-		DeliverySuppressed:
+		DeliverySuppressed, DeliveryBounced:
 		return true
 	}
 	return false

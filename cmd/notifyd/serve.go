@@ -129,15 +129,16 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// Bounce reports: logged for now (see logBounces).
-	bounces, err := startBounceListener(cfg, verp, logBounces(log), log)
+	// Bounce reports mark their deliveries and suppress hard-bounced
+	// addresses (recordBounces).
+	bounces, err := startBounceListener(cfg, verp, recordBounces(db, log), log)
 	if err != nil {
 		_ = ln.Close()
 		intake.Close()
 		publisher.Close()
 		return err
 	}
-	pollBounceMailbox(ctx, cfg, verp, logBounces(log), log)
+	pollBounceMailbox(ctx, cfg, verp, recordBounces(db, log), log)
 	if cfg.Jobs.Run {
 		if err := eng.Start(ctx); err != nil {
 			if bounces != nil {
