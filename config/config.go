@@ -264,6 +264,11 @@ type SMTP struct {
 	BounceMailbox BounceMailbox `koanf:"bounce_mailbox"`
 	// DKIM, when its key file is set, makes notifyd sign each message.
 	DKIM DKIM `koanf:"dkim"`
+	// FallbackRelays are tried in order after the primary relay (Host)
+	// when it is down or refusing for now; see delivery/email. In the
+	// environment, NOTIFYD_CHANNELS_SMTP_FALLBACK_RELAYS holds the list as
+	// JSON.
+	FallbackRelays []SMTPRelay `koanf:"fallback_relays"`
 }
 
 // BounceMailbox configures reading bounce reports from an IMAP mailbox

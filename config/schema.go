@@ -35,6 +35,7 @@ const (
 	kindFloat
 	kindBool
 	kindAPIKeys
+	kindRelays
 )
 
 // leaf is one settable key.
@@ -143,6 +144,8 @@ func kindOf(t reflect.Type) valueKind {
 		return kindDuration
 	case t == apiKeysType:
 		return kindAPIKeys
+	case t == relaysType:
+		return kindRelays
 	}
 	switch t.Kind() {
 	case reflect.String:

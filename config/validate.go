@@ -132,6 +132,7 @@ func (c *Config) validate(p *problems) {
 	checkPositive(p, "channels.smtp.timeout", smtp.Timeout)
 	checkRate(p, "channels.smtp", smtp.RateLimit, smtp.Burst)
 	validateDKIM(p, smtp)
+	validateRelays(p, smtp)
 	if smtp.Host != "" {
 		if strings.ContainsAny(smtp.Host, ":/ ") {
 			p.add("channels.smtp.host", "must be a host name only; put the port in channels.smtp.port")

@@ -32,7 +32,11 @@ func FromConfig(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) 
 			log.Info("email: DKIM signing on", "domain", d.opts.Domain, "selector", d.opts.Selector,
 				"algorithm", d.algorithm, "dns_name", d.dnsName, "dns_record", d.record)
 		}
+		for _, r := range ch.relays.relays[1:] {
+			log.Info("email: fallback SMTP relay", "addr", r.name)
+		}
 		ch.log = log
+		ch.relays.log = log
 	}
 	return ch, nil
 }
@@ -46,6 +50,8 @@ type Channel struct {
 	limiter  *delivery.Limiter // nil: unlimited
 	log      *slog.Logger      // nil: no logging
 	verp     *bounce.VERP      // nil: bounces go to the From address
+	// relays are sender then the fallback relays, tried in order.
+	relays *relaySet
 }
 
 // NewChannel returns the email channel for cfg, with the built-in
@@ -60,7 +66,11 @@ func NewChannel(cfg config.SMTP, templatesDir string, opts ...SenderOption) (*Ch
 	if err != nil {
 		return nil, err
 	}
-	c := &Channel{renderer: r, sender: s}
+	rs, err := newRelaySet(cfg, s, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := &Channel{renderer: r, sender: s, relays: rs}
 	c.limiter = delivery.NewLimiter(cfg.RateLimit, cfg.Burst)
 	return c, nil
 }
@@ -119,13 +129,13 @@ func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (
 		// A delivery ID that does not fit keeps the From address.
 		m.ReturnPath, _ = c.verp.Address(req.DeliveryID)
 	}
-	err := c.sender.Send(ctx, []*Message{m})[0]
+	err := c.relays.send(ctx, m)
 	var se *signError
 	if c.log != nil && errors.As(err, &se) {
 		c.log.Error("email: DKIM signing failed; the delivery is retried", "delivery", req.DeliveryID, "err", err)
 	}
 	if IsTemporary(err) {
-		return delivery.Result{}, delivery.Temporary(err, 0)
+		return delivery.Result{}, delivery.Temporary(err, retryAfter(err))
 	}
 	return delivery.Result{ProviderID: m.MessageID}, err
 }
@@ -141,11 +151,13 @@ var (
 func (c *Channel) Describe(ch chan<- *prometheus.Desc) {
 	ch <- dkimSignedDesc
 	ch <- dkimErrorsDesc
+	c.relays.describe(ch)
 }
 
 // Collect reports the DKIM counters, when signing is on
 // (prometheus.Collector).
 func (c *Channel) Collect(ch chan<- prometheus.Metric) {
+	c.relays.collect(ch)
 	d := c.sender.dkim
 	if d == nil {
 		return
@@ -155,7 +167,7 @@ func (c *Channel) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Close ends the SMTP sessions kept for reuse.
-func (c *Channel) Close() error { return c.sender.Close() }
+func (c *Channel) Close() error { return c.relays.close() }
 
 // UseVERP makes every message's envelope sender (where bounce reports
 // go) the delivery's own bounce address from v, so that a bounce names

@@ -91,6 +91,15 @@ type connError struct {
 func (e *connError) Error() string { return e.what + ": " + e.err.Error() }
 func (e *connError) Unwrap() error { return e.err }
 
+// maybeSentError is a failure after the message's data was sent (the
+// connection was lost or timed out before the server's reply): the server
+// may have the message, so it must not go to another relay in the same
+// attempt. Temporary: a retry sends it again under the same Message-ID.
+type maybeSentError struct{ err error }
+
+func (e *maybeSentError) Error() string { return e.err.Error() }
+func (e *maybeSentError) Unwrap() error { return e.err }
+
 // invalidError is a message that cannot be sent as it is: never
 // temporary.
 type invalidError struct{ err error }
@@ -122,6 +131,10 @@ func IsTemporary(err error) bool {
 	}
 	var ce *connError
 	if errors.As(err, &ce) {
+		return true
+	}
+	var cl *coolingError
+	if errors.As(err, &cl) {
 		return true
 	}
 	var tp *textproto.Error

@@ -313,6 +313,9 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 			continue
 		}
 		if err != nil {
+			if lost != nil && dataSent {
+				err = &maybeSentError{err}
+			}
 			errs[j.i] = fmt.Errorf("email to %s: %w", j.to, err)
 		}
 		if lost != nil {
