@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,15 +19,15 @@ type relayWorld struct {
 	second *peertest.SMTP
 }
 
-func newRelayWorld(t *testing.T) *relayWorld {
+func newRelayWorld(t *testing.T, env ...string) *relayWorld {
 	t.Helper()
 	second := peertest.StartSMTP(t)
 	ca := filepath.Join(t.TempDir(), "second-ca.pem")
 	if err := os.WriteFile(ca, sinkCertPEM(t, second), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := newPublishWorld(t, fmt.Sprintf(`NOTIFYD_CHANNELS_SMTP_FALLBACK_RELAYS=[{"host":%q,"port":%d,"tls":"starttls","ca_file":%q,"timeout":"5s"}]`,
-		second.Host, second.Port, ca))
+	w := newPublishWorld(t, append(env, fmt.Sprintf(`NOTIFYD_CHANNELS_SMTP_FALLBACK_RELAYS=[{"host":%q,"port":%d,"tls":"starttls","ca_file":%q,"timeout":"5s"}]`,
+		second.Host, second.Port, ca))...)
 	return &relayWorld{publishWorld: w, second: second}
 }
 
@@ -103,5 +104,61 @@ func TestRelaysFailOverAndBack(t *testing.T) {
 		if m[c.key] != c.want {
 			t.Errorf("%s = %v, want %v", c.key, m[c.key], c.want)
 		}
+	}
+}
+
+// notifyd is SIGKILLed while the fallback relay holds its reply to a
+// message it has stored (the primary being down): after the restart
+// that message is sent again, under the same Message-ID (the only
+// duplicate a relay switch can make, and one receivers can drop), the
+// next email goes through the fallback relay, and once the primary is
+// back the one after through the primary; every other email arrives
+// once.
+func TestRelaysSIGKILLDuringFailOver(t *testing.T) {
+	w := newRelayWorld(t, "NOTIFYD_JOBS_TIMEOUT=5s", "NOTIFYD_JOBS_RESCUE_AFTER=8s")
+	w.sink.Stop(t)
+	w.second.SetRules(t, peertest.Rules{HoldReplies: true})
+	w.newEvent(t, "relay-k1")
+	w.second.WaitHeld(t, 1, time.Minute)
+	w.nd.kill()
+	w.second.SetRules(t, peertest.Rules{})
+	w.nd.start()
+
+	w.newEvent(t, "relay-k2")
+	has := func(m []peertest.ReceivedMessage, uid string) int {
+		n := 0
+		for _, x := range m {
+			if strings.Contains(mailSubject(x)+x.Text, uid) {
+				n++
+			}
+		}
+		return n
+	}
+	w.second.Await(t, time.Minute, "k2 at the fallback relay", func(m []peertest.ReceivedMessage) bool { return has(m, "relay-k2") >= 1 })
+	waitIdle(t, w.nd, 2*time.Minute)
+	w.sink.Start(t)
+	w.awaitPrimaryUsable(t)
+	w.newEvent(t, "relay-k3")
+	w.sink.Await(t, time.Minute, "k3 at the primary relay", func(m []peertest.ReceivedMessage) bool { return has(m, "relay-k3") >= 1 })
+	waitIdle(t, w.nd, time.Minute)
+
+	primary, second := w.sink.Messages(t), w.second.Messages(t)
+	for _, c := range []struct {
+		uid             string
+		primary, second int
+		secondMayRepeat bool
+	}{
+		{"relay-k1", 0, 1, true},
+		{"relay-k2", 0, 1, false},
+		{"relay-k3", 1, 0, false},
+	} {
+		p, s := has(primary, c.uid), has(second, c.uid)
+		if p != c.primary || (s != c.second && !(c.secondMayRepeat && s == 2)) {
+			t.Errorf("%s: %d at the primary, %d at the fallback; want %d and %d", c.uid, p, s, c.primary, c.second)
+		}
+	}
+	ids := messageIDs(t, w.sink, w.second)
+	if len(ids) != 3 {
+		t.Errorf("%d distinct Message-IDs, want 3 (a message sent again keeps its Message-ID): %v", len(ids), ids)
 	}
 }
