@@ -141,6 +141,7 @@ func Load(path string, environ []string) (*Config, error) {
 		cfg.apiKeysFile = s.file
 	}
 	ld.readAPIKeyFiles(cfg)
+	ld.readTwilioTokenFiles(cfg)
 	cfg.normalize()
 	cfg.validate(&ld.p)
 	if err := ld.p.err(path); err != nil {
@@ -331,6 +332,8 @@ func decodeYAML(l *leaf, v any) (any, error) {
 		return b, nil
 	case kindAPIKeys:
 		return decodeAPIKeys(v)
+	case kindTwilioAccounts:
+		return decodeTwilioAccounts(v)
 	}
 	return nil, fmt.Errorf("unsupported kind %d", l.kind)
 }
@@ -391,6 +394,8 @@ func parseEnv(l *leaf, name, v string) (any, error) {
 		return b, nil
 	case kindAPIKeys:
 		return parseAPIKeysEnv(name, v)
+	case kindTwilioAccounts:
+		return parseTwilioAccountsEnv(name, v)
 	}
 	return nil, fmt.Errorf("%s: unsupported kind %d", name, l.kind)
 }
@@ -539,7 +544,7 @@ func (ld *loader) apply(v reflect.Value, leaves []*leaf, prefix string, fileSet,
 		switch x := val.(type) {
 		case string:
 			f.SetString(x)
-		case []Secret, []string, []APIKey:
+		case []Secret, []string, []APIKey, []TwilioAccount:
 			f.Set(reflect.ValueOf(x))
 		case time.Duration:
 			f.SetInt(int64(x))

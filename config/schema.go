@@ -35,6 +35,7 @@ const (
 	kindFloat
 	kindBool
 	kindAPIKeys
+	kindTwilioAccounts
 )
 
 // leaf is one settable key.
@@ -143,6 +144,8 @@ func kindOf(t reflect.Type) valueKind {
 		return kindDuration
 	case t == apiKeysType:
 		return kindAPIKeys
+	case t == twilioAccountsType:
+		return kindTwilioAccounts
 	}
 	switch t.Kind() {
 	case reflect.String:
