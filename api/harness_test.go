@@ -149,7 +149,8 @@ func newHarness(t testing.TB) *harness {
 		Unsubscriber:   unsub,
 		// Twilio signs its callbacks for the public URL, not the test
 		// server's (see callbacks_test.go).
-		TwilioCallbacks: api.TwilioCallbacks{AuthToken: twilioToken, URL: twilioCallbackURL, Statuses: db},
+		TwilioCallbacks: api.TwilioCallbacks{AuthToken: twilioToken, FallbackAuthTokens: []string{twilioFallbackToken},
+			URL: twilioCallbackURL, Statuses: db},
 		Ready: []api.ReadyCheck{
 			{Name: "database", Check: db.Ready},
 			{Name: "job_queue", Check: q.Ready},

@@ -320,6 +320,11 @@ type Twilio struct {
 	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
 	// is positive and Burst is 0.
 	Burst int `koanf:"burst"`
+	// FallbackAccounts are further accounts or messaging services, tried in
+	// order when the ones before them are down.
+	FallbackAccounts []TwilioAccount `koanf:"fallback_accounts"`
+	// CoolDown is how long an account found down is skipped (default 1m).
+	CoolDown time.Duration `koanf:"cool_down"`
 }
 
 // XMPP configures the instant-message channel; it is enabled when JID is
@@ -411,7 +416,7 @@ func Default() *Config {
 		Channels: Channels{
 			SMTP: SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second,
 				BounceMailbox: BounceMailbox{Mailbox: "INBOX", PollInterval: time.Minute}},
-			Twilio:  Twilio{Timeout: 15 * time.Second, MaxSegments: 3},
+			Twilio:  Twilio{Timeout: 15 * time.Second, MaxSegments: 3, CoolDown: time.Minute},
 			XMPP:    XMPP{TLS: TLSStartTLS},
 			Webhook: Webhook{Timeout: 10 * time.Second},
 		},

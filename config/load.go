@@ -142,6 +142,7 @@ func Load(path string, environ []string) (*Config, error) {
 	}
 	ld.readAPIKeyFiles(cfg)
 	ld.readRelayFiles(cfg)
+	ld.readTwilioTokenFiles(cfg)
 	cfg.normalize()
 	cfg.validate(&ld.p)
 	if err := ld.p.err(path); err != nil {
@@ -334,6 +335,8 @@ func decodeYAML(l *leaf, v any) (any, error) {
 		return decodeAPIKeys(v)
 	case kindRelays:
 		return decodeRelays(v)
+	case kindTwilioAccounts:
+		return decodeTwilioAccounts(v)
 	}
 	return nil, fmt.Errorf("unsupported kind %d", l.kind)
 }
@@ -396,6 +399,8 @@ func parseEnv(l *leaf, name, v string) (any, error) {
 		return parseAPIKeysEnv(name, v)
 	case kindRelays:
 		return parseRelaysEnv(name, v)
+	case kindTwilioAccounts:
+		return parseTwilioAccountsEnv(name, v)
 	}
 	return nil, fmt.Errorf("%s: unsupported kind %d", name, l.kind)
 }
@@ -544,7 +549,7 @@ func (ld *loader) apply(v reflect.Value, leaves []*leaf, prefix string, fileSet,
 		switch x := val.(type) {
 		case string:
 			f.SetString(x)
-		case []Secret, []string, []APIKey, []SMTPRelay:
+		case []Secret, []string, []APIKey, []SMTPRelay, []TwilioAccount:
 			f.Set(reflect.ValueOf(x))
 		case time.Duration:
 			f.SetInt(int64(x))

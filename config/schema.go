@@ -36,6 +36,7 @@ const (
 	kindBool
 	kindAPIKeys
 	kindRelays
+	kindTwilioAccounts
 )
 
 // leaf is one settable key.
@@ -146,6 +147,8 @@ func kindOf(t reflect.Type) valueKind {
 		return kindAPIKeys
 	case t == relaysType:
 		return kindRelays
+	case t == twilioAccountsType:
+		return kindTwilioAccounts
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -48,6 +48,9 @@ func (c *Config) Summary() []slog.Attr {
 			"dkim", smtp.DKIM.Enabled())
 	}
 	twAttrs := []any{"enabled", tw.AccountSID != ""}
+	if len(tw.FallbackAccounts) > 0 {
+		twAttrs = append(twAttrs, "fallback_accounts", len(tw.FallbackAccounts))
+	}
 	if tw.BaseURL != "" {
 		twAttrs = append(twAttrs, "base_url", RedactURL(tw.BaseURL))
 	}

@@ -176,6 +176,8 @@ func (c *Config) validate(p *problems) {
 	tw := &ch.Twilio
 	checkPositive(p, "channels.twilio.timeout", tw.Timeout)
 	checkRate(p, "channels.twilio", tw.RateLimit, tw.Burst)
+	checkPositive(p, "channels.twilio.cool_down", tw.CoolDown)
+	c.validateTwilioAccounts(p)
 	if tw.BaseURL != "" {
 		checkHTTPURL(p, "channels.twilio.base_url", tw.BaseURL, false)
 	}

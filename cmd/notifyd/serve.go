@@ -104,6 +104,9 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 	if tw := cfg.Channels.Twilio; tw.AccountSID != "" {
 		// Twilio signs its status callbacks for the URL notifyd gave it.
 		opts.TwilioCallbacks = api.TwilioCallbacks{AuthToken: tw.AuthToken.Reveal(), URL: sms.CallbackURL(cfg), Statuses: db}
+		for _, fa := range tw.FallbackAccounts {
+			opts.TwilioCallbacks.FallbackAuthTokens = append(opts.TwilioCallbacks.FallbackAuthTokens, fa.AuthToken.Reveal())
+		}
 	}
 	for name, sys := range cfg.Systems {
 		opts.Systems = append(opts.Systems, api.System{Name: name, Tokens: reveal(sys.Tokens), PrincipalPrefix: sys.PrincipalPrefix})
