@@ -46,6 +46,7 @@ type accessFixture struct {
 	sub   subscription
 	dead  string // a failed delivery
 	deadN string // a dead notification
+	supp  string // a suppressed email address
 }
 
 // accessCase is how TestAccess calls one operation of openapi.yaml.
@@ -56,7 +57,9 @@ type accessCase struct {
 	// list: a listing, which filters to the key's systems (200) rather
 	// than answering 404.
 	list bool
-	req  func(fx accessFixture) request
+	// global: the resource is of no system (its items have none).
+	global bool
+	req    func(fx accessFixture) request
 	// ok is the status of an allowed, in-scope request.
 	ok int
 }
@@ -88,6 +91,14 @@ var accessCases = map[string]accessCase{
 	"GET /v1/dead-notifications": {perm: p(api.Read, api.ResourceDeadLetters), list: true, ok: 200, req: get("/v1/dead-notifications")},
 	"GET /v1/reminders":          {perm: p(api.Read, api.ResourceReminders), list: true, ok: 200, req: get("/v1/reminders")},
 	"GET /v1/audit":              {perm: p(api.Read, api.ResourceAudit), list: true, ok: 200, req: get("/v1/audit")},
+	// The suppression list is of no system: scoped keys get 403 (Allows).
+	"GET /v1/suppressions": {perm: p(api.Read, api.ResourceSuppressions), list: true, global: true, ok: 200, req: get("/v1/suppressions")},
+	"POST /v1/suppressions": {perm: p(api.Write, api.ResourceSuppressions), ok: 201, req: func(fx accessFixture) request {
+		return request{method: "POST", path: "/v1/suppressions", body: strings.NewReader(`{"channel":"email","address":"new-` + fx.supp + `"}`)}
+	}},
+	"DELETE /v1/suppressions/{channel}/{address}": {perm: p(api.Write, api.ResourceSuppressions), ok: 204, req: func(fx accessFixture) request {
+		return request{method: "DELETE", path: "/v1/suppressions/email/" + fx.supp}
+	}},
 	"POST /v1/dead-letters/{id}/retry": {perm: p(api.Write, api.ResourceDeadLetters), ok: 202, req: func(fx accessFixture) request {
 		return request{method: "POST", path: "/v1/dead-letters/" + fx.dead + "/retry"}
 	}},
@@ -120,6 +131,16 @@ var accessCases = map[string]accessCase{
 	"GET /readyz":                  {},
 	"GET /metrics":                 {},
 	"GET /openapi.yaml":            {},
+}
+
+// seedSuppression suppresses the email address addr and returns it.
+func (h *harness) seedSuppression(t *testing.T, addr string) string {
+	t.Helper()
+	if _, _, err := h.db.AddSuppression(context.Background(), store.Suppression{Channel: "email", Address: addr,
+		Reason: store.SuppressHardBounce}); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
 
 func get(path string) func(accessFixture) request {
@@ -197,6 +218,7 @@ func TestAccess(t *testing.T) {
 			sub:   h.create(t, simpleSub(sysCal, fmt.Sprintf("/principals/users/u%d", i))),
 			dead:  h.seedFailed(t, sysCal, fmt.Sprintf("f%d", i)),
 			deadN: h.seedDeadNotification(t, sysCal, fmt.Sprintf("dn%d", i)),
+			supp:  h.seedSuppression(t, fmt.Sprintf("s%d@example.org", i)),
 		}
 	}
 
@@ -243,7 +265,7 @@ func TestAccess(t *testing.T) {
 						t.Errorf("%s key scoped %s: %d, want %d: %.300s", role, scope, res.status, want, res.body)
 						continue
 					}
-					if c.list && want == http.StatusOK {
+					if c.list && !c.global && want == http.StatusOK {
 						checkListScope(t, res, actor, role, scope)
 					}
 				}

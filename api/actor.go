@@ -15,7 +15,8 @@ const (
 	// RoleAdmin may do everything.
 	RoleAdmin Role = "admin"
 	// RoleOperator reads everything and changes subscriptions, dead
-	// letters (retry, discard) and preference links (issue, revoke).
+	// letters (retry, discard), preference links (issue, revoke) and the
+	// suppression list.
 	RoleOperator Role = "operator"
 	// RoleViewer reads everything and changes nothing.
 	RoleViewer Role = "viewer"
@@ -49,7 +50,15 @@ const (
 	// the subscription, so issuing one is a write).
 	ResourcePreferenceLinks Resource = "preference_links"
 	ResourceAudit           Resource = "audit"
+	// ResourceSuppressions is the suppression list: addresses not to send
+	// to, whatever the system. It is global: keys scoped to systems may
+	// neither read nor change it (see Allows).
+	ResourceSuppressions Resource = "suppressions"
 )
+
+// globalResources are not of any system: a key scoped to systems is
+// refused them (403), as a role that does not grant them is.
+var globalResources = []Resource{ResourceSuppressions}
 
 // Permission is an access to a resource: what a route needs.
 type Permission struct {
@@ -63,8 +72,9 @@ func (p Permission) String() string { return string(p.Access) + " " + string(p.R
 // roleWrites are the resources each role may change; every role reads
 // every resource.
 var roleWrites = map[Role][]Resource{
-	RoleAdmin:    {ResourceSubscriptions, ResourceDeliveries, ResourceDeadLetters, ResourceReminders, ResourcePreferenceLinks, ResourceAudit},
-	RoleOperator: {ResourceSubscriptions, ResourceDeadLetters, ResourcePreferenceLinks},
+	RoleAdmin: {ResourceSubscriptions, ResourceDeliveries, ResourceDeadLetters, ResourceReminders, ResourcePreferenceLinks, ResourceAudit,
+		ResourceSuppressions},
+	RoleOperator: {ResourceSubscriptions, ResourceDeadLetters, ResourcePreferenceLinks, ResourceSuppressions},
 	RoleViewer:   nil,
 }
 
@@ -88,8 +98,12 @@ type Actor struct {
 	Systems []string
 }
 
-// Allows reports whether the actor's role grants p, in some system.
+// Allows reports whether the actor's role grants p, in some system; a
+// key scoped to systems is not allowed the global resources.
 func (a Actor) Allows(p Permission) bool {
+	if a.Scoped() && slices.Contains(globalResources, p.Resource) {
+		return false
+	}
 	switch p.Access {
 	case Read:
 		return a.Role.Valid()

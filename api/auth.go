@@ -68,8 +68,13 @@ func (s *Server) authorize(p Permission) gin.HandlerFunc {
 			return
 		}
 		if !a.Allows(p) {
-			s.log.Info("API call refused: the key's role does not allow it",
+			s.log.Info("API call refused: the key's role or scope does not allow it",
 				"request_id", c.GetString(ctxRequestID), "key", a.Name, "role", a.Role, "needs", p.String())
+			if (Actor{Role: a.Role}).Allows(p) {
+				forbidden(c, "The API key is scoped to systems, and "+string(p.Resource)+" are of no system: only a key "+
+					"of every system may "+string(p.Access)+" them.")
+				return
+			}
 			forbidden(c, "The API key's role ("+string(a.Role)+") does not allow this ("+p.String()+").")
 			return
 		}

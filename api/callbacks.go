@@ -38,6 +38,10 @@ type TwilioCallbacks struct {
 	// (X-Twilio-Signature). Empty (SMS not configured): every callback is
 	// refused with 403.
 	AuthToken string
+	// FallbackAuthTokens are the auth tokens of channels.twilio's
+	// fallback_accounts: a message sent through one of them has its
+	// callbacks signed with that account's token, which is accepted too.
+	FallbackAuthTokens []string
 	// URL is the endpoint's public URL, as notifyd gives it to Twilio (see
 	// sms.CallbackURL): Twilio signs the URL it posts to, and behind a
 	// proxy the request's own Host and scheme may differ.
@@ -55,6 +59,9 @@ var twilioStatus = map[string]string{
 	"undelivered": store.DeliveryUndelivered,
 	"failed":      store.DeliveryFailed,
 }
+
+// twilioStop is Twilio's error code for a recipient who replied STOP.
+const twilioStop = "21610"
 
 // twilioErrors describes the error codes Twilio's delivery reports carry
 // most (https://www.twilio.com/docs/api/errors), for the delivery log.
@@ -112,7 +119,7 @@ func (s *Server) verifyTwilio(o TwilioCallbacks, maxBody int64) gin.HandlerFunc 
 				return
 			}
 		}
-		if !validTwilioSignature(o.AuthToken, signed, params, sig) {
+		if !validTwilioSignatureAny(o, signed, params, sig) {
 			s.log.Warn("Twilio status callback refused: bad signature; if Twilio sends it, check that http.public_url is the URL Twilio posts to",
 				"request_id", c.GetString(ctxRequestID), "verified_against", signed, "remote", c.ClientIP())
 			forbidden(c, "The X-Twilio-Signature does not match: the request was not signed by Twilio with notifyd's auth token for "+
@@ -148,6 +155,16 @@ func (s *Server) twilioCallback(o TwilioCallbacks) gin.HandlerFunc {
 			return
 		}
 		log.Info("Twilio status callback recorded", "delivery", d.ID, "status", d.Status, "reason", reason)
+		if form.Get("ErrorCode") == twilioStop && s.suppressions != nil {
+			// The recipient replied STOP: Twilio blocks the number for the
+			// whole account, so no subscription is to send to it.
+			if _, _, err := s.suppressions.AddSuppression(c.Request.Context(), store.Suppression{Channel: notifyd.ChannelSMS,
+				Address: d.Address, Reason: store.SuppressStop, Detail: reason}); err != nil {
+				writeError(c, s.log, err) // Twilio retries the callback
+				return
+			}
+			log.Info("phone number suppressed: its recipient replied STOP", "delivery", d.ID)
+		}
 		c.Status(http.StatusOK)
 	}
 }
@@ -173,6 +190,20 @@ func twilioReason(status, code, message string) string {
 
 func forbidden(c *gin.Context, detail string) {
 	writeProblem(c, Problem{Type: ProblemForbidden, Title: "Forbidden", Status: http.StatusForbidden, Detail: detail})
+}
+
+// validTwilioSignatureAny reports whether sig is the signature of the
+// request by any of the configured accounts' auth tokens.
+func validTwilioSignatureAny(o TwilioCallbacks, rawURL string, params url.Values, sig string) bool {
+	if validTwilioSignature(o.AuthToken, rawURL, params, sig) {
+		return true
+	}
+	for _, token := range o.FallbackAuthTokens {
+		if token != "" && validTwilioSignature(token, rawURL, params, sig) {
+			return true
+		}
+	}
+	return false
 }
 
 // validTwilioSignature reports whether sig is Twilio's signature of a

@@ -26,10 +26,13 @@ import (
 // and the public URL notifyd gave Twilio (behind a proxy: the test
 // server's own address differs).
 const (
-	twilioToken       = "0123456789abcdef0123456789abcdef"
-	twilioCallbackURL = "https://notifyd.example.org/v1/callbacks/twilio"
-	typeForbidden     = "urn:notifyd:problem:forbidden"
-	callbackPath      = "/v1/callbacks/twilio"
+	twilioToken = "0123456789abcdef0123456789abcdef"
+	// twilioFallbackToken is the harness's fallback account's token
+	// (channels.twilio.fallback_accounts).
+	twilioFallbackToken = "abcdef0123456789abcdef0123456789"
+	twilioCallbackURL   = "https://notifyd.example.org/v1/callbacks/twilio"
+	typeForbidden       = "urn:notifyd:problem:forbidden"
+	callbackPath        = "/v1/callbacks/twilio"
 )
 
 // twilioSign computes X-Twilio-Signature as Twilio does: base64 of
@@ -207,6 +210,21 @@ func TestTwilioCallbackFailed(t *testing.T) {
 	}
 }
 
+// A message undelivered because its recipient replied STOP (21610)
+// suppresses the phone number, reason stop, by notifyd.
+func TestTwilioCallbackStopSuppresses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedSMS(t, sid1)
+	if res := h.signedCallback(t, statusForm(sid1, "undelivered", "ErrorCode", "21610")); res.status != http.StatusOK {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	s, err := h.db.Suppressed(context.Background(), "sms", "+14155550100")
+	if err != nil || s == nil || s.Reason != store.SuppressStop || !strings.Contains(s.Detail, "21610") || s.Actor != store.ActorNotifyd {
+		t.Fatalf("suppression %+v, %v; want stop by notifyd", s, err)
+	}
+}
+
 // A message notifyd has no delivery of is acknowledged: Twilio must not
 // retry it for ever.
 func TestTwilioCallbackUnknownMessage(t *testing.T) {
@@ -263,6 +281,22 @@ func TestTwilioCallbackSignature(t *testing.T) {
 	res := h.callback(t, callbackPath, form, twilioSign(twilioToken, h.srv.URL+callbackPath, form))
 	if p := res.problem(t); !strings.Contains(p.Detail, twilioCallbackURL) {
 		t.Errorf("detail %q does not name the public URL", p.Detail)
+	}
+}
+
+// A message sent through a fallback account has its callbacks signed
+// with that account's token: they are recorded like the primary's.
+func TestTwilioCallbackSignedByFallbackAccount(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.seedSMS(t, sid1)
+	form := statusForm(sid1, "delivered", "AccountSid", "ACabcdef0123456789abcdef0123456789")
+	res := h.callback(t, callbackPath, form, twilioSign(twilioFallbackToken, twilioCallbackURL, form))
+	if res.status != http.StatusOK {
+		t.Fatalf("callback signed by the fallback account: %d %s", res.status, res.body)
+	}
+	if d := h.smsDelivery(t, id); d.Status != store.DeliveryDelivered {
+		t.Errorf("delivery after the fallback account's callback: %+v", d)
 	}
 }
 

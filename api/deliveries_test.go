@@ -351,7 +351,7 @@ func TestDeliveriesBadQuery(t *testing.T) {
 	h := newHarness(t)
 	h.seedDeliveries(t)
 	for _, tt := range []struct{ query, field string }{
-		{"status=bounced", "query.status"},
+		{"status=exploded", "query.status"},
 		{"status=SENT", "query.status"},
 		{"status=", "query.status"},
 		{"limit=0", "query.limit"},

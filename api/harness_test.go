@@ -143,12 +143,14 @@ func newHarness(t testing.TB) *harness {
 		Subscriptions:  subscriptions.NewService(db, known),
 		Deliveries:     db,
 		DeadLetterLog:  db,
+		Suppressions:   db,
 		DeadLetters:    fakeRetrier{db},
 		Reminders:      db,
 		Unsubscriber:   unsub,
 		// Twilio signs its callbacks for the public URL, not the test
 		// server's (see callbacks_test.go).
-		TwilioCallbacks: api.TwilioCallbacks{AuthToken: twilioToken, URL: twilioCallbackURL, Statuses: db},
+		TwilioCallbacks: api.TwilioCallbacks{AuthToken: twilioToken, FallbackAuthTokens: []string{twilioFallbackToken},
+			URL: twilioCallbackURL, Statuses: db},
 		Ready: []api.ReadyCheck{
 			{Name: "database", Check: db.Ready},
 			{Name: "job_queue", Check: q.Ready},
@@ -583,6 +585,9 @@ var requiredCoverage = map[string][]int{
 	"POST /preferences/{token}":                           {303, 400, 403, 404, 409, 410, 413, 415, 503},
 	"GET /assets/preferences.css":                         {200},
 	"GET /v1/audit":                                       {200, 400, 401, 503},
+	"GET /v1/suppressions":                                {200, 400, 401, 403, 503},
+	"POST /v1/suppressions":                               {200, 201, 400, 401, 403, 413, 415, 503},
+	"DELETE /v1/suppressions/{channel}/{address}":         {204, 401, 403, 404, 503},
 }
 
 // TestMain runs the suite and then, when the whole suite ran and passed,

@@ -78,6 +78,9 @@ type Options struct {
 	// Audit lists the audit trail (GET /v1/audit) and records the
 	// actions that change nothing else (issuing a preference link).
 	Audit AuditLog
+	// Suppressions is the suppression list (/v1/suppressions); nil
+	// answers it 503.
+	Suppressions SuppressionList
 	// TwilioCallbacks checks and records Twilio's SMS status callbacks
 	// (POST /v1/callbacks/twilio).
 	TwilioCallbacks TwilioCallbacks
@@ -107,9 +110,11 @@ type Server struct {
 	deadLetters DeadLetters
 	reminders   ReminderLog
 	audit       AuditLog
-	unsub       *subscriptions.Unsubscriber
-	pref        *PreferencePage
-	ready       []ReadyCheck
+	// suppressions is the suppression list.
+	suppressions SuppressionList
+	unsub        *subscriptions.Unsubscriber
+	pref         *PreferencePage
+	ready        []ReadyCheck
 }
 
 type apiSystem struct {
@@ -132,7 +137,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		engine: gin.New(), log: o.Logger, metrics: o.Metrics, ids: newRequestIDs(),
-		systems: make(map[string]apiSystem, len(o.Systems)), keys: keys, audit: o.Audit,
+		systems: make(map[string]apiSystem, len(o.Systems)), keys: keys, audit: o.Audit, suppressions: o.Suppressions,
 		intake: o.Intake, publisher: o.Publisher, subs: o.Subscriptions, deliveries: o.Deliveries,
 		deadLog: o.DeadLetterLog, deadLetters: o.DeadLetters, reminders: o.Reminders, unsub: o.Unsubscriber, pref: o.PreferencePage, ready: o.Ready,
 	}

@@ -252,6 +252,48 @@ type SMTP struct {
 	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
 	// is positive and Burst is 0.
 	Burst int `koanf:"burst"`
+	// BounceDomain, when set, gives every email its own envelope sender
+	// (VERP), bounces+TOKEN@BounceDomain, so that a bounce report names
+	// its delivery; the domain's MX must lead to BounceListener (or to a
+	// mailbox notifyd reads). Empty keeps the From address as envelope
+	// sender.
+	BounceDomain string `koanf:"bounce_domain"`
+	// BounceListener is notifyd's inbound SMTP server for bounce reports.
+	BounceListener BounceListener `koanf:"bounce_listener"`
+	// BounceMailbox is an IMAP mailbox notifyd reads bounce reports from.
+	BounceMailbox BounceMailbox `koanf:"bounce_mailbox"`
+	// DKIM, when its key file is set, makes notifyd sign each message.
+	DKIM DKIM `koanf:"dkim"`
+	// FallbackRelays are tried in order after the primary relay (Host)
+	// when it is down or refusing for now; see delivery/email. In the
+	// environment, NOTIFYD_CHANNELS_SMTP_FALLBACK_RELAYS holds the list as
+	// JSON.
+	FallbackRelays []SMTPRelay `koanf:"fallback_relays"`
+}
+
+// BounceMailbox configures reading bounce reports from an IMAP mailbox
+// (where the bounce domain's mail is delivered).
+type BounceMailbox struct {
+	// Addr is the IMAP server's host:port; empty means no polling.
+	Addr string `koanf:"addr"`
+	// TLS connects with TLS from the first byte (port 993); false means
+	// plain text, for a server on the same host only.
+	TLS bool `koanf:"tls"`
+	// Username and Password log in.
+	Username string `koanf:"username"`
+	// Password is the IMAP password (password_file too).
+	Password Secret `koanf:"password"`
+	// Mailbox is the mailbox read (default INBOX).
+	Mailbox string `koanf:"mailbox"`
+	// PollInterval is the time between two reads (default 1m).
+	PollInterval time.Duration `koanf:"poll_interval"`
+}
+
+// BounceListener configures the inbound SMTP server that takes bounce
+// reports for SMTP.BounceDomain's addresses.
+type BounceListener struct {
+	// Addr is host:port to listen on (":25"); empty means no listener.
+	Addr string `koanf:"addr"`
 }
 
 // Twilio configures the SMS channel; it is enabled when AccountSID is set.
@@ -278,6 +320,11 @@ type Twilio struct {
 	// Burst is the rate limiter's burst; Load sets it to 1 when RateLimit
 	// is positive and Burst is 0.
 	Burst int `koanf:"burst"`
+	// FallbackAccounts are further accounts or messaging services, tried in
+	// order when the ones before them are down.
+	FallbackAccounts []TwilioAccount `koanf:"fallback_accounts"`
+	// CoolDown is how long an account found down is skipped (default 1m).
+	CoolDown time.Duration `koanf:"cool_down"`
 }
 
 // XMPP configures the instant-message channel; it is enabled when JID is
@@ -367,8 +414,9 @@ func Default() *Config {
 		Log:      Log{Level: "info", Format: "json"},
 		Systems:  map[string]*System{},
 		Channels: Channels{
-			SMTP:    SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second},
-			Twilio:  Twilio{Timeout: 15 * time.Second, MaxSegments: 3},
+			SMTP: SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second,
+				BounceMailbox: BounceMailbox{Mailbox: "INBOX", PollInterval: time.Minute}},
+			Twilio:  Twilio{Timeout: 15 * time.Second, MaxSegments: 3, CoolDown: time.Minute},
 			XMPP:    XMPP{TLS: TLSStartTLS},
 			Webhook: Webhook{Timeout: 10 * time.Second},
 		},

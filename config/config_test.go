@@ -206,6 +206,16 @@ channels:
     timeout: 10s
     rate_limit: 2.5
     burst: 5
+    bounce_domain: bounces.example.org
+    bounce_listener:
+      addr: ":2525"
+    bounce_mailbox:
+      addr: imap.example.org:993
+      tls: true
+      username: bounces
+      password: imap-pw
+      mailbox: Bounces
+      poll_interval: 30s
   twilio:
     account_sid: AC0123
     auth_token: tw-token
@@ -261,9 +271,12 @@ updates:
 		},
 		Channels: Channels{
 			SMTP: SMTP{Host: "smtp.example.org", Port: 465, Username: "mailer", Password: "mail-pw", TLS: "tls",
-				From: "Notifyd <notifyd@example.org>", Timeout: 10 * time.Second, RateLimit: 2.5, Burst: 5},
+				From: "Notifyd <notifyd@example.org>", Timeout: 10 * time.Second, RateLimit: 2.5, Burst: 5,
+				BounceDomain: "bounces.example.org", BounceListener: BounceListener{Addr: ":2525"},
+				BounceMailbox: BounceMailbox{Addr: "imap.example.org:993", TLS: true, Username: "bounces", Password: "imap-pw",
+					Mailbox: "Bounces", PollInterval: 30 * time.Second}},
 			Twilio: Twilio{AccountSID: "AC0123", AuthToken: "tw-token", From: "+15551234567", MessagingServiceSID: "MG0123",
-				BaseURL: "http://127.0.0.1:9999", Timeout: 3 * time.Second, RateLimit: 1, Burst: 1, MaxSegments: 3},
+				BaseURL: "http://127.0.0.1:9999", Timeout: 3 * time.Second, RateLimit: 1, Burst: 1, MaxSegments: 3, CoolDown: time.Minute},
 			XMPP:    XMPP{JID: "notifyd@example.org", Password: "xmpp-pw", Server: "xmpp.example.org:5223", TLS: "none"},
 			Webhook: Webhook{Timeout: 4 * time.Second, AllowPrivate: true, RateLimit: 10, Burst: 20},
 		},
@@ -765,6 +778,14 @@ func TestValidation(t *testing.T) {
 		{"smtp from invalid", "channels:\n  smtp:\n    host: smtp.example.org\n    from: not an address\n", nil, []string{"channels.smtp.from: must be an email address"}},
 		{"smtp host with port", "channels:\n  smtp:\n    host: smtp.example.org:25\n    from: a@example.org\n", nil, []string{"channels.smtp.host: must be a host name only"}},
 		{"smtp credentials pairing", "channels:\n  smtp:\n    host: h\n    from: a@example.org\n    username: u\n", nil, []string{"channels.smtp.password: is required when channels.smtp.username is set"}},
+		{"bounce domain", "channels:\n  smtp:\n    bounce_domain: not a domain\n", nil, []string{"channels.smtp.bounce_domain: must be a domain name"}},
+		{"bounce listener without domain", "channels:\n  smtp:\n    bounce_listener:\n      addr: \":2525\"\n", nil,
+			[]string{"channels.smtp.bounce_listener.addr: needs channels.smtp.bounce_domain"}},
+		{"bounce listener addr", "channels:\n  smtp:\n    bounce_domain: bounces.example.org\n    bounce_listener:\n      addr: \"2525\"\n", nil,
+			[]string{"channels.smtp.bounce_listener.addr: must be host:port"}},
+		{"bounce mailbox", "channels:\n  smtp:\n    bounce_mailbox:\n      addr: \":143\"\n      poll_interval: 0s\n", nil,
+			[]string{"channels.smtp.bounce_mailbox.addr: must name a host", "channels.smtp.bounce_mailbox.addr: needs channels.smtp.bounce_domain",
+				"channels.smtp.bounce_mailbox.username: and password are required", "channels.smtp.bounce_mailbox.poll_interval: must be a positive duration"}},
 		{"smtp rate", "channels:\n  smtp:\n    rate_limit: -1\n    burst: -2\n", nil, []string{"channels.smtp.rate_limit: must be a finite number >= 0", "channels.smtp.burst: must be >= 0"}},
 		{"twilio incomplete", "channels:\n  twilio:\n    account_sid: AC1\n", nil,
 			[]string{"channels.twilio.auth_token: is required", "channels.twilio.from: is required when channels.twilio.account_sid is set"}},

@@ -61,7 +61,7 @@ func defaultText(l *leaf, v reflect.Value) string {
 			return "—"
 		}
 		return v.String()
-	case kindSecretList, kindStringList, kindAPIKeys:
+	case kindSecretList, kindStringList, kindAPIKeys, kindRelays, kindTwilioAccounts:
 		return "—"
 	case kindDuration:
 		return time.Duration(v.Int()).String()

@@ -141,6 +141,8 @@ func Load(path string, environ []string) (*Config, error) {
 		cfg.apiKeysFile = s.file
 	}
 	ld.readAPIKeyFiles(cfg)
+	ld.readRelayFiles(cfg)
+	ld.readTwilioTokenFiles(cfg)
 	cfg.normalize()
 	cfg.validate(&ld.p)
 	if err := ld.p.err(path); err != nil {
@@ -330,7 +332,11 @@ func decodeYAML(l *leaf, v any) (any, error) {
 		}
 		return b, nil
 	case kindAPIKeys:
-		return decodeAPIKeys(v)
+		return apiKeyList.decode(v)
+	case kindRelays:
+		return relayList.decode(v)
+	case kindTwilioAccounts:
+		return twilioAccountList.decode(v)
 	}
 	return nil, fmt.Errorf("unsupported kind %d", l.kind)
 }
@@ -390,7 +396,11 @@ func parseEnv(l *leaf, name, v string) (any, error) {
 		}
 		return b, nil
 	case kindAPIKeys:
-		return parseAPIKeysEnv(name, v)
+		return apiKeyList.parseEnv(name, v)
+	case kindRelays:
+		return relayList.parseEnv(name, v)
+	case kindTwilioAccounts:
+		return twilioAccountList.parseEnv(name, v)
 	}
 	return nil, fmt.Errorf("%s: unsupported kind %d", name, l.kind)
 }
@@ -539,7 +549,7 @@ func (ld *loader) apply(v reflect.Value, leaves []*leaf, prefix string, fileSet,
 		switch x := val.(type) {
 		case string:
 			f.SetString(x)
-		case []Secret, []string, []APIKey:
+		case []Secret, []string, []APIKey, []SMTPRelay, []TwilioAccount:
 			f.Set(reflect.ValueOf(x))
 		case time.Duration:
 			f.SetInt(int64(x))
@@ -586,6 +596,7 @@ func (c *Config) normalize() {
 	c.Log.Level = strings.ToLower(strings.TrimSpace(c.Log.Level))
 	c.Log.Format = strings.ToLower(strings.TrimSpace(c.Log.Format))
 	c.Channels.SMTP.TLS = strings.ToLower(strings.TrimSpace(c.Channels.SMTP.TLS))
+	c.Channels.SMTP.DKIM.Algorithm = strings.ToLower(strings.TrimSpace(c.Channels.SMTP.DKIM.Algorithm))
 	c.Channels.XMPP.TLS = strings.ToLower(strings.TrimSpace(c.Channels.XMPP.TLS))
 	for _, s := range c.Systems {
 		s.AfterDelivery = strings.ToLower(strings.TrimSpace(s.AfterDelivery))

@@ -35,6 +35,8 @@ const (
 	kindFloat
 	kindBool
 	kindAPIKeys
+	kindRelays
+	kindTwilioAccounts
 )
 
 // leaf is one settable key.
@@ -143,6 +145,10 @@ func kindOf(t reflect.Type) valueKind {
 		return kindDuration
 	case t == apiKeysType:
 		return kindAPIKeys
+	case t == relaysType:
+		return kindRelays
+	case t == twilioAccountsType:
+		return kindTwilioAccounts
 	}
 	switch t.Kind() {
 	case reflect.String:

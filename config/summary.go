@@ -44,9 +44,13 @@ func (c *Config) Summary() []slog.Attr {
 	smtp, tw, x, wh := &c.Channels.SMTP, &c.Channels.Twilio, &c.Channels.XMPP, &c.Channels.Webhook
 	smtpAttrs := []any{"enabled", smtp.Host != ""}
 	if smtp.Host != "" {
-		smtpAttrs = append(smtpAttrs, "host", smtp.Host, "port", smtp.Port, "tls", smtp.TLS, "auth", smtp.Username != "")
+		smtpAttrs = append(smtpAttrs, "host", smtp.Host, "port", smtp.Port, "tls", smtp.TLS, "auth", smtp.Username != "",
+			"dkim", smtp.DKIM.Enabled())
 	}
 	twAttrs := []any{"enabled", tw.AccountSID != ""}
+	if len(tw.FallbackAccounts) > 0 {
+		twAttrs = append(twAttrs, "fallback_accounts", len(tw.FallbackAccounts))
+	}
 	if tw.BaseURL != "" {
 		twAttrs = append(twAttrs, "base_url", RedactURL(tw.BaseURL))
 	}

@@ -131,6 +131,8 @@ func (c *Config) validate(p *problems) {
 	}
 	checkPositive(p, "channels.smtp.timeout", smtp.Timeout)
 	checkRate(p, "channels.smtp", smtp.RateLimit, smtp.Burst)
+	validateDKIM(p, smtp)
+	validateRelays(p, smtp)
 	if smtp.Host != "" {
 		if strings.ContainsAny(smtp.Host, ":/ ") {
 			p.add("channels.smtp.host", "must be a host name only; put the port in channels.smtp.port")
@@ -148,9 +150,34 @@ func (c *Config) validate(p *problems) {
 		}
 	}
 
+	if smtp.BounceDomain != "" && !dnsName.MatchString(smtp.BounceDomain) {
+		p.add("channels.smtp.bounce_domain", "must be a domain name such as bounces.example.org")
+	}
+	if smtp.BounceListener.Addr != "" {
+		checkHostPort(p, "channels.smtp.bounce_listener.addr", smtp.BounceListener.Addr, false)
+		if smtp.BounceDomain == "" {
+			p.add("channels.smtp.bounce_listener.addr", "needs channels.smtp.bounce_domain: the listener takes mail for that domain's bounce addresses only")
+		}
+	}
+	checkPositive(p, "channels.smtp.bounce_mailbox.poll_interval", smtp.BounceMailbox.PollInterval)
+	if mb := &smtp.BounceMailbox; mb.Addr != "" {
+		checkHostPort(p, "channels.smtp.bounce_mailbox.addr", mb.Addr, true)
+		if smtp.BounceDomain == "" {
+			p.add("channels.smtp.bounce_mailbox.addr", "needs channels.smtp.bounce_domain: only reports to that domain's bounce addresses are read")
+		}
+		if mb.Username == "" || mb.Password == "" {
+			p.add("channels.smtp.bounce_mailbox.username", "and password are required when channels.smtp.bounce_mailbox.addr is set")
+		}
+		if strings.TrimSpace(mb.Mailbox) == "" || strings.ContainsAny(mb.Mailbox, "\r\n") {
+			p.add("channels.smtp.bounce_mailbox.mailbox", "must name a mailbox, e.g. INBOX")
+		}
+	}
+
 	tw := &ch.Twilio
 	checkPositive(p, "channels.twilio.timeout", tw.Timeout)
 	checkRate(p, "channels.twilio", tw.RateLimit, tw.Burst)
+	checkPositive(p, "channels.twilio.cool_down", tw.CoolDown)
+	c.validateTwilioAccounts(p)
 	if tw.BaseURL != "" {
 		checkHTTPURL(p, "channels.twilio.base_url", tw.BaseURL, false)
 	}
@@ -263,6 +290,10 @@ func checkRate(p *problems, prefix string, rate float64, burst int) {
 		p.add(prefix+".burst", "must be >= 0")
 	}
 }
+
+// dnsName is a domain name: dot-separated labels of letters, digits and
+// inner hyphens.
+var dnsName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 
 // checkHostPort checks a host:port address. requireHost demands a
 // non-empty host.

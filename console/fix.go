@@ -168,20 +168,28 @@ func (c *Console) fixOne(ctx context.Context, who Identity, action, id string) o
 	case "discard":
 		err = c.o.Store.DiscardDelivery(ctx, id, c.o.Now())
 	}
+	o.OK, o.Text = c.outcomeOf(err, who, action, "dead letter", "delivery", id, d.System, "")
+	return o
+}
+
+// outcomeOf is the key of what became of an action (retry or discard) on
+// one dead letter or dead notification (thing, whose ID is logged under
+// idKey), which ended with err, and whether it was done; it logs the
+// outcome. keyPrefix is put before the keys of its own conflict and
+// success texts ("deadn." for dead notifications).
+func (c *Console) outcomeOf(err error, who Identity, action, thing, idKey, id, system, keyPrefix string) (bool, string) {
 	switch {
 	case errors.Is(err, notifyd.ErrConflict):
-		o.Text = "outcome.conflict"
+		return false, keyPrefix + "outcome.conflict"
 	case errors.Is(err, notifyd.ErrNotFound):
-		o.Text = "outcome.missing"
+		return false, "outcome.missing"
 	case err != nil:
-		c.log.Error("console: "+action+" a dead letter", "delivery", id, "err", err)
-		o.Text = "outcome.error"
-	default:
-		o.OK, o.Text = true, "outcome."+action
-		c.log.Info("console: dead letter "+map[string]string{"retry": "retried", "discard": "discarded"}[action],
-			"actor", who.Name, "delivery", id, "system", d.System)
+		c.log.Error("console: "+action+" a "+thing, idKey, id, "err", err)
+		return false, "outcome.error"
 	}
-	return o
+	c.log.Info("console: "+thing+" "+map[string]string{"retry": "retried", "discard": "discarded"}[action],
+		"actor", who.Name, idKey, id, "system", system)
+	return true, keyPrefix + "outcome." + action
 }
 
 // audit is the context of a change made by who.

@@ -100,18 +100,6 @@ func (c *Console) fixNotification(ctx context.Context, who Identity, action, id 
 	case "discard":
 		err = c.o.Store.DiscardDeadNotification(ctx, id, c.o.Now())
 	}
-	switch {
-	case errors.Is(err, notifyd.ErrConflict):
-		o.Text = "deadn.outcome.conflict"
-	case errors.Is(err, notifyd.ErrNotFound):
-		o.Text = "outcome.missing"
-	case err != nil:
-		c.log.Error("console: "+action+" a dead notification", "notification", id, "err", err)
-		o.Text = "outcome.error"
-	default:
-		o.OK, o.Text = true, "deadn.outcome."+action
-		c.log.Info("console: dead notification "+map[string]string{"retry": "retried", "discard": "discarded"}[action],
-			"actor", who.Name, "notification", id, "system", n.System)
-	}
+	o.OK, o.Text = c.outcomeOf(err, who, action, "dead notification", "notification", id, n.System, "deadn.")
 	return o
 }

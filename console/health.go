@@ -49,7 +49,9 @@ type backlogRow struct {
 }
 
 // failedStatus reports whether a delivery status counts as a failure.
-func failedStatus(s string) bool { return s == store.DeliveryFailed || s == store.DeliveryUndelivered }
+func failedStatus(s string) bool {
+	return s == store.DeliveryFailed || s == store.DeliveryUndelivered || s == store.DeliveryBounced
+}
 
 func (c *Console) health(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := r.Context()

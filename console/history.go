@@ -44,6 +44,9 @@ func history(v *view, d *store.DeliveryRecord, events []store.DeliveryEvent) []e
 		case store.EventProvider:
 			tone := map[bool]string{true: "good", false: "bad"}[e.Status == store.DeliveryDelivered || e.Status == store.DeliverySent]
 			add(e.At, v.T("tl.report")+" "+v.T("status."+e.Status), e.Detail, tone)
+		case store.EventBounce:
+			tone := map[bool]string{true: "bad", false: ""}[e.Status == store.DeliveryBounced]
+			add(e.At, v.T("tl.bounce"), e.Detail, tone)
 		}
 	}
 	switch d.Status {

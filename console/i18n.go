@@ -72,6 +72,7 @@ var texts = map[string]map[string]string{
 		"tl.released":            "Released: queued to be sent",
 		"tl.discarded":           "Discarded by an operator",
 		"tl.report":              "Reported by the provider:",
+		"tl.bounce":              "Bounce report from the recipient's server",
 		"held.paused":            "paused", "held.quiet-hours": "quiet hours", "held.digest": "digest", "held.throttle": "throttle",
 		"msg.subject": "Subject", "msg.html": "HTML part", "msg.text": "Text part", "msg.body": "Text",
 		"msg.calendar": "Calendar object sent along", "msg.json": "Request body (JSON)",
@@ -170,7 +171,7 @@ var texts = map[string]map[string]string{
 		"channel.email": "Email", "channel.sms": "SMS", "channel.im": "Instant message", "channel.webhook": "Webhook",
 		"status.queued": "Queued", "status.retrying": "Retrying", "status.held": "Held", "status.sent": "Sent",
 		"status.delivered": "Delivered", "status.undelivered": "Undelivered", "status.failed": "Failed",
-		"status.skipped": "Skipped", "status.suppressed": "Suppressed", "status.discarded": "Discarded",
+		"status.skipped": "Skipped", "status.suppressed": "Suppressed", "status.discarded": "Discarded", "status.bounced": "Bounced",
 
 		"err.time":            "write a date and time such as 2026-05-01T08:00",
 		"err.notfound.title":  "Not found",
@@ -237,6 +238,7 @@ var texts = map[string]map[string]string{
 		"tl.released":            "Libéré : mis en file pour l’envoi",
 		"tl.discarded":           "Abandonné par un opérateur",
 		"tl.report":              "Signalé par le fournisseur :",
+		"tl.bounce":              "Avis de non-remise du serveur du destinataire",
 		"held.paused":            "en pause", "held.quiet-hours": "heures calmes", "held.digest": "résumé", "held.throttle": "limite d’envois",
 		"msg.subject": "Objet", "msg.html": "Partie HTML", "msg.text": "Partie texte", "msg.body": "Texte",
 		"msg.calendar": "Objet calendrier joint", "msg.json": "Corps de la requête (JSON)",
@@ -335,7 +337,7 @@ var texts = map[string]map[string]string{
 		"channel.email": "E-mail", "channel.sms": "SMS", "channel.im": "Message instantané", "channel.webhook": "Webhook",
 		"status.queued": "En file", "status.retrying": "Nouvel essai", "status.held": "Retenu", "status.sent": "Envoyé",
 		"status.delivered": "Distribué", "status.undelivered": "Non distribué", "status.failed": "Échec",
-		"status.skipped": "Non envoyé", "status.suppressed": "Supprimé", "status.discarded": "Abandonné",
+		"status.skipped": "Non envoyé", "status.suppressed": "Supprimé", "status.discarded": "Abandonné", "status.bounced": "Rejeté (retour)",
 
 		"err.time":            "écrivez une date et une heure comme 2026-05-01T08:00",
 		"err.notfound.title":  "Introuvable",

@@ -16,7 +16,7 @@ const pageSize = 50
 
 // statuses are the delivery statuses the search offers.
 var statuses = []string{store.DeliveryQueued, store.DeliveryRetrying, "held", store.DeliverySent, store.DeliveryDelivered,
-	store.DeliveryUndelivered, store.DeliveryFailed, store.DeliverySkipped, store.DeliverySuppressed, store.DeliveryDiscarded}
+	store.DeliveryUndelivered, store.DeliveryFailed, store.DeliverySkipped, store.DeliverySuppressed, store.DeliveryDiscarded, store.DeliveryBounced}
 
 // searchForm is the search's query, as the form shows it.
 type searchForm struct {

@@ -37,16 +37,26 @@ func benchRequest(i int, address string, method notifyd.DeliveryMethod) *deliver
 
 // benchChannels are the channels, each against its local peer.
 func benchChannels(b *testing.B, rate float64) map[string]func(int) (delivery.Channel, *delivery.Request) {
-	return map[string]func(int) (delivery.Channel, *delivery.Request){
-		"email": func(int) (delivery.Channel, *delivery.Request) {
+	emailChannel := func(dkimAlgo string) func(int) (delivery.Channel, *delivery.Request) {
+		return func(int) (delivery.Channel, *delivery.Request) {
 			sink := peertest.StartSMTP(b)
-			ch, err := email.NewChannel(config.SMTP{Host: sink.Host, Port: sink.Port, TLS: config.TLSStartTLS,
-				From: "notifyd@localhost", Timeout: 10 * time.Second, RateLimit: rate, Burst: 1}, "", email.WithRootCAs(sink.CertPool()))
+			cfg := config.SMTP{Host: sink.Host, Port: sink.Port, TLS: config.TLSStartTLS,
+				From: "notifyd@localhost", Timeout: 10 * time.Second, RateLimit: rate, Burst: 1}
+			if dkimAlgo != "" {
+				key, _ := dkimTestKey(b, dkimAlgo)
+				cfg.DKIM = config.DKIM{KeyFile: key, Selector: "nd", Algorithm: dkimAlgo}
+			}
+			ch, err := email.NewChannel(cfg, "", email.WithRootCAs(sink.CertPool()))
 			if err != nil {
 				b.Fatal(err)
 			}
 			return ch, benchRequest(0, "wilma@example.org", notifyd.DeliveryMethod{Channel: notifyd.ChannelEmail})
-		},
+		}
+	}
+	return map[string]func(int) (delivery.Channel, *delivery.Request){
+		"email":              emailChannel(""),
+		"email-dkim-rsa":     emailChannel(config.DKIMRSA),
+		"email-dkim-ed25519": emailChannel(config.DKIMEd25519),
 		"sms": func(int) (delivery.Channel, *delivery.Request) {
 			prism := peertest.StartPrism(b)
 			ch, err := sms.NewChannel(config.Twilio{AccountSID: smsAccountSID, AuthToken: smsAuthToken, From: smsFrom,

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,32 +16,8 @@ import (
 // killed (SIGKILL) while it is held and started again; the email arrives
 // once, after quiet hours end.
 func TestQuietHoursHeldAcrossSIGKILL(t *testing.T) {
-	sink := peertest.StartSMTP(t)
-	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
-	if err := os.WriteFile(ca, sinkCertPEM(t, sink), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nd := newInstanceWith(t, fmt.Sprintf(`systems:
-  ens:
-    caldav_url: http://127.0.0.1:1/
-    tokens: [%s]
-channels:
-  smtp:
-    host: %s
-    port: %d
-    tls: starttls
-    ca_file: %s
-    from: "Calendar <notifyd@localhost>"
-    timeout: 5s
-reminders:
-  enabled: false
-jobs:
-  poll_interval: 50ms
-  retry_base: 200ms
-  retry_max: 1s
-`, pingToken, sink.Host, sink.Port, ca))
-	nd.start()
-	w := &publishWorld{nd: nd, sink: sink}
+	w := startPublishWorld(t)
+	nd, sink := w.nd, w.sink
 
 	zone, err := time.LoadLocation("Asia/Kolkata")
 	if err != nil {

@@ -31,6 +31,18 @@ const (
 
 func newPublishWorld(t *testing.T, env ...string) *publishWorld {
 	t.Helper()
+	w := startPublishWorld(t, env...)
+	code, body := w.nd.api(t, http.MethodPost, "/v1/subscriptions", map[string]any{"system": "ens", "principal": wilmaPrincipal,
+		"time_zone": "Europe/Paris", "methods": []map[string]any{{"channel": "email", "address": wilmaEmail}}})
+	if code != http.StatusCreated {
+		t.Fatalf("subscribe wilma: %d %v", code, body)
+	}
+	return w
+}
+
+// startPublishWorld is newPublishWorld without wilma's subscription.
+func startPublishWorld(t *testing.T, env ...string) *publishWorld {
+	t.Helper()
 	sink := peertest.StartSMTP(t)
 	ca := filepath.Join(t.TempDir(), "sink-ca.pem")
 	if err := os.WriteFile(ca, sinkCertPEM(t, sink), 0o600); err != nil {
@@ -57,13 +69,7 @@ jobs:
 `, pingToken, sink.Host, sink.Port, ca))
 	nd.env = env
 	nd.start()
-	w := &publishWorld{nd: nd, sink: sink}
-	code, body := nd.api(t, http.MethodPost, "/v1/subscriptions", map[string]any{"system": "ens", "principal": wilmaPrincipal,
-		"time_zone": "Europe/Paris", "methods": []map[string]any{{"channel": "email", "address": wilmaEmail}}})
-	if code != http.StatusCreated {
-		t.Fatalf("subscribe wilma: %d %v", code, body)
-	}
-	return w
+	return &publishWorld{nd: nd, sink: sink}
 }
 
 // publish posts a published event of system ens and returns the status

@@ -159,7 +159,34 @@ func newSecretSet(t *testing.T, way, format string) (*secretSet, string) {
 	} else {
 		s.set("channels.twilio.base_url", twilioURL)
 	}
+	s.setFallbackAccount(way, closed)
 	return s, "http://" + addr
+}
+
+// setFallbackAccount sets channels.twilio.fallback_accounts, the way
+// says, to one account whose auth token and base_url (user info and
+// query) are secrets; it points at closed.
+func (s *secretSet) setFallbackAccount(way, closed string) {
+	token := s.newSecret("fallbacktoken")
+	account := map[string]any{"name": "backup", "account_sid": smsBackupSID, "from": smsBackupFrom,
+		"base_url": fmt.Sprintf("http://%s:%s@%s/?token=%s", s.newSecret("fbuser"), s.newSecret("fbpassword"), closed, s.newSecret("fbquery"))}
+	if strings.HasSuffix(way, "_file") {
+		account["auth_token_file"] = s.secretFile(token)
+	} else {
+		account["auth_token"] = token
+	}
+	list := []any{account}
+	if strings.HasPrefix(way, "env") {
+		b, err := json.Marshal(list)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.set("channels.twilio.fallback_accounts", []any{map[string]any{"account_sid": smsBackupSID, "from": smsBackupFrom,
+			"auth_token": s.newSecret("fallbackoverridden")}})
+		s.env = append(s.env, "NOTIFYD_CHANNELS_TWILIO_FALLBACK_ACCOUNTS="+string(b))
+	} else {
+		s.set("channels.twilio.fallback_accounts", list)
+	}
 }
 
 // setDatabaseURL sets database.url, the way says, to pgURL (a
@@ -221,7 +248,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			s.setDatabaseURL(tc.way, pg.Database(t))
 			in := &instance{t: t, dir: s.dir, config: s.write(), baseURL: base, env: s.env}
 			in.start()
-			for _, want := range []string{"starting notifyd", "sms channel ready", "[redacted]"} {
+			for _, want := range []string{"starting notifyd", "sms channel ready", "sms fallback account", "[redacted]"} {
 				if !strings.Contains(in.log.String(), want) {
 					t.Errorf("the output lacks %q:\n%s", want, in.log)
 				}
@@ -285,11 +312,14 @@ func TestSecretsNeverPrintedInConfigProblems(t *testing.T) {
 	s.set("database.url", "mysql://notifyd:"+s.newSecret("dbbad")+"@127.0.0.1/notifyd?password="+s.newSecret("dbbadquery"))
 	s.set("channels.twilio.base_url", "ftp://u:"+s.newSecret("twbad")+"@127.0.0.1/?token="+s.newSecret("twbadquery"))
 	s.set("http.public_url", "https://u:"+s.newSecret("publicbad")+"@notifyd.example.org/")
+	s.set("channels.twilio.fallback_accounts", []any{map[string]any{"account_sid": smsBackupSID, "from": smsBackupFrom,
+		"auth_token": s.newSecret("fbtoken"), "base_url": "ftp://u:" + s.newSecret("fbbad") + "@127.0.0.1/?token=" + s.newSecret("fbbadquery")}})
 	s.set("jobs.sync_workers", 0)
 	path := s.write()
 	for _, cmd := range []string{"serve", "migrate"} {
 		out, code := runNotifyd(t, s.env, cmd, "-config", path)
-		for _, key := range []string{"database.url", "channels.twilio.base_url", "http.public_url", "jobs.sync_workers"} {
+		for _, key := range []string{"database.url", "channels.twilio.base_url", "http.public_url", "jobs.sync_workers",
+			"channels.twilio.fallback_accounts[1].base_url"} {
 			if code != 1 || !strings.Contains(out, key) {
 				t.Errorf("notifyd %s with a bad config: exit %d, want 1 and a problem naming %s:\n%s", cmd, code, key, out)
 			}

@@ -53,7 +53,7 @@ func waitFor(tb testing.TB, timeout time.Duration, what string, done func() bool
 }
 
 // waitFinal waits until list returns at least n deliveries (as the API
-// lists them), all final (sent, failed or skipped), and returns them; after
+// lists them), all final (sent, failed, skipped or suppressed), and returns them; after
 // timeout it fails the test with what it saw and context's answer.
 func waitFinal(tb testing.TB, timeout time.Duration, n int, list func() []map[string]any, context func() string) []map[string]any {
 	tb.Helper()
@@ -62,7 +62,7 @@ func waitFinal(tb testing.TB, timeout time.Duration, n int, list func() []map[st
 	waitUntil(tb, timeout, func() bool {
 		ds, final = list(), 0
 		for _, d := range ds {
-			if s := d["status"]; s == "sent" || s == "failed" || s == "skipped" {
+			if s := d["status"]; s == "sent" || s == "failed" || s == "skipped" || s == "suppressed" {
 				final++
 			}
 		}

@@ -54,6 +54,17 @@ func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 		log.Info("delivery skipped", "reason", skip)
 		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: skip})
 	}
+	if why, err := e.suppressed(ctx, d.Channel, d.Address); err != nil || why != "" {
+		if err != nil {
+			return err
+		}
+		if inChain(sub, d.MethodID, typ) {
+			log.Info("address suppressed; falling back to the next method in the subscription's channel order", "reason", why)
+			return e.fallBackAs(ctx, a, rec, errors.New(why), store.DeliverySuppressed)
+		}
+		log.Info("delivery suppressed", "reason", why)
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliverySuppressed, Error: why})
+	}
 	if plan := e.plan(sub); plan != nil {
 		now := e.now()
 		if d.Attempts == 0 && d.ReleaseAt.IsZero() {
@@ -97,6 +108,9 @@ func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 			}
 			a.subs.forget(d.SubscriptionID)
 			log.Warn("delivery method disabled: the provider says the recipient is gone", "subscription", d.SubscriptionID, "method", d.MethodID)
+			if err := e.suppressStop(ctx, d, sendErr); err != nil {
+				log.Error("could not suppress the phone number whose recipient replied STOP; the method stays disabled", "err", err)
+			}
 		}
 		if inChain(sub, d.MethodID, typ) {
 			log.Info("falling back to the next method in the subscription's channel order")
@@ -122,6 +136,13 @@ func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 // the subscription's order), in the same transaction. With no such
 // method, the delivery fails with the reason.
 func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason error) error {
+	return e.fallBackAs(ctx, a, rec, reason, store.DeliverySkipped)
+}
+
+// fallBackAs is fallBack recording the delivery in status (skipped, or
+// suppressed for a suppressed address, which stays suppressed when there
+// is no method to fall back to).
+func (e *Engine) fallBackAs(ctx context.Context, a attempt, rec recorder, reason error, status string) error {
 	d := a.d
 	sub, err := e.o.Subscriptions.Get(ctx, d.SubscriptionID)
 	if err != nil && !errors.Is(err, notifyd.ErrNotFound) {
@@ -132,7 +153,11 @@ func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason e
 		next = nextMethod(sub, d.MethodID, notifyd.NotificationType(a.nr.Type))
 	}
 	if next == nil {
-		return rec.record(ctx, a, store.DeliveryOutcome{Status: store.DeliveryFailed,
+		final := store.DeliveryFailed
+		if status == store.DeliverySuppressed {
+			final = status
+		}
+		return rec.record(ctx, a, store.DeliveryOutcome{Status: final,
 			Error: reason.Error() + "; the subscription has no further method to fall back to"})
 	}
 	nd := store.DeliveryRecord{ID: deliveryID(d.NotificationID, next.Channel, next.Address), NotificationID: d.NotificationID,
@@ -146,12 +171,12 @@ func (e *Engine) fallBack(ctx context.Context, a attempt, rec recorder, reason e
 		if err != nil {
 			return err
 		}
-		_, err = store.RecordDeliveryAttempt(ctx, tx, store.DeliveryOutcome{ID: d.ID, Status: store.DeliverySkipped,
+		_, err = store.RecordDeliveryAttempt(ctx, tx, store.DeliveryOutcome{ID: d.ID, Status: status,
 			Error: fmt.Sprintf("%v; delivered through %s %s instead", reason, next.Channel, next.Address), Started: a.started, Now: now})
 		return err
 	})
 	if err == nil {
-		e.metrics.deliveries.WithLabelValues(d.Channel, store.DeliverySkipped).Inc()
+		e.metrics.deliveries.WithLabelValues(d.Channel, status).Inc()
 	}
 	return err
 }

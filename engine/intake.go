@@ -37,9 +37,11 @@ var ErrIntakeClosed = fmt.Errorf("%w: intake is shutting down", notifyd.ErrUnava
 // principals and one insert queues their jobs, which costs little more
 // than doing so for one ping. At most maxIntakeWrites writes are in
 // flight, so that one is committed while the previous one is flushed to
-// disk (the store's group commit); the pings that arrive meanwhile form
-// the next. That is what lets one SQLite file take many thousands of pings
-// per second with every 202 durable.
+// disk (the store's group commit). The pings that arrive while a write
+// commits form the next one, which commits as soon as it ends: the
+// database commits one write after another, never waiting for a flush or
+// a timer while pings wait. That is what lets one SQLite file take many
+// thousands of pings per second with every 202 durable.
 type Intake struct {
 	db    *store.DB
 	queue *Queue
@@ -53,12 +55,17 @@ type Intake struct {
 	pending []*intakeReq
 	writers int // writes in flight
 	idle    *sync.Cond
+	// committing is set while a write's statements run (until its commit
+	// begins); committed is signalled when it is cleared.
+	committing bool
+	committed  *sync.Cond
 }
 
 // maxIntakeWrites is how many combined writes the intake has in flight.
 const maxIntakeWrites = 2
 
-// gatherWindow is how long a write waits for more pings to join it.
+// gatherWindow is how long a write that finds no other committing waits
+// for more pings to join it.
 const gatherWindow = 500 * time.Microsecond
 
 // maxIntakeBatch caps the principals of one combined write.
@@ -83,6 +90,7 @@ func NewIntake(db *store.DB, queue *Queue, opts ...IntakeOption) *Intake {
 	in := &Intake{db: db, queue: queue, now: time.Now}
 	in.calendars = newCalendarIndex(db, func() time.Time { return in.now() })
 	in.idle = sync.NewCond(&in.mu)
+	in.committed = sync.NewCond(&in.mu)
 	for _, o := range opts {
 		o(in)
 	}
@@ -157,10 +165,19 @@ func (in *Intake) EnqueuePing(ctx context.Context, system string, principals, ca
 // ping that arrived meanwhile, if any.
 func (in *Intake) writePending() {
 	// Let the pings arriving meanwhile join: a write's fixed cost (River's
-	// insert statement above all) is then shared by more of them
-	// (PostgreSQL's commit_delay, for the same reason).
-	time.Sleep(gatherWindow)
+	// insert statement above all) is then shared by more of them. While
+	// another write commits, they gather until it ends; otherwise for
+	// gatherWindow (PostgreSQL's commit_delay, for the same reason).
 	in.mu.Lock()
+	if !in.committing {
+		in.mu.Unlock()
+		time.Sleep(gatherWindow)
+		in.mu.Lock()
+	}
+	for in.committing {
+		in.committed.Wait()
+	}
+	in.committing = true
 	n, keys := 0, 0
 	for n < len(in.pending) && (n == 0 || keys+len(in.pending[n].keys)+len(in.pending[n].cals) <= maxIntakeBatch) {
 		keys += len(in.pending[n].keys) + len(in.pending[n].cals)
@@ -170,10 +187,20 @@ func (in *Intake) writePending() {
 	in.pending = in.pending[n:]
 	in.mu.Unlock()
 
+	var once sync.Once
+	doneCommitting := func() {
+		once.Do(func() {
+			in.mu.Lock()
+			in.committing = false
+			in.committed.Broadcast()
+			in.mu.Unlock()
+		})
+	}
 	var err error
 	if len(batch) > 0 {
-		err = in.write(batch)
+		err = in.write(batch, doneCommitting)
 	}
+	doneCommitting()
 	for _, r := range batch {
 		if err != nil {
 			r.res, r.err = IntakeResult{}, err
@@ -190,12 +217,14 @@ func (in *Intake) writePending() {
 }
 
 // write records one batch of pings in one durable write and works out
-// each ping's result.
-func (in *Intake) write(batch []*intakeReq) error {
+// each ping's result. It calls statementsDone once the write's
+// statements have run, as its commit begins.
+func (in *Intake) write(batch []*intakeReq, statementsDone func()) error {
 	syncs := distinctSyncs(batch, func(r *intakeReq) []store.PrincipalKey { return r.keys })
 	calSyncs := distinctSyncs(batch, func(r *intakeReq) []store.PrincipalKey { return r.cals })
 	ctx := context.Background()
 	err := in.db.Write(ctx, store.Durable, func(tx *sql.Tx) error {
+		defer statementsDone()
 		now := in.now()
 		var err error
 		if syncs.need, err = in.queue.queueSyncs(ctx, tx, syncs.keys, now); err != nil || len(calSyncs.keys) == 0 {

@@ -76,6 +76,13 @@ func (w *sendDigestWorker) Work(ctx context.Context, job *river.Job[SendDigestAr
 		log.Info("digest skipped", "reason", skip)
 		return e.recordDigest(ctx, ds, notifications, first, store.DeliveryOutcome{Status: store.DeliverySkipped, Error: skip})
 	}
+	if why, err := e.suppressed(ctx, g.Channel, ds[0].Address); err != nil || why != "" {
+		if err != nil {
+			return err
+		}
+		log.Info("digest suppressed", "reason", why)
+		return e.recordDigest(ctx, ds, notifications, first, store.DeliveryOutcome{Status: store.DeliverySuppressed, Error: why})
+	}
 	ch := e.o.Channels[job.Args.Channel]
 	if ch == nil {
 		reason := fmt.Sprintf("channel %s is not configured; configure channels.%s", g.Channel, g.Channel)

@@ -19,8 +19,9 @@ const (
 	// dead letters: it will not be tried again.
 	DeliveryDiscarded = "discarded"
 	// DeliverySuppressed is a delivery not sent because the recipient made
-	// the change it tells of (the reason is in LastError); recorded so that
-	// an operator sees why nothing was sent.
+	// the change it tells of, or because its address is on the suppression
+	// list (LastError "address suppressed: …"); the reason is in
+	// LastError, recorded so that an operator sees why nothing was sent.
 	DeliverySuppressed = "suppressed"
 	// DeliveryHeld is a delivery the subscription's preferences hold until
 	// its ReleaseAt (a pause, quiet hours, a digest, a throttle): then it
@@ -33,7 +34,7 @@ const (
 func DeliveryFinal(status string) bool {
 	switch status {
 	case DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryDelivered, DeliveryUndelivered, DeliveryDiscarded,
-		DeliverySuppressed:
+		DeliverySuppressed, DeliveryBounced:
 		return true
 	}
 	return false

@@ -40,7 +40,7 @@ var (
 	// until an operator retries or discards it), neither created nor
 	// changed within the retention.
 	PruneDeliveries = PruneRule{Name: "deliveries", Table: "deliveries", Key: "id", Time: "created_at",
-		Where:      `status IN ('sent', 'delivered', 'undelivered', 'skipped', 'discarded', 'suppressed') AND updated_at < $1`,
+		Where:      `status IN ('sent', 'delivered', 'undelivered', 'skipped', 'discarded', 'suppressed', 'bounced') AND updated_at < $1`,
 		Dependents: []PruneDependent{{Table: "delivery_events", Column: "delivery_id"}}}
 	// PruneNotifications: the finished notifications with no delivery left
 	// whose record no sync can need: a full resync of the collection

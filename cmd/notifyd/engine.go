@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/notifyd/notifyd"
+	"github.com/notifyd/notifyd/bounce"
 	"github.com/notifyd/notifyd/caldavclient"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
@@ -36,7 +37,7 @@ var channelFactories = map[notifyd.Channel]delivery.Factory{
 // newEngine builds the engine: a CalDAV client per system and every
 // channel that is configured.
 func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscriptions.Service,
-	unsub *subscriptions.Unsubscriber, prefLinks *subscriptions.PreferenceLinker, reg prometheus.Registerer) (*engine.Engine, error) {
+	unsub *subscriptions.Unsubscriber, prefLinks *subscriptions.PreferenceLinker, verp *bounce.VERP, reg prometheus.Registerer) (*engine.Engine, error) {
 	var systems []engine.System
 	for name, sys := range cfg.Systems {
 		client, err := caldavclient.New(caldavclient.Config{
@@ -58,10 +59,16 @@ func newEngine(cfg *config.Config, log *slog.Logger, db *store.DB, subs *subscri
 		}
 		if ch != nil {
 			channels[name] = ch
+			if c, ok := ch.(prometheus.Collector); ok && reg != nil {
+				reg.MustRegister(c)
+			}
 			if w, ok := ch.(delivery.AddressWatcher); ok {
 				w.WatchAddresses(func(ctx context.Context) ([]string, error) { return db.MethodAddresses(ctx, name) })
 			}
 		}
+	}
+	if ec, ok := channels[notifyd.ChannelEmail].(*email.Channel); ok && verp != nil {
+		ec.UseVERP(verp) // bounces name their delivery
 	}
 	base := publicBase(cfg)
 	r := cfg.Reminders

@@ -49,9 +49,13 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 	if err != nil {
 		return err
 	}
+	verp, err := bounceVERP(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	eng, err := newEngine(cfg, log, db, subs, unsub, prefLinks, reg)
+	eng, err := newEngine(cfg, log, db, subs, unsub, prefLinks, verp, reg)
 	if err != nil {
 		return err
 	}
@@ -83,6 +87,7 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 		Subscriptions:  subs,
 		Deliveries:     db,
 		DeadLetterLog:  db,
+		Suppressions:   db,
 		DeadLetters:    eng,
 		Unsubscriber:   unsub,
 		PreferencePage: &api.PreferencePage{Links: prefLinks, Store: db, BaseURL: publicBase(cfg)},
@@ -99,6 +104,9 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 	if tw := cfg.Channels.Twilio; tw.AccountSID != "" {
 		// Twilio signs its status callbacks for the URL notifyd gave it.
 		opts.TwilioCallbacks = api.TwilioCallbacks{AuthToken: tw.AuthToken.Reveal(), URL: sms.CallbackURL(cfg), Statuses: db}
+		for _, fa := range tw.FallbackAccounts {
+			opts.TwilioCallbacks.FallbackAuthTokens = append(opts.TwilioCallbacks.FallbackAuthTokens, fa.AuthToken.Reveal())
+		}
 	}
 	for name, sys := range cfg.Systems {
 		opts.Systems = append(opts.Systems, api.System{Name: name, Tokens: reveal(sys.Tokens), PrincipalPrefix: sys.PrincipalPrefix})
@@ -124,8 +132,21 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Bounce reports mark their deliveries and suppress hard-bounced
+	// addresses (recordBounces).
+	bounces, err := startBounceListener(cfg, verp, recordBounces(db, log), log)
+	if err != nil {
+		_ = ln.Close()
+		intake.Close()
+		publisher.Close()
+		return err
+	}
+	pollBounceMailbox(ctx, cfg, verp, recordBounces(db, log), log)
 	if cfg.Jobs.Run {
 		if err := eng.Start(ctx); err != nil {
+			if bounces != nil {
+				_ = bounces.Close()
+			}
 			return fmt.Errorf("start the job workers: %w", err)
 		}
 	} else {
@@ -137,6 +158,9 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 
 	select {
 	case err := <-served:
+		if bounces != nil {
+			_ = bounces.Close()
+		}
 		intake.Close()
 		publisher.Close()
 		if cfg.Jobs.Run {
@@ -149,6 +173,11 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
+	if bounces != nil {
+		if berr := bounces.Shutdown(sctx); berr != nil {
+			log.Warn("bounce listener: sessions still open at the shutdown timeout were cut; their senders retry", "err", berr)
+		}
+	}
 	intake.Close()
 	publisher.Close()
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -2,8 +2,12 @@ package email
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/notifyd/notifyd/bounce"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/delivery"
 	"github.com/notifyd/notifyd/delivery/message"
@@ -23,6 +27,16 @@ func FromConfig(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) 
 	if log != nil {
 		log.Info("email channel ready", "addr", ch.sender.addr, "tls", smtp.TLS,
 			"from", smtp.From, "auth", smtp.Username != "", "rate_limit", smtp.RateLimit, "templates_dir", smtp.TemplatesDir)
+		if d := ch.sender.dkim; d != nil {
+			// The record is the public key: what to publish in DNS.
+			log.Info("email: DKIM signing on", "domain", d.opts.Domain, "selector", d.opts.Selector,
+				"algorithm", d.algorithm, "dns_name", d.dnsName, "dns_record", d.record)
+		}
+		for _, r := range ch.relays.relays[1:] {
+			log.Info("email: fallback SMTP relay", "addr", r.name)
+		}
+		ch.log = log
+		ch.relays.log = log
 	}
 	return ch, nil
 }
@@ -34,6 +48,10 @@ type Channel struct {
 	renderer *Renderer
 	sender   *Sender
 	limiter  *delivery.Limiter // nil: unlimited
+	log      *slog.Logger      // nil: no logging
+	verp     *bounce.VERP      // nil: bounces go to the From address
+	// relays are sender then the fallback relays, tried in order.
+	relays *relaySet
 }
 
 // NewChannel returns the email channel for cfg, with the built-in
@@ -48,7 +66,11 @@ func NewChannel(cfg config.SMTP, templatesDir string, opts ...SenderOption) (*Ch
 	if err != nil {
 		return nil, err
 	}
-	c := &Channel{renderer: r, sender: s}
+	rs, err := newRelaySet(cfg, s, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := &Channel{renderer: r, sender: s, relays: rs}
 	c.limiter = delivery.NewLimiter(cfg.RateLimit, cfg.Burst)
 	return c, nil
 }
@@ -103,12 +125,53 @@ func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (
 	if err := c.limiter.Wait(ctx, "email to "+req.Address); err != nil {
 		return delivery.Result{}, err
 	}
-	err := c.sender.Send(ctx, []*Message{m})[0]
+	if c.verp != nil && req.DeliveryID != "" {
+		// A delivery ID that does not fit keeps the From address.
+		m.ReturnPath, _ = c.verp.Address(req.DeliveryID)
+	}
+	err := c.relays.send(ctx, m)
+	var se *signError
+	if c.log != nil && errors.As(err, &se) {
+		c.log.Error("email: DKIM signing failed; the delivery is retried", "delivery", req.DeliveryID, "err", err)
+	}
 	if IsTemporary(err) {
-		return delivery.Result{}, delivery.Temporary(err, 0)
+		return delivery.Result{}, delivery.Temporary(err, retryAfter(err))
 	}
 	return delivery.Result{ProviderID: m.MessageID}, err
 }
 
+var (
+	dkimSignedDesc = prometheus.NewDesc("notifyd_email_dkim_signed_total",
+		"Email messages DKIM-signed by notifyd, by signing domain.", []string{"domain"}, nil)
+	dkimErrorsDesc = prometheus.NewDesc("notifyd_email_dkim_errors_total",
+		"Email messages notifyd failed to DKIM-sign (not sent, retried), by signing domain.", []string{"domain"}, nil)
+)
+
+// Describe describes the channel's metrics (prometheus.Collector).
+func (c *Channel) Describe(ch chan<- *prometheus.Desc) {
+	ch <- dkimSignedDesc
+	ch <- dkimErrorsDesc
+	c.relays.describe(ch)
+}
+
+// Collect reports the DKIM counters, when signing is on
+// (prometheus.Collector).
+func (c *Channel) Collect(ch chan<- prometheus.Metric) {
+	c.relays.collect(ch)
+	d := c.sender.dkim
+	if d == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(dkimSignedDesc, prometheus.CounterValue, float64(d.signed.Load()), d.opts.Domain)
+	ch <- prometheus.MustNewConstMetric(dkimErrorsDesc, prometheus.CounterValue, float64(d.failed.Load()), d.opts.Domain)
+}
+
 // Close ends the SMTP sessions kept for reuse.
-func (c *Channel) Close() error { return c.sender.Close() }
+func (c *Channel) Close() error { return c.relays.close() }
+
+// UseVERP makes every message's envelope sender (where bounce reports
+// go) the delivery's own bounce address from v, so that a bounce names
+// its delivery; nil keeps the From address. A delivery whose ID cannot
+// go in a bounce address is sent from the From address. Call it before
+// the first Send.
+func (c *Channel) UseVERP(v *bounce.VERP) { c.verp = v }

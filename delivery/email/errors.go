@@ -91,6 +91,15 @@ type connError struct {
 func (e *connError) Error() string { return e.what + ": " + e.err.Error() }
 func (e *connError) Unwrap() error { return e.err }
 
+// maybeSentError is a failure after the message's data was sent (the
+// connection was lost or timed out before the server's reply): the server
+// may have the message, so it must not go to another relay in the same
+// attempt. Temporary: a retry sends it again under the same Message-ID.
+type maybeSentError struct{ err error }
+
+func (e *maybeSentError) Error() string { return e.err.Error() }
+func (e *maybeSentError) Unwrap() error { return e.err }
+
 // invalidError is a message that cannot be sent as it is: never
 // temporary.
 type invalidError struct{ err error }
@@ -101,7 +110,8 @@ func (e *invalidError) Unwrap() error { return e.err }
 // IsTemporary reports whether a later attempt may deliver what err failed
 // to: SMTP 4xx, connection/dial/timeout errors → true; 5xx → false. A
 // refusal while the session is set up (greeting, EHLO, STARTTLS, AUTH) is
-// temporary whatever its code (see [SMTPError.Temporary]); a message that
+// temporary whatever its code (see [SMTPError.Temporary]), and so is a
+// DKIM signing failure (the message is kept for a retry); a message that
 // is invalid (bad recipient, header injection) is not.
 func IsTemporary(err error) bool {
 	if err == nil {
@@ -115,8 +125,16 @@ func IsTemporary(err error) bool {
 	if errors.As(err, &ie) {
 		return false
 	}
+	var sg *signError
+	if errors.As(err, &sg) {
+		return true
+	}
 	var ce *connError
 	if errors.As(err, &ce) {
+		return true
+	}
+	var cl *coolingError
+	if errors.As(err, &cl) {
 		return true
 	}
 	var tp *textproto.Error

@@ -32,6 +32,11 @@ type Message struct {
 	// Attachments are files sent after the text and HTML parts (a
 	// reminder's .ics), at most MaxAttachmentBytes in all.
 	Attachments []Attachment
+	// ReturnPath is the envelope sender (SMTP MAIL FROM), where bounce
+	// reports go: a per-delivery bounce address (package bounce); ""
+	// means the Sender's From address. It is not written as a header:
+	// the final mail server adds Return-Path from the envelope.
+	ReturnPath string
 	// Calendar, when set, is an iTIP message (RFC 5546) sent as a
 	// text/calendar part beside Text and HTML, in their
 	// multipart/alternative (RFC 6047, iMIP), so that the recipient's
@@ -136,6 +141,9 @@ func (m *Message) check() error {
 		if len(id) < 3 || id[0] != '<' || id[len(id)-1] != '>' || strings.ContainsAny(id[1:len(id)-1], " \t<>") {
 			return fmt.Errorf("email: Message-ID %q is not of the form <id@domain>", id)
 		}
+	}
+	if rp := m.ReturnPath; rp != "" && (strings.Count(rp, "@") != 1 || strings.IndexFunc(rp, func(r rune) bool { return r <= ' ' || r > '~' || r == '<' || r == '>' }) >= 0) {
+		return fmt.Errorf("email: return path %q is not a plain address", rp)
 	}
 	for k, v := range m.Headers {
 		if k == "" || strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r > '~' || r == ':' }) >= 0 {

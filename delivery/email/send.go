@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
 	"slices"
@@ -43,6 +44,8 @@ type Sender struct {
 	timeout     time.Duration
 	implicitTLS bool
 	tlsConfig   *tls.Config
+	// dkim signs each message; nil when channels.smtp.dkim is unset.
+	dkim *dkimSigner
 }
 
 // SenderOption adjusts a Sender beyond what config.SMTP says.
@@ -130,6 +133,11 @@ func NewSender(cfg config.SMTP, opts ...SenderOption) (*Sender, error) {
 			RootCAs:    roots,
 			MinVersion: tls.VersionTLS12,
 		},
+	}
+	if cfg.DKIM.Enabled() {
+		if s.dkim, err = newDKIMSigner(cfg.DKIM, cfg.From); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Username != "" {
 		user, pass, host := cfg.Username, cfg.Password, cfg.Host
@@ -234,19 +242,28 @@ func (s *Sender) dial(ctx context.Context, network, addr string) (net.Conn, erro
 func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 	errs := make([]error, len(msgs))
 	type job struct {
-		i  int
-		m  *gomail.Msg
-		to string
+		i        int
+		m        io.WriterTo
+		from, to string
 	}
 	jobs := make([]job, 0, len(msgs))
 	now := time.Now()
 	for i, m := range msgs {
 		gm, to, err := s.build(m, now)
-		if err != nil {
+		var se *signError
+		switch {
+		case errors.As(err, &se):
+			errs[i] = fmt.Errorf("email to %s: %w", to, err)
+			continue
+		case err != nil:
 			errs[i] = &invalidError{err}
 			continue
 		}
-		jobs = append(jobs, job{i, gm, to})
+		from := s.from.Address
+		if m.ReturnPath != "" {
+			from = m.ReturnPath
+		}
+		jobs = append(jobs, job{i, gm, from, to})
 	}
 	failRest := func(from int, err error) {
 		for _, j := range jobs[from:] {
@@ -280,7 +297,7 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 			failRest(k, &connError{"not sent", err})
 			break
 		}
-		err, lost, dataSent := s.transact(pc.c, j.m, j.to)
+		err, lost, dataSent := s.transact(pc.c, j.m, j.from, j.to)
 		if lost != nil && reused && !dataSent {
 			// A kept connection the server had dropped: nothing of this
 			// message reached it, so send it on a new connection.
@@ -296,6 +313,9 @@ func (s *Sender) Send(ctx context.Context, msgs []*Message) []error {
 			continue
 		}
 		if err != nil {
+			if lost != nil && dataSent {
+				err = &maybeSentError{err}
+			}
 			errs[j.i] = fmt.Errorf("email to %s: %w", j.to, err)
 		}
 		if lost != nil {
@@ -339,11 +359,12 @@ func (s *Sender) connect(ctx context.Context) (*gosmtp.Client, error) {
 	return c, nil
 }
 
-// transact sends one message in one mail transaction. err is the
+// transact sends one message in one mail transaction, from the envelope
+// sender from to the envelope recipient to. err is the
 // message's outcome; lost, when not nil, says why the connection cannot be
 // used for another message; dataSent says whether any of the message's
 // content was sent (if not, sending it again elsewhere cannot duplicate it).
-func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (err, lost error, dataSent bool) {
+func (s *Sender) transact(c *gosmtp.Client, m io.WriterTo, from, to string) (err, lost error, dataSent bool) {
 	refused := func(cmd string, err error) (error, error, bool) {
 		if se := replyError(cmd, err); se != nil {
 			if rerr := c.Reset(); rerr != nil {
@@ -354,7 +375,7 @@ func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (err, lost
 		ce := &connError{"SMTP " + cmd, err}
 		return ce, ce, false
 	}
-	if err := c.Mail(s.from.Address); err != nil {
+	if err := c.Mail(from); err != nil {
 		return refused("MAIL FROM", err)
 	}
 	if err := c.Rcpt(to); err != nil {
@@ -379,8 +400,10 @@ func (s *Sender) transact(c *gosmtp.Client, m *gomail.Msg, to string) (err, lost
 	return nil, nil, true
 }
 
-// build turns m into a go-mail message and its envelope recipient.
-func (s *Sender) build(m *Message, now time.Time) (*gomail.Msg, string, error) {
+// build turns m into the message to send (signed when DKIM is
+// configured: once, so that a resend on a new connection sends the same
+// bytes) and its envelope recipient.
+func (s *Sender) build(m *Message, now time.Time) (io.WriterTo, string, error) {
 	if err := m.check(); err != nil {
 		return nil, "", err
 	}
@@ -428,7 +451,18 @@ func (s *Sender) build(m *Message, now time.Time) (*gomail.Msg, string, error) {
 			return nil, "", fmt.Errorf("email: attachment %s: %w", a.Name, err)
 		}
 	}
-	return gm, to.Address, nil
+	if s.dkim == nil {
+		return gm, to.Address, nil
+	}
+	var raw bytes.Buffer
+	if _, err := gm.WriteTo(&raw); err != nil {
+		return nil, to.Address, s.dkim.fail(err)
+	}
+	signed, err := s.dkim.sign(raw.Bytes())
+	if err != nil {
+		return nil, to.Address, err
+	}
+	return rawMessage(signed), to.Address, nil
 }
 
 // autoAuth authenticates with PLAIN, else LOGIN, whichever the server

@@ -89,6 +89,8 @@ type testServer struct {
 	users map[string]string
 	// mechs are the AUTH mechanisms offered (default PLAIN).
 	mechs []string
+	// down makes the server refuse every session (451 to EHLO).
+	down bool
 }
 
 // countingListener counts the connections it accepts.
@@ -145,6 +147,12 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		ts.mechs = []string{sasl.Plain}
 	}
 	s := smtpd.NewServer(smtpd.BackendFunc(func(c *smtpd.Conn) (smtpd.Session, error) {
+		ts.mu.Lock()
+		down := ts.down
+		ts.mu.Unlock()
+		if down {
+			return nil, errors.New("service not available")
+		}
 		return &testSession{ts: ts, c: c}, nil
 	}))
 	s.Domain = "localhost"

@@ -33,8 +33,12 @@ func FromConfig(cfg *config.Config, log *slog.Logger) (delivery.Channel, error) 
 		return nil, err
 	}
 	if log != nil {
-		log.Info("sms channel ready", "api", config.RedactURL(ch.apiBase()), "from", tw.From, "messaging_service_sid", tw.MessagingServiceSID,
-			"status_callback", config.RedactURL(callback), "max_segments", ch.maxSegments, "rate_limit", tw.RateLimit)
+		log.Info("sms channel ready", "api", config.RedactURL(ch.accounts[0].apiBase()), "from", tw.From, "messaging_service_sid", tw.MessagingServiceSID,
+			"status_callback", config.RedactURL(callback), "max_segments", ch.maxSegments, "rate_limit", tw.RateLimit,
+			"fallback_accounts", len(ch.accounts)-1, "cool_down", ch.coolDown)
+		for _, a := range ch.accounts[1:] {
+			log.Info("sms fallback account", "account", a.name, "api", config.RedactURL(a.apiBase()), "from", a.from, "messaging_service_sid", a.service)
+		}
 		if u, err := url.Parse(callback); err == nil && isLocal(u.Hostname()) {
 			log.Warn("Twilio cannot reach notifyd's status callback URL on a loopback or unqualified host: SMS deliveries will stay 'sent' and never become 'delivered'; set http.public_url to the URL Twilio can reach",
 				"status_callback", config.RedactURL(callback))
@@ -62,19 +66,19 @@ func CallbackURL(cfg *config.Config) string {
 // Channel is notifyd's SMS delivery channel (registered as "sms"): it
 // renders each request as a short text, shortens it to the configured
 // number of segments, and sends it through Twilio's Messages API, at most
-// RateLimit messages per second.
+// RateLimit messages per second, through the first of its accounts
+// (channels.twilio, then its fallback_accounts) that is not down.
 type Channel struct {
-	accountSID, authToken string
-	from, service         string
-	maxSegments           int
-	callbackURL           string
-	baseURL               *url.URL // nil: Twilio's own
-	timeout               time.Duration
-	transport             http.RoundTripper
-	renderer              *Renderer
-	limiter               *delivery.Limiter // nil: unlimited
-	now                   func() time.Time
-	log                   *slog.Logger
+	accounts    []*account // priority order; accounts[0] is channels.twilio's
+	coolDown    time.Duration
+	maxSegments int
+	callbackURL string
+	timeout     time.Duration
+	transport   http.RoundTripper
+	renderer    *Renderer
+	limiter     *delivery.Limiter // nil: unlimited
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // Option adjusts a Channel.
@@ -85,6 +89,12 @@ type Option func(*Channel)
 // transport of its own, like http.DefaultTransport, reusing connections.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Channel) { c.transport = rt }
+}
+
+// WithClock makes the channel read the time from now (tests use it to
+// pass the accounts' cool-down); the default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *Channel) { c.now = now }
 }
 
 // WithLogger makes the channel log to log (what it leaves out of a text,
@@ -108,22 +118,16 @@ var (
 // (AC + 32 hex digits), an auth token (letters and digits, as twilio-go
 // requires), and a sender: From (an E.164 number, a short code or an
 // alphanumeric sender ID) and/or a messaging service SID (MG + 32 hex
-// digits).
+// digits). Each of cfg.FallbackAccounts is checked alike.
 func NewChannel(cfg config.Twilio, callbackURL string, opts ...Option) (*Channel, error) {
-	if !accountSID.MatchString(cfg.AccountSID) {
-		return nil, fmt.Errorf("channels.twilio.account_sid %q: a Twilio account SID is AC followed by 32 hexadecimal digits", cfg.AccountSID)
+	primary, err := newAccount("channels.twilio", config.PrimaryTwilioAccount, cfg.AccountSID, cfg.AuthToken.Reveal(),
+		cfg.From, cfg.MessagingServiceSID, cfg.BaseURL)
+	if err != nil {
+		return nil, err
 	}
-	if !alphanumeric.MatchString(cfg.AuthToken.Reveal()) {
-		return nil, errors.New("channels.twilio.auth_token: required, letters and digits only (a Twilio auth token is 32 hexadecimal digits)")
-	}
-	if cfg.From == "" && cfg.MessagingServiceSID == "" {
-		return nil, errors.New("channels.twilio.from or channels.twilio.messaging_service_sid is required")
-	}
-	if cfg.From != "" && !validSender(cfg.From) {
-		return nil, fmt.Errorf("channels.twilio.from %q: must be an E.164 number such as \"+15551234567\", a short code, or an alphanumeric sender ID (at most 11 letters, digits and spaces)", cfg.From)
-	}
-	if cfg.MessagingServiceSID != "" && !serviceSID.MatchString(cfg.MessagingServiceSID) {
-		return nil, fmt.Errorf("channels.twilio.messaging_service_sid %q: a messaging service SID is MG followed by 32 hexadecimal digits", cfg.MessagingServiceSID)
+	fallbacks, err := fallbackAccounts(cfg.FallbackAccounts)
+	if err != nil {
+		return nil, err
 	}
 	if callbackURL != "" {
 		if u, err := url.Parse(callbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -135,23 +139,18 @@ func NewChannel(cfg config.Twilio, callbackURL string, opts ...Option) (*Channel
 		return nil, err
 	}
 	c := &Channel{
-		accountSID: cfg.AccountSID, authToken: cfg.AuthToken.Reveal(),
-		from: cfg.From, service: cfg.MessagingServiceSID,
+		accounts: append([]*account{primary}, fallbacks...), coolDown: cfg.CoolDown,
 		maxSegments: cfg.MaxSegments, callbackURL: callbackURL,
 		timeout: cfg.Timeout, renderer: r, now: time.Now,
+	}
+	if c.coolDown <= 0 {
+		c.coolDown = DefaultCoolDown
 	}
 	if c.maxSegments < 1 {
 		c.maxSegments = 3
 	}
 	if c.timeout <= 0 {
 		c.timeout = 15 * time.Second
-	}
-	if cfg.BaseURL != "" {
-		u, err := url.Parse(cfg.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("channels.twilio.base_url %q: must be an absolute http or https URL", cfg.BaseURL)
-		}
-		c.baseURL = u
 	}
 	c.limiter = delivery.NewLimiter(cfg.RateLimit, cfg.Burst)
 	for _, o := range opts {
@@ -176,14 +175,6 @@ func validSender(from string) bool {
 	})
 }
 
-// apiBase is the API base URL requests go to.
-func (c *Channel) apiBase() string {
-	if c.baseURL != nil {
-		return c.baseURL.String()
-	}
-	return "https://api.twilio.com"
-}
-
 // Send renders req, shortens it to the configured number of segments and
 // sends it (delivery.Channel). Result.ProviderID is the Twilio message SID.
 // An address that is not an E.164 number, a text that cannot be rendered
@@ -196,6 +187,16 @@ func (c *Channel) apiBase() string {
 // Twilio's Messages API takes no idempotency key: a message whose reply
 // was lost (a timeout after Twilio accepted it) is sent again by the
 // retry.
+//
+// With fallback accounts, an account that is down (unreachable, or
+// answering 5xx, 429 or 401) is skipped for the cool-down and the
+// message goes to the next account within the same Send; only such an
+// account, which certainly did not take the message, is passed over. A
+// refusal of the message (an invalid or unsubscribed number) and an
+// unknown outcome (no answer after the request was sent) are returned as
+// they are, never tried on another account, which could send the message
+// twice. The accounts' own fallback ends with the last one: its error is
+// Send's.
 //
 // With req.PreferencesURL (channels get one when
 // preference_page.sms_and_im_link is on), the text ends with the link,
@@ -242,21 +243,9 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 	if err := c.limiter.Wait(ctx, "SMS to "+req.Address); err != nil {
 		return delivery.Result{}, err
 	}
-	params := &openapi.CreateMessageParams{}
-	params.SetTo(req.Address)
-	params.SetBody(text)
-	if c.from != "" {
-		params.SetFrom(c.from)
-	}
-	if c.service != "" {
-		params.SetMessagingServiceSid(c.service)
-	}
-	if c.callbackURL != "" {
-		params.SetStatusCallback(c.callbackURL)
-	}
-	msg, x, err := c.create(ctx, params)
+	msg, err := c.sendText(ctx, req.Address, text)
 	if err != nil {
-		return delivery.Result{}, classify(err, x, req.Address)
+		return delivery.Result{}, err
 	}
 	if msg.Sid == nil || *msg.Sid == "" {
 		return delivery.Result{}, fmt.Errorf("Twilio accepted the SMS to %s but gave no message SID; it is not sent again, so as not to send it twice", req.Address)
@@ -274,21 +263,65 @@ func (c *Channel) Send(ctx context.Context, req *delivery.Request) (delivery.Res
 	return delivery.Result{ProviderID: *msg.Sid}, nil
 }
 
-// create sends one CreateMessage request, bounded by the configured
-// timeout and ctx, and returns the exchange that saw the reply. The
-// timeout is the context's deadline alone (no http.Client.Timeout beside
-// it: two timers of one length race, and the loser's error reads as a
-// cancellation rather than a timeout).
-func (c *Channel) create(ctx context.Context, params *openapi.CreateMessageParams) (*openapi.ApiV2010Message, *exchange, error) {
+// sendText sends text to the number to through the first account that
+// takes it, passing over the accounts that are down (see Send).
+func (c *Channel) sendText(ctx context.Context, to, text string) (*openapi.ApiV2010Message, error) {
+	order := c.order(c.now())
+	for i, a := range order {
+		params := &openapi.CreateMessageParams{}
+		params.SetTo(to)
+		params.SetBody(text)
+		if a.from != "" {
+			params.SetFrom(a.from)
+		}
+		if a.service != "" {
+			params.SetMessagingServiceSid(a.service)
+		}
+		if c.callbackURL != "" {
+			params.SetStatusCallback(c.callbackURL)
+		}
+		msg, x, err := c.create(ctx, a, params)
+		if err == nil {
+			a.accepted.Add(1)
+			c.markUp(a)
+			return msg, nil
+		}
+		a.failed.Add(1)
+		sendErr := classify(err, x, to)
+		if len(c.accounts) > 1 {
+			sendErr = fmt.Errorf("Twilio account %s: %w", a.name, sendErr)
+		}
+		if judge(ctx, err, x) != down {
+			return nil, sendErr
+		}
+		var next *account
+		if i+1 < len(order) {
+			next = order[i+1]
+		}
+		c.markDown(a, sendErr, next)
+		if next == nil {
+			return nil, sendErr
+		}
+		a.failovers.Add(1)
+	}
+	panic("unreachable: order returns at least one account")
+}
+
+// create sends one CreateMessage request through the account a, bounded
+// by the configured timeout and ctx, and returns the exchange that saw
+// the reply. The timeout is the context's deadline alone (no
+// http.Client.Timeout beside it: two timers of one length race, and the
+// loser's error reads as a cancellation rather than a timeout).
+func (c *Channel) create(ctx context.Context, a *account, params *openapi.CreateMessageParams) (*openapi.ApiV2010Message, *exchange, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	x := &exchange{ctx: ctx, base: c.transport, to: c.baseURL, now: c.now}
+	x := &exchange{ctx: ctx, base: c.transport, to: a.baseURL, now: c.now}
 	cl := &client.Client{
-		Credentials: client.NewCredentials(c.accountSID, c.authToken),
+		Credentials: client.NewCredentials(a.sid, a.token),
 		HTTPClient: &http.Client{Transport: x,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
-	cl.SetAccountSid(c.accountSID)
+	cl.SetAccountSid(a.sid)
 	msg, err := openapi.NewApiServiceWithClient(cl).CreateMessage(params)
 	return msg, x, err
 }

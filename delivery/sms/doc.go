@@ -80,4 +80,14 @@
 // 21610 unsubscribed recipient, which also disables the delivery method,
 // and other 4xx). The Retry-After header, which twilio-go does not expose,
 // is read by the channel's own transport and passed to the engine.
+//
+// # Fallback accounts
+//
+// channels.twilio.fallback_accounts are tried in order after the primary
+// account: an account that is down and certainly did not take the message
+// (unreachable before anything was written; 5xx but 504; 429; 401) is
+// skipped for channels.twilio.cool_down ([DefaultCoolDown]) and the message
+// goes to the next one in the same send. A refusal of the message and an
+// unknown outcome are never tried elsewhere. The channel is a
+// prometheus.Collector of per-account counters (notifyd_sms_account_*).
 package sms

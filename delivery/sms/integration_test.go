@@ -149,7 +149,7 @@ func TestPrism(t *testing.T) {
 		params := &openapi.CreateMessageParams{}
 		params.SetFrom(cfg.From)
 		params.SetBody("hello")
-		_, x, err := ch.create(context.Background(), params)
+		_, x, err := ch.create(context.Background(), ch.accounts[0], params)
 		if err == nil {
 			t.Fatal("Prism accepted a message without To")
 		}

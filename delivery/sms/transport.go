@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ type exchange struct {
 	status     int
 	retryAfter time.Duration
 	errBody    []byte
+	// connecting: the transport looked for a connection (it reports its
+	// progress through httptrace); wrote: it wrote a request, or began to.
+	connecting, wrote bool
 }
 
 // RoundTrip sends req to the base URL, bound to both the Send's context
@@ -46,6 +50,11 @@ func (x *exchange) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(x.ctx)
 	stop := context.AfterFunc(req.Context(), cancel)
 	release := func() { stop(); cancel() }
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GetConn:      func(string) { x.mu.Lock(); x.connecting = true; x.mu.Unlock() },
+		WroteHeaders: func() { x.mu.Lock(); x.wrote = true; x.mu.Unlock() },
+		WroteRequest: func(httptrace.WroteRequestInfo) { x.mu.Lock(); x.wrote = true; x.mu.Unlock() },
+	})
 	r := req.Clone(ctx)
 	if x.to != nil {
 		r.URL.Scheme, r.URL.Host = x.to.Scheme, x.to.Host
@@ -84,6 +93,14 @@ func (x *exchange) reply() (status int, retryAfter time.Duration, errBody []byte
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.status, x.retryAfter, x.errBody
+}
+
+// notSent reports whether the request certainly did not reach the API:
+// the transport looked for a connection and wrote nothing.
+func (x *exchange) notSent() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.connecting && !x.wrote
 }
 
 // releasingBody releases the request's context once the body is closed.

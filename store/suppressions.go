@@ -1,0 +1,302 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/notifyd/notifyd"
+)
+
+// The suppression list: addresses notifyd must not send to, whatever
+// subscription names them, each with why (a hard bounce, a complaint, an
+// unsubscribe, an SMS STOP, an operator's decision) and who added it.
+// The engine looks a delivery's address up (Suppressed) before every
+// send; a bounce processor suppresses an address with Suppress in its
+// own write. Every change is audited, in its transaction.
+//
+// Only the channels whose addresses a provider can reject for good are
+// in it: email and SMS. An IM address's reachability is its presence
+// (the IM channel falls back while it is offline), and a webhook URL is
+// the operator's own endpoint: neither bounces, complains or replies
+// STOP.
+
+// Suppression reasons.
+const (
+	// SuppressHardBounce: a bounce report said the address does not exist
+	// (or will never accept mail).
+	SuppressHardBounce = "hard_bounce"
+	// SuppressComplaint: the recipient reported a message as spam.
+	SuppressComplaint = "complaint"
+	// SuppressUnsubscribe: the recipient asked for no more messages.
+	SuppressUnsubscribe = "unsubscribe"
+	// SuppressStop: the recipient of an SMS replied STOP.
+	SuppressStop = "stop"
+	// SuppressManual: an operator added it.
+	SuppressManual = "manual"
+)
+
+// SuppressionReasons are the valid reasons, in the order the docs give.
+var SuppressionReasons = []string{SuppressHardBounce, SuppressComplaint, SuppressUnsubscribe, SuppressStop, SuppressManual}
+
+// Actions and resource type of suppression audit entries (the resource
+// ID is "<channel>:<address>").
+const (
+	ActionSuppressionAdded   = "suppression.added"
+	ActionSuppressionRemoved = "suppression.removed"
+	AuditSuppression         = "suppression"
+)
+
+// maxSuppressionDetail bounds a suppression's detail, in bytes.
+const maxSuppressionDetail = 2000
+
+// Suppression is one suppressed address.
+type Suppression struct {
+	// ID is 32 hex digits, given when it is added.
+	ID string
+	// Channel is notifyd.ChannelEmail or notifyd.ChannelSMS.
+	Channel notifyd.Channel
+	// Address is normalized when it is added (NormalizeSuppressionAddress).
+	Address string
+	// Reason is one of the Suppress* reasons.
+	Reason string
+	// Detail says more: a bounce's diagnostic, an operator's note.
+	Detail string
+	// Actor is who added it; when empty, the actor of the context (see
+	// WithAudit), notifyd itself without one.
+	Actor AuditActor
+	// CreatedAt is when it was added; when zero, now.
+	CreatedAt time.Time
+}
+
+// e164 is an E.164 phone number, as subscriptions.NormalizeAddress takes.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
+// NormalizeSuppressionAddress checks that address is one of channel's and
+// returns the form the list keeps and compares. An email address is put
+// all in lower case, its local part too: RFC 5321 lets a server tell
+// Wilma@ from wilma@, but no common one does, and a bounce report or a
+// complaint often spells the address otherwise than the subscription;
+// the error, if any, is not to send. Tags (wilma+cal@) and dots are kept:
+// they are real, distinct mailboxes on many domains. A phone number must
+// be E.164.
+func NormalizeSuppressionAddress(channel notifyd.Channel, address string) (string, error) {
+	address = strings.TrimSpace(address)
+	switch channel {
+	case notifyd.ChannelEmail:
+		a, err := mail.ParseAddress(address)
+		if err != nil || a.Name != "" || a.Address != address {
+			return "", errors.New("must be a bare email address such as wilma@example.org")
+		}
+		return strings.ToLower(address), nil
+	case notifyd.ChannelSMS:
+		if !e164.MatchString(address) {
+			return "", errors.New("must be an E.164 phone number such as +14155550100")
+		}
+		return address, nil
+	}
+	return "", fmt.Errorf("channel %q has no suppression list: only email and sms addresses are suppressed", channel)
+}
+
+// suppressionKey is the normalized form of an address the engine sends
+// to (already valid for its channel): only email addresses change.
+func suppressionKey(channel, address string) string {
+	if channel == string(notifyd.ChannelEmail) {
+		return strings.ToLower(address)
+	}
+	return address
+}
+
+// validReason reports whether r is a suppression reason.
+func validReason(r string) bool {
+	for _, v := range SuppressionReasons {
+		if r == v {
+			return true
+		}
+	}
+	return false
+}
+
+const suppressionColumns = `id, channel, address, reason, detail, actor_kind, actor, created_at`
+
+func scanSuppression(r scanner) (*Suppression, error) {
+	var s Suppression
+	var ch string
+	var at int64
+	if err := r.Scan(&s.ID, &ch, &s.Address, &s.Reason, &s.Detail, &s.Actor.Kind, &s.Actor.Name, &at); err != nil {
+		return nil, err
+	}
+	s.Channel, s.CreatedAt = notifyd.Channel(ch), fromMicros(at)
+	return &s, nil
+}
+
+// suppressionJSON is s as an audit entry's before or after.
+func suppressionJSON(s *Suppression) json.RawMessage {
+	b, _ := json.Marshal(struct {
+		ID      string    `json:"id"`
+		Channel string    `json:"channel"`
+		Address string    `json:"address"`
+		Reason  string    `json:"reason"`
+		Detail  string    `json:"detail"`
+		Actor   string    `json:"actor"`
+		At      time.Time `json:"created_at"`
+	}{s.ID, string(s.Channel), s.Address, s.Reason, s.Detail, s.Actor.Name, s.CreatedAt})
+	return b
+}
+
+// Suppress adds s to the suppression list in tx, audited, unless its
+// address is suppressed already: it is idempotent, and the first reason
+// stays. It returns the entry as stored (the existing one, with added
+// false, when there was one). s.Address is normalized; its reason must be
+// one of the Suppress* reasons.
+//
+// It is what a bounce processor calls for a hard bounce, in the write
+// that records the bounce:
+//
+//	store.Suppress(ctx, tx, store.Suppression{Channel: notifyd.ChannelEmail,
+//		Address: rcpt, Reason: store.SuppressHardBounce, Detail: diagnostic})
+func Suppress(ctx context.Context, tx *sql.Tx, s Suppression) (stored *Suppression, added bool, err error) {
+	addr, err := NormalizeSuppressionAddress(s.Channel, s.Address)
+	if err != nil {
+		return nil, false, fmt.Errorf("suppression of %s address %q: the address %w", s.Channel, s.Address, err)
+	}
+	if !validReason(s.Reason) {
+		return nil, false, fmt.Errorf("suppression reason %q: not one of %s", s.Reason, strings.Join(SuppressionReasons, ", "))
+	}
+	s.Address = addr
+	if len(s.Detail) > maxSuppressionDetail {
+		s.Detail = truncateUTF8(s.Detail, maxSuppressionDetail)
+	}
+	if s.Actor == (AuditActor{}) {
+		s.Actor = auditOf(ctx).Actor
+	}
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = time.Now()
+	}
+	s.CreatedAt = fromMicros(micros(s.CreatedAt))
+	var id [16]byte
+	_, _ = rand.Read(id[:]) // never fails (crypto/rand)
+	s.ID = hex.EncodeToString(id[:])
+	res, err := tx.ExecContext(ctx, `INSERT INTO suppressions (`+suppressionColumns+`)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (channel, address) DO NOTHING`,
+		s.ID, string(s.Channel), s.Address, s.Reason, s.Detail, s.Actor.Kind, s.Actor.Name, micros(s.CreatedAt))
+	if err != nil {
+		return nil, false, Classify(err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err != nil {
+			return nil, false, Classify(err)
+		}
+		cur, err := scanSuppression(tx.QueryRowContext(ctx, `SELECT `+suppressionColumns+` FROM suppressions
+WHERE channel = $1 AND address = $2`, string(s.Channel), s.Address))
+		return cur, false, notFound(err)
+	}
+	return &s, true, recordAudit(ctx, tx, AuditEntry{At: s.CreatedAt, Actor: s.Actor, Action: ActionSuppressionAdded,
+		ResourceType: AuditSuppression, ResourceID: string(s.Channel) + ":" + s.Address, After: suppressionJSON(&s)})
+}
+
+// truncateUTF8 cuts s to at most n bytes, not inside a character.
+func truncateUTF8(s string, n int) string {
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// AddSuppression is Suppress in a durable write of its own.
+func (db *DB) AddSuppression(ctx context.Context, s Suppression) (stored *Suppression, added bool, err error) {
+	err = db.Write(ctx, Durable, func(tx *sql.Tx) error {
+		stored, added, err = Suppress(ctx, tx, s)
+		return err
+	})
+	return stored, added, err
+}
+
+// RemoveSuppression takes channel's address off the suppression list,
+// audited as done by the actor of ctx, and returns what was removed;
+// notifyd.ErrNotFound if it is not suppressed.
+func (db *DB) RemoveSuppression(ctx context.Context, channel notifyd.Channel, address string) (*Suppression, error) {
+	addr, err := NormalizeSuppressionAddress(channel, address)
+	if err != nil {
+		return nil, notifyd.ErrNotFound // no such address can be suppressed
+	}
+	var removed *Suppression
+	err = db.Write(ctx, Durable, func(tx *sql.Tx) error {
+		s, err := scanSuppression(tx.QueryRowContext(ctx, `DELETE FROM suppressions WHERE channel = $1 AND address = $2
+RETURNING `+suppressionColumns, string(channel), addr))
+		if err != nil {
+			return notFound(err)
+		}
+		removed = s
+		return recordAudit(ctx, tx, AuditEntry{Actor: auditOf(ctx).Actor, Action: ActionSuppressionRemoved,
+			ResourceType: AuditSuppression, ResourceID: string(channel) + ":" + addr, Before: suppressionJSON(s)})
+	})
+	return removed, err
+}
+
+// Suppressed returns the suppression of channel's address (as the engine
+// sends to it), or nil when it is not suppressed: one lookup of the
+// primary key, made before every send.
+func (db *DB) Suppressed(ctx context.Context, channel, address string) (*Suppression, error) {
+	if channel != string(notifyd.ChannelEmail) && channel != string(notifyd.ChannelSMS) {
+		return nil, nil
+	}
+	s, err := scanSuppression(db.reader.QueryRowContext(ctx, `SELECT `+suppressionColumns+` FROM suppressions
+WHERE channel = $1 AND address = $2`, channel, suppressionKey(channel, address)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, Classify(err)
+	}
+	return s, nil
+}
+
+// SuppressionFilter selects suppressions, oldest first. Empty fields
+// match everything.
+type SuppressionFilter struct {
+	Channel string
+	Reason  string
+	// AddressPrefix keeps the addresses that start with it, compared in
+	// lower case.
+	AddressPrefix string
+	// AfterTime and AfterID are the cursor: entries after the one added
+	// at AfterTime with ID AfterID.
+	AfterTime time.Time
+	AfterID   string
+	Limit     int
+}
+
+// Suppressions lists the suppressions matching f, oldest first.
+func (db *DB) Suppressions(ctx context.Context, f SuppressionFilter) ([]Suppression, error) {
+	var w filter
+	w.eq("channel", f.Channel)
+	w.eq("reason", f.Reason)
+	if p := f.AddressPrefix; p != "" {
+		p = strings.ToLower(p) // email addresses are kept in lower case, phone numbers have none
+		w.conds = append(w.conds, fmt.Sprintf("substr(address, 1, %d) = %s", utf8.RuneCountInString(p), w.param(p)))
+	}
+	w.after("created_at", "id", f.AfterTime, f.AfterID)
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	var out []Suppression
+	err := db.each(ctx, `SELECT `+suppressionColumns+` FROM suppressions`+w.where()+
+		` ORDER BY created_at, id LIMIT `+w.param(f.Limit), w.args, func(r scanner) error {
+		s, err := scanSuppression(r)
+		if err == nil {
+			out = append(out, *s)
+		}
+		return err
+	})
+	return out, err
+}
