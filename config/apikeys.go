@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -42,76 +41,40 @@ var legacyKeyName = regexp.MustCompile(`^key-[0-9]+$`)
 // in the audit trail and queried by.
 var apiKeyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// decodeAPIKeys decodes named_api_keys from YAML (a list of maps) or, in
-// the environment, from JSON. Errors never contain a key.
-func decodeAPIKeys(v any) ([]APIKey, error) {
-	items, ok := v.([]any)
-	if !ok {
-		return nil, errors.New(`must be a list of keys, e.g. [{name: ops, key_file: /run/secrets/ops, role: operator, systems: [campus]}]`)
-	}
-	var out []APIKey // nil for an empty list, as when the key is unset
-	for i, it := range items {
-		m, ok := it.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("item %d must be a map with name, key or key_file, role and optionally systems", i+1)
-		}
-		var k APIKey
-		for _, f := range sortedKeys(m) {
-			val := m[f]
-			str := func() (string, error) {
-				s, ok := val.(string)
+// apiKeyList is named_api_keys as a list of maps.
+var apiKeyList = mapList[APIKey]{
+	noun: "key", fields: "name, key or key_file, role and optionally systems",
+	example:     `[{name: ops, key_file: /run/secrets/ops, role: operator, systems: [campus]}]`,
+	jsonExample: `[{"name":"ops","key_file":"/run/secrets/ops","role":"operator"}]`,
+	set: func(k *APIKey, f string, val any) (err error) {
+		switch f {
+		case "name":
+			k.Name, err = stringField(f, val)
+		case "key":
+			var s string
+			s, err = stringField(f, val)
+			k.Key = Secret(s)
+		case "key_file":
+			k.KeyFile, err = stringField(f, val)
+		case "role":
+			k.Role, err = stringField(f, val)
+		case "systems":
+			list, ok := val.([]any)
+			if !ok {
+				return errors.New("systems must be a list of system names")
+			}
+			for _, s := range list {
+				name, ok := s.(string)
 				if !ok {
-					return "", fmt.Errorf("item %d: %s must be a string; put it in quotes", i+1, f)
+					return errors.New("systems must be a list of system names")
 				}
-				return s, nil
+				k.Systems = append(k.Systems, name)
 			}
-			var err error
-			switch f {
-			case "name":
-				k.Name, err = str()
-			case "key":
-				var s string
-				s, err = str()
-				k.Key = Secret(s)
-			case "key_file":
-				k.KeyFile, err = str()
-			case "role":
-				k.Role, err = str()
-			case "systems":
-				list, ok := val.([]any)
-				if !ok {
-					return nil, fmt.Errorf("item %d: systems must be a list of system names", i+1)
-				}
-				for _, s := range list {
-					name, ok := s.(string)
-					if !ok {
-						return nil, fmt.Errorf("item %d: systems must be a list of system names", i+1)
-					}
-					k.Systems = append(k.Systems, name)
-				}
-			default:
-				return nil, fmt.Errorf("item %d: unknown key %q; a key has name, key or key_file, role and systems", i+1, f)
-			}
-			if err != nil {
-				return nil, err
-			}
+		default:
+			return errUnknownField
 		}
-		out = append(out, k)
-	}
-	return out, nil
-}
-
-// parseAPIKeysEnv decodes NOTIFYD_NAMED_API_KEYS: the list as JSON.
-func parseAPIKeysEnv(name, v string) ([]APIKey, error) {
-	var raw any
-	if err := json.Unmarshal([]byte(v), &raw); err != nil {
-		return nil, fmt.Errorf(`%s: not a JSON list of keys, e.g. [{"name":"ops","key_file":"/run/secrets/ops","role":"operator"}]`, name)
-	}
-	keys, err := decodeAPIKeys(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return keys, nil
+		return err
+	},
 }
 
 // readAPIKeyFiles resolves each key_file against baseDir (the config

@@ -332,11 +332,11 @@ func decodeYAML(l *leaf, v any) (any, error) {
 		}
 		return b, nil
 	case kindAPIKeys:
-		return decodeAPIKeys(v)
+		return apiKeyList.decode(v)
 	case kindRelays:
-		return decodeRelays(v)
+		return relayList.decode(v)
 	case kindTwilioAccounts:
-		return decodeTwilioAccounts(v)
+		return twilioAccountList.decode(v)
 	}
 	return nil, fmt.Errorf("unsupported kind %d", l.kind)
 }
@@ -396,11 +396,11 @@ func parseEnv(l *leaf, name, v string) (any, error) {
 		}
 		return b, nil
 	case kindAPIKeys:
-		return parseAPIKeysEnv(name, v)
+		return apiKeyList.parseEnv(name, v)
 	case kindRelays:
-		return parseRelaysEnv(name, v)
+		return relayList.parseEnv(name, v)
 	case kindTwilioAccounts:
-		return parseTwilioAccountsEnv(name, v)
+		return twilioAccountList.parseEnv(name, v)
 	}
 	return nil, fmt.Errorf("%s: unsupported kind %d", name, l.kind)
 }

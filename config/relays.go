@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -41,92 +40,55 @@ func (r SMTPRelay) Addr() string { return fmt.Sprintf("%s:%d", r.Host, r.Port) }
 // relaysType is the type of channels.smtp.fallback_relays.
 var relaysType = reflect.TypeFor[[]SMTPRelay]()
 
-// decodeRelays decodes fallback_relays from YAML (a list of maps) or, in
-// the environment, from JSON. Errors never contain a password.
-func decodeRelays(v any) ([]SMTPRelay, error) {
-	items, ok := v.([]any)
-	if !ok {
-		return nil, errors.New(`must be a list of relays, e.g. [{host: smtp2.example.org, port: 587, username: notifyd, password_file: /run/secrets/smtp2}]`)
-	}
-	var out []SMTPRelay
-	for i, it := range items {
-		m, ok := it.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("item %d must be a map with host, port, tls, ca_file, username, password or password_file, timeout", i+1)
-		}
-		var r SMTPRelay
-		for _, f := range sortedKeys(m) {
-			val := m[f]
-			str := func() (string, error) {
-				s, ok := val.(string)
-				if !ok {
-					return "", fmt.Errorf("item %d: %s must be a string; put it in quotes", i+1, f)
-				}
-				return s, nil
-			}
-			var err error
-			switch f {
-			case "host":
-				r.Host, err = str()
-			case "tls":
-				r.TLS, err = str()
-			case "ca_file":
-				r.CAFile, err = str()
-			case "username":
-				r.Username, err = str()
-			case "password":
-				var s string
-				s, err = str()
-				r.Password = Secret(s)
-			case "password_file":
-				r.PasswordFile, err = str()
-			case "port":
-				switch n := val.(type) {
-				case int:
-					r.Port = n
-				case int64:
-					r.Port = int(n)
-				case uint64:
-					r.Port = int(n)
-				case float64:
-					r.Port = int(n)
-					if float64(r.Port) != n {
-						err = fmt.Errorf("item %d: port must be a whole number", i+1)
-					}
-				default:
-					err = fmt.Errorf("item %d: port must be a whole number", i+1)
-				}
-			case "timeout":
-				var s string
-				if s, err = str(); err == nil {
-					if r.Timeout, err = time.ParseDuration(strings.TrimSpace(s)); err != nil {
-						err = fmt.Errorf("item %d: timeout %q is not a duration; use Go syntax such as 30s", i+1, s)
-					}
+// relayList is channels.smtp.fallback_relays as a list of maps.
+var relayList = mapList[SMTPRelay]{
+	noun: "relay", fields: "host, port, tls, ca_file, username, password or password_file, timeout",
+	example:     `[{host: smtp2.example.org, port: 587, username: notifyd, password_file: /run/secrets/smtp2}]`,
+	jsonExample: `[{"host":"smtp2.example.org","port":587}]`,
+	set: func(r *SMTPRelay, f string, val any) (err error) {
+		switch f {
+		case "host":
+			r.Host, err = stringField(f, val)
+		case "tls":
+			r.TLS, err = stringField(f, val)
+		case "ca_file":
+			r.CAFile, err = stringField(f, val)
+		case "username":
+			r.Username, err = stringField(f, val)
+		case "password":
+			var s string
+			s, err = stringField(f, val)
+			r.Password = Secret(s)
+		case "password_file":
+			r.PasswordFile, err = stringField(f, val)
+		case "port":
+			switch n := val.(type) {
+			case int:
+				r.Port = n
+			case int64:
+				r.Port = int(n)
+			case uint64:
+				r.Port = int(n)
+			case float64:
+				r.Port = int(n)
+				if float64(r.Port) != n {
+					err = errors.New("port must be a whole number")
 				}
 			default:
-				return nil, fmt.Errorf("item %d: unknown key %q; a relay has host, port, tls, ca_file, username, password or password_file, timeout", i+1, f)
+				err = errors.New("port must be a whole number")
 			}
-			if err != nil {
-				return nil, err
+		case "timeout":
+			var s string
+			if s, err = stringField(f, val); err == nil {
+				if r.Timeout, err = time.ParseDuration(strings.TrimSpace(s)); err != nil {
+					err = fmt.Errorf("timeout %q is not a duration; use Go syntax such as 30s", s)
+				}
 			}
+		default:
+			return errUnknownField
 		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// parseRelaysEnv decodes NOTIFYD_CHANNELS_SMTP_FALLBACK_RELAYS: the list
-// as JSON.
-func parseRelaysEnv(name, v string) ([]SMTPRelay, error) {
-	var raw any
-	if err := json.Unmarshal([]byte(v), &raw); err != nil {
-		return nil, fmt.Errorf(`%s: not a JSON list of relays, e.g. [{"host":"smtp2.example.org","port":587}]`, name)
-	}
-	rs, err := decodeRelays(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return rs, nil
+		return err
+	},
 }
 
 // readRelayFiles resolves each password_file against baseDir and reads it

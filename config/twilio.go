@@ -2,7 +2,6 @@ package config
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -63,62 +62,37 @@ func (a TwilioAccount) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// decodeTwilioAccounts decodes channels.twilio.fallback_accounts from YAML
-// (a list of maps) or, in the environment, from JSON. Errors never contain
-// a token.
-func decodeTwilioAccounts(v any) ([]TwilioAccount, error) {
-	items, ok := v.([]any)
-	if !ok {
-		return nil, errors.New(`must be a list of accounts, e.g. [{name: backup, account_sid: AC…, auth_token_file: /run/secrets/twilio-backup, from: "+15551234567"}]`)
-	}
-	var out []TwilioAccount // nil for an empty list, as when the key is unset
-	for i, it := range items {
-		m, ok := it.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("item %d must be a map with account_sid, auth_token or auth_token_file, from or messaging_service_sid, and optionally name and base_url", i+1)
+// twilioAccountList is channels.twilio.fallback_accounts as a list of
+// maps.
+var twilioAccountList = mapList[TwilioAccount]{
+	noun: "account", fields: "account_sid, auth_token or auth_token_file, from or messaging_service_sid, and optionally name and base_url",
+	example:     `[{name: backup, account_sid: AC…, auth_token_file: /run/secrets/twilio-backup, from: "+15551234567"}]`,
+	jsonExample: `[{"account_sid":"AC…","auth_token_file":"/run/secrets/twilio-backup","from":"+15551234567"}]`,
+	set: func(a *TwilioAccount, f string, val any) error {
+		s, err := stringField(f, val)
+		if err != nil {
+			return err
 		}
-		var a TwilioAccount
-		for _, f := range sortedKeys(m) {
-			s, ok := m[f].(string)
-			if !ok {
-				return nil, fmt.Errorf("item %d: %s must be a string; put it in quotes", i+1, f)
-			}
-			switch f {
-			case "name":
-				a.Name = s
-			case "account_sid":
-				a.AccountSID = s
-			case "auth_token":
-				a.AuthToken = Secret(s)
-			case "auth_token_file":
-				a.AuthTokenFile = s
-			case "from":
-				a.From = s
-			case "messaging_service_sid":
-				a.MessagingServiceSID = s
-			case "base_url":
-				a.BaseURL = s
-			default:
-				return nil, fmt.Errorf("item %d: unknown key %q; an account has name, account_sid, auth_token or auth_token_file, from, messaging_service_sid and base_url", i+1, f)
-			}
+		switch f {
+		case "name":
+			a.Name = s
+		case "account_sid":
+			a.AccountSID = s
+		case "auth_token":
+			a.AuthToken = Secret(s)
+		case "auth_token_file":
+			a.AuthTokenFile = s
+		case "from":
+			a.From = s
+		case "messaging_service_sid":
+			a.MessagingServiceSID = s
+		case "base_url":
+			a.BaseURL = s
+		default:
+			return errUnknownField
 		}
-		out = append(out, a)
-	}
-	return out, nil
-}
-
-// parseTwilioAccountsEnv decodes NOTIFYD_CHANNELS_TWILIO_FALLBACK_ACCOUNTS:
-// the list as JSON.
-func parseTwilioAccountsEnv(name, v string) ([]TwilioAccount, error) {
-	var raw any
-	if err := json.Unmarshal([]byte(v), &raw); err != nil {
-		return nil, fmt.Errorf(`%s: not a JSON list of accounts, e.g. [{"account_sid":"AC…","auth_token_file":"/run/secrets/twilio-backup","from":"+15551234567"}]`, name)
-	}
-	accounts, err := decodeTwilioAccounts(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return accounts, nil
+		return nil
+	},
 }
 
 // readTwilioTokenFiles names the unnamed fallback accounts, resolves each
