@@ -269,6 +269,23 @@ type SMTP struct {
 	// environment, NOTIFYD_CHANNELS_SMTP_FALLBACK_RELAYS holds the list as
 	// JSON.
 	FallbackRelays []SMTPRelay `koanf:"fallback_relays"`
+	// PerDomain paces the messages to each recipient domain.
+	PerDomain PerDomain `koanf:"per_domain"`
+}
+
+// PerDomain paces email per recipient domain (the part of the address
+// after @, lower-cased), on top of the channel's rate_limit: mailbox
+// providers defer a sender that bursts at them, so a burst to one domain
+// goes at its pace while the other domains keep theirs.
+type PerDomain struct {
+	// Rate is the messages per second to one domain; 0 means unlimited.
+	Rate float64 `koanf:"rate"`
+	// Burst is how many messages may go to one domain at once before Rate
+	// applies (at least 1).
+	Burst int `koanf:"burst"`
+	// Concurrency caps the sends to one domain in progress at once; 0
+	// means no cap.
+	Concurrency int `koanf:"concurrency"`
 }
 
 // BounceMailbox configures reading bounce reports from an IMAP mailbox
@@ -415,7 +432,8 @@ func Default() *Config {
 		Systems:  map[string]*System{},
 		Channels: Channels{
 			SMTP: SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second,
-				BounceMailbox: BounceMailbox{Mailbox: "INBOX", PollInterval: time.Minute}},
+				BounceMailbox: BounceMailbox{Mailbox: "INBOX", PollInterval: time.Minute},
+				PerDomain:     PerDomain{Rate: 10, Burst: 10, Concurrency: 5}},
 			Twilio:  Twilio{Timeout: 15 * time.Second, MaxSegments: 3, CoolDown: time.Minute},
 			XMPP:    XMPP{TLS: TLSStartTLS},
 			Webhook: Webhook{Timeout: 10 * time.Second},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -52,6 +53,8 @@ type Channel struct {
 	verp     *bounce.VERP      // nil: bounces go to the From address
 	// relays are sender then the fallback relays, tried in order.
 	relays *relaySet
+	// pace paces each recipient domain; nil: no per-domain pacing.
+	pace *pacer
 }
 
 // NewChannel returns the email channel for cfg, with the built-in
@@ -70,7 +73,7 @@ func NewChannel(cfg config.SMTP, templatesDir string, opts ...SenderOption) (*Ch
 	if err != nil {
 		return nil, err
 	}
-	c := &Channel{renderer: r, sender: s, relays: rs}
+	c := &Channel{renderer: r, sender: s, relays: rs, pace: newPacer(cfg.PerDomain)}
 	c.limiter = delivery.NewLimiter(cfg.RateLimit, cfg.Burst)
 	return c, nil
 }
@@ -120,8 +123,16 @@ func (c *Channel) sendDigest(ctx context.Context, req *delivery.Request) (delive
 	return c.send(ctx, req, m)
 }
 
-// send sends m, rendered for req, once the rate limit allows.
+// send sends m, rendered for req, once its domain's pace and the rate
+// limit allow. A rate refusal for the domain slows it and the delivery is
+// retried after the domain's back-off.
 func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (delivery.Result, error) {
+	domain := domainOf(req.Address)
+	release, err := c.pace.acquire(ctx, domain, "email to "+req.Address)
+	if err != nil {
+		return delivery.Result{}, err
+	}
+	defer release()
 	if err := c.limiter.Wait(ctx, "email to "+req.Address); err != nil {
 		return delivery.Result{}, err
 	}
@@ -129,7 +140,15 @@ func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (
 		// A delivery ID that does not fit keeps the From address.
 		m.ReturnPath, _ = c.verp.Address(req.DeliveryID)
 	}
-	err := c.relays.send(ctx, m)
+	err = c.relays.send(ctx, m)
+	if rateRefusal(err) {
+		b := c.pace.slow(domain, time.Now())
+		if c.log != nil {
+			c.log.Warn("email: recipient domain refuses for its rate; sending to it at half its pace for a while",
+				"domain", domain, "back_off", b, "delivery", req.DeliveryID, "err", err)
+		}
+		return delivery.Result{}, delivery.Temporary(err, b)
+	}
 	var se *signError
 	if c.log != nil && errors.As(err, &se) {
 		c.log.Error("email: DKIM signing failed; the delivery is retried", "delivery", req.DeliveryID, "err", err)

@@ -24,7 +24,10 @@ import (
 // refusal (5xx) is the recipient's answer and ends the attempt. A failure
 // after the message's data was sent may mean the relay has it: the
 // message then goes nowhere else in this attempt (the delivery is
-// retried, as with a single relay, under the same Message-ID).
+// retried, as with a single relay, under the same Message-ID). A
+// recipient domain's rate refusal (a 421 to RCPT TO; see rateRefusal) is
+// not the relay's fault: it slows that domain (pacing.go) and the
+// delivery is retried after the domain's back-off, with no cool-down.
 const (
 	// coolDownMin is how long a relay is skipped after it failed.
 	coolDownMin = 30 * time.Second
@@ -138,13 +141,14 @@ func (rs *relaySet) send(ctx context.Context, m *Message) error {
 
 // failsOver reports whether err, from one relay, lets the message go to
 // the next: the relay is down or refusing for now, and it did not get the
-// message's data.
+// message's data. A rate refusal for the recipient's domain (see
+// rateRefusal) does not: the domain is slowed instead, on every relay.
 func failsOver(err error) bool {
 	var ms *maybeSentError
 	var ie *invalidError
 	var sg *signError
 	switch {
-	case errors.As(err, &ms), errors.As(err, &ie), errors.As(err, &sg):
+	case errors.As(err, &ms), errors.As(err, &ie), errors.As(err, &sg), rateRefusal(err):
 		return false
 	}
 	return IsTemporary(err)

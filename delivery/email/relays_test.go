@@ -230,11 +230,13 @@ func TestRelaysTemporaryRefusalFailsOver(t *testing.T) {
 		name string
 		set  func(ts *testServer, to string)
 	}{
+		// A 421 at RCPT, or a 450/451 that speaks of rate, is the
+		// recipient domain's: see TestChannelRateRefusalSlowsOnlyThatDomain.
 		{"RCPT 450", func(ts *testServer, to string) {
-			ts.refuse[to] = &smtpd.SMTPError{Code: 450, EnhancedCode: smtpd.EnhancedCode{4, 2, 1}, Message: "Try again later"}
+			ts.refuse[to] = &smtpd.SMTPError{Code: 450, EnhancedCode: smtpd.EnhancedCode{4, 2, 1}, Message: "Mailbox busy"}
 		}},
-		{"RCPT 421", func(ts *testServer, to string) {
-			ts.refuse[to] = &smtpd.SMTPError{Code: 421, EnhancedCode: smtpd.EnhancedCode{4, 7, 0}, Message: "Unusual rate"}
+		{"end of DATA 421", func(ts *testServer, to string) {
+			ts.dataRefuse[to] = &smtpd.SMTPError{Code: 421, EnhancedCode: smtpd.EnhancedCode{4, 3, 0}, Message: "Service shutting down"}
 		}},
 		{"end of DATA 451", func(ts *testServer, to string) {
 			ts.dataRefuse[to] = &smtpd.SMTPError{Code: 451, EnhancedCode: smtpd.EnhancedCode{4, 3, 0}, Message: "Local error"}
