@@ -195,8 +195,10 @@ func (p *pacer) size() int {
 }
 
 // rateWords are what a 450/451 reply says when it is about the sender's
-// rate rather than the mailbox.
-var rateWords = []string{"rate", "too many", "try again later", "throttl", "slow down"}
+// rate rather than the mailbox. "Try again later" alone is not one: it is
+// what a busy mailbox and greylisting say too, and slowing the whole
+// domain for them would delay everyone's mail there.
+var rateWords = []string{"rate", "too many", "throttl", "slow down"}
 
 // rateRefusal reports whether err is a recipient domain telling notifyd
 // to slow down: any 421 to RCPT TO; a 450 or 451 to RCPT TO that speaks

@@ -206,6 +206,8 @@ func TestRateRefusal(t *testing.T) {
 		{"RCPT TO", 450, "Unusual rate of unsolicited mail", true},
 		{"RCPT TO", 451, "Too many messages, try again later", true},
 		{"RCPT TO", 450, "Mailbox busy", false},
+		{"RCPT TO", 451, "mailbox temporarily unavailable, try again later", false},
+		{"RCPT TO", 451, "Greylisted, try again later", false},
 		{"RCPT TO", 550, "Rate limit exceeded", false},
 		{"DATA", 421, "Rate limited, try again later", true},
 		{"DATA", 421, "Service shutting down", false},
