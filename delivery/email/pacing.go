@@ -201,9 +201,10 @@ func (p *pacer) size() int {
 var rateWords = []string{"rate", "too many", "throttl", "slow down"}
 
 // rateRefusal reports whether err is a recipient domain telling notifyd
-// to slow down: any 421 to RCPT TO; a 450 or 451 to RCPT TO that speaks
-// of rate (rateWords); a 421 to DATA (after the recipient was accepted)
-// that speaks of rate. Such a refusal slows the recipient's domain and
+// to slow down: a 421, 450 or 451 to RCPT TO, or a 421 to DATA (after the
+// recipient was accepted), that speaks of rate (rateWords). A 421 that
+// does not ("service not available, closing transmission channel") is the
+// server's state, not the domain's: it fails over as any other. Such a refusal slows the recipient's domain and
 // does not fail the relay over.
 func rateRefusal(err error) bool {
 	var se *SMTPError
@@ -220,7 +221,7 @@ func rateRefusal(err error) bool {
 	}
 	switch se.command {
 	case "RCPT TO":
-		return se.Code == 421 || (se.Code == 450 || se.Code == 451) && speaks
+		return (se.Code == 421 || se.Code == 450 || se.Code == 451) && speaks
 	case "DATA":
 		return se.Code == 421 && speaks
 	}

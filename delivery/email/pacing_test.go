@@ -202,7 +202,8 @@ func TestRateRefusal(t *testing.T) {
 		msg  string
 		want bool
 	}{
-		{"RCPT TO", 421, "Service not available", true},
+		{"RCPT TO", 421, "4.7.0 Unusual rate of mail", true},
+		{"RCPT TO", 421, "Service not available, closing transmission channel", false},
 		{"RCPT TO", 450, "Unusual rate of unsolicited mail", true},
 		{"RCPT TO", 451, "Too many messages, try again later", true},
 		{"RCPT TO", 450, "Mailbox busy", false},
