@@ -433,7 +433,7 @@ func Default() *Config {
 		Channels: Channels{
 			SMTP: SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second,
 				BounceMailbox: BounceMailbox{Mailbox: "INBOX", PollInterval: time.Minute},
-				PerDomain:     PerDomain{Rate: 10, Burst: 10, Concurrency: 5}},
+				PerDomain:     PerDomain{Burst: 10}},
 			Twilio:  Twilio{Timeout: 15 * time.Second, MaxSegments: 3, CoolDown: time.Minute},
 			XMPP:    XMPP{TLS: TLSStartTLS},
 			Webhook: Webhook{Timeout: 10 * time.Second},
