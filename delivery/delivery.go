@@ -119,6 +119,39 @@ func Temporary(err error, retryAfter time.Duration) error {
 	return &TemporaryError{Err: err, RetryAfter: retryAfter}
 }
 
+// DeferredError is a send a channel chose not to make yet, to be made at
+// a later turn: the recipient's domain is being sent to at its pace
+// (delivery/email's per-domain pacing). It is neither a failure nor an
+// attempt: the engine retries it then without counting it or recording
+// it in the delivery log.
+type DeferredError struct {
+	Err error
+}
+
+func (e *DeferredError) Error() string { return e.Err.Error() }
+func (e *DeferredError) Unwrap() error { return e.Err }
+
+// Deferred marks err as a send put off to its turn, after. It is also
+// temporary (IsTemporary reports after), for callers that do not tell a
+// deferral from a failure.
+func Deferred(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &TemporaryError{Err: &DeferredError{Err: err}, RetryAfter: after}
+}
+
+// IsDeferred reports whether err is a send put off to its turn (Deferred),
+// and after how long.
+func IsDeferred(err error) (bool, time.Duration) {
+	var d *DeferredError
+	if !errors.As(err, &d) {
+		return false, 0
+	}
+	_, after := IsTemporary(err)
+	return true, after
+}
+
 // IsTemporary reports whether err is worth retrying, and after how long
 // the provider asked to wait.
 func IsTemporary(err error) (bool, time.Duration) {

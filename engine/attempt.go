@@ -99,6 +99,10 @@ func (e *Engine) attempt(ctx context.Context, a attempt, rec recorder) error {
 		log.Info("recipient unreachable on this channel; falling back to the subscription's next method", "reason", sendErr)
 		return e.fallBack(ctx, a, rec, sendErr)
 	}
+	if deferred, after := delivery.IsDeferred(sendErr); deferred && time.Since(d.QueuedAt)+after <= e.o.MaxAge {
+		log.Info("delivery put off to its turn; not an attempt", "reason", sendErr, "retry_after", after)
+		return rec.putOff(ctx, a, sendErr, after)
+	}
 	temporary, after := delivery.IsTemporary(sendErr)
 	if !temporary {
 		log.Warn("delivery failed permanently", "err", sendErr)

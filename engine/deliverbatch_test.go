@@ -68,42 +68,55 @@ func TestBatchRetriesEachFailedDeliveryOnItsOwn(t *testing.T) {
 
 // A batch job that runs again (River retries it, or it was duplicated)
 // sends nothing twice: it skips what is final and what has a job of its
-// own (failed for now, waiting for the provider's Retry-After).
+// own (failed for now, waiting for the provider's Retry-After, or put
+// off to its turn by the channel's pacing, which is no attempt).
 func TestBatchRunAgainSendsNothingTwice(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	r := newRig(t, engine.PolicyKeep)
-	ends := r.jobEnds(t)
-	r.failWith(func(_ context.Context, req *delivery.Request, attempt int) error {
-		if req.Address == "later@example.org" {
-			return delivery.Temporary(errors.New("452 4.2.2 over quota"), time.Hour)
-		}
-		return nil
-	})
-	r.invite(t, "a@example.org", "b@example.org", "later@example.org")
-	nextEnd(t, ends, batchKind, river.EventKindJobCompleted)
-	log := r.deliveryLog(t)
-	got := byAddress(log)
-	if d := got["later@example.org"]; d.Status != store.DeliveryRetrying || d.Attempts != 1 {
-		t.Fatalf("later: %+v, want retrying after one attempt", d)
-	}
-	if later := r.jobs(t, deliverKind, rivertype.JobStateScheduled); len(later) != 1 || later[0].ScheduledAt.Before(time.Now().Add(50*time.Minute)) {
-		t.Errorf("retry jobs %+v, want one, scheduled after the provider's hour", later)
-	}
+	for _, c := range []struct {
+		name     string
+		err      error
+		attempts int
+	}{
+		{"failed for now", delivery.Temporary(errors.New("452 4.2.2 over quota"), time.Hour), 1},
+		{"put off", delivery.Deferred(errors.New("example.org is paced at 1 messages/s"), time.Hour), 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			r := newRig(t, engine.PolicyKeep)
+			ends := r.jobEnds(t)
+			r.failWith(func(_ context.Context, req *delivery.Request, attempt int) error {
+				if req.Address == "later@example.org" {
+					return c.err
+				}
+				return nil
+			})
+			r.invite(t, "a@example.org", "b@example.org", "later@example.org")
+			nextEnd(t, ends, batchKind, river.EventKindJobCompleted)
+			log := r.deliveryLog(t)
+			got := byAddress(log)
+			if d := got["later@example.org"]; d.Status != store.DeliveryRetrying || d.Attempts != c.attempts || d.LastError != c.err.Error() {
+				t.Fatalf("later: %+v, want retrying after %d attempts, saying why", d, c.attempts)
+			}
+			if later := r.jobs(t, deliverKind, rivertype.JobStateScheduled); len(later) != 1 || later[0].ScheduledAt.Before(time.Now().Add(50*time.Minute)) {
+				t.Errorf("retry jobs %+v, want one, scheduled after the hour asked for", later)
+			}
 
-	var ids []string
-	for _, d := range log {
-		ids = append(ids, d.ID)
-	}
-	if err := r.eng.InsertDeliverJobsForTest(ctx, ids, notifyd.ChannelEmail); err != nil {
-		t.Fatal(err)
-	}
-	nextEnd(t, ends, batchKind, river.EventKindJobCompleted)
-	if sent := r.email.sentTo(); strings.Join(sent, ",") != "a@example.org,b@example.org" {
-		t.Errorf("sent %v, want each once", sent)
-	}
-	if tries := r.email.seen[got["later@example.org"].ID]; tries != 1 {
-		t.Errorf("later tried %d times, want once (its retry waits for its own job)", tries)
+			var ids []string
+			for _, d := range log {
+				ids = append(ids, d.ID)
+			}
+			if err := r.eng.InsertDeliverJobsForTest(ctx, ids, notifyd.ChannelEmail); err != nil {
+				t.Fatal(err)
+			}
+			nextEnd(t, ends, batchKind, river.EventKindJobCompleted)
+			if sent := r.email.sentTo(); strings.Join(sent, ",") != "a@example.org,b@example.org" {
+				t.Errorf("sent %v, want each once", sent)
+			}
+			if tries := r.email.seen[got["later@example.org"].ID]; tries != 1 {
+				t.Errorf("later tried %d times, want once (its retry waits for its own job)", tries)
+			}
+		})
 	}
 }
 
@@ -137,5 +150,32 @@ func TestBatchStopsAtARecipientGone(t *testing.T) {
 	}
 	if sent := r.email.sentTo(); strings.Join(sent, ",") != "ok@example.org,ok@example.org" {
 		t.Errorf("sent %v, want both notifications to ok@ only", sent)
+	}
+}
+
+// A send the channel puts off to its turn (delivery.Deferred: its
+// domain is sent to at its pace) is made again then, however many times
+// it is put off, without counting an attempt or recording a failure: it
+// ends sent at its first attempt, first from the batch job, then from a
+// job of its own.
+func TestDeferredSendCountsNoAttempt(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, engine.PolicyKeep) // MaxAttempts 5
+	r.failWith(func(_ context.Context, req *delivery.Request, attempt int) error {
+		if req.Address == "paced@example.org" && attempt <= 7 {
+			return delivery.Deferred(errors.New("email to paced@example.org: example.org is paced at 1 messages/s"), time.Millisecond)
+		}
+		return nil
+	})
+	r.invite(t, "a@example.org", "paced@example.org")
+	got := byAddress(r.settle(t))
+	if d := got["paced@example.org"]; d.Status != store.DeliverySent || d.Attempts != 1 || d.LastError != "" {
+		t.Errorf("paced: %+v, want sent at its first attempt, with no error recorded", d)
+	}
+	if d := got["a@example.org"]; d.Status != store.DeliverySent || d.Attempts != 1 {
+		t.Errorf("a: %+v, want sent at once", d)
+	}
+	if sent := r.email.sentTo(); strings.Join(sent, ",") != "a@example.org,paced@example.org" {
+		t.Errorf("sent %v, want each once", sent)
 	}
 }

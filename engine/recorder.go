@@ -32,6 +32,11 @@ type recorder interface {
 	// hold stores that a is held (o, status DeliveryHeld), and also
 	// writes what also writes in the same transaction.
 	hold(ctx context.Context, a attempt, o store.DeliveryOutcome, also func(*sql.Tx) error) error
+	// putOff has a made again after after, the send not having been
+	// attempted (delivery.Deferred, reason): no attempt is counted, and
+	// the delivery is retrying, reason its last error (store.PutOffDelivery).
+	// It returns what the job is to return.
+	putOff(ctx context.Context, a attempt, reason error, after time.Duration) error
 }
 
 // writeOutcome stores o for a with durability d (and also, if not nil, in
@@ -93,6 +98,14 @@ func (r ownRecorder) hold(ctx context.Context, a attempt, o store.DeliveryOutcom
 	return err
 }
 
+// putOff snoozes the job: River counts no attempt for it.
+func (r ownRecorder) putOff(ctx context.Context, a attempt, reason error, after time.Duration) error {
+	if err := r.e.putOff(ctx, a, reason, nil); err != nil {
+		return err
+	}
+	return river.JobSnooze(after)
+}
+
 func (r ownRecorder) retryLater(ctx context.Context, a attempt, o store.DeliveryOutcome, cause error, after time.Duration) error {
 	if err := r.record(ctx, a, o); err != nil {
 		return err
@@ -124,6 +137,36 @@ func (r *batchRecorder) hold(ctx context.Context, a attempt, o store.DeliveryOut
 func (r *batchRecorder) retryLater(ctx context.Context, a attempt, o store.DeliveryOutcome, _ error, after time.Duration) error {
 	return r.write(ctx, a, o, func(tx *sql.Tx) error {
 		return r.e.queueRetry(context.WithoutCancel(ctx), tx, a, after)
+	})
+}
+
+// putOff gives a a job of its own, run after after, with the attempts
+// a had left before this run (none was made).
+func (r *batchRecorder) putOff(ctx context.Context, a attempt, reason error, after time.Duration) error {
+	if r.wait != nil {
+		r.wait(ctx)
+	}
+	a.n--
+	err := r.e.putOff(ctx, a, reason, func(tx *sql.Tx) error {
+		return r.e.queueRetry(context.WithoutCancel(ctx), tx, a, after)
+	})
+	if err == nil {
+		r.unflushed = true
+	}
+	return err
+}
+
+// putOff records lazily that a was put off (store.PutOffDelivery), and
+// also writes what also writes in the same transaction: nothing was sent,
+// so a power failure losing it loses nothing.
+func (e *Engine) putOff(ctx context.Context, a attempt, reason error, also func(*sql.Tx) error) error {
+	pctx, done := e.untilStop(ctx)
+	defer done()
+	return e.db.Persist(pctx, store.Lazy, func(tx *sql.Tx) error {
+		if err := store.PutOffDelivery(pctx, tx, a.d.ID, reason.Error(), time.Now()); err != nil || also == nil {
+			return err
+		}
+		return also(tx)
 	})
 }
 

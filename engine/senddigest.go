@@ -113,6 +113,10 @@ func (w *sendDigestWorker) Work(ctx context.Context, job *river.Job[SendDigestAr
 		log.Info("digest delivered", "provider_id", res.ProviderID, "digest", req.DeliveryID)
 		return e.recordDigest(ctx, ds, notifications, first, store.DeliveryOutcome{Status: store.DeliverySent, ProviderID: res.ProviderID})
 	}
+	if deferred, after := delivery.IsDeferred(sendErr); deferred {
+		log.Info("digest put off to its turn; not an attempt", "reason", sendErr, "retry_after", after)
+		return river.JobSnooze(after)
+	}
 	temporary, after := delivery.IsTemporary(sendErr)
 	if temporary && job.Attempt < job.MaxAttempts {
 		log.Warn("digest failed; it will be retried", "err", sendErr, "retry_after", after)

@@ -134,6 +134,17 @@ type DeliveryOutcome struct {
 	Digest    bool
 }
 
+// PutOffDelivery records in tx that delivery id was not attempted and
+// waits for a job of its own, its send put off to its turn (reason says
+// why; see delivery.Deferred): it becomes retrying, with reason as its
+// last error and its attempts unchanged, so that a batch job run again
+// leaves it to that job. A final or held delivery is left alone.
+func PutOffDelivery(ctx context.Context, tx *sql.Tx, id, reason string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $2, last_error = $3, updated_at = $4
+WHERE id = $1 AND status IN ('queued', 'retrying')`, id, DeliveryRetrying, reason, micros(now))
+	return err
+}
+
 // RecordDeliveryAttempt stores the outcome of an attempt in tx. When it
 // settles the last outstanding delivery of its notification, it marks the
 // notification delivered and returns its ID, for the caller to apply the

@@ -207,8 +207,8 @@ func (t *turn) release() {
 
 // acquire waits until a message may go to domain: a free slot and a
 // token in its pace's bucket. A wait longer than maxPaceWait is not
-// made: the send is put back (a temporary error whose retry-after is its
-// turn). what names the send in errors.
+// made: the send is put back (a deferral, delivery.Deferred, whose
+// retry-after is its turn). what names the send in errors.
 func (p *pacer) acquire(ctx context.Context, domain, what string) (*turn, error) {
 	now := time.Now()
 	p.mu.Lock()
@@ -304,8 +304,8 @@ func (e *pacedError) Error() string {
 }
 
 // putBack books the next turn of d for a send that would have waited
-// delay at now (for a slot, with slot), and returns the temporary error
-// that retries it then. The turns are handed out one after the other at
+// delay at now (for a slot, with slot), and returns the deferral that
+// retries it then (not counted as an attempt). The turns are handed out one after the other at
 // d's pace; a domain paced only for its back-off gets no turn after the
 // back-off's end.
 func (p *pacer) putBack(d *domainPace, domain, what string, now time.Time, delay time.Duration, slot bool) error {
@@ -336,7 +336,7 @@ func (p *pacer) putBack(d *domainPace, domain, what string, now time.Time, delay
 	case d.lim != nil:
 		e.rate = float64(d.lim.Limit())
 	}
-	return delivery.Temporary(e, e.after)
+	return delivery.Deferred(e, e.after)
 }
 
 // interval is the time between two messages at r messages per second.
