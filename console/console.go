@@ -2,8 +2,8 @@
 // server-rendered pages (html/template, a strict Content-Security-Policy,
 // English and French) where an operator signed in with an API key finds
 // a delivery and reads the message as its recipient saw it, retries or
-// discards dead letters, edits subscriptions and sees each system's
-// health. Every page works without JavaScript; what the role of the key
+// discards dead letters, edits subscriptions, keeps the suppression list
+// and sees each system's health. Every page works without JavaScript; what the role of the key
 // does not allow is refused by the server, not only hidden.
 package console
 
@@ -17,6 +17,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/store"
 	"github.com/notifyd/notifyd/subscriptions"
 )
@@ -27,7 +28,8 @@ type Role string
 // The roles of API keys, as the console honours them.
 const (
 	// RoleAdmin and RoleOperator may change things: retry and discard
-	// dead letters, edit subscriptions.
+	// dead letters, edit subscriptions, add to and remove from the
+	// suppression list.
 	RoleAdmin    Role = "admin"
 	RoleOperator Role = "operator"
 	// RoleViewer sees everything in its scope and changes nothing.
@@ -67,6 +69,10 @@ type Store interface {
 	DeliveryCounts(ctx context.Context, since time.Time) ([]store.DeliveryCount, error)
 	OldestWaiting(ctx context.Context) (map[string]time.Time, error)
 	Reminders(ctx context.Context, f store.ReminderFilter) ([]store.ReminderRecord, error)
+	Suppressions(ctx context.Context, f store.SuppressionFilter) ([]store.Suppression, error)
+	Suppressed(ctx context.Context, channel, address string) (*store.Suppression, error)
+	AddSuppression(ctx context.Context, s store.Suppression) (*store.Suppression, bool, error)
+	RemoveSuppression(ctx context.Context, channel notifyd.Channel, address string) (*store.Suppression, error)
 }
 
 // Retrier puts a failed delivery back in the queue, and has a dead
@@ -178,6 +184,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/subscriptions/{id}", c.signedIn(c.subscriptionPage, false))
 	m.HandleFunc("POST /console/subscriptions/{id}", c.signedIn(c.subscriptionSave, true))
 	m.HandleFunc("GET /console/health", c.signedIn(c.health, false))
+	m.HandleFunc("GET /console/suppressions", c.signedIn(c.suppressions, false))
+	m.HandleFunc("POST /console/suppressions", c.signedIn(c.suppressionsAction, true))
 	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.message(w, r, nil, http.StatusNotFound, "err.notfound")
 	})

@@ -31,6 +31,9 @@ type deliveryData struct {
 	Dead             bool
 	FrameURL         string
 	SubscriptionGone bool
+	// Suppression is the suppression list's entry of the address of a
+	// delivery suppressed or bounced (nil for others).
+	Suppression *suppressionOfDelivery
 }
 
 // loadDelivery reads a delivery the identity may see; when it cannot, it
@@ -85,6 +88,10 @@ func (c *Console) deliveryPage(w http.ResponseWriter, r *http.Request, s *sessio
 		Dead: d.Status == store.DeliveryFailed, Timeline: timeline(v, d)}
 	if len(events) > 0 {
 		data.Timeline = history(v, d, events)
+	}
+	if data.Suppression, err = c.deliverySuppression(r, v, s.who, d); err != nil {
+		c.unavailable(w, r, s, err)
+		return
 	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, n.Parsed, "", "  ") == nil {

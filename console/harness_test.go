@@ -28,6 +28,7 @@ const (
 	adminKey    = "admin-key-0123456789"
 	operatorKey = "operator-key-0123456789" // scoped to system cal
 	viewerKey   = "viewer-key-0123456789"
+	opsKey      = "ops-key-0123456789" // an operator of every system
 )
 
 // harness is a console over a real SQLite store holding two systems:
@@ -130,13 +131,19 @@ func newHarness(t *testing.T) *harness {
 		adminKey:    {Name: "admin", Role: RoleAdmin},
 		operatorKey: {Name: "campus-operator", Role: RoleOperator, Systems: []string{"cal"}},
 		viewerKey:   {Name: "auditor", Role: RoleViewer},
+		opsKey:      {Name: "ops", Role: RoleOperator},
 	}
 	preview, err := NewPreviewer("", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := New(Options{
-		Authenticate:  func(k string) (Identity, bool) { id, ok := ids[k]; return id, ok },
+		Authenticate: func(k string) (Identity, bool) { id, ok := ids[k]; return id, ok },
+		// As notifyd wires it (cmd/notifyd's consoleAudit): changes are
+		// the signed-in key's, as the API's are.
+		Audit: func(ctx context.Context, who Identity) context.Context {
+			return store.WithAudit(ctx, store.Audit{Actor: store.AuditActor{Kind: store.ActorKindAPIKey, Name: who.Name}})
+		},
 		Systems:       []string{"cal", "hosp"},
 		Store:         db,
 		Backlog:       db.Backlog,

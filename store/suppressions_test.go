@@ -175,3 +175,128 @@ func sortedWords(s string) string {
 	}
 	return strings.Join(w, " ")
 }
+
+// The console's listing: newest first, paged backwards, and an address
+// looked up whole, however spelled, on either channel; a prefix of
+// characters outside ASCII finds only its own addresses.
+func TestSuppressionListNewestAndExact(t *testing.T) {
+	ctx := context.Background()
+	db := migratedDB(t)
+	for i, a := range []struct {
+		ch   notifyd.Channel
+		addr string
+	}{
+		{notifyd.ChannelEmail, "wilma@example.org"}, {notifyd.ChannelEmail, "wilma@example.org.uk"},
+		{notifyd.ChannelSMS, "+14155550100"}, {notifyd.ChannelEmail, "wilma+cal@example.org"},
+		{notifyd.ChannelEmail, "zoë@example.org"}, {notifyd.ChannelEmail, "zoe@example.org"}, {notifyd.ChannelEmail, "zp@example.org"},
+	} {
+		if _, _, err := db.AddSuppression(ctx, Suppression{Channel: a.ch, Address: a.addr, Reason: SuppressManual,
+			CreatedAt: at.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(f SuppressionFilter) string {
+		t.Helper()
+		var out []string
+		f.Newest = true
+		for {
+			f.Limit = 2
+			page, err := db.Suppressions(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range page {
+				out = append(out, s.Address)
+			}
+			if len(page) < 2 {
+				return strings.Join(out, " ")
+			}
+			f.AfterTime, f.AfterID = page[1].CreatedAt, page[1].ID
+		}
+	}
+	for _, c := range []struct {
+		f    SuppressionFilter
+		want string
+	}{
+		{SuppressionFilter{}, "zp@example.org zoe@example.org zoë@example.org wilma+cal@example.org +14155550100 " +
+			"wilma@example.org.uk wilma@example.org"},
+		{SuppressionFilter{Address: " Wilma@Example.org "}, "wilma@example.org"},
+		{SuppressionFilter{Address: "wilma@example.org", Channel: "email"}, "wilma@example.org"},
+		{SuppressionFilter{Address: "wilma@example.org", Channel: "sms"}, ""},
+		{SuppressionFilter{Address: "+14155550100"}, "+14155550100"},
+		{SuppressionFilter{Address: "wilma"}, ""},
+		{SuppressionFilter{AddressPrefix: "WILMA"}, "wilma+cal@example.org wilma@example.org.uk wilma@example.org"},
+		{SuppressionFilter{AddressPrefix: "wilma@", Channel: "email"}, "wilma@example.org.uk wilma@example.org"},
+		{SuppressionFilter{AddressPrefix: "zo"}, "zoe@example.org zoë@example.org"},
+		{SuppressionFilter{AddressPrefix: "zoë"}, "zoë@example.org"},
+		{SuppressionFilter{AddressPrefix: "+1"}, "+14155550100"},
+		{SuppressionFilter{Channel: "sms"}, "+14155550100"},
+		{SuppressionFilter{Channel: "email", Reason: SuppressStop}, ""},
+	} {
+		if got := list(c.f); got != c.want {
+			t.Errorf("%+v:\n got %q\nwant %q", c.f, got, c.want)
+		}
+	}
+}
+
+// prefixEnd bounds the strings that start with a prefix, in byte order.
+func TestPrefixEnd(t *testing.T) {
+	for _, c := range []struct{ p, want string }{
+		{"a", "b"}, {"wilma@", "wilmaA"}, {"zo\u00eb", "zo\u00ec"}, {"+1", "+2"}, {"a\uD7FF", "a\uE000"},
+		{"a\U0010FFFF", "b"}, {"a\xff", "b"}, {"\U0010FFFF", ""},
+	} {
+		got, ok := prefixEnd(c.p)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("prefixEnd(%q) = %q, %v; want %q", c.p, got, ok, c.want)
+		}
+		for _, s := range []string{c.p, c.p + "\x00", c.p + "z@example.org", c.p + "\U0010FFFF"} {
+			if ok && !(s >= c.p && s < got) {
+				t.Errorf("%q starts with %q but is not below %q", s, c.p, got)
+			}
+		}
+	}
+}
+
+// The console's searches of the suppression list read a page's worth,
+// whatever the size of the list: an address (and, on SQLite, an address
+// prefix) is looked up in the primary key; the whole list, a channel and
+// a reason are read newest first in the time index, not sorted.
+func TestSuppressionListPlans(t *testing.T) {
+	onlySQLite(t, "SQLite's plans; PostgreSQL's are TestPostgresSuppressionPlans")
+	db := migratedDB(t)
+	for _, c := range []struct {
+		f    SuppressionFilter
+		want string
+	}{
+		{SuppressionFilter{Address: "wilma@example.org"}, "USING INDEX sqlite_autoindex_suppressions_1 (channel=? AND address=?)"},
+		{SuppressionFilter{Address: "wilma@example.org", Reason: SuppressManual}, "(channel=? AND address=?)"},
+		{SuppressionFilter{AddressPrefix: "wil"}, "USING INDEX sqlite_autoindex_suppressions_1 (channel=? AND address>? AND address<?)"},
+		{SuppressionFilter{AddressPrefix: "wil", Channel: "email", Reason: SuppressManual}, "(channel=? AND address>? AND address<?)"},
+		{SuppressionFilter{}, "SCAN suppressions USING INDEX suppressions_created"},
+		{SuppressionFilter{Channel: "sms"}, "SCAN suppressions USING INDEX suppressions_created"},
+		{SuppressionFilter{Reason: SuppressManual, AfterTime: at, AfterID: "x"}, "USING INDEX suppressions_created (created_at<?)"},
+	} {
+		f := c.f
+		f.Newest, f.Limit = true, 50
+		q, args := suppressionsQuery(f, false)
+		plan := queryPlan(t, db, q, args...)
+		if !strings.Contains(plan, c.want) {
+			t.Errorf("%+v: plan\n%s\nwant %s", c.f, plan, c.want)
+		}
+		if c.f.Address == "" && c.f.AddressPrefix == "" && strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%+v: sorts the list:\n%s", c.f, plan)
+		}
+	}
+}
+
+// On PostgreSQL an address is looked up in the primary key.
+func TestPostgresSuppressionPlans(t *testing.T) {
+	onlyPostgres(t, "PostgreSQL's plans")
+	db := migratedDB(t)
+	q, args := suppressionsQuery(SuppressionFilter{Address: "wilma@example.org", Newest: true, Limit: 50}, true)
+	plan := pgExplain(t, db, q, args)
+	if n, ok := plan.find(func(p pgPlan) bool { return p.Index == "suppressions_pkey" }); !ok ||
+		!strings.Contains(n.IndexCond, "address") {
+		t.Errorf("an address is not looked up in the primary key: %+v", plan)
+	}
+}
