@@ -121,6 +121,11 @@ func (ct *contract) validator(route *routers.Route, maxBody int64, authenticate 
 			writeValidationProblem(c, err, notFound)
 			return
 		}
+		// KeepValidatedValue left the decoded body on the request: the
+		// handler takes it instead of decoding the body again.
+		if v, ok := req.Body.(interface{ ValidatedValue() any }); ok {
+			c.Set(ctxValidated, v.ValidatedValue())
+		}
 		c.Next()
 	}
 }

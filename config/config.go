@@ -286,6 +286,16 @@ type PerDomain struct {
 	// Concurrency caps the sends to one domain in progress at once; 0
 	// means no cap.
 	Concurrency int `koanf:"concurrency"`
+	// Providers group the domains of large mailbox providers, each group
+	// paced as one with its own figures (Rate, Burst and Concurrency
+	// above apply to every other domain). Unset, DefaultPaceGroups; an
+	// empty list turns provider pacing off. In the environment,
+	// NOTIFYD_CHANNELS_SMTP_PER_DOMAIN_PROVIDERS holds the list as JSON.
+	Providers []PaceGroup `koanf:"providers"`
+	// BackOff is how long a domain (or provider) is slowed after a rate
+	// refusal; it doubles, up to five times BackOff, while the refusals
+	// go on.
+	BackOff time.Duration `koanf:"back_off"`
 }
 
 // BounceMailbox configures reading bounce reports from an IMAP mailbox
@@ -433,7 +443,7 @@ func Default() *Config {
 		Channels: Channels{
 			SMTP: SMTP{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second,
 				BounceMailbox: BounceMailbox{Mailbox: "INBOX", PollInterval: time.Minute},
-				PerDomain:     PerDomain{Burst: 10}},
+				PerDomain:     PerDomain{Burst: 10, BackOff: time.Minute, Providers: DefaultPaceGroups()}},
 			Twilio:  Twilio{Timeout: 15 * time.Second, MaxSegments: 3, CoolDown: time.Minute},
 			XMPP:    XMPP{TLS: TLSStartTLS},
 			Webhook: Webhook{Timeout: 10 * time.Second},

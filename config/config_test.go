@@ -275,7 +275,7 @@ updates:
 				BounceDomain: "bounces.example.org", BounceListener: BounceListener{Addr: ":2525"},
 				BounceMailbox: BounceMailbox{Addr: "imap.example.org:993", TLS: true, Username: "bounces", Password: "imap-pw",
 					Mailbox: "Bounces", PollInterval: 30 * time.Second},
-				PerDomain: PerDomain{Burst: 10}},
+				PerDomain: Default().Channels.SMTP.PerDomain},
 			Twilio: Twilio{AccountSID: "AC0123", AuthToken: "tw-token", From: "+15551234567", MessagingServiceSID: "MG0123",
 				BaseURL: "http://127.0.0.1:9999", Timeout: 3 * time.Second, RateLimit: 1, Burst: 1, MaxSegments: 3, CoolDown: time.Minute},
 			XMPP:    XMPP{JID: "notifyd@example.org", Password: "xmpp-pw", Server: "xmpp.example.org:5223", TLS: "none"},

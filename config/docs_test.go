@@ -63,6 +63,13 @@ func defaultText(l *leaf, v reflect.Value) string {
 		return v.String()
 	case kindSecretList, kindStringList, kindAPIKeys, kindRelays, kindTwilioAccounts:
 		return "—"
+	case kindPaceGroups:
+		// The docs name the built-in groups; deliverability.md lists them.
+		var names []string
+		for _, g := range v.Interface().([]PaceGroup) {
+			names = append(names, g.Name)
+		}
+		return strings.Join(names, ", ")
 	case kindDuration:
 		return time.Duration(v.Int()).String()
 	case kindInt:

@@ -337,6 +337,8 @@ func decodeYAML(l *leaf, v any) (any, error) {
 		return relayList.decode(v)
 	case kindTwilioAccounts:
 		return twilioAccountList.decode(v)
+	case kindPaceGroups:
+		return paceGroupList.decode(v)
 	}
 	return nil, fmt.Errorf("unsupported kind %d", l.kind)
 }
@@ -401,6 +403,8 @@ func parseEnv(l *leaf, name, v string) (any, error) {
 		return relayList.parseEnv(name, v)
 	case kindTwilioAccounts:
 		return twilioAccountList.parseEnv(name, v)
+	case kindPaceGroups:
+		return paceGroupList.parseEnv(name, v)
 	}
 	return nil, fmt.Errorf("%s: unsupported kind %d", name, l.kind)
 }
@@ -549,7 +553,7 @@ func (ld *loader) apply(v reflect.Value, leaves []*leaf, prefix string, fileSet,
 		switch x := val.(type) {
 		case string:
 			f.SetString(x)
-		case []Secret, []string, []APIKey, []SMTPRelay, []TwilioAccount:
+		case []Secret, []string, []APIKey, []SMTPRelay, []TwilioAccount, []PaceGroup:
 			f.Set(reflect.ValueOf(x))
 		case time.Duration:
 			f.SetInt(int64(x))

@@ -37,6 +37,7 @@ const (
 	kindAPIKeys
 	kindRelays
 	kindTwilioAccounts
+	kindPaceGroups
 )
 
 // leaf is one settable key.
@@ -149,6 +150,8 @@ func kindOf(t reflect.Type) valueKind {
 		return kindRelays
 	case t == twilioAccountsType:
 		return kindTwilioAccounts
+	case t == paceGroupsType:
+		return kindPaceGroups
 	}
 	switch t.Kind() {
 	case reflect.String:

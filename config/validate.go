@@ -131,15 +131,7 @@ func (c *Config) validate(p *problems) {
 	}
 	checkPositive(p, "channels.smtp.timeout", smtp.Timeout)
 	checkRate(p, "channels.smtp", smtp.RateLimit, smtp.Burst)
-	if pd := smtp.PerDomain; pd.Rate < 0 || math.IsNaN(pd.Rate) || math.IsInf(pd.Rate, 0) {
-		p.add("channels.smtp.per_domain.rate", "must be a finite number >= 0 (messages per second to one domain; 0 = unlimited)")
-	}
-	if smtp.PerDomain.Rate > 0 && smtp.PerDomain.Burst < 1 {
-		p.add("channels.smtp.per_domain.burst", "must be >= 1 when channels.smtp.per_domain.rate is set")
-	}
-	if smtp.PerDomain.Concurrency < 0 {
-		p.add("channels.smtp.per_domain.concurrency", "must be >= 0 (0 = no cap)")
-	}
+	validatePacing(p, &smtp.PerDomain)
 	validateDKIM(p, smtp)
 	validateRelays(p, smtp)
 	if smtp.Host != "" {

@@ -316,10 +316,11 @@ func (db *DB) Deliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryListI
 
 // deliveriesQuery is Deliveries' query. A principal is looked up in the
 // index deliveries_by_principal, an address in deliveries_by_address, a
-// status other than the common final ones in the partial index
+// notification type (the delivery's copy) in deliveries_by_type, a status
+// other than the common final ones in the partial index
 // deliveries_by_status; the other filters (the sent, a system, a channel,
-// a type, a time range), a large part of the log each, are checked in
-// time order (deliveries_by_time).
+// a time range), a large part of the log each, are checked in time order
+// (deliveries_by_time).
 func deliveriesQuery(f DeliveryFilter) (string, []any) {
 	var w filter
 	system := "d.system"
@@ -349,7 +350,7 @@ func deliveriesQuery(f DeliveryFilter) (string, []any) {
 	}
 	w.eq("d.channel", f.Channel)
 	w.eq("d.address", f.Address)
-	w.eq("n.type", f.Type)
+	w.eq("d.type", f.Type)
 	if !f.From.IsZero() {
 		w.conds = append(w.conds, "d.created_at >= "+w.param(micros(f.From)))
 	}

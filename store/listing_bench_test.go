@@ -135,6 +135,9 @@ func BenchmarkDeliveryListing(b *testing.B) {
 		{"status-failed", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{Status: DeliveryFailed} }},
 		{"status-sent", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{Status: DeliverySent} }},
 		{"type", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{Type: types[r.IntN(len(types))]} }},
+		// One delivery in a thousand, and a type no delivery has.
+		{"type-rare", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{Type: "event-registration"} }},
+		{"type-absent", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{Type: "approval"} }},
 		{"hour", func(r *rand.Rand) DeliveryFilter { t := at(r); return DeliveryFilter{From: t, To: t.Add(time.Hour)} }},
 		{"cursor", func(r *rand.Rand) DeliveryFilter { return DeliveryFilter{AfterTime: at(r), AfterID: "d"} }},
 		{"system-type-day", func(r *rand.Rand) DeliveryFilter {

@@ -108,6 +108,8 @@ func hotPaths(t *testing.T, db *DB, p string) {
 		{System: "cal", Principal: p, Status: DeliveryFailed, AfterTime: now, AfterID: email2},
 		{System: "cal"},
 		{Address: "a@example.org"},
+		{Type: "invite"},
+		{Type: "absent", Newest: true},
 		{System: "cal", Type: "invite", From: now.Add(-time.Hour), To: now},
 		{System: "cal", Type: "invite", From: now.Add(-time.Hour), To: now, Newest: true},
 		{Newest: true, AfterTime: now, AfterID: email2}, // the console's next page
@@ -368,6 +370,8 @@ var expectedIndex = map[string]string{
 	"FROM published_events WHERE processed_at = 0)":      "published_events_waiting",
 	"FROM calendars\nWHERE system = $1 AND href IN":      "calendars_by_href",
 	"WHERE d.address = $1 ORDER BY":                      "deliveries_by_address",
+	"WHERE d.type = $1 ORDER BY":                         "deliveries_by_type",
+	"AS TEXT) = $1 AND d.type = $2 AND d.created_at >=":  "deliveries_by_type",
 	"SET gone_at = $4\nWHERE system = $1":                "notifications_in_collection",
 	"SET gone_at = $5\nWHERE system = $1":                "notifications_in_collection",
 	"SELECT id FROM deliveries WHERE created_at < $1":    "deliveries_by_time",

@@ -126,8 +126,8 @@ func AddUnsentDeliveries(ctx context.Context, tx *sql.Tx, system, principal stri
 	now := micros(at)
 	for _, d := range ds {
 		_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
-channel, address, status, last_error, created_at, updated_at, queued_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) ON CONFLICT (id) DO NOTHING`,
+channel, address, type, status, last_error, created_at, updated_at, queued_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+typeOfNotification2+`, $9, $10, $11, $11, $11) ON CONFLICT (id) DO NOTHING`,
 			d.ID, d.NotificationID, system, principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address,
 			d.Status, d.LastError, now)
 		if err != nil {

@@ -62,7 +62,7 @@ WHERE state = 'scheduled' AND fire_key IN (`+placeholders(n, 1, 4)+`) RETURNING 
 		}
 		ns = append(ns, n.ID, f.System, f.Principal, n.Href, n.ETag, n.Type, string(n.Parsed), status, note, at)
 		for _, d := range f.Deliveries {
-			ds = append(ds, d.ID, d.NotificationID, f.System, f.Principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, at)
+			ds = append(ds, d.ID, d.NotificationID, f.System, f.Principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, n.Type, at)
 		}
 	}
 	err = inChunks(ns, 10, func(n int, args []any) error {
@@ -73,17 +73,17 @@ VALUES `+placeholders(n, 10, 1)+` ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
 		return nil, nil, err
 	}
-	err = inChunks(ds, 9, func(n int, args []any) error {
+	err = inChunks(ds, 10, func(n int, args []any) error {
 		// Each row's last parameter (now) is its created_at, updated_at
 		// and queued_at.
-		rows := strings.Split(placeholders(n, 9, 1), "), (")
+		rows := strings.Split(placeholders(n, 10, 1), "), (")
 		for i, r := range rows {
 			r = strings.Trim(r, "()")
 			now := r[strings.LastIndex(r, " ")+1:]
 			rows[i] = r + ", 'queued', " + now + ", " + now
 		}
 		res, err := tx.QueryContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
-channel, address, created_at, status, updated_at, queued_at) VALUES (`+strings.Join(rows, "), (")+`) ON CONFLICT (id) DO NOTHING RETURNING id`, args...)
+channel, address, type, created_at, status, updated_at, queued_at) VALUES (`+strings.Join(rows, "), (")+`) ON CONFLICT (id) DO NOTHING RETURNING id`, args...)
 		if err != nil {
 			return err
 		}

@@ -47,6 +47,9 @@ func TestFireRemindersClaimsEachOnce(t *testing.T) {
 	if claimed, created := fire(); len(claimed) != 0 || len(created) != 0 {
 		t.Fatalf("fired again: claimed %d, created %d deliveries, want none", len(claimed), len(created))
 	}
+	if got := deliveryIDsOfType(t, db, "reminder"); len(got) != n-1 {
+		t.Errorf("the delivery log finds %d deliveries of reminders, want %d", len(got), n-1)
+	}
 	var ds map[string]*DeliveryRecord
 	var ns map[string]*NotificationRecord
 	last, err := db.Reminder(ctx, "k100")

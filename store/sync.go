@@ -165,8 +165,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
 	}
 	for _, d := range ds {
 		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
-channel, address, status, created_at, updated_at, queued_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $9) ON CONFLICT (id) DO NOTHING`,
+channel, address, type, status, created_at, updated_at, queued_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+typeOfNotification2+`, 'queued', $9, $9, $9) ON CONFLICT (id) DO NOTHING`,
 			d.ID, d.NotificationID, system, principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, now)
 		if err != nil {
 			return nil, err
@@ -220,13 +220,18 @@ WHERE system = $1 AND principal = $2 AND dirty_gen = $3`, system, principal, gen
 	return n == 0, err
 }
 
+// typeOfNotification2 is a delivery's copy of its notification's type
+// (deliveries.type, which the delivery log searches by), the notification
+// being parameter $2 of the insert; "" if it is not stored.
+const typeOfNotification2 = `COALESCE((SELECT n.type FROM notifications n WHERE n.id = $2), '')`
+
 // AddDelivery creates one delivery in tx (a fallback from another method)
 // and reports whether it is new (it may exist already: the notification
 // may have gone to that method anyway).
 func AddDelivery(ctx context.Context, tx *sql.Tx, system, principal string, d DeliveryRecord, now time.Time) (bool, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, notification_id, system, principal, subscription_id, method_id,
-channel, address, status, created_at, updated_at, queued_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9, $9) ON CONFLICT (id) DO NOTHING`,
+channel, address, type, status, created_at, updated_at, queued_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+typeOfNotification2+`, 'queued', $9, $9, $9) ON CONFLICT (id) DO NOTHING`,
 		d.ID, d.NotificationID, system, principal, d.SubscriptionID, d.MethodID, d.Channel, d.Address, micros(now))
 	if err != nil {
 		return false, err

@@ -53,7 +53,7 @@ type Channel struct {
 	verp     *bounce.VERP      // nil: bounces go to the From address
 	// relays are sender then the fallback relays, tried in order.
 	relays *relaySet
-	// pace paces each recipient domain; nil: no per-domain pacing.
+	// pace paces each provider group and recipient domain.
 	pace *pacer
 }
 
@@ -124,15 +124,16 @@ func (c *Channel) sendDigest(ctx context.Context, req *delivery.Request) (delive
 }
 
 // send sends m, rendered for req, once its domain's pace and the rate
-// limit allow. A rate refusal for the domain slows it and the delivery is
-// retried after the domain's back-off.
+// limit allow (a send whose turn is more than a second off is put back,
+// to be retried at its turn). A rate refusal for the domain slows it and
+// the delivery is retried after the domain's back-off.
 func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (delivery.Result, error) {
 	domain := domainOf(req.Address)
-	release, err := c.pace.acquire(ctx, domain, "email to "+req.Address)
+	turn, err := c.pace.acquire(ctx, domain, "email to "+req.Address)
 	if err != nil {
 		return delivery.Result{}, err
 	}
-	defer release()
+	defer turn.release()
 	if err := c.limiter.Wait(ctx, "email to "+req.Address); err != nil {
 		return delivery.Result{}, err
 	}
@@ -142,12 +143,9 @@ func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (
 	}
 	err = c.relays.send(ctx, m)
 	if rateRefusal(err) {
-		b := c.pace.slow(domain, time.Now())
-		if c.log != nil {
-			c.log.Warn("email: recipient domain refuses for its rate; sending to it at half its pace for a while",
-				"domain", domain, "back_off", b, "delivery", req.DeliveryID, "err", err)
-		}
-		return delivery.Result{}, delivery.Temporary(err, b)
+		s := c.pace.slow(domain, turn.at, time.Now())
+		c.logSlowDown(s, domain, req.DeliveryID, err)
+		return delivery.Result{}, delivery.Temporary(err, s.retry)
 	}
 	var se *signError
 	if c.log != nil && errors.As(err, &se) {
@@ -157,6 +155,22 @@ func (c *Channel) send(ctx context.Context, req *delivery.Request, m *Message) (
 		return delivery.Result{}, delivery.Temporary(err, retryAfter(err))
 	}
 	return delivery.Result{ProviderID: m.MessageID}, err
+}
+
+// logSlowDown logs a rate refusal and what it did to the domain's pace.
+func (c *Channel) logSlowDown(s slowDown, domain, deliveryID string, err error) {
+	if c.log == nil {
+		return
+	}
+	if s.again {
+		c.log.Info("email: recipient domain refuses for its rate a message sent before it was slowed; it stays slowed",
+			"group", s.group, "domain", domain, "rate", s.rate, "back_off", s.backOff, "delivery", deliveryID, "err", err)
+		return
+	}
+	c.log.Warn("email: recipient domain refuses mail for its rate; its mail is slowed for a while and the refused delivery retried after it. "+
+		"Nothing to do if this is rare; if it recurs, lower the group's rate, burst or concurrency in channels.smtp.per_domain.providers "+
+		"(channels.smtp.per_domain for a domain in no group), or raise them if it never happens and mail to the group waits",
+		"group", s.group, "domain", domain, "rate", s.rate, "back_off", s.backOff, "delivery", deliveryID, "err", err)
 }
 
 var (
@@ -171,12 +185,14 @@ func (c *Channel) Describe(ch chan<- *prometheus.Desc) {
 	ch <- dkimSignedDesc
 	ch <- dkimErrorsDesc
 	c.relays.describe(ch)
+	c.pace.describe(ch)
 }
 
-// Collect reports the DKIM counters, when signing is on
-// (prometheus.Collector).
+// Collect reports the pacing and relay metrics, and the DKIM counters
+// when signing is on (prometheus.Collector).
 func (c *Channel) Collect(ch chan<- prometheus.Metric) {
 	c.relays.collect(ch)
+	c.pace.collect(ch)
 	d := c.sender.dkim
 	if d == nil {
 		return

@@ -201,7 +201,7 @@ notifyd_email_dkim_errors_total{domain="example.org"} 0
 # HELP notifyd_email_dkim_signed_total Email messages DKIM-signed by notifyd, by signing domain.
 # TYPE notifyd_email_dkim_signed_total counter
 notifyd_email_dkim_signed_total{domain="example.org"} 2
-`)); err != nil {
+`), "notifyd_email_dkim_errors_total", "notifyd_email_dkim_signed_total"); err != nil {
 		t.Error(err)
 	}
 }

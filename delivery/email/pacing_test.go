@@ -25,13 +25,13 @@ func sendTimes(t *testing.T, p *pacer, domain string, n int) []time.Duration {
 	start := time.Now()
 	var at []time.Duration
 	for range n {
-		release, err := p.acquire(t.Context(), domain, "test")
+		turn, err := p.acquire(t.Context(), domain, "test")
 		if err != nil {
 			t.Error(err)
 			return at
 		}
 		at = append(at, time.Since(start))
-		release()
+		turn.release()
 	}
 	return at
 }
@@ -70,7 +70,7 @@ func TestPacerConcurrencyCap(t *testing.T) {
 		ctx := t.Context()
 		r1, _ := p.acquire(ctx, "a.example", "test")
 		r2, _ := p.acquire(ctx, "a.example", "test")
-		third := make(chan func())
+		third := make(chan *turn)
 		go func() {
 			r, err := p.acquire(ctx, "a.example", "test")
 			if err != nil {
@@ -89,11 +89,11 @@ func TestPacerConcurrencyCap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rb()
-		r1()
+		rb.release()
+		r1.release()
 		r3 := <-third
-		r2()
-		r3()
+		r2.release()
+		r3.release()
 		// A cancelled wait is a temporary error.
 		r1, _ = p.acquire(ctx, "a.example", "test")
 		r2, _ = p.acquire(ctx, "a.example", "test")
@@ -104,8 +104,8 @@ func TestPacerConcurrencyCap(t *testing.T) {
 		} else if tmp, _ := delivery.IsTemporary(err); !tmp {
 			t.Errorf("cancelled wait: %v is not temporary", err)
 		}
-		r1()
-		r2()
+		r1.release()
+		r2.release()
 	})
 }
 
@@ -115,8 +115,8 @@ func TestPacerSlowHalvesOneDomainForABackOff(t *testing.T) {
 		sendTimes(t, p, "a.example", 1)
 		sendTimes(t, p, "b.example", 1)
 		time.Sleep(time.Second) // buckets full again
-		if b := p.slow("a.example", time.Now()); b != backOffMin {
-			t.Errorf("first back-off %s, want %s", b, backOffMin)
+		if s := p.slow("a.example", time.Now(), time.Now()); s.backOff != defaultBackOff || s.retry != defaultBackOff || s.rate != 5 {
+			t.Errorf("first slow-down %+v, want a back-off of %s at 5/s", s, defaultBackOff)
 		}
 		if got := p.limit("a.example", time.Now()); got != 5 {
 			t.Errorf("a.example's rate after a refusal: %v/s, want 5", got)
@@ -134,7 +134,7 @@ func TestPacerSlowHalvesOneDomainForABackOff(t *testing.T) {
 		}
 
 		// The back-off ends: a.example is back at its rate.
-		time.Sleep(backOffMin)
+		time.Sleep(defaultBackOff)
 		if got := p.limit("a.example", time.Now()); got != 10 {
 			t.Errorf("a.example's rate after its back-off: %v/s, want 10", got)
 		}
@@ -151,10 +151,10 @@ func TestPacerBackOffDoublesWhileRefusing(t *testing.T) {
 		sendTimes(t, p, "a.example", 1)
 		var got []time.Duration
 		for range 5 {
-			got = append(got, p.slow("a.example", time.Now()))
+			got = append(got, p.slow("a.example", time.Now(), time.Now()).backOff)
 			time.Sleep(time.Second)
 		}
-		want := []time.Duration{backOffMin, 2 * backOffMin, 4 * backOffMin, backOffMax, backOffMax}
+		want := []time.Duration{defaultBackOff, 2 * defaultBackOff, 4 * defaultBackOff, maxBackOffs * defaultBackOff, maxBackOffs * defaultBackOff}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("back-offs %v, want %v", got, want)
 		}
@@ -162,9 +162,9 @@ func TestPacerBackOffDoublesWhileRefusing(t *testing.T) {
 			t.Errorf("rate after 5 refusals %v, want the floor %v", r, 16*minRateShare)
 		}
 		// Long after, a refusal starts over.
-		time.Sleep(3 * backOffMax)
-		if b := p.slow("a.example", time.Now()); b != backOffMin {
-			t.Errorf("back-off after a quiet time %s, want %s", b, backOffMin)
+		time.Sleep(3 * maxBackOffs * defaultBackOff)
+		if b := p.slow("a.example", time.Now(), time.Now()).backOff; b != defaultBackOff {
+			t.Errorf("back-off after a quiet time %s, want %s", b, defaultBackOff)
 		}
 		if r := p.limit("a.example", time.Now()); r != 8 {
 			t.Errorf("rate after a new refusal %v, want 8", r)
@@ -182,16 +182,15 @@ func TestPacerDropsIdleDomains(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.slow("slow.example", time.Now()) // unknown: no state made
 		sendTimes(t, p, "slow.example", 1)
-		p.slow("slow.example", time.Now())
+		p.slow("slow.example", time.Now(), time.Now())
 		time.Sleep(idleDomain)
 		sendTimes(t, p, "new.example", 1)
 		// Kept: new, busy (in progress); slow.example's back-off is over.
 		if n := p.size(); n != 2 {
 			t.Errorf("%d domains kept after %s idle, want 2 (the new one and the busy one)", n, idleDomain)
 		}
-		held()
+		held.release()
 	})
 }
 
@@ -249,8 +248,8 @@ func TestChannelRateRefusalSlowsOnlyThatDomain(t *testing.T) {
 	_, err := c.send(ctx, &delivery.Request{Address: "a@slow.example"}, testMessage("a@slow.example", "1"))
 	tmp, after := delivery.IsTemporary(err)
 	var se *SMTPError
-	if !tmp || after != backOffMin || !errors.As(err, &se) || se.Code != 421 {
-		t.Fatalf("send to the refusing domain: %v (temporary %v, retry after %s), want the 421, retried after %s", err, tmp, after, backOffMin)
+	if !tmp || after != defaultBackOff || !errors.As(err, &se) || se.Code != 421 {
+		t.Fatalf("send to the refusing domain: %v (temporary %v, retry after %s), want the 421, retried after %s", err, tmp, after, defaultBackOff)
 	}
 	if n := second.sessionCount(); n != 0 {
 		t.Errorf("the message went to the second relay (%d sessions) after a rate refusal for its domain", n)

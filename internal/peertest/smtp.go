@@ -67,6 +67,13 @@ type Rules struct {
 	// TempFail maps an address to how many times it is refused with 451
 	// before it is accepted.
 	TempFail map[string]int
+	// RateFail maps an address, or "@domain" for a whole domain, to how
+	// many recipients it refuses before it accepts them: with Gmail's
+	// "421 4.7.28 ... unusual rate of unsolicited mail ... temporarily
+	// rate limited", after which the sink closes the connection. The
+	// first ones are refused, however fast or slow they come, so a test
+	// of a sender slowing down for a domain is deterministic.
+	RateFail map[string]int
 	// PermFail lists addresses refused with 550 every time.
 	PermFail []string
 	// RandomTempFail refuses about this share (0 to 1) of the other
@@ -145,7 +152,8 @@ func LaunchSMTP(dir string) (*SMTP, error) {
 func (s *SMTP) Close() error { return s.stop() }
 
 // Start starts the sink again after Stop, on the same port, with the same
-// certificate, Maildir and rules (temp_fail counts start afresh).
+// certificate, Maildir and rules (temp_fail and rate_fail counts start
+// afresh).
 func (s *SMTP) Start(t testing.TB) {
 	t.Helper()
 	if err := s.start(); err != nil {
@@ -213,12 +221,13 @@ func (s *SMTP) SetRules(t testing.TB, r Rules) {
 	t.Helper()
 	doc := struct {
 		TempFail       map[string]int `json:"temp_fail,omitempty"`
+		RateFail       map[string]int `json:"rate_fail,omitempty"`
 		PermFail       []string       `json:"perm_fail,omitempty"`
 		RandomTempFail float64        `json:"random_temp_fail,omitempty"`
 		Seed           int64          `json:"seed"`
 		Stage          string         `json:"stage"`
 		Hold           bool           `json:"hold,omitempty"`
-	}{r.TempFail, r.PermFail, r.RandomTempFail, r.Seed, "rcpt", r.HoldReplies}
+	}{r.TempFail, r.RateFail, r.PermFail, r.RandomTempFail, r.Seed, "rcpt", r.HoldReplies}
 	if r.AtData {
 		doc.Stage = "data"
 	}

@@ -18,6 +18,8 @@ file means accept everything), decides refusals:
 
     {
       "temp_fail": {"alice@example.org": 2},   # 451 the first 2 times, then accept
+      "rate_fail": {"@gmail.example": 3},      # 421 4.7.28 "unusual rate" (Gmail's words) to the
+                                               # first 3 recipients of the domain, then accept
       "perm_fail": ["bob@example.org", "@bad.example"],   # 550 every time
       "random_temp_fail": 0.3,                 # refuse about 30% of the others for now:
                                                # half 421 (and close the connection), half 451
@@ -32,10 +34,13 @@ reached its recipient and the sender does not know it yet. DIR/held holds
 how many replies are held now.
 
 An address matches a rule written as the same address (case-insensitive),
-as "@domain" for a whole domain, or as "*" for everyone. temp_fail counts
-attempts per rule from the moment the file was last written: writing it
-again, even with the same content, starts the counts afresh, and so does
-restarting the server.
+as "@domain" for a whole domain, or as "*" for everyone. temp_fail and
+rate_fail count attempts per rule from the moment the file was last
+written: writing it again, even with the same content, starts the counts
+afresh, and so does restarting the server. rate_fail's refusal is what a
+mailbox provider answers a sender that bursts at it: a 421 (after which
+the sink closes the connection) whose text speaks of rate; counting
+refusals rather than timing the messages keeps a test deterministic.
 """
 
 import asyncio
@@ -48,6 +53,11 @@ import time
 TEMP_REPLY = "451 4.3.0 <{addr}>: mailbox temporarily unavailable, try again later (test rule)"
 PERM_REPLY = "550 5.1.1 <{addr}>: recipient address rejected: user unknown (test rule)"
 CLOSE_REPLY = "421 4.3.2 <{addr}>: service not available, closing transmission channel (test rule)"
+RATE_REPLY = (
+    "421 4.7.28 <{addr}>: Our system has detected an unusual rate of unsolicited mail originating"
+    " from your IP address. To protect our users from spam, mail sent from your IP address has been"
+    " temporarily rate limited. (test rule)"
+)
 
 
 class Sink:
@@ -105,13 +115,14 @@ class Sink:
         rules = self._load_rules()
         if self._matching(rules.get("perm_fail") or [], addr) is not None:
             return PERM_REPLY.format(addr=addr)
-        temp = rules.get("temp_fail") or {}
-        rule = self._matching(list(temp), addr)
-        if rule is not None:
-            n = self.counts.get(rule, 0)
-            if n < int(temp[rule]):
-                self.counts[rule] = n + 1
-                return TEMP_REPLY.format(addr=addr)
+        for key, reply in (("rate_fail", RATE_REPLY), ("temp_fail", TEMP_REPLY)):
+            counted = rules.get(key) or {}
+            rule = self._matching(list(counted), addr)
+            if rule is not None:
+                n = self.counts.get((key, rule), 0)
+                if n < int(counted[rule]):
+                    self.counts[(key, rule)] = n + 1
+                    return reply.format(addr=addr)
         share = float(rules.get("random_temp_fail") or 0)
         if share > 0 and self.random.random() < share:
             if self.random.random() < 0.5:
