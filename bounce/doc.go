@@ -7,6 +7,14 @@
 // addresses only and hands each parsed [Report] to a callback; or reads
 // them from a mailbox over IMAP ([PollMailbox]).
 //
+// The same paths take complaints: feedback reports (ARF, RFC 5965) that
+// mailbox providers' feedback loops send when a recipient marks a
+// message as spam, to the fixed address [VERP.FeedbackAddress]
+// (fbl@<bounce domain>) or to a bounce address. [Parse] finds the
+// delivery in the reported message's Return-Path (or the report's
+// Original-Mail-From) and gives a [Report] of kind [Complaint] or
+// [NotSpam]; a DMARC or DKIM failure report is no complaint.
+//
 // A report counts only when it was sent to a VERP address whose MAC
 // verifies: a forged or altered address is refused ([ErrForged]), and
 // auto-replies (out-of-office) are not bounces ([ErrNotBounce]). The

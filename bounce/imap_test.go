@@ -104,3 +104,32 @@ func countSearch(untagged []string) int {
 	}
 	return n
 }
+
+// Complaints dropped in the mailbox (a feedback loop registered to an
+// address whose mail lands there) are read like bounces: each complaint
+// reaches the handler with its delivery; the DMARC failure report and
+// the unreadable report are deleted without reaching it.
+func TestPollMailboxComplaintsOnCyrus(t *testing.T) {
+	cy := peertest.StartCyrus(t, "fbl")
+	appendMessages(t, cy, "fbl", readFixture(t, "yahoo-arf.eml"), readFixture(t, "dmarc-auth-failure.eml"),
+		readFixture(t, "microsoft-jmrp.eml"), readFixture(t, "arf-malformed.eml"))
+	var got []Report
+	opts := MailboxOptions{Addr: cy.IMAPAddr, Username: "fbl", Password: cy.Password("fbl"), VERP: testVERP(t),
+		Handle: func(_ context.Context, r Report) error { got = append(got, r); return nil },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	n, err := PollMailbox(context.Background(), opts)
+	if err != nil || n != 2 {
+		t.Fatalf("poll: %d handled, %v; want 2", n, err)
+	}
+	if len(got) != 2 || got[0].UserAgent != "Yahoo!-Mail-Feedback/2.0" || got[1].UserAgent != "Hotmail FBL" {
+		t.Fatalf("handled %+v", got)
+	}
+	for _, r := range got {
+		if r.Kind != Complaint || r.DeliveryID != fixtureID {
+			t.Errorf("report %+v, want a complaint about %s", r, fixtureID)
+		}
+	}
+	if left := cy.IMAP(t, "fbl", "SELECT INBOX", "UID SEARCH ALL"); countSearch(left) != 0 {
+		t.Fatalf("the mailbox holds %v, want nothing", left)
+	}
+}

@@ -37,10 +37,15 @@ type ListenerOptions struct {
 	Logger *slog.Logger
 }
 
-// Listener is an inbound SMTP server that takes bounce reports: mail
-// for the VERP's bounce addresses only (550 for any other recipient, so
-// it relays nothing), without authentication, size-limited and with
-// timeouts. It never sends mail, so it never bounces a bounce.
+// Listener is an inbound SMTP server that takes bounce reports and
+// complaints: mail for the VERP's bounce addresses and its fixed
+// feedback address (VERP.FeedbackAddress, fbl@<bounce domain>) only
+// (550 for any other recipient, so it relays nothing), without
+// authentication, size-limited and with timeouts. It never sends mail,
+// so it never bounces a bounce; and it takes every message to the
+// feedback address, dropping (and logging) those that are no complaint
+// about a delivery of this notifyd, so that the sending server does not
+// send a bounce of its own either.
 type Listener struct {
 	srv  *smtp.Server
 	ln   net.Listener
@@ -150,6 +155,10 @@ func (s *session) Logout() error { return nil }
 func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.l.opts.VERP.isFeedbackAddress(to) {
+		s.rcpts = append(s.rcpts, to)
+		return nil
+	}
 	if _, err := s.l.opts.VERP.Decode(to); err != nil {
 		s.l.opts.Logger.Info("bounce listener: recipient refused", "remote", s.remote, "rcpt", to, "err", err)
 		if errors.Is(err, ErrForged) {
@@ -171,7 +180,12 @@ func (s *session) Data(r io.Reader) error {
 		rep, err := Parse(raw, rcpt, s.l.opts.VERP)
 		switch {
 		case errors.Is(err, ErrNotBounce):
-			log.Info("bounce listener: not a bounce report (an auto-reply?); dropped", "remote", s.remote, "rcpt", rcpt)
+			log.Info("bounce listener: not a bounce report or complaint (an auto-reply?); dropped", "remote", s.remote, "rcpt", rcpt, "why", err)
+			continue
+		case err != nil && s.l.opts.VERP.isFeedbackAddress(rcpt):
+			// Refusing it would make the provider send a bounce of
+			// the report; it would not read it either.
+			log.Warn("bounce listener: mail to the feedback address is no complaint about a delivery of this notifyd; dropped", "remote", s.remote, "rcpt", rcpt, "err", err)
 			continue
 		case err != nil:
 			log.Warn("bounce listener: report refused", "remote", s.remote, "rcpt", rcpt, "err", err)

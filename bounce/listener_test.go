@@ -131,3 +131,48 @@ func TestListenerDropsAutoRepliesAndRefusesJunk(t *testing.T) {
 		t.Errorf("oversized message: %v, want 552", err)
 	}
 }
+
+// The listener takes mail for the fixed feedback address: a complaint
+// is handed over with its delivery; anything else sent there (a DMARC
+// failure report, a complaint about another system's mail, an unreadable
+// report, a person's mail) is accepted and dropped, never refused, so
+// that the provider sends no bounce of its own.
+func TestListenerTakesComplaintsAtTheFeedbackAddress(t *testing.T) {
+	got := make(chan Report, 10)
+	l := startListener(t, func(_ context.Context, r Report) error { got <- r; return nil })
+	if err := send(t, l, strings.ToUpper(fixtureFBL), readFixture(t, "microsoft-jmrp.eml")); err != nil {
+		t.Fatalf("complaint refused: %v", err)
+	}
+	if r := <-got; r.DeliveryID != fixtureID || r.Kind != Complaint || r.FeedbackType != "abuse" {
+		t.Errorf("report %+v", r)
+	}
+	other := strings.ReplaceAll(string(readFixture(t, "yahoo-arf.eml")), fixtureAddr, "bounce-1234@mailer.example.com")
+	for name, raw := range map[string][]byte{
+		"dmarc":    readFixture(t, "dmarc-auth-failure.eml"),
+		"foreign":  []byte(other),
+		"broken":   readFixture(t, "arf-malformed.eml"),
+		"junk":     []byte("From: MAILER-DAEMON@x\r\nContent-Type: multipart/report\r\n\r\nx\r\n"),
+		"a person": []byte("From: someone@example.com\r\nSubject: hello\r\n\r\nHello!\r\n"),
+	} {
+		if err := send(t, l, fixtureFBL, raw); err != nil {
+			t.Errorf("%s to the feedback address: %v, want accepted and dropped", name, err)
+		}
+	}
+	// The complaint sent to the bounce address is taken there too.
+	if err := send(t, l, fixtureAddr, readFixture(t, "yahoo-arf.eml")); err != nil {
+		t.Fatalf("complaint to the bounce address: %v", err)
+	}
+	if r := <-got; r.DeliveryID != fixtureID || r.Kind != Complaint {
+		t.Errorf("report %+v", r)
+	}
+	select {
+	case r := <-got:
+		t.Errorf("a dropped message was handed over: %+v", r)
+	default:
+	}
+	for _, rcpt := range []string{"abuse@bounces.example.org", "fbl@example.org", "fbl+x@bounces.example.org"} {
+		if err := send(t, l, rcpt, readFixture(t, "yahoo-arf.eml")); code(err) != 550 {
+			t.Errorf("RCPT TO %s: %v, want 550", rcpt, err)
+		}
+	}
+}

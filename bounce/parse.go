@@ -30,6 +30,15 @@ const (
 // mailbox), then its Delivered-To, X-Original-To, Envelope-To and To
 // headers are searched for the bounce address.
 //
+// A feedback report (ARF, RFC 5965: a complaint sent by a mailbox
+// provider's feedback loop, usually to a fixed address such as
+// v.FeedbackAddress()) names its delivery in the message it reports on:
+// the bounce address in that message's Return-Path, else in the
+// report's Original-Mail-From, else rcpt as above. It gives a report of
+// kind Complaint (feedback types abuse, fraud, virus, other) or NotSpam;
+// an authentication failure report (auth-failure: DMARC, DKIM, SPF) and
+// other feedback types are ErrNotBounce.
+//
 // Errors: ErrForged when the bounce address's token does not verify,
 // ErrNoToken when the message names no bounce address of v,
 // ErrNotBounce for a message that is no bounce report (an auto-reply),
@@ -42,13 +51,21 @@ func Parse(raw []byte, rcpt string, v *VERP) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("bounce: malformed message: %w", err)
 	}
+	var w walk
+	werr := w.part(textprotoHeader(msg.Header), msg.Body, 0)
+	if w.arf || w.feedback != nil {
+		// A complaint names its delivery in the message it reports on.
+		if werr != nil {
+			return Report{}, werr
+		}
+		return parseFeedback(msg.Header, &w, rcpt, v)
+	}
 	id, err := token(msg.Header, rcpt, v)
 	if err != nil {
 		return Report{}, err
 	}
-	var w walk
-	if err := w.part(textprotoHeader(msg.Header), msg.Body, 0); err != nil {
-		return Report{}, err
+	if werr != nil {
+		return Report{}, werr
 	}
 	r, err := w.report(msg.Header)
 	if err != nil {
@@ -115,6 +132,13 @@ type walk struct {
 	status []byte // the first delivery-status part's body
 	text   string // the first text/plain part, else text/html's text
 	html   string
+	// arf: the message is a feedback report (multipart/report;
+	// report-type=feedback-report).
+	arf bool
+	// feedback is the first message/feedback-report part's body;
+	// original, the first message or headers part of a feedback report
+	// (the message reported on).
+	feedback, original []byte
 }
 
 func (w *walk) part(h header, body io.Reader, depth int) error {
@@ -134,6 +158,9 @@ func (w *walk) part(h header, body io.Reader, depth int) error {
 		return nil // a broken inner part is skipped
 	}
 	if strings.HasPrefix(mt, "multipart/") {
+		if depth == 0 && mt == "multipart/report" && strings.EqualFold(params["report-type"], "feedback-report") {
+			w.arf = true
+		}
 		if params["boundary"] == "" {
 			return fmt.Errorf("bounce: malformed message: %s without a boundary", mt)
 		}
@@ -144,7 +171,7 @@ func (w *walk) part(h header, body io.Reader, depth int) error {
 				return nil
 			}
 			if err != nil {
-				if w.status != nil || w.text != "" {
+				if w.status != nil || w.feedback != nil || (w.text != "" && !w.arf) {
 					return nil // keep what was read before the damage
 				}
 				return fmt.Errorf("bounce: malformed message: %s: %w", mt, err)
@@ -155,12 +182,19 @@ func (w *walk) part(h header, body io.Reader, depth int) error {
 		}
 	}
 	switch mt {
-	case "message/delivery-status", "message/global-delivery-status", "text/plain", "text/html":
+	case "message/delivery-status", "message/global-delivery-status", "text/plain", "text/html", "message/feedback-report":
 	default:
-		return nil // the returned message and other parts are not read
+		if !original(mt) || (!w.arf && w.feedback == nil) || w.original != nil {
+			return nil // other parts, and a bounce's returned message, are not read
+		}
 	}
 	data, err := io.ReadAll(io.LimitReader(body, MaxReportBytes))
 	if err != nil {
+		if original(mt) && w.feedback != nil {
+			// A reported message cut short still has its header.
+			w.original = data
+			return nil
+		}
 		return fmt.Errorf("bounce: malformed message: reading %s: %w", mt, err)
 	}
 	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))) {
@@ -179,15 +213,37 @@ func (w *walk) part(h header, body io.Reader, depth int) error {
 		}
 		data = dec
 	}
-	switch {
-	case mt == "text/plain" && w.text == "":
-		w.text = string(data)
-	case mt == "text/html" && w.html == "":
-		w.html = htmlText(string(data))
-	case mt != "text/plain" && mt != "text/html" && w.status == nil:
-		w.status = data
+	switch mt {
+	case "text/plain":
+		if w.text == "" {
+			w.text = string(data)
+		}
+	case "text/html":
+		if w.html == "" {
+			w.html = htmlText(string(data))
+		}
+	case "message/delivery-status", "message/global-delivery-status":
+		if w.status == nil {
+			w.status = data
+		}
+	case "message/feedback-report":
+		if w.feedback == nil {
+			w.feedback = data
+		}
+	default:
+		w.original = data
 	}
 	return nil
+}
+
+// original reports whether a part of media type mt can be the message a
+// feedback report is about, or its header.
+func original(mt string) bool {
+	switch mt {
+	case "message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global", "message/global-headers":
+		return true
+	}
+	return false
 }
 
 // report makes the report from what the walk found: the delivery

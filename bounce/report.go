@@ -40,6 +40,13 @@ const (
 	Soft Kind = "soft"
 	// Success is a positive report (delivered, relayed, expanded).
 	Success Kind = "success"
+	// Complaint is a feedback report (ARF, RFC 5965) of type abuse,
+	// fraud, virus or other: the recipient, or their mailbox provider
+	// for them, reported the message as unwanted.
+	Complaint Kind = "complaint"
+	// NotSpam is a feedback report of type not-spam (RFC 6430): the
+	// recipient said a message was not spam after all.
+	NotSpam Kind = "not-spam"
 )
 
 // Report is one parsed bounce report about one delivery.
@@ -47,11 +54,12 @@ type Report struct {
 	// DeliveryID is the delivery the report is about, from the bounce
 	// address it was sent to (its MAC verified).
 	DeliveryID string
-	// Kind is hard, soft or success.
+	// Kind is hard, soft, success, complaint or not-spam.
 	Kind Kind
 	// Recipient is the address that failed (Final-Recipient, else
-	// Original-Recipient, else as the text names it); "" when the
-	// report does not say.
+	// Original-Recipient, else as the text names it), or the one that
+	// complained (Original-Rcpt-To); "" when the report does not say
+	// (providers often redact it in complaints).
 	Recipient string
 	// Action is the DSN action; for plain-text reports, failed or
 	// delayed as the text says.
@@ -62,11 +70,20 @@ type Report struct {
 	// Diagnostic is the remote server's reply or the report's
 	// explanation ("550 5.1.1 user unknown"), at most 1000 characters.
 	Diagnostic string
-	// ReportingMTA is the host that wrote the report; "" if unknown.
+	// ReportingMTA is the host that wrote the report (for a complaint,
+	// its Reporting-MTA, else the domain of its From address: the
+	// provider's reporting domain); "" if unknown.
 	ReportingMTA string
 	// Format says which format was recognised: "rfc3464", "qmail",
-	// "exim", "postfix", "microsoft", "gmail" or "text".
+	// "exim", "postfix", "microsoft", "gmail" or "text"; "arf" for a
+	// feedback report.
 	Format string
+	// FeedbackType is a feedback report's Feedback-Type, in lower case
+	// ("abuse", "fraud", "virus", "other", "not-spam"); "" for a bounce.
+	FeedbackType string
+	// UserAgent is a feedback report's User-Agent, the software that
+	// wrote it ("Yahoo!-Mail-Feedback/2.0"), at most 200 bytes.
+	UserAgent string
 }
 
 // kindOf classifies action and status.

@@ -10,8 +10,9 @@ import (
 // history is a delivery's timeline from its stored history: made
 // (queued), then each attempt with its outcome and the provider's reply,
 // each hold and release, an operator's retry or discard, the provider's
-// later reports, and, while it waits, that it waits. Attempts made before
-// the history was kept are summed up in one line.
+// later reports, bounce reports and spam complaints, and, while it
+// waits, that it waits. Attempts made before the history was kept are
+// summed up in one line.
 func history(v *view, d *store.DeliveryRecord, events []store.DeliveryEvent) []event {
 	out := []event{{When: when(d.CreatedAt), ISO: iso(d.CreatedAt), What: v.T("tl.queued")}}
 	add := func(t time.Time, what, detail, tone string) {
@@ -47,6 +48,8 @@ func history(v *view, d *store.DeliveryRecord, events []store.DeliveryEvent) []e
 		case store.EventBounce:
 			tone := map[bool]string{true: "bad", false: ""}[e.Status == store.DeliveryBounced]
 			add(e.At, v.T("tl.bounce"), e.Detail, tone)
+		case store.EventComplaint:
+			add(e.At, v.T("tl.complaint"), e.Detail, "bad")
 		}
 	}
 	switch d.Status {

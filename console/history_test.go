@@ -87,3 +87,20 @@ func timelineOf(t *testing.T, body string) string {
 	}
 	return body[start : start+end]
 }
+
+// A spam complaint about a sent email shows in its timeline, with what
+// the report said.
+func TestDeliveryTimelineShowsComplaints(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.db.RecordComplaint(context.Background(), store.Complaint{DeliveryID: h.wilmaSent,
+		Detail: "feedback type abuse from arf.mail.yahoo.com (Yahoo!-Mail-Feedback/2.0)", At: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	b.signIn(adminKey)
+	tl := timelineOf(t, b.get("/console/deliveries/"+h.wilmaSent).Body)
+	sent, complaint := strings.Index(tl, "Attempt 1: Sent"), strings.Index(tl, "Spam complaint")
+	if sent < 0 || complaint < sent || !strings.Contains(tl, "feedback type abuse from arf.mail.yahoo.com") {
+		t.Errorf("timeline lacks the complaint after the attempt:\n%s", tl)
+	}
+}

@@ -43,6 +43,9 @@ type BounceOutcome struct {
 	// Suppressed is the address now on the suppression list (hard
 	// bounces only): the report's recipient, else the delivery's address.
 	Suppressed string
+	// Duplicate says the report had been recorded already (sent twice,
+	// or read by two replicas): nothing was changed.
+	Duplicate bool
 }
 
 // RecordBounce applies a bounce report to its delivery in one durable
@@ -55,8 +58,8 @@ func (db *DB) RecordBounce(ctx context.Context, b Bounce) (BounceOutcome, error)
 	var out BounceOutcome
 	err := db.Write(ctx, Durable, func(tx *sql.Tx) error {
 		out = BounceOutcome{}
-		d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1 AND channel = $2`,
-			b.DeliveryID, string(notifyd.ChannelEmail)))
+		d, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1 AND channel = $2`+
+			db.lockRow(), b.DeliveryID, string(notifyd.ChannelEmail)))
 		if err != nil {
 			return notFound(err)
 		}
@@ -67,7 +70,7 @@ func (db *DB) RecordBounce(ctx context.Context, b Bounce) (BounceOutcome, error)
 			return Classify(err)
 		}
 		if seen > 0 {
-			out.Delivery = d
+			out.Delivery, out.Duplicate = d, true
 			return nil
 		}
 		if b.Hard && (d.Status == DeliverySent || d.Status == DeliveryDelivered) {

@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/notifyd/notifyd"
 	"github.com/notifyd/notifyd/bounce"
 	"github.com/notifyd/notifyd/config"
 	"github.com/notifyd/notifyd/store"
@@ -46,8 +43,8 @@ func bounceVERP(ctx context.Context, cfg *config.Config, db *store.DB) (*bounce.
 }
 
 // startBounceListener runs the inbound SMTP server for bounce reports
-// when channels.smtp.bounce_listener.addr is set (nil otherwise); each
-// report goes to handle.
+// and complaints when channels.smtp.bounce_listener.addr is set (nil
+// otherwise); each report goes to handle.
 func startBounceListener(cfg *config.Config, verp *bounce.VERP, handle bounce.Handler, log *slog.Logger) (*bounce.Listener, error) {
 	addr := cfg.Channels.SMTP.BounceListener.Addr
 	if addr == "" || verp == nil {
@@ -62,42 +59,8 @@ func startBounceListener(cfg *config.Config, verp *bounce.VERP, handle bounce.Ha
 			log.Error("bounce listener stopped", "err", err)
 		}
 	}()
-	log.Info("bounce listener ready", "addr", l.Addr().String(), "domain", verp.Domain())
+	log.Info("bounce listener ready", "addr", l.Addr().String(), "domain", verp.Domain(), "feedback_address", verp.FeedbackAddress())
 	return l, nil
-}
-
-// recordBounces applies each bounce report to its delivery (store
-// RecordBounce): a hard bounce marks a sent email bounced and puts its
-// address on the suppression list; a soft one is kept in the delivery's
-// history; a report of success (delivered, relayed) changes nothing. An
-// error makes the listener answer 451, and leaves the report in the
-// mailbox, so that it comes again.
-func recordBounces(db *store.DB, log *slog.Logger) bounce.Handler {
-	return func(ctx context.Context, r bounce.Report) error {
-		if r.Kind == bounce.Success {
-			log.Debug("bounce report of a success ignored", "delivery", r.DeliveryID, "action", string(r.Action))
-			return nil
-		}
-		detail := strings.TrimSpace(strings.Join([]string{r.Status, r.Diagnostic}, " "))
-		if detail == "" {
-			detail = string(r.Action)
-		}
-		out, err := db.RecordBounce(ctx, store.Bounce{DeliveryID: r.DeliveryID, Hard: r.Kind == bounce.Hard,
-			Recipient: r.Recipient, Detail: detail, At: time.Now()})
-		if errors.Is(err, notifyd.ErrNotFound) {
-			log.Warn("bounce report for a delivery notifyd does not have (pruned, or not an email); dropped",
-				"delivery", r.DeliveryID, "kind", string(r.Kind))
-			return nil
-		}
-		if err != nil {
-			log.Warn("could not record a bounce report; the sender or the next mailbox poll brings it again (check the database)",
-				"delivery", r.DeliveryID, "err", err)
-			return err
-		}
-		log.Info("bounce report recorded", "delivery", r.DeliveryID, "kind", string(r.Kind), "status", out.Delivery.Status,
-			"bounced", out.Bounced, "suppressed", out.Suppressed != "", "format", r.Format, "reporting_mta", r.ReportingMTA)
-		return nil
-	}
 }
 
 // pollBounceMailbox reads bounce reports from the IMAP mailbox of

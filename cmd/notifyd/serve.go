@@ -133,15 +133,16 @@ func serve(ctx context.Context, cfg *config.Config, configFile string, reload fu
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	// Bounce reports mark their deliveries and suppress hard-bounced
-	// addresses (recordBounces).
-	bounces, err := startBounceListener(cfg, verp, recordBounces(db, log), log)
+	// addresses; complaints suppress theirs (recordReports).
+	reports := recordReports(db, log.With("component", "bounces"), newReportMetrics(reg))
+	bounces, err := startBounceListener(cfg, verp, reports, log)
 	if err != nil {
 		_ = ln.Close()
 		intake.Close()
 		publisher.Close()
 		return err
 	}
-	pollBounceMailbox(ctx, cfg, verp, recordBounces(db, log), log)
+	pollBounceMailbox(ctx, cfg, verp, reports, log)
 	if cfg.Jobs.Run {
 		if err := eng.Start(ctx); err != nil {
 			if bounces != nil {
