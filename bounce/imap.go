@@ -102,7 +102,8 @@ func PollMailbox(ctx context.Context, o MailboxOptions) (int, error) {
 		rep, err := Parse(raw, "", o.VERP)
 		switch {
 		case err != nil:
-			o.Logger.Info("bounce mailbox: not a report of this notifyd; deleted", "uid", uid, "err", err)
+			from, subject := Summary(raw)
+			o.Logger.Info("bounce mailbox: not a report of this notifyd; deleted", "uid", uid, "from", from, "subject", subject, "err", err)
 		default:
 			if herr := o.Handle(ctx, rep); herr != nil {
 				o.Logger.Warn("bounce mailbox: report not recorded; kept for the next poll", "uid", uid, "delivery", rep.DeliveryID, "err", herr)

@@ -180,12 +180,17 @@ func (s *session) Data(r io.Reader) error {
 		rep, err := Parse(raw, rcpt, s.l.opts.VERP)
 		switch {
 		case errors.Is(err, ErrNotBounce):
-			log.Info("bounce listener: not a bounce report or complaint (an auto-reply?); dropped", "remote", s.remote, "rcpt", rcpt, "why", err)
+			from, subject := Summary(raw)
+			log.Info("bounce listener: not a bounce report or complaint (an auto-reply?); dropped", "remote", s.remote, "rcpt", rcpt,
+				"from", from, "subject", subject, "why", err)
 			continue
 		case err != nil && s.l.opts.VERP.isFeedbackAddress(rcpt):
 			// Refusing it would make the provider send a bounce of
 			// the report; it would not read it either.
-			log.Warn("bounce listener: mail to the feedback address is no complaint about a delivery of this notifyd; dropped", "remote", s.remote, "rcpt", rcpt, "err", err)
+			from, subject := Summary(raw)
+			log.Warn("bounce listener: mail to the feedback address is no complaint about a delivery of this notifyd; dropped "+
+				"(a feedback loop's sign-up confirmation? see docs/deliverability.md, Complaints)",
+				"remote", s.remote, "rcpt", rcpt, "from", from, "subject", subject, "err", err)
 			continue
 		case err != nil:
 			log.Warn("bounce listener: report refused", "remote", s.remote, "rcpt", rcpt, "err", err)
