@@ -23,8 +23,8 @@ import (
 // thus goes at a pace it accepts while the others keep theirs.
 //
 // A send waits for its turn at most maxPaceWait, holding a delivery
-// worker; a send whose turn is further off is put back (a temporary
-// error) and retried at its turn, the turns of the sends put back being
+// worker; a send whose turn is further off is put back (delivery.Deferred:
+// not an attempt) and made at its turn, the turns of the sends put back being
 // handed out one after the other at the domain's pace. So a slow domain
 // never holds the workers that other domains' mail needs.
 //
