@@ -159,7 +159,7 @@ func (s *Server) twilioCallback(o TwilioCallbacks) gin.HandlerFunc {
 			// The recipient replied STOP: Twilio blocks the number for the
 			// whole account, so no subscription is to send to it.
 			if _, _, err := s.suppressions.AddSuppression(c.Request.Context(), store.Suppression{Channel: notifyd.ChannelSMS,
-				Address: d.Address, Reason: store.SuppressStop, Detail: reason}); err != nil {
+				Address: d.Address, Reason: store.SuppressStop, Detail: reason, DeliveryID: d.ID}); err != nil {
 				writeError(c, s.log, err) // Twilio retries the callback
 				return
 			}

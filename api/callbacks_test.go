@@ -220,8 +220,15 @@ func TestTwilioCallbackStopSuppresses(t *testing.T) {
 		t.Fatalf("%d %s", res.status, res.body)
 	}
 	s, err := h.db.Suppressed(context.Background(), "sms", "+14155550100")
-	if err != nil || s == nil || s.Reason != store.SuppressStop || !strings.Contains(s.Detail, "21610") || s.Actor != store.ActorNotifyd {
-		t.Fatalf("suppression %+v, %v; want stop by notifyd", s, err)
+	if err != nil || s == nil || s.Reason != store.SuppressStop || !strings.Contains(s.Detail, "21610") || s.Actor != store.ActorNotifyd ||
+		s.DeliveryID == "" {
+		t.Fatalf("suppression %+v, %v; want stop by notifyd, naming the delivery", s, err)
+	}
+	// The API names the delivery too (checked against openapi.yaml by
+	// the harness).
+	res := h.do(t, request{method: http.MethodGet, path: "/v1/suppressions?channel=sms", bearer: apiKey})
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `"delivery_id":"`+s.DeliveryID+`"`) {
+		t.Errorf("GET /v1/suppressions: %d %s; want the entry's delivery_id", res.status, res.body)
 	}
 }
 

@@ -26,19 +26,20 @@ type SuppressionList interface {
 
 // suppressionJSON is a suppression as the API shows it.
 type suppressionJSON struct {
-	ID        string    `json:"id"`
-	Channel   string    `json:"channel"`
-	Address   string    `json:"address"`
-	Reason    string    `json:"reason"`
-	Detail    string    `json:"detail"`
-	Actor     string    `json:"actor"`
-	ActorKind string    `json:"actor_kind"`
-	CreatedAt time.Time `json:"created_at"`
+	ID         string    `json:"id"`
+	Channel    string    `json:"channel"`
+	Address    string    `json:"address"`
+	Reason     string    `json:"reason"`
+	Detail     string    `json:"detail"`
+	Actor      string    `json:"actor"`
+	ActorKind  string    `json:"actor_kind"`
+	CreatedAt  time.Time `json:"created_at"`
+	DeliveryID string    `json:"delivery_id,omitempty"`
 }
 
 func toSuppressionJSON(s store.Suppression) suppressionJSON {
 	return suppressionJSON{ID: s.ID, Channel: string(s.Channel), Address: s.Address, Reason: s.Reason, Detail: s.Detail,
-		Actor: s.Actor.Name, ActorKind: s.Actor.Kind, CreatedAt: s.CreatedAt}
+		Actor: s.Actor.Name, ActorKind: s.Actor.Kind, CreatedAt: s.CreatedAt, DeliveryID: s.DeliveryID}
 }
 
 // listSuppressions answers GET /v1/suppressions: oldest first, filtered

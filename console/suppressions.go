@@ -35,9 +35,11 @@ type addForm struct {
 type suppressionRow struct {
 	ID, Channel, ChannelLabel, Address, Reason, ReasonLabel, Detail, Actor, When, ISO string
 	// Deliveries is the delivery log's search of the deliveries to the
-	// address (the bounced ones for a hard bounce): the list does not
-	// keep which delivery made it.
+	// address (the bounced ones for a hard bounce).
 	Deliveries, DeliveriesLabel string
+	// Cause is the page of the delivery that put the address on the
+	// list (a bounce, a complaint, a STOP reply); "" for none.
+	Cause string
 }
 
 // suppressionsData is the suppression list page's.
@@ -168,6 +170,9 @@ func suppressionRowOf(v *view, it store.Suppression) suppressionRow {
 		row.DeliveriesLabel = v.T("supp.bounced")
 	}
 	row.Deliveries = "/console/deliveries?" + search.Encode()
+	if it.DeliveryID != "" {
+		row.Cause = "/console/deliveries/" + url.PathEscape(it.DeliveryID)
+	}
 	return row
 }
 

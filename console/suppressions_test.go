@@ -378,6 +378,9 @@ func TestDeliveryLinksItsSuppression(t *testing.T) {
 		strings.Contains(r.Body, "/console/deliveries/"+h.wilmaFailed+`"`) {
 		t.Errorf("the entry's link does not find the bounced delivery alone:\n%s", r.Body)
 	}
+	if !strings.Contains(list.Body, `href="/console/deliveries/`+h.wilmaSent+`" class="cause"`) {
+		t.Errorf("the entry does not link the delivery that bounced:\n%s", list.Body)
+	}
 	scoped := h.browser()
 	scoped.signIn(operatorKey)
 	if r := scoped.get("/console/deliveries/" + h.wilmaSent); r.StatusCode != http.StatusOK || strings.Contains(r.Body, `id="suppression"`) {

@@ -48,7 +48,7 @@ func (e *Engine) suppressStop(ctx context.Context, d *store.DeliveryRecord, send
 		return nil
 	}
 	_, added, err := e.db.AddSuppression(ctx, store.Suppression{Channel: notifyd.ChannelSMS, Address: d.Address,
-		Reason: store.SuppressStop, Detail: sendErr.Error()})
+		Reason: store.SuppressStop, Detail: sendErr.Error(), DeliveryID: d.ID})
 	if added {
 		e.log.Info("phone number suppressed: its recipient replied STOP", "delivery", d.ID)
 	}

@@ -90,7 +90,7 @@ func (db *DB) RecordBounce(ctx context.Context, b Bounce) (BounceOutcome, error)
 				addr = d.Address
 			}
 			s, _, err := Suppress(ctx, tx, Suppression{Channel: notifyd.ChannelEmail, Address: addr, Reason: SuppressHardBounce,
-				Detail: detail, Actor: AuditActor{Kind: ActorKindNotifyd, Name: "bounce report"}, CreatedAt: b.At})
+				Detail: detail, Actor: AuditActor{Kind: ActorKindNotifyd, Name: "bounce report"}, CreatedAt: b.At, DeliveryID: d.ID})
 			if err != nil {
 				return err
 			}

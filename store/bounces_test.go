@@ -39,8 +39,9 @@ func TestRecordBounce(t *testing.T) {
 	if err != nil || d.Status != DeliveryBounced || d.LastError != hard.Detail {
 		t.Fatalf("delivery after the bounce: %+v, %v", d, err)
 	}
-	if s, err := db.Suppressed(ctx, "email", "wilma@example.org"); err != nil || s == nil || s.Reason != SuppressHardBounce || s.Detail != hard.Detail {
-		t.Fatalf("suppression: %+v, %v; want hard_bounce with the diagnostic", s, err)
+	if s, err := db.Suppressed(ctx, "email", "wilma@example.org"); err != nil || s == nil || s.Reason != SuppressHardBounce || s.Detail != hard.Detail ||
+		s.DeliveryID != hard.DeliveryID {
+		t.Fatalf("suppression: %+v, %v; want hard_bounce with the diagnostic and the delivery that bounced", s, err)
 	}
 	// Sent again: nothing more.
 	out, err = db.RecordBounce(ctx, hard)

@@ -73,7 +73,7 @@ func (db *DB) RecordComplaint(ctx context.Context, c Complaint) (ComplaintOutcom
 			return err
 		}
 		s, added, err := Suppress(ctx, tx, Suppression{Channel: notifyd.ChannelEmail, Address: d.Address, Reason: SuppressComplaint,
-			Detail: detail, Actor: AuditActor{Kind: ActorKindNotifyd, Name: "complaint report"}, CreatedAt: c.At})
+			Detail: detail, Actor: AuditActor{Kind: ActorKindNotifyd, Name: "complaint report"}, CreatedAt: c.At, DeliveryID: d.ID})
 		if err != nil {
 			return err
 		}

@@ -65,9 +65,9 @@ func TestRecordComplaint(t *testing.T) {
 		t.Fatalf("complaint: %+v, %v; want wilma@example.org suppressed, the delivery sent", out, err)
 	}
 	s, err := db.Suppressed(ctx, "email", "wilma@example.org")
-	if err != nil || s == nil || s.Reason != SuppressComplaint || s.Detail != c.Detail ||
+	if err != nil || s == nil || s.Reason != SuppressComplaint || s.Detail != c.Detail || s.DeliveryID != "d-email" ||
 		s.Actor != (AuditActor{Kind: ActorKindNotifyd, Name: "complaint report"}) {
-		t.Fatalf("suppression: %+v, %v; want reason complaint with the detail, by notifyd", s, err)
+		t.Fatalf("suppression: %+v, %v; want reason complaint with the detail and the delivery, by notifyd", s, err)
 	}
 	if d, err := db.Delivery(ctx, "d-email"); err != nil || d.Status != DeliverySent || d.LastError != "" {
 		t.Errorf("delivery after the complaint: %+v, %v; want it sent as before", d, err)

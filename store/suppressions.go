@@ -74,6 +74,9 @@ type Suppression struct {
 	// Actor is who added it; when empty, the actor of the context (see
 	// WithAudit), notifyd itself without one.
 	Actor AuditActor
+	// DeliveryID is the delivery that caused it (a bounce, a complaint,
+	// a STOP reply); "" for one no delivery caused.
+	DeliveryID string
 	// CreatedAt is when it was added; when zero, now.
 	CreatedAt time.Time
 }
@@ -126,13 +129,13 @@ func validReason(r string) bool {
 	return false
 }
 
-const suppressionColumns = `id, channel, address, reason, detail, actor_kind, actor, created_at`
+const suppressionColumns = `id, channel, address, reason, detail, actor_kind, actor, created_at, delivery_id`
 
 func scanSuppression(r scanner) (*Suppression, error) {
 	var s Suppression
 	var ch string
 	var at int64
-	if err := r.Scan(&s.ID, &ch, &s.Address, &s.Reason, &s.Detail, &s.Actor.Kind, &s.Actor.Name, &at); err != nil {
+	if err := r.Scan(&s.ID, &ch, &s.Address, &s.Reason, &s.Detail, &s.Actor.Kind, &s.Actor.Name, &at, &s.DeliveryID); err != nil {
 		return nil, err
 	}
 	s.Channel, s.CreatedAt = notifyd.Channel(ch), fromMicros(at)
@@ -142,14 +145,15 @@ func scanSuppression(r scanner) (*Suppression, error) {
 // suppressionJSON is s as an audit entry's before or after.
 func suppressionJSON(s *Suppression) json.RawMessage {
 	b, _ := json.Marshal(struct {
-		ID      string    `json:"id"`
-		Channel string    `json:"channel"`
-		Address string    `json:"address"`
-		Reason  string    `json:"reason"`
-		Detail  string    `json:"detail"`
-		Actor   string    `json:"actor"`
-		At      time.Time `json:"created_at"`
-	}{s.ID, string(s.Channel), s.Address, s.Reason, s.Detail, s.Actor.Name, s.CreatedAt})
+		ID         string    `json:"id"`
+		Channel    string    `json:"channel"`
+		Address    string    `json:"address"`
+		Reason     string    `json:"reason"`
+		Detail     string    `json:"detail"`
+		Actor      string    `json:"actor"`
+		At         time.Time `json:"created_at"`
+		DeliveryID string    `json:"delivery_id,omitempty"`
+	}{s.ID, string(s.Channel), s.Address, s.Reason, s.Detail, s.Actor.Name, s.CreatedAt, s.DeliveryID})
 	return b
 }
 
@@ -187,8 +191,8 @@ func Suppress(ctx context.Context, tx *sql.Tx, s Suppression) (stored *Suppressi
 	_, _ = rand.Read(id[:]) // never fails (crypto/rand)
 	s.ID = hex.EncodeToString(id[:])
 	res, err := tx.ExecContext(ctx, `INSERT INTO suppressions (`+suppressionColumns+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (channel, address) DO NOTHING`,
-		s.ID, string(s.Channel), s.Address, s.Reason, s.Detail, s.Actor.Kind, s.Actor.Name, micros(s.CreatedAt))
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (channel, address) DO NOTHING`,
+		s.ID, string(s.Channel), s.Address, s.Reason, s.Detail, s.Actor.Kind, s.Actor.Name, micros(s.CreatedAt), s.DeliveryID)
 	if err != nil {
 		return nil, false, Classify(err)
 	}
