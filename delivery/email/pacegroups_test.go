@@ -20,6 +20,10 @@ import (
 	"github.com/notifyd/notifyd/delivery"
 )
 
+// The pacer tests here run in testing/synctest bubbles, as pacing_test.go's:
+// their time.Sleep calls advance the bubble's fake clock once every
+// goroutine is blocked, and never wait on a real one, so they cannot flake.
+
 // bigmail is a provider group of two domains, at 10 messages/s.
 var bigmail = config.PaceGroup{Name: "bigmail", Domains: []string{"big.example", "big2.example"}, Rate: 10, Burst: 1, Concurrency: 5}
 
