@@ -35,6 +35,12 @@ func (w *reminderWorld) pingHrefs(t *testing.T, hrefs ...string) pingAnswer {
 	return a
 }
 
+// queuedOne reports whether a ping queued one sync: a new job, or one
+// still waiting or running that it joined (which then runs again).
+func queuedOne(a pingAnswer) bool {
+	return a.Queued == 1 && a.NewJobs+a.Coalesced == 1
+}
+
 // With polling at an hour, a ping naming the calendar that changed, or
 // the event in it, as a calendar server's hook would, makes notifyd read
 // the change at once: events Radicale stores 20 and 25 s ahead ring by
@@ -52,14 +58,17 @@ func TestReminderCalendarPathPing(t *testing.T) {
 
 	budget := time.Now().Add(20 * time.Second).Truncate(time.Second)
 	w.put(t, "budget", icsEvent("budget", "Budget review", budget.Add(10*time.Minute), icsAlarm("alarm-budget", "TRIGGER:-PT10M")))
-	if a := w.pingHrefs(t, w.calendar); a != (pingAnswer{Queued: 1, NewJobs: 1}) {
+	// The sync the first ping made may still be releasing its job: the
+	// ping then joins it (Coalesced), and it runs once more for the
+	// ping. Either way one calendar sync is queued for it.
+	if a := w.pingHrefs(t, w.calendar); !queuedOne(a) {
 		t.Fatalf("ping of the calendar %s: %+v, want fred's calendar sync queued", w.calendar, a)
 	}
 	w.waitCalendarSyncs(t, synced+1)
 
 	lunch := budget.Add(5 * time.Second)
 	w.put(t, "lunch", icsEvent("lunch", "Lunch with Ann", lunch.Add(10*time.Minute), icsAlarm("alarm-lunch", "TRIGGER:-PT10M")))
-	if a := w.pingHrefs(t, w.calendar+"lunch.ics"); a != (pingAnswer{Queued: 1, NewJobs: 1}) {
+	if a := w.pingHrefs(t, w.calendar+"lunch.ics"); !queuedOne(a) {
 		t.Fatalf("ping of the event %slunch.ics: %+v, want fred's calendar sync queued", w.calendar, a)
 	}
 
